@@ -1,0 +1,1 @@
+"""Stage 4: alert rules and delivery, rotation, the OpenCode switcher, budgets, the vault."""

@@ -1,0 +1,1 @@
+"""Stage 3: pure functions over samples and usage events; ``now`` is always passed in."""

@@ -1,0 +1,355 @@
+"""Typed settings from one TOML file, with environment overrides; validated once, at start.
+
+Errors name the file, the line and the field, and exit with code 2 (``ConfigError``)::
+
+    config.toml:12: accounts[2].provider: unknown provider 'antropic' (known: anthropic, claude, ...)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from quotawarden.domain import Account
+from quotawarden.errors import ConfigError, PluginError
+from quotawarden.plugins import Plugins
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """``90``, ``"90s"``, ``"20m"``, ``"1h"``, ``"7d"`` -> seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and (m := _DURATION.match(value)):
+        return float(m.group(1)) * _UNITS[m.group(2)]
+    raise ValueError(f"not a duration: {value!r} (use seconds or a string such as '30s', '20m', '1h', '7d')")
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Autonomy = Literal["auto", "ask", "off"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(Section):
+    url: str | None = None
+
+
+class AccountConfig(BaseModel):
+    """One ``[[accounts]]`` table. Keys not listed here belong to the provider's own settings model."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@/\-]+$")
+    provider: str
+    credential: str | None = None
+    base_url: str | None = None
+    label: str = ""
+    plan: str | None = None
+    pool: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    poll_interval: Duration | None = None
+    enabled: bool = True
+
+
+class Thresholds(Section):
+    used_yellow: float = 0.5
+    used_red: float = 0.8
+    exhaust_days_yellow: float = 14
+    exhaust_days_red: float = 7
+    error_rate_yellow: float = 0.001
+    error_rate_red: float = 0.05
+    safety_margin: float = 0.05
+    """Subtracted from a hard cap when the window burns fast (see analysis.health)."""
+    hard_caps: dict[str, float] = Field(default_factory=dict)
+    """``"provider/window" = fraction``, e.g. ``"claude/5h" = 0.8``; merged over the built-in defaults."""
+
+
+class ScheduleSettings(Section):
+    poll_interval: Duration = 3600
+    min_poll_interval: Duration = 30
+    cache_guard: Duration = 1200
+    audit_cron: str = "0 2 * * *"
+    audit_timeout: Duration = 900
+    ingest_interval: Duration = 60
+    keep_raw_days: int = 30
+
+
+class ChannelConfig(Section):
+    url: str
+    severities: list[Literal["info", "warning", "critical"]] = Field(default_factory=lambda: ["warning", "critical"])
+    tags: list[str] = Field(default_factory=list)
+    hmac_secret: str | None = None
+    """For ``json://`` webhooks: a credential reference whose value signs each body (X-Quotawarden-Signature)."""
+
+
+class AlertSettings(Section):
+    channels: list[str | ChannelConfig] = Field(default_factory=list)
+    cooldown: Duration = 3600
+    daily_digest: str | None = "0 8 * * *"
+    weekly_digest: str | None = "0 8 * * mon"
+    digest_channels: list[str] = Field(default_factory=list)
+
+
+class ClientToken(Section):
+    token: str
+    """A credential reference (``env:``, ``file:``, ``vault:``) or a literal; never an upstream key."""
+    consumer: str
+    project: str | None = None
+    pools: list[str] = Field(default_factory=list)
+
+
+class ProxySettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 8787
+    client_tokens: list[ClientToken] = Field(default_factory=list)
+    queue_size: int = 10000
+    flush_interval: Duration = 0.5
+    spill_dir: str | None = None
+    upstream_timeout: Duration = 600
+    extra_upstream_hosts: list[str] = Field(default_factory=list)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 7878
+    admin_token: str | None = None
+    overcommit: float = 1.5
+
+
+class PoolConfig(Section):
+    name: str
+    accounts: list[str] = Field(default_factory=list)
+    """Account ids; empty means every account whose ``pool`` is this name."""
+    fallback: list[str] = Field(default_factory=list)
+    """Pools (or providers) to try, in order, when this one has no headroom."""
+    model_map: dict[str, str] = Field(default_factory=dict)
+
+
+class BudgetConfig(Section):
+    name: str
+    scope: Literal["project", "team", "consumer", "pool", "provider", "total"] = "project"
+    match: str = "*"
+    monthly_usd: float | None = None
+    daily_usd: float | None = None
+    hard: bool = False
+    """A hard budget makes the proxy refuse requests over it."""
+
+
+class AutonomySettings(Section):
+    switch_models: Autonomy = "auto"
+    rotate_keys: Autonomy = "auto"
+    throttle_consumers: Autonomy = "ask"
+    send_digests: Autonomy = "auto"
+
+
+class PriceOverride(Section):
+    input: float
+    output: float
+    cache_write: float | None = None
+    cache_write_1h: float | None = None
+    cache_read: float | None = None
+    """USD per million tokens."""
+
+
+class LogSettings(Section):
+    sources: list[str] = Field(default_factory=list)
+    """Log sources to read; empty means every installed one whose folders exist."""
+    paths: dict[str, list[str]] = Field(default_factory=dict)
+    cost_mode: Literal["auto", "calculate", "display"] = "auto"
+    price_overrides: dict[str, PriceOverride] = Field(default_factory=dict)
+    host: str | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUOTAWARDEN_", env_nested_delimiter="__", extra="forbid")
+
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    accounts: list[AccountConfig] = Field(default_factory=list)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    pools: list[PoolConfig] = Field(default_factory=list)
+    budgets: list[BudgetConfig] = Field(default_factory=list)
+    autonomy: AutonomySettings = Field(default_factory=AutonomySettings)
+    logs: LogSettings = Field(default_factory=LogSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (env_settings, init_settings)  # the environment overrides the file
+
+
+class Config:
+    """Validated settings plus the accounts resolved against the installed providers."""
+
+    def __init__(self, settings: Settings, accounts: list[Account], path: Path | None,
+                 warnings: list[str]) -> None:
+        self.settings = settings
+        self.accounts = accounts
+        self.path = path
+        self.warnings = warnings
+
+    @property
+    def database_url(self) -> str | None:
+        return os.environ.get("QUOTAWARDEN_DB_URL") or self.settings.database.url
+
+    def account(self, account_id: str) -> Account:
+        for a in self.accounts:
+            if a.id == account_id:
+                return a
+        raise ConfigError(f"no account {account_id!r} in the config", file=str(self.path or ""))
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("quotawarden")) / "config.toml"
+
+
+def config_path(explicit: str | Path | None = None) -> tuple[Path, bool]:
+    """The file to read and whether the user named it (a named file must exist)."""
+    if explicit:
+        return Path(explicit).expanduser(), True
+    if env := os.environ.get("QUOTAWARDEN_CONFIG"):
+        return Path(env).expanduser(), True
+    return default_config_path(), False
+
+
+def load_config(path: str | Path | None, plugins: Plugins) -> Config:
+    file, named = config_path(path)
+    if not file.exists():
+        if named:
+            raise ConfigError("config file not found (create one with `quotawarden config init`)", file=str(file))
+        return from_text("", None, plugins)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(file)) from None
+    return from_text(text, file, plugins)
+
+
+def from_text(text: str, file: Path | None, plugins: Plugins) -> Config:
+    name = str(file) if file else "<config>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        detail = re.sub(r" \(at line.*", "", str(exc))
+        raise ConfigError(f"invalid TOML: {detail}", file=name,
+                          line=int(m.group(1)) if m else None) from None
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise _validation_error(exc, text, name) from None
+    warnings: list[str] = []
+    accounts = [_resolve_account(i, a, plugins, text, name, warnings) for i, a in enumerate(settings.accounts)]
+    seen: set[str] = set()
+    for i, a in enumerate(accounts):
+        if a.id in seen:
+            raise ConfigError(f"duplicate account id {a.id!r}", file=name,
+                              line=locate(text, ("accounts", i, "id")), field=f"accounts[{i}].id")
+        seen.add(a.id)
+    return Config(settings, [a for a, c in zip(accounts, settings.accounts, strict=True) if c.enabled],
+                  file, warnings)
+
+
+def _resolve_account(i: int, cfg: AccountConfig, plugins: Plugins, text: str, name: str,
+                     warnings: list[str]) -> Account:
+    try:
+        spec = plugins.provider(cfg.provider)
+    except PluginError as exc:
+        raise ConfigError(str(exc), file=name, line=locate(text, ("accounts", i, "provider")),
+                          field=f"accounts[{i}].provider") from None
+    extra = dict(cfg.model_extra or {})
+    settings: dict[str, Any] = {}
+    if spec.settings_model is not None:
+        try:
+            settings = spec.settings_model(**extra).model_dump()
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            key = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"{err['msg']} (settings of provider {cfg.provider!r})", file=name,
+                              line=locate(text, ("accounts", i, str(err["loc"][0]) if err["loc"] else "")),
+                              field=f"accounts[{i}].{key}") from None
+    elif extra:
+        key = sorted(extra)[0]
+        raise ConfigError(f"unknown key {key!r} (provider {cfg.provider!r} takes no extra settings)", file=name,
+                          line=locate(text, ("accounts", i, key)), field=f"accounts[{i}].{key}")
+    if cfg.credential and ":" not in cfg.credential.split("-", 1)[0]:
+        warnings.append(f"{name}: accounts[{i}] ({cfg.id}): a literal credential is in the config file; "
+                        "prefer env:VAR, file:PATH or vault:NAME")
+    if not cfg.credential and spec.needs_credential and spec.credential_env:
+        cred: str | None = f"env:{spec.credential_env[0]}"
+    else:
+        cred = cfg.credential
+    return Account(id=cfg.id, provider=cfg.provider, label=cfg.label, credential=cred, base_url=cfg.base_url,
+                   plan=cfg.plan, pool=cfg.pool, tags=cfg.tags, settings=settings,
+                   poll_interval_s=int(cfg.poll_interval) if cfg.poll_interval else None)
+
+
+def _validation_error(exc: ValidationError, text: str, name: str) -> ConfigError:
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    msg = err["msg"]
+    if err["type"] == "missing":
+        msg = "required field is missing"
+    elif err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return ConfigError(msg + more, file=name, line=locate(text, loc), field=field)
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
+
+
+def locate(text: str, loc: tuple[Any, ...]) -> int | None:
+    """The line of the key that ``loc`` (pydantic's error location) points at, best effort."""
+    if not loc:
+        return None
+    lines = text.splitlines()
+    target_table, rest = str(loc[0]), list(loc[1:])
+    index = rest.pop(0) if rest and isinstance(rest[0], int) else None
+    key = str(rest[0]) if rest else None
+    seen = -1
+    start = None
+    for n, line in enumerate(lines, 1):
+        m = _HEADER.match(line)
+        if not m:
+            continue
+        table = m.group(2)
+        if table == target_table:
+            seen += 1
+            if index is None or seen == index:
+                start = n
+                break
+    if start is None:
+        if key is None:
+            for n, line in enumerate(lines, 1):
+                if re.match(rf"^\s*{re.escape(target_table)}\s*=", line):
+                    return n
+        return None
+    if key is None:
+        return start
+    for n in range(start + 1, len(lines) + 1):
+        line = lines[n - 1]
+        if _HEADER.match(line) and not _HEADER.match(line).group(2).startswith(target_table + "."):  # type: ignore[union-attr]
+            break
+        if re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+            return n
+    return start

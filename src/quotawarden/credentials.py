@@ -1,0 +1,54 @@
+"""Credential references: ``env:VAR``, ``file:PATH`` (``file:PATH#json.key.path``), ``vault:NAME``, or a literal.
+
+Resolution happens at the moment of use, never at config load, and errors say what to set, never the value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol
+
+import orjson
+
+from quotawarden.errors import CredentialError
+
+
+class SecretSource(Protocol):
+    def get(self, name: str) -> str: ...
+
+
+def resolve(ref: str | None, *, env: Mapping[str, str] | None = None, vault: SecretSource | None = None,
+            account: str = "") -> str | None:
+    if not ref:
+        return None
+    env = os.environ if env is None else env
+    who = f"account {account!r}: " if account else ""
+    scheme, _, rest = ref.partition(":")
+    if scheme == "env" and rest:
+        value = env.get(rest)
+        if not value:
+            raise CredentialError(f"{who}environment variable {rest} is not set")
+        return value.strip()
+    if scheme == "file" and rest:
+        path_s, _, key = rest.partition("#")
+        path = Path(path_s).expanduser()
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise CredentialError(f"{who}cannot read credential file {path}: {exc.strerror}") from None
+        if not key:
+            return raw.strip()
+        try:
+            node: object = orjson.loads(raw)
+            for part in key.split("."):
+                node = node[part]  # type: ignore[index]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            raise CredentialError(f"{who}no key {key!r} in credential file {path}") from None
+        return str(node)
+    if scheme == "vault" and rest:
+        if vault is None:
+            raise CredentialError(f"{who}vault:{rest} is referenced but the vault is not available")
+        return vault.get(rest)
+    return ref  # a literal; config loading has already warned about it

@@ -1,0 +1,237 @@
+"""Frozen value types shared by every stage: sources write them, the store keeps them, analysis reads them.
+
+Times are timezone-aware UTC ``datetime``; money is ``Decimal``; states and units are enums.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+class Unit(enum.StrEnum):
+    PERCENT = "percent"
+    TOKENS = "tokens"
+    REQUESTS = "requests"
+    MESSAGES = "messages"
+    CREDITS = "credits"
+    USD = "usd"
+    CNY = "cny"
+
+
+class Source(enum.StrEnum):
+    PROBE = "probe"
+    PROXY = "proxy"
+    LOG = "log"
+    STATUSLINE = "statusline"
+    ADMIN = "admin"
+    IMPORT = "import"
+
+
+class Provenance(enum.StrEnum):
+    OFFICIAL = "official"
+    ESTIMATED = "estimated"
+
+
+class Health(enum.StrEnum):
+    GREEN = "GREEN"
+    YELLOW = "YELLOW"
+    RED = "RED"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def rank(self) -> int:
+        return _HEALTH_RANK[self]
+
+    @staticmethod
+    def worst(statuses: list[Health]) -> Health:
+        known = [s for s in statuses if s is not Health.UNKNOWN]
+        if not known:
+            return Health.UNKNOWN
+        return max(known, key=lambda s: s.rank)
+
+
+_HEALTH_RANK = {Health.UNKNOWN: 0, Health.GREEN: 1, Health.YELLOW: 2, Health.RED: 3}
+
+
+class Outcome(enum.StrEnum):
+    """What the last attempt to observe an account said about it."""
+
+    OK = "OK"
+    LIMITED = "LIMITED"
+    OVERAGE = "OVERAGE"
+    INVALID = "INVALID"
+    ERROR = "ERROR"
+    UNREACHABLE = "UNREACHABLE"
+    UNKNOWN = "UNKNOWN"
+
+
+class ConsumerState(enum.StrEnum):
+    ACTIVE = "active"
+    IDLE = "idle"
+    PAUSED = "paused"
+
+
+class Severity(enum.StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertState(enum.StrEnum):
+    OPEN = "open"
+    ACKED = "acked"
+    RESOLVED = "resolved"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Naive datetimes are taken as UTC (SQLite hands them back naive)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: str
+    provider: str
+    label: str = ""
+    credential: str | None = None
+    """A reference such as ``env:VAR``, ``file:PATH`` or ``vault:NAME``; never the secret itself."""
+    base_url: str | None = None
+    plan: str | None = None
+    pool: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    poll_interval_s: int | None = None
+
+    @property
+    def display(self) -> str:
+        return self.label or self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One quota window of an account: ``5h``, ``7d``, ``7d_opus``, ``monthly``, ``daily``, ``rpm``, ``balance``..."""
+
+    name: str
+    unit: Unit
+    limit: float | None = None
+    length_s: int | None = None
+    """Nominal length of a rolling or calendar window, when the provider has one (5h = 18000)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaSample:
+    observed_at: datetime
+    account_id: str
+    window: str
+    unit: Unit
+    source: Source
+    provenance: Provenance = Provenance.OFFICIAL
+    used_ratio: float | None = None
+    used: float | None = None
+    remaining: float | None = None
+    limit: float | None = None
+    resets_at: datetime | None = None
+    status: str | None = None
+    """The provider's own word for the window (``allowed``, ``allowed_warning``, ``rejected``, ...)."""
+    window_length_s: int | None = None
+
+    @property
+    def effective_ratio(self) -> float | None:
+        """used_ratio when stated, otherwise derived from used/remaining/limit."""
+        if self.used_ratio is not None:
+            return self.used_ratio
+        if self.limit and self.limit > 0:
+            if self.used is not None:
+                return self.used / self.limit
+            if self.remaining is not None:
+                return 1.0 - self.remaining / self.limit
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    ts: datetime
+    provider: str
+    model: str
+    source: Source
+    dedup_key: str
+    account_id: str | None = None
+    consumer: str | None = None
+    project: str | None = None
+    session: str | None = None
+    host: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost: Decimal | None = None
+    """None means unknown (no price), never zero."""
+    cost_recorded: Decimal | None = None
+    """A cost written by the agent itself, when its log carries one."""
+    request_id: str | None = None
+    cache_write_1h_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """The outcome of the latest observation attempt of an account."""
+
+    account_id: str
+    outcome: Outcome
+    reason: str = ""
+    observed_at: datetime | None = None
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    key: str
+    """De-duplication key: same condition on the same account and window is the same alert."""
+    severity: Severity
+    message: str
+    action: str
+    account_id: str | None = None
+    window: str | None = None
+    kind: str = "health"
+    state: AlertState = AlertState.OPEN
+    opened_at: datetime | None = None
+    updated_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    id: str
+    name: str
+    state: ConsumerState = ConsumerState.ACTIVE
+    last_heartbeat: datetime | None = None
+    framework: str | None = None
+    project: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    at: datetime
+    actor: str
+    """``user``, ``daemon``, ``proxy``, ``switcher``, an instance id..."""
+    action: str
+    subject: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+ZERO = Decimal(0)

@@ -1,0 +1,1 @@
+"""The ``quotawarden`` command line: one module per command group, each exposing ``register(app)``."""

@@ -1,0 +1,76 @@
+"""What every command shares: the lazily built service, JSON output, one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+import orjson
+import typer
+from rich.console import Console
+
+from quotawarden.errors import QuotawardenError
+from quotawarden.redact import redact_text
+
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON (schema in docs/cli-json.md).")
+
+
+class State:
+    """Per-invocation state on ``ctx.obj``: options from the root callback and the service once built."""
+
+    def __init__(self, config: str | None, db: str | None) -> None:
+        self.config_path = config
+        self.db_url = db
+        self._service: Any = None
+        self.service_factory: Callable[[], Any] | None = None
+
+    def service(self) -> Any:
+        if self._service is None:
+            from quotawarden.service import build_service
+
+            self._service = (self.service_factory() if self.service_factory
+                             else build_service(self.config_path, store_url=self.db_url))
+            for w in self._service.config.warnings:
+                err_console().print(f"[yellow]warning:[/] {w}", highlight=False)
+        return self._service
+
+
+def service(ctx: typer.Context) -> Any:
+    """The application service (``quotawarden.service.Service``) for this invocation."""
+    root = ctx.find_root()
+    state: State = root.obj
+    return state.service()
+
+
+def console() -> Console:
+    return Console(highlight=False)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+                                  default=_default).decode() + "\n")
+
+
+def _default(obj: Any) -> Any:
+    from datetime import datetime
+    from decimal import Decimal
+    from enum import Enum
+
+    if isinstance(obj, Decimal):
+        return float(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, datetime):
+        return obj.isoformat().replace("+00:00", "Z")
+    raise TypeError(type(obj).__name__)
+
+
+def fail(exc: QuotawardenError | str, code: int | None = None) -> NoReturn:
+    msg = redact_text(str(exc))
+    err_console().print(f"[red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    raise SystemExit(code if code is not None else getattr(exc, "exit_code", 1))

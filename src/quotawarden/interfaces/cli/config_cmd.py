@@ -1,0 +1,102 @@
+"""``quotawarden config init|check|show``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from quotawarden.config import config_path, load_config
+from quotawarden.interfaces.cli.common import JsonOpt, console, print_json
+from quotawarden.plugins import load_plugins
+from quotawarden.redact import mask
+
+TEMPLATE = '''# quotawarden configuration. Every setting: docs/configuration.md
+# Credentials are references, never secrets: env:VAR, file:PATH, file:PATH#json.key, vault:NAME.
+
+[database]
+# url = "postgresql://user@host/quotawarden"   # default: SQLite in the user data dir
+
+# [[accounts]]
+# id = "work-anthropic"
+# provider = "anthropic"
+# credential = "env:ANTHROPIC_API_KEY"
+# pool = "claude-keys"
+# tags = { team = "platform", project = "agents" }
+
+[thresholds]
+used_yellow = 0.5
+used_red = 0.8
+
+[schedule]
+poll_interval = "1h"
+cache_guard = "20m"
+
+[server]
+host = "127.0.0.1"
+port = 7878
+
+[proxy]
+host = "127.0.0.1"
+port = 8787
+'''
+
+config_app = typer.Typer(help="Create, check and show the configuration.", no_args_is_help=True)
+
+
+def _root_config(ctx: typer.Context) -> str | None:
+    return ctx.find_root().obj.config_path
+
+
+@config_app.command("init")
+def init(ctx: typer.Context, force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+         ) -> None:
+    """Write a commented starter config file."""
+    path, _ = config_path(_root_config(ctx))
+    if path.exists() and not force:
+        console().print(f"{path} already exists (use --force to overwrite)")
+        raise typer.Exit(1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(TEMPLATE, encoding="utf-8")
+    console().print(f"wrote {path}")
+
+
+@config_app.command("check")
+def check(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
+    """Validate the config file; exit 2 with file, line and field on the first error."""
+    cfg = load_config(_root_config(ctx), load_plugins())
+    result = {"file": str(cfg.path) if cfg.path else None, "ok": True, "accounts": len(cfg.accounts),
+              "warnings": cfg.warnings}
+    if json_out:
+        print_json(result)
+        return
+    for w in cfg.warnings:
+        console().print(f"[yellow]warning:[/] {w}")
+    console().print(f"ok: {result['file'] or '(no file, defaults)'}: {len(cfg.accounts)} accounts")
+
+
+@config_app.command("show")
+def show(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
+    """Print the effective settings (file + environment), with secrets masked."""
+    cfg = load_config(_root_config(ctx), load_plugins())
+    data = cfg.settings.model_dump(mode="json")
+    for acc in data.get("accounts", []):
+        cred = acc.get("credential")
+        if cred and cred.split(":", 1)[0] not in ("env", "file", "vault"):
+            acc["credential"] = mask(cred)
+    for tok in data.get("proxy", {}).get("client_tokens", []):
+        if tok["token"].split(":", 1)[0] not in ("env", "file", "vault"):
+            tok["token"] = mask(tok["token"])
+    if data.get("server", {}).get("admin_token"):
+        data["server"]["admin_token"] = mask(data["server"]["admin_token"])
+    if json_out:
+        print_json(data)
+        return
+    console().print_json(data=data)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(config_app, name="config")
+
+
+__all__ = ["Path", "register"]

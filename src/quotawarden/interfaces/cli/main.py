@@ -1,0 +1,28 @@
+"""Entry point. Short, latency-sensitive commands (``statusline``, ``summary``) skip the full CLI import."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+# command -> "module:function" taking argv; each must answer --help itself or defer to the full CLI
+FAST_PATHS: dict[str, str] = {}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] in FAST_PATHS and "--help" not in args:
+        mod, _, func = FAST_PATHS[args[0]].partition(":")
+        raise SystemExit(getattr(import_module(mod), func)(args[1:]))
+    from quotawarden.errors import QuotawardenError
+    from quotawarden.interfaces.cli.app import build_app
+    from quotawarden.interfaces.cli.common import fail
+
+    try:
+        build_app()(args=args, prog_name="quotawarden")
+    except QuotawardenError as exc:
+        fail(exc)
+
+
+if __name__ == "__main__":
+    main()

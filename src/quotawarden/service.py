@@ -1,0 +1,84 @@
+"""The application facade that the CLI, the HTTP API, the dashboard and the MCP server all receive.
+
+It owns the wiring (config, store, plug-ins, clock) and the use cases; interfaces only parse input and render
+output. Built by :func:`build_service`; no module holds global state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluate, overall, status_json
+from quotawarden.clock import Clock, SystemClock
+from quotawarden.config import Config, load_config
+from quotawarden.domain import Account, AuditEvent
+from quotawarden.plugins import Plugins, load_plugins
+from quotawarden.store import Store, open_store
+from quotawarden.store import accounts as accounts_q
+from quotawarden.store import audit as audit_q
+from quotawarden.store import samples as samples_q
+
+
+@dataclass
+class Service:
+    config: Config
+    plugins: Plugins
+    clock: Clock = field(default_factory=SystemClock)
+    store_url: str | None = None
+    _store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        """Opened (and migrated) on first use, so commands that never touch the database stay fast."""
+        if self._store is None:
+            self._store = open_store(self.store_url or self.config.database_url)
+            accounts_q.upsert_accounts(self._store, self.config.accounts)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    @cached_property
+    def thresholds(self) -> HealthThresholds:
+        t = self.config.settings.thresholds
+        return HealthThresholds(t.used_yellow, t.used_red, t.exhaust_days_yellow, t.exhaust_days_red)
+
+    # -- accounts ---------------------------------------------------------------------------------------------
+
+    def accounts(self) -> list[Account]:
+        """Config accounts first, then ones only the store knows (observed by the proxy, registered by API)."""
+        configured = {a.id: a for a in self.config.accounts}
+        extra = [a for a in accounts_q.list_accounts(self.store) if a.id not in configured]
+        return [*configured.values(), *extra]
+
+    def audit(self, actor: str, action: str, subject: str = "", **detail: Any) -> None:
+        audit_q.record(self.store, AuditEvent(self.now(), actor, action, subject, detail))
+
+    # -- status -----------------------------------------------------------------------------------------------
+
+    def status(self, account_ids: list[str] | None = None) -> list[AccountStatus]:
+        accounts = self.accounts()
+        if account_ids:
+            accounts = [a for a in accounts if a.id in set(account_ids)]
+        latest = samples_q.latest(self.store, [a.id for a in accounts] if account_ids else None)
+        return evaluate(accounts, latest, accounts_q.states(self.store), self.thresholds, self.now())
+
+    def status_report(self, account_ids: list[str] | None = None) -> dict[str, Any]:
+        statuses = self.status(account_ids)
+        return status_json(statuses, overall(statuses), self.now())
+
+
+def build_service(config_path: str | Path | None = None, *, store_url: str | None = None,
+                  clock: Clock | None = None, plugins: Plugins | None = None) -> Service:
+    plugins = plugins or load_plugins()
+    config = load_config(config_path, plugins)
+    return Service(config=config, plugins=plugins, clock=clock or SystemClock(), store_url=store_url)

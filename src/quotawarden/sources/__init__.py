@@ -1,0 +1,1 @@
+"""Stage 1 I/O: the probe runner, the piggyback proxy, the log tailer."""

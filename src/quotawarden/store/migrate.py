@@ -1,0 +1,77 @@
+"""Forward-only, named Alembic migrations that run on open.
+
+The fast path reads ``alembic_version`` and the revision ids in ``migrations/versions`` without importing
+Alembic, so a short-lived command (``statusline``) on an up-to-date database pays nothing.
+Several branches may exist (one per feature); the store always upgrades to all heads.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from quotawarden.errors import SchemaTooNew, StoreError
+from quotawarden.store.engine import Store
+
+VERSIONS = Path(__file__).parent / "migrations" / "versions"
+_REV = re.compile(r'^revision\s*(?::\s*str\s*)?=\s*["\']([^"\']+)["\']', re.M)
+_DOWN = re.compile(r'^down_revision\s*(?::[^=]+)?=\s*(.+)$', re.M)
+_PG_LOCK_ID = 0x71_77_6D_69  # "qwmi": serialises migrations across replicas
+
+
+def known_revisions() -> tuple[set[str], set[str]]:
+    """All revision ids, and the heads among them."""
+    revs: set[str] = set()
+    downs: set[str] = set()
+    for f in VERSIONS.glob("*.py"):
+        src = f.read_text()
+        m = _REV.search(src)
+        if not m:
+            continue
+        revs.add(m.group(1))
+        d = _DOWN.search(src)
+        if d:
+            downs.update(re.findall(r'["\']([^"\']+)["\']', d.group(1)))
+    return revs, revs - downs
+
+
+def current_revisions(store: Store) -> set[str]:
+    try:
+        with store.engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).fetchall()
+        return {r[0] for r in rows}
+    except SQLAlchemyError:
+        return set()
+
+
+def upgrade(store: Store) -> None:
+    revs, heads = known_revisions()
+    current = current_revisions(store)
+    unknown = current - revs
+    if unknown:
+        raise SchemaTooNew(
+            f"the database schema ({', '.join(sorted(unknown))}) is newer than this quotawarden knows; "
+            "upgrade quotawarden (pip install -U quotawarden) or point it at another database"
+        )
+    if current == heads:
+        return
+    _run_alembic(store)
+
+
+def _run_alembic(store: Store) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(VERSIONS.parent))
+    try:
+        with store.engine.begin() as conn:
+            if store.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "heads")
+    except SQLAlchemyError as exc:
+        raise StoreError(f"migration failed: {exc}") from None
