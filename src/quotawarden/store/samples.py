@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, select
 
 from quotawarden.domain import Provenance, QuotaSample, Source, Unit
 from quotawarden.store import schema
-from quotawarden.store._sql import chunks, dt, insert, ts
+from quotawarden.store._sql import chunks, insert, ts
 from quotawarden.store.engine import Store
 
 _BATCH = 5000
+
+
+_COLS = ("account_id", "window", "observed_ts", "source", "provenance", "unit", "used_ratio", "used", "remaining",
+         "limit", "resets_ts", "status", "window_length_s")
+
+
+def _tuple(s: QuotaSample) -> tuple[Any, ...]:
+    return (s.account_id, s.window, s.observed_at.timestamp(), s.source.value, s.provenance.value, s.unit.value,
+            s.used_ratio, s.used, s.remaining, s.limit, None if s.resets_at is None else s.resets_at.timestamp(),
+            s.status, s.window_length_s)
 
 
 def _row(s: QuotaSample) -> dict[str, Any]:
@@ -25,13 +35,23 @@ def _row(s: QuotaSample) -> dict[str, Any]:
     }
 
 
+_UNIT, _SOURCE, _PROV = Unit._value2member_map_, Source._value2member_map_, Provenance._value2member_map_
+_UTC = UTC
+
+
 def from_row(r: Any) -> QuotaSample:
+    """A row selected with the columns in ``_COLS`` order (positional access: this is a hot path)."""
+    acc, win, obs, src, prov, unit, ratio, used, rem, lim, resets, status, length = r
     return QuotaSample(
-        observed_at=dt(r.observed_ts),  # type: ignore[arg-type]
-        account_id=r.account_id, window=r.window, unit=Unit(r.unit), source=Source(r.source),
-        provenance=Provenance(r.provenance), used_ratio=r.used_ratio, used=r.used, remaining=r.remaining,
-        limit=r.limit, resets_at=dt(r.resets_ts), status=r.status, window_length_s=r.window_length_s,
+        observed_at=datetime.fromtimestamp(obs, _UTC), account_id=acc, window=win, unit=_UNIT[unit],  # type: ignore[arg-type]
+        source=_SOURCE[src], provenance=_PROV[prov], used_ratio=ratio, used=used, remaining=rem,  # type: ignore[arg-type]
+        limit=lim, resets_at=None if resets is None else datetime.fromtimestamp(resets, _UTC), status=status,
+        window_length_s=length,
     )
+
+
+def _cols(table: Any) -> list[Any]:
+    return [table.c[c] for c in _COLS]
 
 
 def write_samples(store: Store, items: Iterable[QuotaSample]) -> int:
@@ -40,22 +60,47 @@ def write_samples(store: Store, items: Iterable[QuotaSample]) -> int:
     Returns the number of samples offered. The latest value per account/window is kept current in the same
     transaction, so "latest for every account" never scans the history.
     """
-    rows = [_row(s) for s in items]
-    if not rows:
+    items = list(items)
+    if not items:
         return 0
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in rows:
-        key = (r["account_id"], r["window"])
+    latest: dict[tuple[str, str], QuotaSample] = {}
+    for s in items:
+        key = (s.account_id, s.window)
         cur = latest.get(key)
-        if cur is None or r["observed_ts"] >= cur["observed_ts"]:
-            latest[key] = r
-    stmt = insert(store, schema.samples).on_conflict_do_nothing(
-        index_elements=["account_id", "window", "observed_ts", "source"])
+        if cur is None or s.observed_at >= cur.observed_at:
+            latest[key] = s
+    rows = [_tuple(s) for s in items]
     with store.engine.begin() as conn:
-        for part in chunks(rows, _BATCH):
-            conn.execute(stmt, part)
-        _upsert_latest(store, conn, list(latest.values()))
+        if store.dialect == "postgresql" and len(rows) > 500:
+            _copy_pg(conn, rows)
+        else:
+            _insert_many(store, conn, rows)
+        _upsert_latest(store, conn, [_row(s) for s in latest.values()])
     return len(rows)
+
+
+def _insert_many(store: Store, conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """A plain DB-API executemany: SQLAlchemy's per-row parameter processing would halve the write rate."""
+    cols = ", ".join(f'"{c}"' for c in _COLS)
+    marks = ", ".join(["?" if store.is_sqlite else "%s"] * len(_COLS))
+    verb = "INSERT OR IGNORE INTO" if store.is_sqlite else "INSERT INTO"
+    tail = "" if store.is_sqlite else " ON CONFLICT DO NOTHING"
+    sql = f"{verb} samples ({cols}) VALUES ({marks}){tail}"
+    for part in chunks(rows, _BATCH):
+        conn.exec_driver_sql(sql, part)
+
+
+def _copy_pg(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+    """COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING: idempotent and fast."""
+    cols = ", ".join(f'"{c}"' for c in _COLS)
+    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS _samples_in (LIKE samples INCLUDING DEFAULTS) "
+                         "ON COMMIT DELETE ROWS")
+    cur = conn.connection.dbapi_connection.cursor()
+    with cur.copy(f"COPY _samples_in ({cols}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
+    conn.exec_driver_sql(f"INSERT INTO samples ({cols}) SELECT {cols} FROM _samples_in ON CONFLICT DO NOTHING")
+    conn.exec_driver_sql("TRUNCATE _samples_in")
 
 
 def _upsert_latest(store: Store, conn: Any, rows: list[dict[str, Any]]) -> None:
@@ -74,7 +119,7 @@ def _upsert_latest(store: Store, conn: Any, rows: list[dict[str, Any]]) -> None:
 def latest(store: Store, account_ids: Sequence[str] | None = None) -> list[QuotaSample]:
     """The newest sample of every window of the given accounts (all accounts when None)."""
     t = schema.latest_samples
-    q = select(t).order_by(t.c.account_id, t.c.window)
+    q = select(*_cols(t)).order_by(t.c.account_id, t.c.window)
     if account_ids is not None:
         q = q.where(t.c.account_id.in_(list(account_ids)))
     with store.engine.connect() as conn:
@@ -92,7 +137,7 @@ def history(store: Store, account_id: str, window: str | None = None, *, since: 
         cond.append(t.c.observed_ts >= since.timestamp())
     if until is not None:
         cond.append(t.c.observed_ts <= until.timestamp())
-    q = select(t).where(and_(*cond)).order_by(t.c.observed_ts)
+    q = select(*_cols(t)).where(and_(*cond)).order_by(t.c.observed_ts)
     with store.engine.connect() as conn:
         return [from_row(r) for r in conn.execute(q)]
 
