@@ -1,7 +1,9 @@
 """The status of every account: each window's health from its latest sample, the worst window sets the account's.
 
 This is the contract behind ``quotawarden status --json``. Burn rate and exhaustion come from
-``analysis.burn`` when history is available; without it those fields stay ``None``.
+``analysis.burn`` when history is available; without it those fields stay ``None``. ``burn_rate_per_hour`` is a
+fraction of the limit per hour (0.1 = 10 %/h), like ``used_ratio``; the native-unit rate, the sample count, the
+hard cap and the exhaustion verdict are extra keys of each window (see :func:`burn_extra`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from quotawarden.analysis import health
+from quotawarden.analysis.burn import BurnRate, Projection, project
 from quotawarden.domain import Account, AccountState, Health, Outcome, QuotaSample
 
 
@@ -68,15 +72,50 @@ def window_health(s: QuotaSample, th: HealthThresholds) -> tuple[Health, str]:
 
 
 def evaluate(accounts: Sequence[Account], latest: Iterable[QuotaSample], states: Mapping[str, AccountState],
-             thresholds: HealthThresholds, now: datetime) -> list[AccountStatus]:
+             thresholds: HealthThresholds, now: datetime, *, policy: health.Policy | None = None,
+             rates: Mapping[tuple[str, str], BurnRate] | None = None,
+             services: Mapping[str, str] | None = None, errors: Mapping[str, float] | None = None,
+             ) -> list[AccountStatus]:
+    """Every account's status. With ``rates`` (keyed by account id and window) windows gain burn rate,
+    exhaustion and the hard-cap/velocity criteria; ``services`` (provider -> ``degraded``/``down``) and
+    ``errors`` (account id -> 24 h error rate) add theirs."""
     by_account: dict[str, list[QuotaSample]] = defaultdict(list)
     for s in latest:
         by_account[s.account_id].append(s)
+    if policy is None and rates is None and not services and not errors:
+        return [combine(a, [WindowStatus(s, *window_health(s, thresholds)) for s in by_account.get(a.id, [])],
+                        states.get(a.id)) for a in accounts]
+    pol = policy or health.Policy(thresholds.used_yellow, thresholds.used_red, thresholds.exhaust_days_yellow,
+                                  thresholds.exhaust_days_red)
     out = []
     for account in accounts:
-        windows = [WindowStatus(s, *window_health(s, thresholds)) for s in by_account.get(account.id, [])]
+        windows = [_rich_window(s, account, pol, (rates or {}).get((account.id, s.window)), now,
+                                (services or {}).get(account.provider), (errors or {}).get(account.id))
+                   for s in by_account.get(account.id, [])]
         out.append(combine(account, windows, states.get(account.id)))
     return out
+
+
+def _rich_window(s: QuotaSample, account: Account, pol: health.Policy, rate: BurnRate | None, now: datetime,
+                 service: str | None, errors: float | None) -> WindowStatus:
+    cap, _ = health.effective_cap(pol, account.provider, s.window, rate, s.window_length_s)
+    proj = project(rate, s.resets_at, now, cap) if rate is not None else None
+    status, reason = health.window_health(s, account.provider, rate, proj, pol, now, service=service,
+                                          errors=errors)
+    return WindowStatus(s, status, reason, rate.ratio_per_hour if rate else None,
+                        proj.exhausts_at if proj and proj.exhausts_before_reset else None,
+                        burn_extra(rate, proj, cap))
+
+
+def burn_extra(rate: BurnRate | None, proj: Projection | None, cap: float) -> dict[str, Any]:
+    """The extra per-window keys of ``status --json`` that burn analysis adds."""
+    return {
+        "burn_units_per_hour": rate.units_per_hour if rate else None,
+        "burn_samples": rate.samples if rate else 0,
+        "hard_cap": cap,
+        "minutes_to_exhaustion": proj.minutes_to_exhaustion if proj and proj.exhausts_before_reset else None,
+        "projection": proj.message if proj else None,
+    }
 
 
 def combine(account: Account, windows: list[WindowStatus], state: AccountState | None) -> AccountStatus:
