@@ -77,6 +77,21 @@ class Service:
         return status_json(statuses, overall(statuses), self.now())
 
 
+    # -- agent logs (quotawarden.logs_app) ------------------------------------------------------------------
+
+    def ingest_logs(self, sources: list[str] | None = None, paths: Any = None, progress: Any = None) -> Any:
+        """One incremental pass over the agent logs (safe to call on a schedule); returns an ``IngestReport``."""
+        from quotawarden import logs_app
+
+        return logs_app.ingest_logs(self, sources, paths, progress)
+
+    def usage_report(self, query: Any) -> dict[str, Any]:
+        """A ccusage-shaped usage report (``analysis.usage_report.ReportQuery``) from the hourly roll-up."""
+        from quotawarden import logs_app
+
+        return logs_app.usage_report(self, query)
+
+
 def build_service(config_path: str | Path | None = None, *, store_url: str | None = None,
                   clock: Clock | None = None, plugins: Plugins | None = None) -> Service:
     plugins = plugins or load_plugins()

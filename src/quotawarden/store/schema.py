@@ -139,7 +139,12 @@ alerts = Table(
     Column("acked_by", String(200)),
     Column("notified_ts", Float),
     Column("notify_count", Integer, nullable=False, default=0),
+    Column("pending_notice", String(16)),  # actions_0001: the notice waiting for delivery
+    Column("last_notice", String(16)),
+    Column("notified_severity", String(16)),
+    Column("tags", JSON),
     Index("ix_alerts_key_state", "key", "state"),
+    Index("ix_alerts_pending", "pending_notice"),
 )
 
 consumers = Table(

@@ -1,0 +1,128 @@
+"""The actions stage, wired: what ``Service`` delegates to for alerts, digests and autonomous actions.
+
+It receives its collaborators (the store, the settings, the clock, the status and audit functions) instead of
+importing the service, so the layers keep pointing one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from quotawarden.actions import alerting, autonomy, rules
+from quotawarden.actions.channels import Channel, Delivery, Message, Sender, channels_from_settings, deliver
+from quotawarden.actions.digest import PERIOD_LENGTH, Period, build_digest
+from quotawarden.analysis.status import AccountStatus
+from quotawarden.domain import Account, Alert, AlertState, Severity
+from quotawarden.store import alerts as alerts_q
+from quotawarden.store import usage as usage_q
+from quotawarden.store.alerts import AlertRecord
+from quotawarden.store.engine import Store
+
+HEALTH_KINDS = ("health", "key_invalid", "limited", "provider_down")
+
+
+@dataclass
+class ActionDesk:
+    store: Callable[[], Store]
+    settings: Any
+    """The validated ``Settings`` (sections ``alerts`` and ``autonomy`` are read)."""
+    now: Callable[[], datetime]
+    statuses: Callable[[], list[AccountStatus]]
+    accounts: Callable[[], list[Account]]
+    audit: Callable[..., None]
+    resolve_secret: Callable[[str], str | None]
+    sender: Sender | None = None
+
+    # -- channels -------------------------------------------------------------------------------------------
+
+    def channels(self, urls: Sequence[str] | None = None) -> list[Channel]:
+        chans = channels_from_settings(self.settings.alerts.channels, self.resolve_secret)
+        if urls:
+            wanted = set(urls)
+            chans = [c for c in chans if c.url in wanted] + [Channel(u) for u in urls
+                                                             if u not in {c.url for c in chans}]
+        return chans
+
+    def _send(self, message: Message, channels: Sequence[Channel] | None = None) -> list[Delivery]:
+        kwargs = {"sender": self.sender} if self.sender else {}
+        return deliver(message, self.channels() if channels is None else channels, **kwargs)
+
+    def announce(self, message: Message) -> list[Delivery]:
+        return self._send(message)
+
+    # -- alerts ---------------------------------------------------------------------------------------------
+
+    def candidates(self, findings: Iterable[rules.Finding] = ()) -> list[Alert]:
+        statuses = self.statuses()
+        return [*rules.health_alerts(statuses), *rules.provider_down_alerts(statuses),
+                *rules.finding_alerts(findings)]
+
+    def evaluate(self, findings: Iterable[rules.Finding] = (), finding_kinds: Iterable[str] = ()
+                 ) -> alerting.Evaluation:
+        """Open, update and resolve alerts from the current status and any analysis findings.
+
+        ``finding_kinds`` names the kinds analysis evaluated, so that their cleared conditions resolve.
+        """
+        findings = list(findings)
+        cands = self.candidates(findings)
+        accounts = {a.id: a for a in self.accounts()}
+        tags = {}
+        for c in cands:
+            acc = accounts.get(c.account_id or "")
+            tags[c.key] = rules.alert_tags(c, acc.provider if acc else None, acc.tags if acc else None)
+        scope = {*HEALTH_KINDS, *finding_kinds, *(f.kind for f in findings)}
+        return alerting.evaluate(self.store(), cands, self.now(), self.settings.alerts.cooldown, scope=scope,
+                                 tags=tags)
+
+    def deliver(self) -> list[alerting.Sent]:
+        kwargs = {"sender": self.sender} if self.sender else {}
+        return alerting.deliver_pending(self.store(), self.channels(), self.now(), **kwargs)
+
+    def list(self, states: Sequence[AlertState] | None = None, limit: int = 200) -> list[AlertRecord]:
+        return alerts_q.list_alerts(self.store(), states, limit)
+
+    def ack(self, alert_id: int, by: str = "user") -> bool:
+        ok = alerts_q.ack(self.store(), alert_id, by, self.now())
+        if ok:
+            self.audit(by, "alert.ack", f"alert:{alert_id}")
+        return ok
+
+    def test(self, severity: Severity, urls: Sequence[str] | None = None) -> list[Delivery]:
+        return self._send(alerting.test_message(severity), self.channels(urls))
+
+    # -- autonomous actions ---------------------------------------------------------------------------------
+
+    def act(self, action_type: str, subject: str, summary: str, do: Callable[[], dict[str, Any] | None],
+            actor: str = "daemon", detail: dict[str, Any] | None = None, announce: bool = True
+            ) -> autonomy.Outcome:
+        """Run (auto), propose (ask) or skip (off) an action; audit it and announce it on the channels."""
+        mode = autonomy.mode_for(self.settings.autonomy, action_type)
+        outcome = autonomy.run(mode, action_type, summary, do, detail)
+        self.audit(actor, outcome.audit_action, subject, summary=outcome.summary, **outcome.detail)
+        if announce and mode is not autonomy.Mode.OFF:
+            self.announce(Message(title=f"quotawarden {action_type.replace('_', ' ')}: {summary}"[:250],
+                                  body=outcome.summary, severity=Severity.INFO,
+                                  tags=("action", action_type, subject),
+                                  payload={"event": "action", "action": action_type, "mode": mode.value,
+                                           "done": outcome.done, "subject": subject}))
+        return outcome
+
+    # -- digests --------------------------------------------------------------------------------------------
+
+    def digest(self, period: Period) -> Message:
+        now = self.now()
+        events = usage_q.events_between(self.store(), now - PERIOD_LENGTH[period], now)
+        return build_digest(period, self.statuses(), events, now)
+
+    def send_digest(self, period: Period, actor: str = "daemon") -> autonomy.Outcome:
+        message = self.digest(period)
+        names = self.settings.alerts.digest_channels
+        chans = self.channels(names) if names else self.channels()
+        # digests go to their channels whatever the channel's severity filter
+        chans = [Channel(c.url, frozenset(Severity), frozenset(), c.hmac_secret) for c in chans]
+        return self.act("send_digests", f"digest:{period}", f"{period} digest",
+                        lambda: {"deliveries": [d.ok for d in self._send(message, chans)]}, actor=actor,
+                        announce=False)
