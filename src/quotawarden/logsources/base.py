@@ -1,0 +1,143 @@
+"""The log-source plug-in API: where an agent keeps its logs and how one record becomes a usage event.
+
+A log source module registers a :class:`LogSourceSpec`::
+
+    from quotawarden.plugins import hookimpl
+
+    @hookimpl
+    def register_log_sources(register):
+        register(LogSourceSpec(slug="acme", display_name="Acme CLI", provider="acme", roots=..., discover=...,
+                               reader=AcmeReader))
+
+Everything here is pure: no store, no clock, no network. The tailer (``quotawarden.sources.log_tailer``) owns
+the files, the offsets and the database. Two kinds of sources exist:
+
+* **append** sources (JSONL that only grows): ``reader`` builds a :class:`LineReader` per file; it is fed one
+  complete line at a time and may keep a small JSON-able state between runs (Codex keeps its cumulative totals).
+* **whole** sources (a SQLite database, one JSON document per session, files rewritten in place): ``read_whole``
+  turns the whole file into items every time it changes; dedup keys make the re-read idempotent.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from quotawarden.domain import QuotaSample, UsageEvent
+
+
+class MalformedRecord(ValueError):
+    """A line or document that is not what the source writes; counted and skipped, never fatal."""
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """One billable record with the facts dedup needs beyond its key."""
+
+    event: UsageEvent
+    message_id: str = ""
+    sidechain: bool = False
+    web_search_requests: int = 0
+
+
+Item = Parsed | QuotaSample
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderContext:
+    path: Path
+    root: Path
+    host: str | None = None
+    account_id: str | None = None
+    """The account official quota readings in this log belong to (the tailer maps it from the config)."""
+    state: Mapping[str, Any] = field(default_factory=dict)
+    """What the previous run's reader returned from ``state()`` for this file (empty on a fresh read)."""
+
+
+class LineReader(Protocol):
+    def feed(self, line: bytes) -> Sequence[Item]:
+        """Items in one complete line (without its newline); raise :class:`MalformedRecord` if it is broken."""
+
+    def state(self) -> dict[str, Any]:
+        """JSON-able state to resume this file later from the next byte."""
+
+
+@dataclass(frozen=True, slots=True)
+class WholeFile:
+    items: list[Item]
+    malformed: list[str] = field(default_factory=list)
+    """Where each malformed record was (``file:line`` or ``file:message-id``)."""
+    retracted: list[str] = field(default_factory=list)
+    """Dedup keys this file no longer holds (Gemini rewinds): removed from the store."""
+
+
+@dataclass(frozen=True)
+class LogSourceSpec:
+    slug: str
+    display_name: str
+    provider: str
+    roots: Callable[[Mapping[str, str], Path], list[Path]]
+    """``(environ, home) -> candidate roots``; roots that do not exist are skipped by the tailer."""
+    discover: Callable[[Path], Iterable[Path]]
+    reader: Callable[[ReaderContext], LineReader] | None = None
+    read_whole: Callable[[ReaderContext], WholeFile] | None = None
+    usage_hint: bytes | None = None
+    """Fast path: a line without these bytes cannot hold usage and is skipped before JSON parsing."""
+    on_conflict: Literal["larger", "replace"] = "larger"
+    """Same dedup key seen again: keep the copy with the larger token total, or the latest copy."""
+
+    @property
+    def kind(self) -> Literal["append", "whole"]:
+        return "append" if self.reader is not None else "whole"
+
+    def default_roots(self, environ: Mapping[str, str] | None = None, home: Path | None = None) -> list[Path]:
+        return self.roots(os.environ if environ is None else environ, home or Path.home())
+
+
+def walk(root: Path, suffixes: tuple[str, ...]) -> Iterator[Path]:
+    """Files under ``root`` ending in one of ``suffixes``, fast (``os.scandir``), in a stable order."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from walk(Path(entry.path), suffixes)
+            elif entry.name.endswith(suffixes) and entry.is_file():
+                yield Path(entry.path)
+        except OSError:
+            continue
+
+
+def parse_iso(value: Any) -> datetime:
+    """ISO-8601 with ``Z`` (what every agent writes) to an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        raise MalformedRecord(f"bad timestamp {value!r}")
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise MalformedRecord(f"bad timestamp {value!r}") from None
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def as_int(value: Any) -> int:
+    """Token counts arrive as numbers, numeric strings or null."""
+    if value is None or isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        raise MalformedRecord(f"bad token count {value!r}") from None
+
+
+def env_paths(environ: Mapping[str, str], name: str) -> list[Path]:
+    """A comma-separated list of folders in an environment variable (``CLAUDE_CONFIG_DIR``)."""
+    raw = environ.get(name, "")
+    return [Path(p.strip()).expanduser() for p in raw.split(",") if p.strip()]

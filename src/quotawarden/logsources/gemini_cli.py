@@ -1,0 +1,115 @@
+"""Gemini CLI: ``~/.gemini/tmp/<projectHash>/chats/session-*.jsonl`` (older builds: one ``.json`` per session).
+
+The same message id is re-appended when its tokens arrive, so the last record per id wins, and
+``{"$rewindTo": id}`` drops that message and everything after it (reference section 8d). Both need the whole
+file, so this source re-reads a session file when it changes; dedup keys keep that idempotent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from quotawarden.domain import Source, UsageEvent
+from quotawarden.logsources.base import (
+    LogSourceSpec,
+    MalformedRecord,
+    Parsed,
+    ReaderContext,
+    WholeFile,
+    as_int,
+    parse_iso,
+    walk,
+)
+from quotawarden.plugins import hookimpl
+
+
+def roots(environ: Mapping[str, str], home: Path) -> list[Path]:
+    if environ.get("GEMINI_DATA_DIR"):
+        return [Path(environ["GEMINI_DATA_DIR"]).expanduser() / "tmp"]
+    return [home / ".gemini" / "tmp"]
+
+
+def discover(root: Path) -> list[Path]:
+    return [p for p in walk(root, (".jsonl", ".json")) if "chats" in p.parts]
+
+
+def _records(ctx: ReaderContext, malformed: list[str]) -> list[Any]:
+    raw = ctx.path.read_bytes()
+    if ctx.path.suffix == ".json":
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            malformed.append(f"{ctx.path}:1")
+            return []
+        if not isinstance(doc, dict):
+            return []
+        return [doc, *(doc.get("messages") or [])]
+    out = []
+    for n, line in enumerate(raw.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        if n == raw.count(b"\n") + 1:
+            break  # a last line without its newline is still being written
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            malformed.append(f"{ctx.path}:{n}")
+    return out
+
+
+def read_whole(ctx: ReaderContext) -> WholeFile:
+    malformed: list[str] = []
+    session = ctx.path.stem
+    project = ctx.path.parent.parent.name if ctx.path.parent.name == "chats" else ctx.path.parent.name
+    messages: dict[str, dict[str, Any]] = {}
+    retracted: list[str] = []
+    for rec in _records(ctx, malformed):
+        if not isinstance(rec, dict):
+            continue
+        if "sessionId" in rec and "id" not in rec:
+            session = str(rec["sessionId"])
+        elif "$rewindTo" in rec:
+            ids = list(messages)
+            target = rec["$rewindTo"]
+            if target in messages:
+                for mid in ids[ids.index(target):]:
+                    messages.pop(mid)
+                    retracted.append(mid)
+        elif rec.get("id") and rec.get("type"):
+            messages.pop(str(rec["id"]), None)  # re-appended: the latest copy, at the latest position
+            messages[str(rec["id"])] = rec
+    items: list[Parsed | Any] = []
+    for mid, rec in messages.items():
+        tokens = rec.get("tokens")
+        if rec.get("type") != "gemini" or not isinstance(tokens, dict):
+            continue
+        try:
+            cached = as_int(tokens.get("cached"))
+            thoughts = as_int(tokens.get("thoughts"))
+            items.append(Parsed(UsageEvent(
+                ts=parse_iso(rec.get("timestamp")), provider="google", model=str(rec.get("model") or "gemini"),
+                source=Source.LOG, dedup_key=f"gemini:{session}:{mid}", project=project, session=session,
+                host=ctx.host, input_tokens=max(0, as_int(tokens.get("input")) - cached) + as_int(tokens.get("tool")),
+                cache_read_tokens=cached, output_tokens=as_int(tokens.get("output")) + thoughts,
+                reasoning_tokens=thoughts, consumer="gemini_cli",
+            ), message_id=mid))
+        except MalformedRecord:
+            malformed.append(f"{ctx.path}:{mid}")
+    live = {f"gemini:{session}:{m}" for m in messages}
+    return WholeFile(items, malformed, [f"gemini:{session}:{m}" for m in retracted
+                                        if f"gemini:{session}:{m}" not in live])
+
+
+SPEC = LogSourceSpec(
+    slug="gemini_cli", display_name="Gemini CLI", provider="google", roots=roots, discover=discover,
+    read_whole=read_whole, on_conflict="replace",
+)
+
+
+@hookimpl
+def register_log_sources(register: Any) -> None:
+    register(SPEC)
