@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluate, overall, status_json
 from quotawarden.clock import Clock, SystemClock
@@ -21,6 +21,10 @@ from quotawarden.store import Store, open_store
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import audit as audit_q
 from quotawarden.store import samples as samples_q
+
+if TYPE_CHECKING:
+    from quotawarden.actions.desk import ActionDesk
+    from quotawarden.vault import Vault
 
 
 @dataclass
@@ -75,6 +79,35 @@ class Service:
     def status_report(self, account_ids: list[str] | None = None) -> dict[str, Any]:
         statuses = self.status(account_ids)
         return status_json(statuses, overall(statuses), self.now())
+
+    # -- actions: alerts, digests, autonomous actions (quotawarden.actions.desk) ---------------------------------
+
+    @cached_property
+    def actions(self) -> ActionDesk:
+        from quotawarden.actions.desk import ActionDesk
+
+        return ActionDesk(store=lambda: self.store, settings=self.config.settings, now=self.now,
+                          statuses=self.status, accounts=self.accounts, audit=self.audit,
+                          resolve_secret=self.resolve_credential)
+
+    def evaluate_alerts(self, findings: Any = (), finding_kinds: Any = ()) -> Any:
+        """Open/update/resolve alerts from status (+ analysis findings); the daemon calls it after each tick."""
+        return self.actions.evaluate(findings, finding_kinds)
+
+    def deliver_alerts(self) -> Any:
+        """Send pending notices; each is claimed atomically first, so replicas never double-send."""
+        return self.actions.deliver()
+
+    def resolve_credential(self, ref: str | None, account: str = "") -> str | None:
+        from quotawarden.credentials import resolve
+
+        return resolve(ref, vault=self.vault if ref and ref.startswith("vault:") else None, account=account)
+
+    @cached_property
+    def vault(self) -> Vault:
+        from quotawarden.vault import Vault
+
+        return Vault.default(audit=self.audit)
 
 
     # -- agent logs (quotawarden.logs_app) ------------------------------------------------------------------
