@@ -49,9 +49,9 @@ def run(url: str, batches: list[list[QuotaSample]], label: str) -> dict[str, obj
     total = sum(len(b) for b in batches)
     t = time.perf_counter()
     group: list[QuotaSample] = []
-    for b in batches:  # write in groups of ~50k samples: a busy daemon's or an import's batch size
+    for b in batches:  # write in groups of ~100k samples: a busy daemon's or an import's batch size
         group.extend(b)
-        if len(group) >= 50_000:
+        if len(group) >= 100_000:
             samples_q.write_samples(store, group)
             group = []
     samples_q.write_samples(store, group)

@@ -52,6 +52,7 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the sample index's hot pages in memory on big writes
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
 

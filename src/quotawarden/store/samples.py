@@ -20,8 +20,12 @@ _COLS = ("account_id", "window", "observed_ts", "source", "provenance", "unit", 
          "limit", "resets_ts", "status", "window_length_s")
 
 
+_VALUE: dict[Any, str] = {m: m.value for e in (Unit, Source, Provenance) for m in e}  # Enum.value is slow
+
+
 def _tuple(s: QuotaSample) -> tuple[Any, ...]:
-    return (s.account_id, s.window, s.observed_at.timestamp(), s.source.value, s.provenance.value, s.unit.value,
+    v = _VALUE
+    return (s.account_id, s.window, s.observed_at.timestamp(), v[s.source], v[s.provenance], v[s.unit],
             s.used_ratio, s.used, s.remaining, s.limit, None if s.resets_at is None else s.resets_at.timestamp(),
             s.status, s.window_length_s)
 
@@ -86,8 +90,12 @@ def _insert_many(store: Store, conn: Any, rows: list[tuple[Any, ...]]) -> None:
     verb = "INSERT OR IGNORE INTO" if store.is_sqlite else "INSERT INTO"
     tail = "" if store.is_sqlite else " ON CONFLICT DO NOTHING"
     sql = f"{verb} samples ({cols}) VALUES ({marks}){tail}"
-    for part in chunks(rows, _BATCH):
-        conn.exec_driver_sql(sql, part)
+    cur = conn.connection.dbapi_connection.cursor()
+    try:
+        for part in chunks(rows, _BATCH):
+            cur.executemany(sql, part)
+    finally:
+        cur.close()
 
 
 def _copy_pg(conn: Any, rows: list[tuple[Any, ...]]) -> None:

@@ -58,7 +58,6 @@ samples = Table(
     Column("status", String(32)),
     Column("window_length_s", Integer),
     UniqueConstraint("account_id", "window", "observed_ts", "source", name="uq_samples_identity"),
-    Index("ix_samples_observed", "observed_ts"),
 )
 
 latest_samples = Table(
