@@ -79,7 +79,7 @@ def test_reopening_migrated_store_is_a_no_op(db_url: str) -> None:
 def test_a_newer_schema_is_a_clear_error(db_url: str) -> None:
     s = open_store(db_url)
     with s.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('9999_future')"))
     s.close()
     with pytest.raises(SchemaTooNew, match="newer than this quotawarden"):
         open_store(db_url)
