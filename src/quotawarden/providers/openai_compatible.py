@@ -1,0 +1,193 @@
+"""A generic adapter for OpenAI-compatible APIs: a provider that differs only in base URL, header names and
+window meaning is one :class:`CompatProvider` entry. Groq and Mistral are registered here; xAI reuses it.
+
+Two header dialects exist in the wild (provider reference section 6):
+
+* ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` with Go-style relative resets (OpenAI, Groq, xAI).
+  What each pair *means* differs: Groq's requests pair is per day (RPD), its tokens pair per minute (TPM).
+* Mistral's ``ratelimitbysize-*`` (tokens per minute, reset in seconds) plus ``x-ratelimitbysize-*-month``.
+
+The probe is the cheapest call that returns the headers: a one-token chat completion (``probe = "models"``
+lists models instead: free, proves the key, but whether that route carries the headers is not documented).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from quotawarden.domain import Outcome, QuotaSample, Source, Unit
+from quotawarden.errors import MalformedResponse
+from quotawarden.plugins import hookimpl
+from quotawarden.providers._quota import (
+    SampleSet,
+    bearer,
+    check_status,
+    go_duration,
+    json_object,
+    log,
+    num,
+    retry_after,
+)
+from quotawarden.spec import Headers, HttpRequest, HttpResponse, Probe, ProbeContext, ProbeReading, ProviderSpec
+
+_KINDS = {"requests": Unit.REQUESTS, "tokens": Unit.TOKENS}
+
+
+def _header_num(headers: Headers, name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return num(raw, name)
+    except MalformedResponse:
+        log.warning("ignoring unreadable header %s", name)  # odd headers never crash a reading
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIStyleHeaders:
+    """``x-ratelimit-*`` pairs; ``windows`` names each kind's window and its length in seconds."""
+
+    hosts: tuple[str, ...]
+    windows: Mapping[str, tuple[str, int | None]]
+
+    def matches(self, host: str, path: str) -> bool:
+        return host.lower() in self.hosts
+
+    def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
+             source: Source = Source.PROXY) -> list[QuotaSample]:
+        out = SampleSet(account_id, now, source)
+        for kind, (window, length) in self.windows.items():
+            limit = _header_num(headers, f"x-ratelimit-limit-{kind}")
+            remaining = _header_num(headers, f"x-ratelimit-remaining-{kind}")
+            if limit is None and remaining is None:
+                continue
+            reset = go_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+            out.add(window, _KINDS[kind], limit=limit, remaining=remaining,
+                    used=limit - remaining if limit is not None and remaining is not None else None,
+                    resets_at=now + timedelta(seconds=reset) if reset is not None else None, length_s=length)
+        return out.samples
+
+
+@dataclass(frozen=True, slots=True)
+class MistralHeaders:
+    """``ratelimitbysize-*`` (per minute, reset in seconds) and ``x-ratelimitbysize-*-month``."""
+
+    hosts: tuple[str, ...] = ("api.mistral.ai",)
+
+    def matches(self, host: str, path: str) -> bool:
+        return host.lower() in self.hosts
+
+    def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
+             source: Source = Source.PROXY) -> list[QuotaSample]:
+        out = SampleSet(account_id, now, source)
+        minute_limit = _header_num(headers, "ratelimitbysize-limit")
+        if minute_limit is None:
+            minute_limit = _header_num(headers, "x-ratelimitbysize-limit-minute")
+        minute_left = _header_num(headers, "ratelimitbysize-remaining")
+        if minute_left is None:
+            minute_left = _header_num(headers, "x-ratelimitbysize-remaining-minute")
+        reset = _header_num(headers, "ratelimitbysize-reset")
+        self._add(out, "tpm", minute_limit, minute_left, now + timedelta(seconds=reset) if reset is not None else None,
+                  60)
+        self._add(out, "monthly", _header_num(headers, "x-ratelimitbysize-limit-month"),
+                  _header_num(headers, "x-ratelimitbysize-remaining-month"), None, None)
+        return out.samples
+
+    @staticmethod
+    def _add(out: SampleSet, window: str, limit: float | None, left: float | None, resets_at: datetime | None,
+             length: int | None) -> None:
+        if limit is None and left is None:
+            return
+        used = limit - left if limit is not None and left is not None else None
+        out.add(window, Unit.TOKENS, limit=limit, remaining=left, used=used, resets_at=resets_at, length_s=length)
+
+
+class CompatSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str | None = None
+    """Model for the one-token probe; each provider has a cheap default."""
+    probe: Literal["completion", "models"] = "completion"
+
+
+@dataclass(frozen=True, slots=True)
+class CompatProvider:
+    """One OpenAI-compatible provider as data."""
+
+    slug: str
+    display_name: str
+    base_url: str
+    api_prefix: str
+    credential_env: tuple[str, ...]
+    default_model: str
+    headers: OpenAIStyleHeaders | MistralHeaders
+    docs: str = ""
+
+    def spec(self, probe: Probe | None = None, settings_model: type[BaseModel] = CompatSettings) -> ProviderSpec:
+        return ProviderSpec(
+            slug=self.slug, display_name=self.display_name, default_base_url=self.base_url,
+            credential_env=self.credential_env, settings_model=settings_model,
+            probe=probe or completion_probe(self), headers=self.headers, kind="api",
+            probe_cost="1 chat completion with max_tokens=1 (a few tokens); probe=\"models\" costs nothing",
+            docs=self.docs)
+
+
+def completion_probe(entry: CompatProvider) -> Probe:
+    def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
+        resp = yield compat_request(entry, ctx)
+        return read_compat_response(entry, ctx, resp)
+
+    return probe
+
+
+def compat_request(entry: CompatProvider, ctx: ProbeContext) -> HttpRequest:
+    settings = ctx.settings if isinstance(ctx.settings, CompatSettings) else CompatSettings()
+    auth = bearer(ctx.secret, entry.slug)
+    if settings.probe == "models":
+        return HttpRequest("GET", ctx.url(entry.base_url, f"{entry.api_prefix}/models"), headers=auth)
+    body = {"model": settings.model or entry.default_model, "max_tokens": 1,
+            "messages": [{"role": "user", "content": "."}]}
+    return HttpRequest("POST", ctx.url(entry.base_url, f"{entry.api_prefix}/chat/completions"), headers=auth,
+                       json=body, cost_tokens=2)
+
+
+def read_compat_response(entry: CompatProvider, ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
+    """Samples from the headers of any answer; a 429 keeps them (remaining 0 is worth storing)."""
+    samples = entry.headers.read(ctx.account.id, resp.status, resp.headers, ctx.now, source=Source.PROBE)
+    if resp.status == 429:
+        wait = retry_after(resp.headers, ctx.now)
+        retry_at = ctx.now + timedelta(seconds=wait) if wait is not None else None
+        return ProbeReading(samples=samples, outcome=Outcome.LIMITED, retry_at=retry_at,
+                            reason=f"{entry.slug}: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
+    check_status(resp, entry.slug, ctx.now)
+    json_object(resp, entry.slug)  # a 200 with a broken body is an upstream fault, not a reading
+    details: dict[str, str] = {}
+    if cost := resp.headers.get("ratelimitbysize-query-cost"):
+        details["query_cost_tokens"] = cost
+    reason = "" if samples else "no rate-limit headers in the response"
+    return ProbeReading(samples=samples, reason=reason, details=details)
+
+
+GROQ = CompatProvider(
+    slug="groq", display_name="Groq", base_url="https://api.groq.com", api_prefix="/openai/v1",
+    credential_env=("GROQ_API_KEY",), default_model="llama-3.1-8b-instant",
+    headers=OpenAIStyleHeaders(("api.groq.com",), {"requests": ("rpd", 86400), "tokens": ("tpm", 60)}),
+    docs="x-ratelimit-* headers: the requests pair is per day (RPD), the tokens pair per minute (TPM).")
+
+MISTRAL = CompatProvider(
+    slug="mistral", display_name="Mistral", base_url="https://api.mistral.ai", api_prefix="/v1",
+    credential_env=("MISTRAL_API_KEY",), default_model="ministral-3b-latest", headers=MistralHeaders(),
+    docs="ratelimitbysize-* headers: tokens per minute and per month.")
+
+ENTRIES = (GROQ, MISTRAL)
+
+
+@hookimpl
+def register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    for entry in ENTRIES:
+        register(entry.spec())
