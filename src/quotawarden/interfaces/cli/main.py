@@ -6,7 +6,9 @@ import sys
 from importlib import import_module
 
 # command -> "module:function" taking argv; each must answer --help itself or defer to the full CLI
-FAST_PATHS: dict[str, str] = {}
+FAST_PATHS: dict[str, str] = {
+    "statusline": "quotawarden.interfaces.cli.statusline:main",
+}
 
 
 def main(argv: list[str] | None = None) -> None:
