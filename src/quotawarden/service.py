@@ -34,6 +34,8 @@ class Service:
     clock: Clock = field(default_factory=SystemClock)
     store_url: str | None = None
     _store: Store | None = None
+    probe_transport: Any = None
+    """An ``httpx.AsyncBaseTransport`` for probes (tests: ``httpx.ASGITransport``); None = real sockets."""
 
     @property
     def store(self) -> Store:
@@ -123,6 +125,23 @@ class Service:
         from quotawarden import logs_app
 
         return logs_app.usage_report(self, query)
+
+
+    # -- polling (quotawarden.poll_app) --------------------------------------------------------------------
+
+    def poll(self, account_ids: list[str] | None = None, providers: list[str] | None = None,
+             force: bool = False) -> list[Any]:
+        """Probe accounts now (cache guard unless ``force``); stores samples and outcomes. ``ProbeResult`` list."""
+        from quotawarden import poll_app
+
+        return poll_app.poll(self, account_ids, providers, force)
+
+    async def poll_async(self, account_ids: list[str] | None = None, providers: list[str] | None = None,
+                         force: bool = False) -> list[Any]:
+        """``poll`` for callers already inside an event loop (the daemon's scheduler)."""
+        from quotawarden import poll_app
+
+        return await poll_app.poll_async(self, account_ids, providers, force)
 
 
 def build_service(config_path: str | Path | None = None, *, store_url: str | None = None,

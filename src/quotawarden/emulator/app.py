@@ -1,0 +1,188 @@
+"""The emulator ASGI app: one catch-all route that dispatches to the emulated provider modules.
+
+``create_app(scenario, clock)`` builds it; ``app.state.emulator`` is the :class:`EmulatorState` that tests read
+(calls made per account, tokens consumed) and may change while the app runs (add accounts, set faults).
+Provider modules are discovered in ``quotawarden.emulator.providers`` (see ``quotawarden.emulator.base``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pkgutil
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import import_module
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+
+from quotawarden.clock import Clock, SystemClock
+from quotawarden.emulator.base import EmulatedProvider, EmuRequest, Route, json_response, malformed
+from quotawarden.emulator.scenario import EmuAccount, Scenario
+
+# how long consumption counts against a window, by window name (default: a one-minute bucket)
+HORIZON_S = {"rpd": 86400.0, "daily": 86400.0, "5h": 18000.0, "7d": 604800.0}
+
+
+def load_emulated_providers() -> dict[str, EmulatedProvider]:
+    """Every ``EMULATOR`` defined by a module of ``quotawarden.emulator.providers``, by slug."""
+    from quotawarden.emulator import providers as pkg
+
+    found: dict[str, EmulatedProvider] = {}
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = import_module(f"{pkg.__name__}.{info.name}")
+        items = getattr(module, "EMULATOR", None)
+        for item in items if isinstance(items, list) else [items] if items else []:
+            found[item.slug] = item
+    return found
+
+
+@dataclass
+class Call:
+    account_id: str | None
+    method: str
+    path: str
+    status: int
+
+
+@dataclass
+class EmulatorState:
+    scenario: Scenario
+    clock: Clock
+    providers: dict[str, EmulatedProvider]
+    start: datetime
+    credentials: dict[str, EmuAccount] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    fault_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    scratch: dict[object, Any] = field(default_factory=dict)
+    """Per-provider bookkeeping (last call times, refreshed-token expiry), keyed by tuples."""
+    _consumed: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        for a in self.scenario.accounts:
+            self.credentials[a.credential] = a
+
+    def add_account(self, account: EmuAccount) -> None:
+        self.scenario.accounts.append(account)
+        self.credentials[account.credential] = account
+
+    def alias(self, credential: str, account: EmuAccount) -> None:
+        """Make another credential (a refreshed OAuth token) name the same account."""
+        self.credentials[credential] = account
+
+    def revoke(self, credential: str) -> None:
+        self.credentials.pop(credential, None)
+
+    def consume(self, account_id: str, amounts: dict[str, float], now: datetime) -> None:
+        t = now.timestamp()
+        for window, amount in amounts.items():
+            self._consumed[(account_id, window)].append((t, amount))
+
+    def consumed(self, account_id: str, window: str, now: datetime) -> float:
+        items = self._consumed.get((account_id, window))
+        if not items:
+            return 0.0
+        since = now.timestamp() - HORIZON_S.get(window, 60.0)
+        return sum(a for t, a in items if t > since)
+
+    def calls_for(self, account_id: str) -> list[Call]:
+        return [c for c in self.calls if c.account_id == account_id]
+
+
+_AUTH = re.compile(r"^\s*(?:bearer|token)\s+(.+?)\s*$", re.IGNORECASE)
+
+
+def presented_credential(request: Request) -> str | None:
+    h = request.headers
+    if auth := h.get("authorization"):
+        m = _AUTH.match(auth)
+        return m.group(1) if m else auth.strip()
+    return h.get("x-api-key") or h.get("x-goog-api-key") or request.query_params.get("key")
+
+
+def _candidates(state: EmulatorState, path: str, account: EmuAccount | None, credential: str | None
+                ) -> list[tuple[EmulatedProvider, str]]:
+    first, _, rest = path.lstrip("/").partition("/")
+    scoped = state.providers.get(first)
+    if account is not None:
+        own = state.providers.get(account.provider)
+        if own is None:
+            return []
+        return [(own, path)] + ([(own, "/" + rest)] if scoped is own else [])
+    if scoped is not None:
+        return [(scoped, "/" + rest), *[(p, path) for p in state.providers.values()]]
+    ordered = list(state.providers.values())
+    if credential:
+        ordered.sort(key=lambda p: not (p.credential_hint and re.search(p.credential_hint, credential)))
+    return [(p, path) for p in ordered]
+
+
+async def _hang(request: Request, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(0.05)
+
+
+async def dispatch(request: Request) -> Response:
+    state: EmulatorState = request.app.state.emulator
+    credential = presented_credential(request)
+    account = state.credentials.get(credential) if credential else None
+    path = request.url.path
+    for provider, sub in _candidates(state, path, account, credential):
+        for route in provider.routes:
+            params = route.match(request.method, sub)
+            if params is not None:
+                response = await _serve(request, state, provider, route, params, account, credential)
+                state.calls.append(Call(account.id if account else None, request.method, path,
+                                        response.status_code))
+                return response
+    return json_response({"error": {"message": f"no emulated route for {request.method} {path}",
+                                    "type": "not_found"}}, 404)
+
+
+async def _serve(request: Request, state: EmulatorState, provider: EmulatedProvider, route: Route,
+                 params: dict[str, str], account: EmuAccount | None, credential: str | None) -> Response:
+    req = EmuRequest(request, state, provider, account, credential, params, state.clock.now(),
+                     await request.body())
+    if route.auth and account is None:
+        return provider.error(req, "401")
+    latency = (account.latency_ms if account and account.latency_ms is not None else state.scenario.latency_ms)
+    if latency:
+        await asyncio.sleep(latency / 1000)
+    response: Response | None = None
+    if account is not None and account.fault:
+        hits = state.fault_hits[account.id]
+        if account.fault_count is None or hits < account.fault_count:
+            state.fault_hits[account.id] = hits + 1
+            if account.fault == "timeout":
+                await _hang(request, state.scenario.hang_s)
+                return Response(b"", status_code=504)
+            response = malformed() if account.fault == "malformed" else provider.error(req, account.fault)
+    if response is None:
+        response = await route.handler(req)
+    if account is not None:
+        for k, v in provider.headers(req).items():
+            if k not in response.headers:
+                response.headers[k] = v
+    return response
+
+
+def create_app(scenario: Scenario | None = None, clock: Clock | None = None,
+               providers: dict[str, EmulatedProvider] | None = None) -> Starlette:
+    clock = clock or SystemClock()
+    scenario = scenario or Scenario()
+    app = Starlette(routes=[StarletteRoute("/{path:path}", dispatch,
+                                           methods=["GET", "POST", "PUT", "DELETE", "PATCH"])])
+    app.state.emulator = EmulatorState(scenario, clock, providers or load_emulated_providers(),
+                                       scenario.start or clock.now())
+    return app

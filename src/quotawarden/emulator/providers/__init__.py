@@ -1,0 +1,1 @@
+"""One module per emulated provider, each defining ``EMULATOR`` (see ``quotawarden.emulator.base``)."""

@@ -1,0 +1,35 @@
+"""Mistral. Windows: ``tokens`` (per minute) and ``month`` (tokens per month); responses carry
+``ratelimitbysize-{limit,remaining,reset,query-cost}`` and ``x-ratelimitbysize-{limit,remaining}-{minute,month}``."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from quotawarden.emulator.base import EmulatedProvider, EmuRequest, Route, json_response
+from quotawarden.emulator.providers.openai import chat_completions, models
+
+
+def error(req: EmuRequest, kind: str) -> Response:
+    status = int(kind) if kind.isdigit() else 500
+    text = {401: "Unauthorized", 403: "Forbidden", 429: "Requests rate limit exceeded"}.get(status, "Internal error")
+    return json_response({"object": "error", "message": text, "type": "invalid_request_error", "param": None,
+                          "code": None}, status, {"retry-after": "40"} if status == 429 else None)
+
+
+def headers(req: EmuRequest) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if "tokens" in req.acct.limits:
+        limit, left = int(req.acct.limits["tokens"]), int(req.remaining("tokens"))
+        out.update({"ratelimitbysize-limit": str(limit), "ratelimitbysize-remaining": str(left),
+                    "ratelimitbysize-reset": "40", "x-ratelimitbysize-limit-minute": str(limit),
+                    "x-ratelimitbysize-remaining-minute": str(left)})
+    if "month" in req.acct.limits:
+        out["x-ratelimitbysize-limit-month"] = str(int(req.acct.limits["month"]))
+        out["x-ratelimitbysize-remaining-month"] = str(int(req.remaining("month")))
+    return out
+
+
+EMULATOR = EmulatedProvider(
+    slug="mistral",
+    routes=[Route("POST", "/v1/chat/completions", chat_completions), Route("GET", "/v1/models", models)],
+    error=error, headers=headers)

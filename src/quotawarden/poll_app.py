@@ -1,0 +1,102 @@
+"""The poll use case behind ``Service.poll`` / ``Service.poll_async``: probe accounts, store what they said.
+
+Kept out of ``service.py`` so the facade stays a list of thin methods; everything here receives the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from quotawarden.domain import Account, AccountState
+from quotawarden.sources import poller
+from quotawarden.sources.probe_runner import ProbeResult, ProbeRunner
+from quotawarden.store import accounts as accounts_q
+from quotawarden.store import samples as samples_q
+from quotawarden.store import usage as usage_q
+
+if TYPE_CHECKING:
+    from quotawarden.service import Service
+
+
+def select(svc: Service, account_ids: Sequence[str] | None, providers: Sequence[str] | None) -> list[Account]:
+    accounts = svc.accounts()
+    if account_ids:
+        wanted = set(account_ids)
+        accounts = [a for a in accounts if a.id in wanted]
+    if providers:
+        kinds = set(providers)
+        accounts = [a for a in accounts if a.provider in kinds]
+    return accounts
+
+
+async def poll_async(svc: Service, account_ids: Sequence[str] | None = None,
+                     providers: Sequence[str] | None = None, force: bool = False,
+                     runner: ProbeRunner | None = None) -> list[ProbeResult]:
+    accounts = select(svc, account_ids, providers)
+    store = svc.store
+    the_plan = poller.plan(accounts, svc.plugins, accounts_q.states(store), svc.now(),
+                           lambda a: svc.resolve_credential(a.credential, a.id),
+                           cache_guard_s=svc.config.settings.schedule.cache_guard, force=force)
+    runner = runner or ProbeRunner(svc.clock, transport=getattr(svc, "probe_transport", None),
+                                   on_secret_update=write_back_secret)
+    results = await poller.poll(runner, the_plan)
+    record(svc, results)
+    order = {a.id: i for i, a in enumerate(accounts)}
+    return sorted(results, key=lambda r: order.get(r.account_id, len(order)))
+
+
+def poll(svc: Service, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
+         force: bool = False) -> list[ProbeResult]:
+    return asyncio.run(poll_async(svc, account_ids, providers, force))
+
+
+def record(svc: Service, results: Sequence[ProbeResult]) -> None:
+    """Samples, usage events and per-account outcomes of the accounts actually attempted."""
+    attempted = [r for r in results if not r.skipped]
+    samples_q.write_samples(svc.store, [s for r in attempted for s in r.samples])
+    usage = [u for r in attempted for u in r.usage]
+    if usage:
+        usage_q.write_usage(svc.store, usage)
+    mins = {slug: spec.probe_min_interval_s for slug, spec in svc.plugins.providers.items()}
+    states = [AccountState(r.account_id, r.outcome, r.reason, r.observed_at,
+                           poller.retry_after_default(r, mins.get(r.provider, 0))) for r in attempted]
+    details: dict[str, dict[str, Any]] = {
+        r.account_id: {"cost": {"requests": r.cost.requests, "tokens": r.cost.tokens}, **_jsonable(r.details)}
+        for r in attempted}
+    accounts_q.set_states(svc.store, states, details)
+
+
+def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(details, default=str))
+
+
+def write_back_secret(account: Account, update: Any) -> None:
+    """Persist a rotated OAuth credential where it came from (a ``file:`` JSON reference), atomically.
+
+    OAuth refresh tokens are single-use: dropping the new one would log the owning tool out. Only JSON
+    credential files are updated, key by key, keeping everything else in them.
+    """
+    ref = account.credential or ""
+    if not ref.startswith("file:") or not isinstance(update, dict):
+        return
+    path = Path(ref[5:].partition("#")[0]).expanduser()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(data, dict):
+        return
+    for section, values in update.items():
+        if isinstance(values, dict) and isinstance(data.get(section), dict):
+            data[section].update(values)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".qw-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
