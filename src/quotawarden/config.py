@@ -123,7 +123,12 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = 7878
     admin_token: str | None = None
+    """A credential reference (``env:``, ``file:``) or literal; required to listen beyond loopback."""
     overcommit: float = 1.5
+    key_file: str | None = None
+    """AES key that seals instance credentials (default: the data dir's ``secret.key``); same on every replica."""
+    poll_lease: Duration = 30
+    """How long a replica's claim on an account lasts while it polls; a dead replica's claims lapse after it."""
 
 
 class PoolConfig(Section):

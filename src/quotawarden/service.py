@@ -82,6 +82,22 @@ class Service:
         statuses = self.status(account_ids)
         return status_json(statuses, overall(statuses), self.now())
 
+    # -- daemon and agent instances (quotawarden.instances, interfaces.daemon) --------------------------------
+
+    @cached_property
+    def secret_box(self) -> Any:
+        """Seals instance credentials at rest (``quotawarden.secretbox.SecretBox``)."""
+        from quotawarden.secretbox import KeyFileBox
+
+        return KeyFileBox(self.config.settings.server.key_file)
+
+    @cached_property
+    def instance_secrets(self) -> Any:
+        """A ``SecretSource`` for ``vault:instance/<fingerprint>`` references of registered instances."""
+        from quotawarden.instances import InstanceSecrets
+
+        return InstanceSecrets(self)
+
     # -- actions: alerts, digests, autonomous actions (quotawarden.actions.desk) ---------------------------------
 
     @cached_property
@@ -103,6 +119,8 @@ class Service:
     def resolve_credential(self, ref: str | None, account: str = "") -> str | None:
         from quotawarden.credentials import resolve
 
+        if ref and ref.startswith("vault:instance/"):  # sealed by the daemon at instance registration
+            return resolve(ref, vault=self.instance_secrets, account=account)
         return resolve(ref, vault=self.vault if ref and ref.startswith("vault:") else None, account=account)
 
     @cached_property

@@ -1,0 +1,129 @@
+"""The app factory: ``create_app(service)`` builds the FastAPI app; nothing here is global.
+
+The dashboard and the MCP server mount themselves (``mount(app, service)``) when installed; everything outside
+``/v1``, ``/metrics`` and the OpenAPI document then needs the admin token (header, or the ``qw_admin`` cookie
+that ``?token=`` sets for a browser).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib import import_module
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+import quotawarden
+from quotawarden.interfaces.api import (
+    errors,
+    metrics,
+    routes_accounts,
+    routes_instances,
+    routes_ops,
+    routes_providers,
+    routes_reports,
+    routes_status,
+)
+from quotawarden.interfaces.api.state import ApiState
+from quotawarden.service import Service
+
+log = logging.getLogger("quotawarden.api")
+OPEN_PREFIXES = ("/v1", "/metrics", "/openapi.json", "/docs", "/redoc")
+MOUNTS = ("quotawarden.interfaces.web.dashboard", "quotawarden.interfaces.mcp.server")
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+class GuardMounts:
+    """Admin token required on every path the API routers do not own (dashboard, MCP)."""
+
+    def __init__(self, app: ASGIApp, st: ApiState) -> None:
+        self.app, self.st = app, st
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] not in ("http", "websocket") or path.startswith(OPEN_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
+        token = _token(headers, scope.get("query_string", b"").decode())
+        if token and self.st.admin_token and hmac.compare_digest(token.encode(), self.st.admin_token.encode()):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 4401})
+            return
+        body = b'{"error":"unauthorized","detail":"this page needs the admin token"}'
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _token(headers: dict[str, str], query: str) -> str | None:
+    auth = headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    for part in headers.get("cookie", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "qw_admin":
+            return value
+    return (parse_qs(query).get("token") or [None])[0] or headers.get("x-admin-token")
+
+
+def create_app(service: Service, *, admin_token: str | None = None, replica: str | None = None,
+               metrics_public: bool = True, lifespan: Lifespan | None = None,
+               poll_now: Callable[[list[str]], None] | None = None,
+               extra_mounts: dict[str, Any] | None = None) -> FastAPI:
+    st = ApiState(service=service, admin_token=admin_token, replica=replica or socket.gethostname(),
+                  metrics_public=metrics_public, poll_now=poll_now)
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if lifespan is None:
+            yield
+            return
+        async with lifespan(app):
+            yield
+
+    app = FastAPI(title="quotawarden", version=quotawarden.__version__,
+                  description="Quotas, rate limits, balances and cost across LLM accounts; quota-sentinel "
+                              "compatible instance API under /v1.", lifespan=_lifespan)
+    app.state.qw = st
+    app.state.metrics_registry = metrics.build_registry(st)
+    errors.install(app)
+    for module in (routes_instances, routes_status, routes_providers, routes_ops, routes_accounts,
+                   routes_reports, metrics):
+        app.include_router(module.router)
+    for name in MOUNTS:
+        _mount(app, service, name)
+    for prefix, sub in (extra_mounts or {}).items():
+        app.mount(prefix, sub)
+    app.add_middleware(_guard_factory(st))
+    return app
+
+
+def _guard_factory(st: ApiState) -> Any:
+    class _Guard(GuardMounts):
+        def __init__(self, app: ASGIApp) -> None:
+            super().__init__(app, st)
+
+    return _Guard
+
+
+def _mount(app: FastAPI, service: Service, module: str) -> None:
+    try:
+        mod = import_module(module)
+    except ImportError:
+        return
+    mount: Callable[[FastAPI, Service], Awaitable[None] | None] | None = getattr(mod, "mount", None)
+    if mount is None:
+        return
+    try:
+        mount(app, service)
+    except Exception as exc:  # a broken optional part must not take the API down
+        log.warning("could not mount %s: %s", module, exc)

@@ -1,0 +1,77 @@
+"""Who is calling: an agent instance (``X-API-Key``) or the admin (``Authorization: Bearer <admin token>``).
+
+Keys are compared as hashes in constant time; a wrong key and a missing key both get 401, a right key on
+someone else's instance gets 403.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request
+
+from quotawarden.instances import hash_key
+from quotawarden.interfaces.api.state import ApiState, api_state
+from quotawarden.store import instances as inst_q
+from quotawarden.store.instances import Instance
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="quotawarden", ApiKey header="X-API-Key"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    admin: bool
+    instance: Instance | None = None
+
+
+def bearer(request: Request) -> str | None:
+    value = request.headers.get("authorization", "")
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        return token.strip()
+    return request.headers.get("x-admin-token") or request.cookies.get("qw_admin")
+
+
+def is_admin(st: ApiState, token: str | None) -> bool:
+    return bool(st.admin_token and token and hmac.compare_digest(token.encode(), st.admin_token.encode()))
+
+
+def _instance(st: ApiState, key: str) -> Instance | None:
+    h = hash_key(key)
+    found = st.keys.get(h, lambda: inst_q.by_key_hash(st.service.store, h))
+    if found is not None and hmac.compare_digest(found.api_key_hash, h):
+        return found
+    return None
+
+
+def caller(request: Request, st: ApiState = Depends(api_state)) -> Caller:
+    """An instance or the admin; anything else is 401."""
+    key = request.headers.get("x-api-key")
+    if key:
+        if is_admin(st, key):
+            return Caller(admin=True)
+        inst = _instance(st, key)
+        if inst is not None:
+            return Caller(admin=False, instance=inst)
+        raise HTTPException(401, "the X-API-Key is not valid", headers=_CHALLENGE)
+    token = bearer(request)
+    if token is None:
+        raise HTTPException(401, "send X-API-Key (instance) or Authorization: Bearer <admin token>",
+                            headers=_CHALLENGE)
+    if is_admin(st, token):
+        return Caller(admin=True)
+    raise HTTPException(401, "the admin token is not valid", headers=_CHALLENGE)
+
+
+def admin(who: Caller = Depends(caller)) -> Caller:
+    if not who.admin:
+        raise HTTPException(403, "this endpoint needs the admin token")
+    return who
+
+
+def owner_or_admin(instance_id: str, who: Caller) -> None:
+    if who.admin:
+        return
+    if who.instance is None or not hmac.compare_digest(who.instance.id.encode(), instance_id.encode()):
+        raise HTTPException(403, "this key belongs to another instance")

@@ -1,0 +1,41 @@
+"""One JSON error shape for every failure: ``{"error": "...", "detail": ...}`` (quota-sentinel reads ``error``)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from quotawarden.errors import QuotawardenError, StoreError
+from quotawarden.redact import redact_text
+
+_WORDS = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found", 405: "method not allowed",
+          409: "conflict", 422: "invalid request", 503: "unavailable"}
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"description": "Missing or wrong key", "model": None},
+    403: {"description": "The key does not grant this", "model": None},
+}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        word = _WORDS.get(exc.status_code, "error")
+        detail = exc.detail if exc.detail != word else None
+        return JSONResponse({"error": word, "detail": detail}, status_code=exc.status_code,
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"error": "invalid request", "detail": errors}, status_code=422)
+
+    @app.exception_handler(StoreError)
+    async def store_down(_: Request, exc: StoreError) -> JSONResponse:
+        return JSONResponse({"error": "unavailable", "detail": redact_text(str(exc))}, status_code=503)
+
+    @app.exception_handler(QuotawardenError)
+    async def domain_error(_: Request, exc: QuotawardenError) -> JSONResponse:
+        return JSONResponse({"error": "bad request", "detail": redact_text(str(exc))}, status_code=400)

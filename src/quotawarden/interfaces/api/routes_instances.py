@@ -1,0 +1,62 @@
+"""``/v1/instances``: register (open, like quota-sentinel), deregister and heartbeat (the instance's own key)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from quotawarden import instances
+from quotawarden.interfaces.api.auth import Caller, admin, caller, owner_or_admin
+from quotawarden.interfaces.api.models import Error, HeartbeatRequest, RegisterRequest, RegisterResponse, StatusOk
+from quotawarden.interfaces.api.state import ApiState, api_state
+from quotawarden.store import instances as inst_q
+
+router = APIRouter(prefix="/v1/instances", tags=["instances"])
+AUTH = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}, 422: {"model": Error}}
+
+
+@router.post("", status_code=201, response_model=RegisterResponse,
+             responses={400: {"model": Error}, 422: {"model": Error}})
+def register(body: RegisterRequest, st: ApiState = Depends(api_state)) -> RegisterResponse:
+    """Register an agent instance; the ``api_key`` in the answer is shown once (only its hash is kept)."""
+    try:
+        inst, key = instances.register(
+            st.service, project_name=body.project_name, framework=body.framework,
+            auth=body.auth.model_dump(exclude_none=True), poll_interval=body.poll_interval,
+            provider_config=body.provider_config, hard_caps=body.hard_caps)
+    except instances.RegistrationError as exc:
+        raise HTTPException(400, str(exc)) from None
+    st.invalidate()
+    return RegisterResponse(instance_id=inst.id, api_key=key, providers=sorted(inst.providers),
+                            poll_interval=inst.poll_interval_s)
+
+
+@router.get("", responses=AUTH)
+def list_instances(_: Caller = Depends(admin), st: ApiState = Depends(api_state)) -> list[dict[str, Any]]:
+    """Every registered instance (admin)."""
+    return [{"instance_id": i.id, "project_name": i.project, "framework": i.framework, "state": i.state,
+             "providers": sorted(i.providers), "poll_interval": i.poll_interval_s,
+             "last_heartbeat_ts": i.last_heartbeat_ts} for i in inst_q.all_instances(st.service.store)]
+
+
+@router.delete("/{instance_id}", response_model=StatusOk, responses=AUTH)
+def deregister(instance_id: str, who: Caller = Depends(caller), st: ApiState = Depends(api_state)) -> StatusOk:
+    """Deregister; an account no other instance shares stops being polled."""
+    owner_or_admin(instance_id, who)
+    if not instances.deregister(st.service, instance_id):
+        raise HTTPException(404, "no such instance")
+    st.invalidate()
+    return StatusOk()
+
+
+@router.patch("/{instance_id}/heartbeat", response_model=StatusOk, responses=AUTH)
+def heartbeat(instance_id: str, body: HeartbeatRequest | None = None, who: Caller = Depends(caller),
+              st: ApiState = Depends(api_state)) -> StatusOk:
+    """Keep-alive, optionally with a new state (active, idle, paused) that re-weights the budget."""
+    owner_or_admin(instance_id, who)
+    if not inst_q.heartbeat(st.service.store, instance_id, st.service.now().timestamp(),
+                            body.state if body else None):
+        raise HTTPException(404, "no such instance")
+    st.invalidate()
+    return StatusOk()

@@ -1,0 +1,78 @@
+"""Our richer endpoints (admin): usage and cost, alerts (list/ack), audit, fairness and forecasts.
+
+Analysis reports come from the service when it offers them (``forecast``, ``fairness``, ``audit_report``);
+a missing one answers 404 with a clear body rather than guessing.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.encoders import jsonable_encoder
+
+from quotawarden.interfaces.api.auth import Caller, admin
+from quotawarden.interfaces.api.models import AlertAck, Error, StatusOk
+from quotawarden.interfaces.api.state import ApiState, api_state
+from quotawarden.store import alerts_view, usage_totals
+from quotawarden.store import audit as audit_q
+
+router = APIRouter(prefix="/v1", tags=["reports"], dependencies=[Depends(admin)])
+AUTH = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+
+
+@router.get("/usage", responses=AUTH)
+def usage(st: ApiState = Depends(api_state),
+          by: Literal["day", "model", "provider", "project", "consumer", "account"] = "day",
+          since: float | None = Query(None, description="epoch seconds"),
+          until: float | None = Query(None, description="epoch seconds")) -> list[dict[str, Any]]:
+    """Requests, tokens and cost grouped by day, model, provider, project, consumer or account."""
+    return usage_totals.totals(st.service.store, by, since, until)
+
+
+@router.get("/alerts", responses=AUTH)
+def alerts(st: ApiState = Depends(api_state),
+           state: Literal["open", "acked", "resolved"] | None = None) -> list[dict[str, Any]]:
+    return jsonable_encoder(alerts_view.list_alerts(st.service.store, state))  # type: ignore[no-any-return]
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=StatusOk, responses=AUTH)
+def ack(alert_id: int, body: AlertAck | None = None, who: Caller = Depends(admin),
+        st: ApiState = Depends(api_state)) -> StatusOk:
+    by = body.by if body else "api"
+    if not alerts_view.ack(st.service.store, alert_id, by, st.service.now().timestamp()):
+        raise HTTPException(404, "no such alert")
+    st.service.audit("api", "alert.ack", str(alert_id), by=by)
+    return StatusOk()
+
+
+@router.get("/audit/events", responses=AUTH)
+def audit_events(st: ApiState = Depends(api_state), limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
+    """The audit trail: every change and autonomous action, with who and when."""
+    return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject,
+             "detail": jsonable_encoder(e.detail)} for e in audit_q.recent(st.service.store, limit)]
+
+
+def _report(st: ApiState, name: str, **kwargs: Any) -> Any:
+    method = getattr(st.service, name, None)
+    if method is None:
+        raise HTTPException(404, f"the {name.replace('_', ' ')} is not available in this installation")
+    return jsonable_encoder(method(**{k: v for k, v in kwargs.items() if v is not None}))
+
+
+@router.get("/audit/report", responses=AUTH)
+def audit_report(st: ApiState = Depends(api_state)) -> Any:
+    """The latest audit report (the daily audit job writes it)."""
+    return _report(st, "audit_report")
+
+
+@router.get("/fairness", responses=AUTH)
+def fairness(st: ApiState = Depends(api_state)) -> Any:
+    """How evenly consumers and projects share each pool."""
+    return _report(st, "fairness")
+
+
+@router.get("/forecast", responses=AUTH)
+def forecast(st: ApiState = Depends(api_state)) -> Any:
+    """Spend and exhaustion forecasts."""
+    return _report(st, "forecast")

@@ -1,0 +1,59 @@
+"""``quotawarden serve`` and ``quotawarden jobs``."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import typer
+from rich.table import Table
+
+from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
+
+
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option(None, "--host", help="Address to listen on (default server.host, 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", help="Port (default server.port, 7878)."),
+    tick: float = typer.Option(1.0, "--tick", help="Seconds between checks for due polls.", min=0.1),
+    with_proxy: bool = typer.Option(False, "--with-proxy", help="Also serve the piggyback proxy under /proxy."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Run the daemon: HTTP API under /v1, Prometheus /metrics, scheduled polls, log ingestion, audit, pruning."""
+    from quotawarden.interfaces.daemon.serve import serve as run
+
+    svc = service(ctx)
+    server = svc.config.settings.server
+    run(svc, host or server.host, port or server.port, tick_s=tick, with_proxy=with_proxy, log_level=log_level)
+
+
+def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
+    """Each scheduled job's last run: when, how long, outcome, on which replica."""
+    from quotawarden.store import jobs as jobs_q
+
+    runs = jobs_q.last_runs(service(ctx).store)
+    rows = [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
+             "duration_s": None if r.finished_ts is None else round(r.finished_ts - r.started_ts, 3),
+             "outcome": r.outcome or "running", "detail": r.detail or ""} for r in runs]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table(title="scheduled jobs", title_justify="left")
+    for col in ("job", "last run", "took", "outcome", "replica", "detail"):
+        table.add_column(col)
+    for r in rows:
+        ago = time.time() - datetime.fromisoformat(r["started_at"]).timestamp()
+        table.add_row(r["job"], f"{int(ago)}s ago", "-" if r["duration_s"] is None else f"{r['duration_s']:.2f}s",
+                      r["outcome"], r["host"] or "", (r["detail"] or "")[:60])
+    console().print(table)
+    if not rows:
+        console().print("No job has run yet: start the daemon with `quotawarden serve`.")
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("jobs")(jobs)

@@ -1,0 +1,1 @@
+"""The long-running daemon: scheduler, replica coordination and the ``serve`` runner."""

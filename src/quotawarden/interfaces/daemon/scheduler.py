@@ -1,0 +1,201 @@
+"""The daemon's schedule (APScheduler 3 on the server's event loop).
+
+* ``poll``   every second: claim the accounts whose slot is due (shared with other replicas), poll them, advance
+  their slots by one interval. Per-account intervals come from the config or the registering instances.
+* ``alerts`` after polls, on one replica only (lease), so each alert is sent once.
+* ``ingest`` every ``schedule.ingest_interval``: new agent-log lines (one replica).
+* ``audit``  cron ``schedule.audit_cron`` (02:00 UTC): 15-minute timeout, 3 retries with exponential backoff.
+* ``prune``  daily: raw samples older than ``keep_raw_days`` become hourly roll-ups.
+* ``reap``   instances that missed 3 heartbeat intervals are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from quotawarden import instances
+from quotawarden.interfaces.daemon.runner import JobSpec, Skipped, call, run
+from quotawarden.service import Service
+from quotawarden.store import instances as inst_q
+from quotawarden.store import jobs as jobs_q
+from quotawarden.store import poll_slots, rollups
+
+log = logging.getLogger("quotawarden.daemon")
+
+
+def replica_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Daemon:
+    def __init__(self, service: Service, *, holder: str | None = None, tick_s: float = 1.0) -> None:
+        self.svc = service
+        self.holder = holder or replica_id()
+        self.tick_s = tick_s
+        self.scheduler: AsyncIOScheduler | None = None
+        self._polling = asyncio.Lock()
+        self._last_sync = 0.0
+        self._inflight: set[asyncio.Task[Any]] = set()
+
+    @property
+    def settings(self) -> Any:
+        return self.svc.config.settings
+
+    # -- poll slots --------------------------------------------------------------------------------------------
+
+    def intervals(self) -> dict[str, float]:
+        """Pollable accounts -> seconds between polls (never below ``schedule.min_poll_interval``)."""
+        sched = self.settings.schedule
+        floor = float(sched.min_poll_interval)
+        out: dict[str, float] = {}
+        for a in self.svc.config.accounts:
+            if self._can_probe(a.provider):
+                out[a.id] = max(float(a.poll_interval_s or sched.poll_interval), floor)
+        for inst in inst_q.all_instances(self.svc.store):
+            for provider, aid in inst.providers.items():
+                if self._can_probe(provider):
+                    out[aid] = max(min(out.get(aid, float("inf")), float(inst.poll_interval_s)), floor)
+        return out
+
+    def _can_probe(self, provider: str) -> bool:
+        try:
+            return self.svc.plugins.provider(provider).probe is not None
+        except Exception:
+            return False
+
+    def poll_now(self, account_ids: list[str]) -> None:
+        poll_slots.due_now(self.svc.store, account_ids, time.time())
+
+    async def poll_tick(self) -> None:
+        if self._polling.locked():
+            return
+        async with self._polling:
+            now = time.time()
+            if now - self._last_sync > 10:
+                await asyncio.to_thread(lambda: poll_slots.sync(self.svc.store, self.intervals(), now))
+                self._last_sync = now
+            lease = float(self.settings.server.poll_lease)
+            claims = await asyncio.to_thread(poll_slots.claim, self.svc.store, self.holder, now, lease_s=lease)
+            if not claims:
+                return
+            ids = [c.account_id for c in claims]
+            outcome = await run(self.svc.store, self.holder, JobSpec("poll", lambda: self._poll(ids), timeout_s=lease))
+            # A poll that failed still moves the slot on: the outcome is in account_state, and retrying at once
+            # would hammer a provider that is down. A timed-out poll leaves its claim to lapse instead.
+            if outcome != "timeout":
+                await asyncio.to_thread(poll_slots.complete, self.svc.store, claims, self.holder, time.time())
+            await self.alerts()
+
+    async def _poll(self, ids: list[str]) -> str:
+        # The synchronous poll runs in a worker thread with its own event loop: its database writes then never
+        # hold up the HTTP API on this loop.
+        poll = getattr(self.svc, "poll", None)
+        if poll is not None:
+            results = await call(lambda: poll(account_ids=ids, force=True))
+        else:
+            raise Skipped(f"no poller installed; {len(ids)} accounts due")
+        return f"{len(results or ids)} accounts: " + " ".join(ids)
+
+    # -- singleton jobs ----------------------------------------------------------------------------------------
+
+    async def alerts(self) -> None:
+        """Evaluate and deliver alerts on the one replica holding the ``job:alerts`` lease; the alerts engine
+        also claims each notice before sending it, so a lease hand-over cannot double-send."""
+        evaluate = getattr(self.svc, "evaluate_alerts", None)
+        deliver = getattr(self.svc, "deliver_alerts", None)
+        if evaluate is None:
+            return
+
+        def both() -> str:
+            evaluate()
+            return str(deliver()) if deliver is not None else ""
+
+        await run(self.svc.store, self.holder, JobSpec("alerts", both, singleton=True, lease_s=30))
+
+    def _service_job(self, method: str, what: str) -> Any:
+        def job() -> Any:
+            fn = getattr(self.svc, method, None)
+            if fn is None:
+                raise Skipped(f"{what} is not installed")
+            return fn()
+        return job
+
+    def prune(self) -> str:
+        keep = self.settings.schedule.keep_raw_days
+        removed, written = rollups.prune(self.svc.store, time.time() - keep * 86400)
+        return f"{removed} samples rolled into {written} hourly rows"
+
+    def reap(self) -> str:
+        dead = instances.reap(self.svc)
+        return f"reaped {len(dead)}"
+
+    def jobs(self) -> list[tuple[JobSpec, Any]]:
+        s = self.settings.schedule
+        timeout = float(s.audit_timeout)
+        return [
+            (JobSpec("ingest", self._service_job("ingest_logs", "log ingestion"), singleton=True,
+                     lease_s=float(s.ingest_interval) * 2), IntervalTrigger(seconds=float(s.ingest_interval))),
+            (JobSpec("audit", self._service_job("audit_report", "the audit"), singleton=True,
+                     lease_s=timeout * 4 + 3600, timeout_s=timeout, retries=3, backoff_s=60),
+             CronTrigger.from_crontab(s.audit_cron, timezone="UTC")),
+            (JobSpec("prune", self.prune, singleton=True, lease_s=3600),
+             CronTrigger.from_crontab("30 3 * * *", timezone="UTC")),
+            (JobSpec("reap", self.reap, record=False), IntervalTrigger(seconds=30)),
+        ]
+
+    # -- life cycle --------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        sched = AsyncIOScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
+                                                               "misfire_grace_time": 60})
+        sched.add_job(self.poll_tick, IntervalTrigger(seconds=self.tick_s), id="poll", next_run_time=_soon())
+        for spec, trigger in self.jobs():
+            sched.add_job(self._runner(spec), trigger, id=spec.name)
+        sched.start()
+        self.scheduler = sched
+        log.info("scheduler started as %s", self.holder)
+
+    def _runner(self, spec: JobSpec) -> Any:
+        async def go() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._inflight.add(task)
+            try:
+                await run(self.svc.store, self.holder, spec)
+            finally:
+                if task is not None:
+                    self._inflight.discard(task)
+        return go
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop scheduling, then let the running poll and jobs finish (up to ``grace_s``)."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        try:
+            async with asyncio.timeout(grace_s):
+                async with self._polling:
+                    pass
+                if self._inflight:
+                    await asyncio.gather(*self._inflight, return_exceptions=True)
+        except TimeoutError:
+            log.warning("stopped with jobs still running")
+
+    def last_runs(self) -> list[jobs_q.JobRun]:
+        return jobs_q.last_runs(self.svc.store)
+
+
+def _soon() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
