@@ -1,0 +1,414 @@
+"""The proxy as a raw ASGI callable (no framework on the byte path: measured, middleware costs per request).
+
+Per request: route by the first path segment, identify the caller, check hard budgets, pick an account (pool
+mode) or keep the caller's key (pass-through), forward, relay the answer byte for byte, and only then turn
+headers and usage into records. Pool mode fails over to the next account on 401/402/429 before any byte has
+reached the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from quotawarden.clock import Clock, SystemClock
+from quotawarden.domain import AccountState, Outcome
+from quotawarden.redact import fingerprint, redact_text
+from quotawarden.sources.proxy import dialects as d
+from quotawarden.sources.proxy.auth import Auth, Denied, Identity
+from quotawarden.sources.proxy.budgets import BudgetGuard
+from quotawarden.sources.proxy.capture import Capture
+from quotawarden.sources.proxy.model import (
+    FingerprintLookup,
+    ObservedAccount,
+    Pricer,
+    ProxyConfig,
+    Ranker,
+    Sink,
+    SpendLookup,
+    Upstream,
+)
+from quotawarden.sources.proxy.pools import PoolState
+from quotawarden.sources.proxy.queue import WriteQueue
+from quotawarden.sources.proxy.routing import Route, Router, split_path
+from quotawarden.sources.proxy.upstream import REQUEST_DROP, RESPONSE_DROP, open_session
+from quotawarden.spec import ProviderSpec
+
+log = logging.getLogger("quotawarden.proxy")
+Scope = dict[str, Any]
+Receive = Callable[[], Any]
+Send = Callable[[dict[str, Any]], Any]
+
+FAILOVER = frozenset({401, 402, 429})
+_STREAM_BODY_CAP = 8 << 20  # usage of a chunked non-SSE body is read only up to this size
+_INVALID_HOLD = timedelta(hours=1)
+
+
+class ClientGone(Exception):
+    pass
+
+
+class Request:
+    """What one call needs to remember between forwarding and capture."""
+
+    __slots__ = ("client_gone", "consumer", "fam", "injected", "method", "model_hint", "pool", "project",
+                 "rest", "route")
+
+    def __init__(self, route: Route, ident: Identity, method: str, rest: str) -> None:
+        self.route = route
+        self.fam = route.family
+        self.consumer = ident.consumer
+        self.project = ident.project
+        self.pool = route.name if route.kind == "pool" else None
+        self.method = method
+        self.rest = rest
+        self.injected = False
+        self.client_gone = False
+        self.model_hint = _gemini_model(rest) if self.fam == d.GEMINI else ""
+
+
+class ProxyApp:
+    def __init__(self, config: ProxyConfig, *, sink: Sink, providers: Mapping[str, ProviderSpec],
+                 ranker: Ranker | None = None, pricer: Pricer | None = None, spend: SpendLookup | None = None,
+                 fingerprint_lookup: FingerprintLookup | None = None, clock: Clock | None = None) -> None:
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.router = Router(config, providers.keys())
+        self.auth = Auth(config.client_tokens)
+        self.pools = PoolState(ranker)
+        self.budgets = BudgetGuard(config.budgets, spend)
+        spill = config.spill_dir or Path(tempfile.gettempdir()) / "quotawarden-proxy-spill"
+        self.queue = WriteQueue(sink, spill, max_items=config.queue_size, interval_s=config.flush_interval_s)
+        self.capture = Capture(providers, self.queue, self.pools, self.budgets, pricer, self.clock.now)
+        self._owners: dict[str, str] = dict(config.known_fingerprints)
+        self._key_cache: dict[str, str] = {}
+        self._lookup = fingerprint_lookup
+        self._session: aiohttp.ClientSession | None = None
+        self._starting: asyncio.Task[None] | None = None
+
+    # -- life cycle (ASGI lifespan, or explicit start/stop when mounted inside another app) ---------------
+
+    async def start(self) -> None:
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._starting)
+
+    async def _start(self) -> None:
+        self._session = open_session(self.config.connect_timeout_s, self.config.upstream_timeout_s)
+        await self.queue.start()
+        await asyncio.to_thread(self.budgets.load, self.clock.now())
+
+    async def stop(self) -> None:
+        """Flush queued records (to the store or the spill file) and close upstream connections."""
+        if self._starting is not None:
+            await self._starting
+            await self.queue.stop()
+            if self._session is not None:
+                await self._session.close()
+            self._session, self._starting = None, None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if self._session is None:
+                await self.start()
+            try:
+                await self._http(scope, receive, send)
+            except ClientGone:
+                return
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            msg = await receive()
+            if msg["type"] == "lifespan.startup":
+                try:
+                    await self.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await self.stop()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    # -- one request ----------------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        seg, rest = split_path(scope.get("raw_path") or scope["path"].encode())
+        if seg == "_quotawarden":
+            await _respond(send, 200, orjson.dumps(self.stats()), [(b"content-type", b"application/json")])
+            return
+        route = self.router.get(seg)
+        if route is None:
+            known = ", ".join(sorted(self.router.routes))
+            await _respond(send, 404, orjson.dumps({"error": {"message": f"quotawarden: no pool or provider "
+                                                               f"named {seg!r} (known: {known})"}}),
+                           [(b"content-type", b"application/json")])
+            return
+        body = await _read_body(receive)
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        query: bytes = scope.get("query_string", b"")
+        ident = self.auth.identify(headers, query, route)
+        if isinstance(ident, Denied):
+            await self._error(send, route.family, ident.status, ident.message)
+            return
+        req = Request(route, ident, scope["method"], rest.decode("latin-1"))
+        now = self.clock.now()
+        over = self.budgets.over(req.consumer, req.project, req.pool, route.provider, now)
+        if over is not None:
+            await self._error(send, req.fam, 429, f"quotawarden: {over[1]}", code="budget_exceeded",
+                              extra=[(b"x-should-retry", b"false")])
+            return
+        if req.fam == d.OPENAI:
+            req.injected, body = d.wants_usage_injection(req.rest, body)
+        fwd = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
+               if k not in REQUEST_DROP and not k.startswith(b"x-quotawarden-")]
+        fwd.append(("Accept-Encoding", "identity"))
+        if ident.pool_mode:
+            await self._pool_mode(req, body, fwd, query, now, receive, send)
+        else:
+            await self._pass_through(req, ident, body, fwd, query, receive, send)
+
+    async def _pass_through(self, req: Request, ident: Identity, body: bytes, fwd: list[tuple[str, str]],
+                            query: bytes, receive: Receive, send: Send) -> None:
+        account_id = await self._owner(req.route.provider, ident.client_key or "", req.route.base)
+        target = Upstream(account_id, req.route.provider, req.route.base)
+        resp = await self._forward(req, target, body, fwd, query, send)
+        if resp is not None:
+            await self._relay(req, target, resp, receive, send)
+
+    async def _pool_mode(self, req: Request, body: bytes, fwd: list[tuple[str, str]], query: bytes,
+                         now: datetime, receive: Receive, send: Send) -> None:
+        base = [(k, v) for k, v in fwd if k.encode() not in d.KEY_HEADERS]
+        if b"key=" in query:
+            query = urlencode([(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k != "key"]).encode()
+        targets = self._targets(req.route, body, now)
+        if not targets:
+            free = self.pools.next_free(req.route.members, now)
+            wait = max(int((free - now).total_seconds()), 1) if free else int(self.config.limited_default_s)
+            await self._error(send, req.fam, 429, f"quotawarden: every account of {req.route.name!r} is limited; "
+                              f"the next frees up in {wait}s", extra=[(b"retry-after", str(wait).encode())],
+                              code="rate_limit_exceeded")
+            return
+        for i, (target, tbody) in enumerate(targets):
+            hdrs = base + [(k.decode(), v.decode()) for k, v in d.key_headers(target.provider, target.secret or "")]
+            resp = await self._forward(req, target, tbody, hdrs, query, send, last=i == len(targets) - 1)
+            if resp is None:
+                if i == len(targets) - 1:
+                    return
+                continue
+            if resp.status in FAILOVER:
+                self._limited(target, resp, now)
+                if i < len(targets) - 1:
+                    with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
+                        await resp.read()
+                    resp.release()
+                    log.info("%s: %s answered %d; trying the next account", req.route.name, target.account_id,
+                             resp.status)
+                    continue
+                await self._relay(req, target, resp, receive, send, samples_done=True)
+                return
+            await self._relay(req, target, resp, receive, send)
+            return
+
+    def _targets(self, route: Route, body: bytes, now: datetime) -> list[tuple[Upstream, bytes]]:
+        out = [(u, body) for u in self.pools.usable(route.members, now)]
+        for name in route.fallback:
+            fb = self.router.get(name)
+            if fb is None or fb.family != route.family:
+                continue
+            rewritten = _map_model(body, route.model_map)
+            out += [(u, rewritten) for u in self.pools.usable(fb.members, now)]
+        return out
+
+    def _limited(self, target: Upstream, resp: aiohttp.ClientResponse, now: datetime) -> None:
+        samples = self.capture.samples(target.provider, target.account_id, resp.status, resp.headers.items(), now)
+        if resp.status == 401:
+            outcome, until, reason = Outcome.INVALID, now + _INVALID_HOLD, "upstream answered 401"
+        else:
+            outcome = Outcome.LIMITED
+            until = self.pools.reset_hint(samples, resp.headers.get("retry-after"), now,
+                                          self.config.limited_default_s)
+            reason = f"upstream answered {resp.status}"
+        self.pools.block(target.account_id, until, outcome, reason)
+        self.queue.put_state(AccountState(target.account_id, outcome, reason, now, until))
+
+    async def _forward(self, req: Request, target: Upstream, body: bytes, headers: list[tuple[str, str]],
+                       query: bytes, send: Send, *, last: bool = True) -> aiohttp.ClientResponse | None:
+        url = target.base_url.rstrip("/") + req.rest + ("?" + query.decode("latin-1") if query else "")
+        if not self.router.allowed(url):
+            await self._error(send, req.fam, 403, "quotawarden: upstream host is not configured")
+            return None
+        assert self._session is not None
+        try:
+            return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
+                                               allow_redirects=False)
+        except TimeoutError:
+            if last:
+                await self._error(send, req.fam, 504, f"quotawarden: upstream {_host(url)} timed out")
+            return None
+        except (aiohttp.ClientError, OSError) as exc:
+            log.warning("upstream %s unreachable: %s", _host(url), redact_text(str(exc)))
+            if req.route.kind == "pool" or target.secret:
+                now = self.clock.now()
+                self.pools.block(target.account_id, now + timedelta(seconds=5), Outcome.UNREACHABLE, "unreachable")
+            if last:
+                await self._error(send, req.fam, 502, f"quotawarden: upstream {_host(url)} is unreachable")
+            return None
+
+    async def _relay(self, req: Request, target: Upstream, resp: aiohttp.ClientResponse, receive: Receive,
+                     send: Send, *, samples_done: bool = False) -> None:
+        status = resp.status
+        out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in RESPONSE_DROP]
+        is_sse = "event-stream" in resp.headers.get("Content-Type", "")
+        reader = d.UsageReader(req.fam)
+        if not is_sse and resp.content_length is not None:
+            try:
+                body = await resp.read()
+            except (TimeoutError, aiohttp.ClientError):
+                resp.release()
+                await self._error(send, req.fam, 502, "quotawarden: upstream closed the connection mid-body")
+                return
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            await send({"type": "http.response.body", "body": body})
+            resp.release()
+            if status < 300:
+                reader.feed_body(body)
+        else:
+            out = [(k, v) for k, v in out if k != b"content-length"]
+            await send({"type": "http.response.start", "status": status, "headers": out})
+            complete = await self._stream(req, resp, reader, is_sse, receive, send)
+            if not complete:
+                log.info("%s stream ended early (%s)", req.route.name,
+                         "client left" if req.client_gone else "upstream closed")
+        now = self.clock.now()
+        if not samples_done:
+            self.capture.samples(target.provider, target.account_id, status, resp.headers.items(), now)
+        self.capture.usage(reader, provider=target.provider, account_id=target.account_id, consumer=req.consumer,
+                           project=req.project, pool=req.pool, model_hint=req.model_hint, now=now)
+
+    async def _stream(self, req: Request, resp: aiohttp.ClientResponse, reader: d.UsageReader, is_sse: bool,
+                      receive: Receive, send: Send) -> bool:
+        """Chunks go out as they arrive; usage is read from them afterwards. False if the stream broke."""
+        scanner = d.SseScanner(reader)
+        strip = d.UsageChunkStripper(scanner) if req.injected and is_sse else None
+        kept: list[bytes] = []
+        kept_size = 0
+        watcher = asyncio.ensure_future(_watch_disconnect(receive, resp, req))
+        try:
+            async for chunk in resp.content.iter_any():
+                data = strip.feed(chunk) if strip is not None else chunk
+                if data:
+                    await send({"type": "http.response.body", "body": data, "more_body": True})
+                if strip is not None:
+                    continue
+                if is_sse:
+                    scanner.feed(chunk)
+                elif kept_size < _STREAM_BODY_CAP:
+                    kept.append(chunk)
+                    kept_size += len(chunk)
+        except (TimeoutError, aiohttp.ClientError, ConnectionError):
+            return False
+        finally:
+            watcher.cancel()
+            resp.release()
+        if req.client_gone:
+            return False
+        tail = strip.flush() if strip is not None else b""
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+        scanner.close()
+        if kept and resp.status < 300:
+            reader.feed_body(b"".join(kept))
+        return True
+
+    async def _owner(self, provider: str, key: str, base: str) -> str:
+        """The account that owns a pass-through key (by fingerprint), or an observed one made for it."""
+        if (known := self._key_cache.get(key)) is not None:
+            return known
+        fp = fingerprint(key)
+        owner = self._owners.get(fp)
+        if owner is None and self._lookup is not None:
+            with contextlib.suppress(Exception):
+                owner = await asyncio.to_thread(self._lookup, fp)
+        if owner is None:
+            owner = f"observed-{provider}-{fp[:10]}"
+            self.queue.put_observed(ObservedAccount(owner, provider, fp, base))
+        self._owners[fp] = owner
+        self._key_cache[key] = owner
+        return owner
+
+    async def _error(self, send: Send, fam: str, status: int, message: str, *, code: str | None = None,
+                     extra: list[tuple[bytes, bytes]] | None = None) -> None:
+        headers = [(b"content-type", b"application/json"), *(extra or [])]
+        await _respond(send, status, d.error_body(fam, status, message, code), headers)
+
+    def stats(self) -> dict[str, Any]:
+        q = self.queue.stats
+        return {"queue": {"queued": q.queued, "written": q.written, "spilled": q.spilled, "replayed": q.replayed,
+                          "sink_failures": q.sink_failures, "bad_spill_lines": q.bad_spill_lines,
+                          "last_error": redact_text(q.last_error)},
+                "usage_events": self.capture.usage_events, "header_errors": self.capture.header_errors,
+                "blocked": {k: {"until": v.until.isoformat(), "outcome": v.outcome.value}
+                            for k, v in self.pools.blocked.items() if v.until > self.clock.now()}}
+
+
+async def _read_body(receive: Receive) -> bytes:
+    parts = []
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            raise ClientGone
+        parts.append(msg.get("body", b""))
+        if not msg.get("more_body"):
+            return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+async def _watch_disconnect(receive: Receive, resp: aiohttp.ClientResponse, req: Request) -> None:
+    """A client that leaves mid-stream cancels the upstream request (its connection is closed)."""
+    while True:
+        msg = await receive()
+        if msg["type"] == "http.disconnect":
+            req.client_gone = True
+            resp.close()
+            return
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _host(url: str) -> str:
+    return URL(url).host or "?"
+
+
+def _gemini_model(path: str) -> str:
+    _, _, after = path.partition("/models/")
+    return after.split(":", 1)[0]
+
+
+def _map_model(body: bytes, model_map: Mapping[str, str]) -> bytes:
+    if not model_map or not body:
+        return body
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if isinstance(obj, dict) and obj.get("model") in model_map:
+        obj["model"] = model_map[obj["model"]]
+        return orjson.dumps(obj)
+    return body

@@ -1,0 +1,277 @@
+"""The three API families the proxy speaks: where keys go, how errors look, where usage hides.
+
+Anthropic (``anthropic``, ``claude``), Gemini (``gemini``) and everything OpenAI-shaped (``openai`` and the
+OpenAI-compatible providers). Usage is read from a whole JSON body or fed event by event from a stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+ANTHROPIC, OPENAI, GEMINI = "anthropic", "openai", "gemini"
+_FAMILY = {"anthropic": ANTHROPIC, "claude": ANTHROPIC, "anthropic_admin": ANTHROPIC, "gemini": GEMINI}
+
+# Headers that may carry a provider key or a client token; all are removed before a key is injected.
+KEY_HEADERS = (b"authorization", b"x-api-key", b"x-goog-api-key", b"api-key")
+
+
+def family(provider: str) -> str:
+    return _FAMILY.get(provider, OPENAI)
+
+
+def key_headers(provider: str, secret: str) -> list[tuple[bytes, bytes]]:
+    fam = family(provider)
+    if fam == ANTHROPIC:
+        if secret.startswith("sk-ant-oat"):  # a Claude subscription OAuth token
+            return [(b"authorization", b"Bearer " + secret.encode()), (b"anthropic-beta", b"oauth-2025-04-20")]
+        return [(b"x-api-key", secret.encode())]
+    if fam == GEMINI:
+        return [(b"x-goog-api-key", secret.encode())]
+    return [(b"authorization", b"Bearer " + secret.encode())]
+
+
+_ANTHROPIC_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                    404: "not_found_error", 429: "rate_limit_error", 502: "api_error", 504: "timeout_error"}
+_OPENAI_TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
+                 404: "invalid_request_error", 429: "insufficient_quota", 502: "server_error", 504: "timeout"}
+_GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+                  429: "RESOURCE_EXHAUSTED", 502: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def error_body(fam: str, status: int, message: str, code: str | None = None) -> bytes:
+    """An error the client's SDK parses as if the provider had sent it."""
+    if fam == ANTHROPIC:
+        return orjson.dumps({"type": "error", "error": {"type": _ANTHROPIC_TYPES.get(status, "api_error"),
+                                                        "message": message}})
+    if fam == GEMINI:
+        return orjson.dumps({"error": {"code": status, "message": message,
+                                       "status": _GEMINI_STATUS.get(status, "INTERNAL")}})
+    kind = _OPENAI_TYPES.get(status, "server_error")
+    return orjson.dumps({"error": {"message": message, "type": kind, "param": None, "code": code or kind}})
+
+
+class UsageReader:
+    """Accumulates token usage from a body or from stream events (the last word wins, as the APIs define)."""
+
+    __slots__ = ("cache_read", "cache_write", "cache_write_1h", "fam", "input", "model", "output", "reasoning",
+                 "request_id", "seen")
+
+    def __init__(self, fam: str) -> None:
+        self.fam = fam
+        self.model = ""
+        self.request_id: str | None = None
+        self.input = self.output = self.cache_write = self.cache_write_1h = self.cache_read = self.reasoning = 0
+        self.seen = False
+
+    def feed(self, obj: Any) -> None:
+        if not isinstance(obj, dict):
+            return
+        if self.fam == ANTHROPIC:
+            self._anthropic(obj)
+        elif self.fam == GEMINI:
+            self._gemini(obj)
+        else:
+            self._openai(obj)
+
+    def feed_body(self, body: bytes) -> None:
+        try:
+            self.feed(orjson.loads(body))
+        except orjson.JSONDecodeError:
+            return
+
+    def _model(self, obj: dict[str, Any], key: str = "model") -> None:
+        m = obj.get(key)
+        if isinstance(m, str) and m:
+            self.model = m
+
+    def _id(self, obj: dict[str, Any], key: str = "id") -> None:
+        v = obj.get(key)
+        if isinstance(v, str) and v and self.request_id is None:
+            self.request_id = v
+
+    def _anthropic(self, obj: dict[str, Any]) -> None:
+        kind = obj.get("type")
+        if kind == "message_start":
+            msg = obj.get("message") or {}
+            self._model(msg)
+            self._id(msg)
+            self._anthropic_usage(msg.get("usage"))
+        elif kind in ("message_delta", "message"):
+            self._model(obj)
+            self._id(obj)
+            self._anthropic_usage(obj.get("usage"))
+
+    def _anthropic_usage(self, u: Any) -> None:
+        if not isinstance(u, dict):
+            return
+        self.seen = True
+        self.input = _int(u.get("input_tokens"), self.input)
+        self.output = _int(u.get("output_tokens"), self.output)
+        self.cache_read = _int(u.get("cache_read_input_tokens"), self.cache_read)
+        self.cache_write = _int(u.get("cache_creation_input_tokens"), self.cache_write)
+        split = u.get("cache_creation")
+        if isinstance(split, dict):
+            self.cache_write_1h = _int(split.get("ephemeral_1h_input_tokens"), self.cache_write_1h)
+        details = u.get("output_tokens_details")
+        if isinstance(details, dict):
+            self.reasoning = _int(details.get("thinking_tokens"), self.reasoning)
+
+    def _openai(self, obj: dict[str, Any]) -> None:
+        if obj.get("type") == "response.completed" and isinstance(obj.get("response"), dict):
+            obj = obj["response"]
+        self._model(obj)
+        self._id(obj)
+        u = obj.get("usage")
+        if not isinstance(u, dict):
+            return
+        self.seen = True
+        if "prompt_tokens" in u:  # chat completions, embeddings
+            cached = _int(_get(u, "prompt_tokens_details", "cached_tokens"), 0)
+            written = _int(_get(u, "prompt_tokens_details", "cache_write_tokens"), 0)
+            self.input = max(_int(u.get("prompt_tokens"), 0) - cached - written, 0)
+            self.cache_read, self.cache_write = cached, written
+            self.output = _int(u.get("completion_tokens"), 0)
+            self.reasoning = _int(_get(u, "completion_tokens_details", "reasoning_tokens"), 0)
+        else:  # responses API
+            cached = _int(_get(u, "input_tokens_details", "cached_tokens"), 0)
+            written = _int(_get(u, "input_tokens_details", "cache_write_tokens"), 0)
+            self.input = max(_int(u.get("input_tokens"), 0) - cached - written, 0)
+            self.cache_read, self.cache_write = cached, written
+            self.output = _int(u.get("output_tokens"), 0)
+            self.reasoning = _int(_get(u, "output_tokens_details", "reasoning_tokens"), 0)
+
+    def _gemini(self, obj: dict[str, Any]) -> None:
+        self._model(obj, "modelVersion")
+        self._id(obj, "responseId")
+        u = obj.get("usageMetadata")
+        if not isinstance(u, dict):
+            return
+        self.seen = True
+        cached = _int(u.get("cachedContentTokenCount"), 0)
+        self.input = max(_int(u.get("promptTokenCount"), 0) + _int(u.get("toolUsePromptTokenCount"), 0) - cached, 0)
+        self.cache_read = cached
+        self.reasoning = _int(u.get("thoughtsTokenCount"), 0)
+        self.output = _int(u.get("candidatesTokenCount"), 0) + self.reasoning
+
+
+def _get(d: dict[str, Any], *path: str) -> Any:
+    node: Any = d
+    for p in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(p)
+    return node
+
+
+def _int(value: Any, default: int) -> int:
+    if value is None or isinstance(value, bool):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class SseScanner:
+    """Reads usage from SSE ``data:`` lines as chunks pass; lines without usage are never parsed."""
+
+    __slots__ = ("_carry", "reader")
+
+    _MARKS = (b"usage", b"message_start", b"response.completed")
+
+    def __init__(self, reader: UsageReader) -> None:
+        self.reader = reader
+        self._carry = b""
+
+    def feed(self, chunk: bytes) -> None:
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            self._carry += chunk
+            return
+        data = self._carry + chunk[:end] if self._carry else chunk[:end]
+        self._carry = chunk[end + 1:]
+        if not any(m in data for m in self._MARKS):
+            return
+        for line in data.split(b"\n"):
+            if line.startswith(b"data:") and any(m in line for m in self._MARKS):
+                try:
+                    self.reader.feed(orjson.loads(line[5:]))
+                except orjson.JSONDecodeError:
+                    continue
+
+    def close(self) -> None:
+        if self._carry:
+            self.feed(b"\n")
+
+
+class UsageChunkStripper:
+    """For an OpenAI stream where the proxy asked for usage itself: hide that extra chunk from the client.
+
+    Works on whole SSE events (split at blank lines), so it holds back at most one partial event.
+    """
+
+    __slots__ = ("_buf", "scanner")
+
+    def __init__(self, scanner: SseScanner) -> None:
+        self.scanner = scanner
+        self._buf = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._buf + chunk
+        end = data.rfind(b"\n\n")
+        if end < 0:
+            self._buf = data
+            return b""
+        self._buf = data[end + 2:]
+        events = data[:end + 2]
+        if b'"usage"' not in events:
+            return events
+        out = []
+        for event in events.split(b"\n\n"):
+            if not event:
+                continue
+            if b'"usage"' in event and _is_usage_only(event):
+                self.scanner.feed(event + b"\n")
+                continue
+            out.append(_drop_null_usage(event))
+        return b"".join(e + b"\n\n" for e in out)
+
+    def flush(self) -> bytes:
+        rest, self._buf = self._buf, b""
+        return rest
+
+
+def _is_usage_only(event: bytes) -> bool:
+    for line in event.split(b"\n"):
+        if line.startswith(b"data:"):
+            try:
+                obj = orjson.loads(line[5:])
+            except orjson.JSONDecodeError:
+                return False
+            return isinstance(obj, dict) and obj.get("choices") == [] and isinstance(obj.get("usage"), dict)
+    return False
+
+
+def _drop_null_usage(event: bytes) -> bytes:
+    for pattern in (b',"usage":null', b', "usage": null'):
+        event = event.replace(pattern, b"")
+    return event
+
+
+def wants_usage_injection(path: str, body: bytes) -> tuple[bool, bytes]:
+    """An OpenAI chat stream without ``include_usage``: ask for it, and report that we did."""
+    if not path.endswith("/chat/completions") or b'"stream"' not in body:
+        return False, body
+    try:
+        req = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False, body
+    if not isinstance(req, dict) or req.get("stream") is not True:
+        return False, body
+    opts = req.get("stream_options")
+    if isinstance(opts, dict) and opts.get("include_usage") is not None:
+        return False, body
+    req["stream_options"] = {**(opts if isinstance(opts, dict) else {}), "include_usage": True}
+    return True, orjson.dumps(req)

@@ -1,0 +1,105 @@
+"""What the proxy is given (plain frozen data built by the service) and what it hands back (batches)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from quotawarden.domain import AccountState, QuotaSample, UsageEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One account the proxy may send traffic for: where to, and with which key (pool mode)."""
+
+    account_id: str
+    provider: str
+    base_url: str
+    secret: str | None = field(default=None, repr=False)
+    pool: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolDef:
+    name: str
+    accounts: tuple[str, ...]
+    fallback: tuple[str, ...] = ()
+    """Pools tried in order when every account of this one is limited."""
+    model_map: Mapping[str, str] = field(default_factory=dict)
+    """Model renames applied when a request falls back to another pool (``"claude-sonnet-4-5" = "gpt-5"``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClientToken:
+    token: str = field(repr=False)
+    consumer: str = ""
+    project: str | None = None
+    pools: tuple[str, ...] = ()
+    """Pools and providers this token may use; empty means all."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    name: str
+    scope: str
+    """``consumer``, ``project``, ``pool``, ``provider`` or ``total``."""
+    match: str = "*"
+    daily_usd: Decimal | None = None
+    monthly_usd: Decimal | None = None
+    hard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedAccount:
+    """A key seen in pass-through mode that no configured account owns."""
+
+    account_id: str
+    provider: str
+    fingerprint: str
+    base_url: str | None = None
+
+
+@dataclass(slots=True)
+class Batch:
+    samples: list[QuotaSample] = field(default_factory=list)
+    usage: list[UsageEvent] = field(default_factory=list)
+    states: list[AccountState] = field(default_factory=list)
+    observed: list[ObservedAccount] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.samples) + len(self.usage) + len(self.states) + len(self.observed)
+
+
+Sink = Callable[[Batch], None]
+"""Writes one batch to the store; raises when it cannot (the batch is then spilled to disk)."""
+Ranker = Callable[[Sequence[str], Mapping[str, Sequence[QuotaSample]], datetime], list[str]]
+"""Orders a pool's usable account ids, best first, from the latest samples the proxy has seen."""
+Pricer = Callable[[UsageEvent], Decimal | None]
+SpendLookup = Callable[[Budget, datetime], tuple[Decimal, Decimal]]
+"""Spend already recorded (today, this month) for a budget, read once at start."""
+FingerprintLookup = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    host: str = "127.0.0.1"
+    port: int = 8787
+    accounts: tuple[Upstream, ...] = ()
+    pools: tuple[PoolDef, ...] = ()
+    client_tokens: tuple[ClientToken, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+    provider_bases: Mapping[str, str] = field(default_factory=dict)
+    """Upstream base per provider slug for pass-through routes (defaults in :mod:`.routing`)."""
+    extra_hosts: tuple[str, ...] = ()
+    known_fingerprints: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Key fingerprint -> account id, for pass-through mode."""
+    queue_size: int = 10_000
+    flush_interval_s: float = 0.5
+    spill_dir: Path | None = None
+    upstream_timeout_s: float = 600.0
+    connect_timeout_s: float = 10.0
+    limited_default_s: float = 60.0
+    """How long a 429 without any reset hint keeps an account out of rotation."""

@@ -1,0 +1,197 @@
+"""Writes leave the hot path: a bounded in-memory queue, flushed in batches by a background task.
+
+When the sink (the store) fails, the batch is appended to a spill file and replayed once the sink works again;
+when the queue is full, new items go straight to the spill file. Nothing is dropped and no request waits on the
+database. Samples are coalesced to the newest per account and window between two flushes; usage events,
+states and observed accounts are all kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from quotawarden.domain import AccountState, QuotaSample, UsageEvent
+from quotawarden.sources.proxy import codec
+from quotawarden.sources.proxy.model import Batch, ObservedAccount, Sink
+
+log = logging.getLogger("quotawarden.proxy")
+_REPLAY_CHUNK = 5000
+
+
+@dataclass
+class QueueStats:
+    queued: int = 0
+    written: int = 0
+    spilled: int = 0
+    replayed: int = 0
+    sink_failures: int = 0
+    bad_spill_lines: int = 0
+    last_error: str = ""
+
+
+class WriteQueue:
+    def __init__(self, sink: Sink, spill_dir: Path, *, max_items: int = 10_000, interval_s: float = 0.5) -> None:
+        self.sink = sink
+        self.spill_dir = spill_dir
+        self.max_items = max_items
+        self.interval_s = interval_s
+        self.stats = QueueStats()
+        self._pending = self._new()
+        self._samples: dict[tuple[str, str], QuotaSample] = {}
+        self._size = 0
+        self._lock = threading.Lock()  # guards the active spill file (loop thread and flush thread)
+        self._task: asyncio.Task[None] | None = None
+        self._wake: asyncio.Event | None = None
+        self._sink_ok = True
+
+    @staticmethod
+    def _new() -> Batch:
+        return Batch()
+
+    # -- producers (event loop, never block on I/O except an overflow append) ----------------------------
+
+    def put_usage(self, event: UsageEvent) -> None:
+        if self._full():
+            self._spill(Batch(usage=[event]))
+            return
+        self._pending.usage.append(event)
+        self._grow()
+
+    def put_samples(self, samples: Iterable[QuotaSample]) -> None:
+        for s in samples:
+            key = (s.account_id, s.window)
+            if key not in self._samples:
+                if self._full():
+                    self._spill(Batch(samples=[s]))
+                    continue
+                self._grow()
+            self._samples[key] = s
+
+    def put_state(self, state: AccountState) -> None:
+        self._pending.states.append(state)
+        self._grow()
+
+    def put_observed(self, account: ObservedAccount) -> None:
+        self._pending.observed.append(account)
+        self._grow()
+
+    def _full(self) -> bool:
+        return self._size >= self.max_items
+
+    def _grow(self) -> None:
+        self._size += 1
+        self.stats.queued += 1
+        if self._wake is not None and self._size >= self.max_items // 2:
+            self._wake.set()
+
+    def _take(self) -> Batch:
+        batch, self._pending = self._pending, self._new()
+        batch.samples = list(self._samples.values())
+        self._samples = {}
+        self._size = 0
+        return batch
+
+    # -- the flusher --------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is None:
+            self.spill_dir.mkdir(parents=True, exist_ok=True)
+            self._wake = asyncio.Event()
+            self._task = asyncio.create_task(self._run(), name="quotawarden-proxy-flusher")
+
+    async def stop(self) -> None:
+        """Flush what is queued (to the store, or to the spill file) and stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()
+
+    async def _run(self) -> None:
+        assert self._wake is not None
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            self._wake.clear()
+            try:
+                await self.flush()
+            except Exception:  # the flusher must outlive any single failure
+                log.exception("proxy flush failed")
+
+    async def flush(self) -> None:
+        batch = self._take()
+        if batch or not self._sink_ok or self._spilled_files():
+            await asyncio.to_thread(self._write, batch)
+
+    def _write(self, batch: Batch) -> None:
+        if batch:
+            try:
+                self.sink(batch)
+                self.stats.written += len(batch)
+                self._sink_ok = True
+            except Exception as exc:
+                self._failed(exc)
+                self._spill(batch)
+                return
+        self._replay()
+
+    def _failed(self, exc: Exception) -> None:
+        self.stats.sink_failures += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"[:300]
+        if self._sink_ok:
+            log.warning("store unavailable, spilling proxy records to %s (%s)", self.spill_dir, type(exc).__name__)
+        self._sink_ok = False
+
+    # -- spill and replay ---------------------------------------------------------------------------------
+
+    @property
+    def _active(self) -> Path:
+        return self.spill_dir / "spill.jsonl"
+
+    def _spilled_files(self) -> list[Path]:
+        with contextlib.suppress(OSError):
+            return sorted(self.spill_dir.glob("replay-*.jsonl")) + (
+                [self._active] if self._active.exists() else [])
+        return []
+
+    def _spill(self, batch: Batch) -> None:
+        data = b"".join(codec.encode(batch))
+        with self._lock:
+            self.spill_dir.mkdir(parents=True, exist_ok=True)
+            with self._active.open("ab") as f:
+                f.write(data)
+        self.stats.spilled += len(batch)
+
+    def _replay(self) -> None:
+        with self._lock:
+            if self._active.exists():
+                self._active.rename(self.spill_dir / f"replay-{time.time_ns()}.jsonl")
+        for path in sorted(self.spill_dir.glob("replay-*.jsonl")):
+            if not self._replay_file(path):
+                return
+            path.unlink(missing_ok=True)
+            log.info("replayed spilled proxy records from %s", path.name)
+
+    def _replay_file(self, path: Path) -> bool:
+        with path.open("rb") as f:
+            while True:
+                lines = [line for _, line in zip(range(_REPLAY_CHUNK), f, strict=False)]
+                if not lines:
+                    return True
+                batch, bad = codec.decode(lines)
+                self.stats.bad_spill_lines += bad
+                try:
+                    self.sink(batch)  # writes are idempotent, so a chunk sent twice is stored once
+                except Exception as exc:
+                    self._failed(exc)
+                    return False
+                self._sink_ok = True
+                self.stats.replayed += len(batch)
