@@ -117,6 +117,11 @@ class Vault:
     def exists(self) -> bool:
         return self.path.exists()
 
+    def set_prompt(self, prompt: Callable[[], str | None]) -> None:
+        """Ask for the passphrase with ``prompt`` when neither an argument nor the environment gives one."""
+        if self._passphrase is None:
+            self._passphrase = prompt  # type: ignore[assignment]
+
     # -- reading ----------------------------------------------------------------------------------------------
 
     def get(self, name: str) -> str:
@@ -286,21 +291,18 @@ class Vault:
         return _decrypt_entries(self.path, self._read(), self._unlock)
 
     def _new_doc(self) -> dict[str, Any]:
-        passphrase = None
+        """A new vault: a passphrase when one is given (argument or environment), else the OS keyring, else a
+        passphrase asked for (when the caller gave a prompt)."""
         p = self._passphrase
-        with contextlib.suppress(VaultError):
-            passphrase = (p() if callable(p) else p) or os.environ.get(PASSPHRASE_ENV)
-        if passphrase:
-            spec: dict[str, Any] = {"type": "scrypt", "salt": _b64(os.urandom(16)), "n": SCRYPT_N, "r": 8, "p": 1}
-        else:
-            spec = {"type": "keyring", "service": KEYRING_SERVICE, "username": f"vault-key:{secrets.token_hex(8)}"}
+        passphrase = (p if isinstance(p, str) else None) or os.environ.get(PASSPHRASE_ENV)
+        spec: dict[str, Any] = {"type": "scrypt", "salt": _b64(os.urandom(16)), "n": SCRYPT_N, "r": 8, "p": 1}
+        if not passphrase:
             try:
-                _keyring().set_password(spec["service"], spec["username"], _b64(AESGCM.generate_key(256)))
+                spec = self._keyring_spec()
             except VaultError:
-                raise
-            except Exception as exc:  # keyring backends raise their own types
-                raise VaultError(f"cannot store the vault key in the OS keyring: {exc}; set {PASSPHRASE_ENV} "
-                                 "to use a passphrase instead") from None
+                if not callable(p) or not (prompted := p()):
+                    raise
+                self._passphrase = prompted
         kek = self._kek(spec)
         dek = AESGCM.generate_key(256)
         nonce = os.urandom(12)
@@ -308,6 +310,16 @@ class Vault:
         self._dek = (wrapped, dek)
         return {"format": FORMAT, "version": 1, "kek": spec, "dek": {"nonce": _b64(nonce), "ct": _b64(wrapped)},
                 "data": None}
+
+    def _keyring_spec(self) -> dict[str, Any]:
+        spec = {"type": "keyring", "service": KEYRING_SERVICE, "username": f"vault-key:{secrets.token_hex(8)}"}
+        kr = _keyring()
+        try:
+            kr.set_password(spec["service"], spec["username"], _b64(AESGCM.generate_key(256)))
+        except Exception as exc:  # keyring backends raise their own types
+            raise VaultError(f"cannot store the vault key in the OS keyring: {exc}; set {PASSPHRASE_ENV} "
+                             "to use a passphrase instead") from None
+        return spec
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from quotawarden.actions import alerting, autonomy, rules
+from quotawarden.actions import alerting, autonomy, rules, switcher
 from quotawarden.actions.channels import Channel, Delivery, Message, Sender, channels_from_settings, deliver
 from quotawarden.actions.digest import PERIOD_LENGTH, Period, build_digest
 from quotawarden.analysis.status import AccountStatus
@@ -126,3 +126,33 @@ class ActionDesk:
         return self.act("send_digests", f"digest:{period}", f"{period} digest",
                         lambda: {"deliveries": [d.ok for d in self._send(message, chans)]}, actor=actor,
                         announce=False)
+
+    # -- OpenCode switching -----------------------------------------------------------------------------------
+
+    def switch(self, paths: Sequence[str], hold: int = 3, aliases: dict[str, str] | None = None,
+               actor: str = "switcher") -> list[switcher.Result]:
+        """One switcher poll over ``paths``, under ``autonomy.switch_models``; each change is audited and announced."""
+        mode = autonomy.mode_for(self.settings.autonomy, "switch_models")
+        if mode is autonomy.Mode.OFF:
+            return [switcher.Result(str(p), error="autonomy.switch_models = off: nothing switched") for p in paths]
+        health = switcher.provider_health(self.statuses(), aliases)
+        results = switcher.switch_files(paths, health, self.now(), hold, apply=mode is autonomy.Mode.AUTO)
+        for r in results:
+            for c in r.changes:
+                self.act("switch_models", f"{r.file}#{c.agent}", f"{c.agent}: {c.old} -> {c.new} ({c.reason})",
+                         lambda: None, actor=actor, detail={"file": r.file, "agent": c.agent, "from": c.old,
+                                                            "to": c.new})
+        return results
+
+    def restore(self, paths: Sequence[str], actor: str = "user") -> list[switcher.Result]:
+        results = []
+        for p in paths:
+            r = switcher.Switcher(p).restore(self.now())
+            for c in r.changes:
+                self.audit(actor, "switch_models.restore", f"{r.file}#{c.agent}", **{"from": c.old, "to": c.new})
+            if r.changes:
+                self.announce(Message(title=f"quotawarden restored {len(r.changes)} model(s) in {r.file}",
+                                      body="\n".join(f"{c.agent}: {c.old} -> {c.new}" for c in r.changes),
+                                      severity=Severity.INFO, tags=("action", "switch_models")))
+            results.append(r)
+        return results

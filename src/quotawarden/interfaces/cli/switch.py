@@ -1,0 +1,67 @@
+"""``quotawarden switch PATH/opencode.json``: move OpenCode agents off a dying quota, and back."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, print_json, service
+
+
+def switch(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(..., help="opencode.json files (JSON with comments is fine)."),
+    once: bool = typer.Option(False, "--once", help="Poll once and exit."),
+    restore: bool = typer.Option(False, "--restore", help="Put the original models back and exit."),
+    recovery_hold: int = typer.Option(3, "--recovery-hold", min=1,
+                                      help="Switch back after the original is GREEN for N consecutive polls."),
+    interval: float = typer.Option(60, "--interval", help="Seconds between polls (without --once)."),
+    alias: list[str] = typer.Option(None, "--map", help="OpenCode provider=quotawarden provider or account id, "
+                                                        "e.g. anthropic=claude (repeatable)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Switch each agent's `model` to its first GREEN `fallback_models` entry when its provider turns YELLOW/RED.
+
+    The originals are kept in a side file next to the config (.opencode.json.quotawarden.json); edits keep
+    comments and layout and are atomic. Obeys [autonomy] switch_models (auto / ask / off).
+    """
+    svc = service(ctx)
+    aliases = dict(a.split("=", 1) for a in alias or [] if "=" in a)
+    if restore:
+        results = svc.actions.restore(paths)
+        _show(results, json_out)
+        return
+    while True:
+        results = svc.actions.switch(paths, recovery_hold, aliases)
+        _show(results, json_out)
+        if once:
+            if any(r.error for r in results):
+                raise typer.Exit(2)
+            return
+        time.sleep(interval)
+
+
+def _show(results: list, json_out: bool) -> None:  # type: ignore[type-arg]
+    if json_out:
+        print_json({"files": [{"file": r.file, "error": r.error, "held": r.held, "changes": [
+            {"agent": c.agent, "from": c.old, "to": c.new, "reason": c.reason} for c in r.changes]}
+            for r in results]})
+        return
+    out = console()
+    for r in results:
+        if r.error:
+            err_console().print(f"[red]error:[/] {r.error}", highlight=False)
+            continue
+        for c in r.changes:
+            out.print(f"{r.file}: {c.agent}: {c.old} -> {c.new} ({c.reason})")
+        if r.held:
+            out.print(f"{r.file}: holding on fallback: {', '.join(r.held)}")
+        if not r.changes and not r.held:
+            out.print(f"{r.file}: nothing to change")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("switch")(switch)
+
+
