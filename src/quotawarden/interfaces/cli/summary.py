@@ -1,0 +1,71 @@
+"""``quotawarden summary``: the wake-prompt block. Runs through ``main.FAST_PATHS`` without importing typer.
+
+The typer command registered below gives it ``--help`` and lets it run after root options
+(``quotawarden --config x summary``); both routes end in :func:`run`.
+"""
+
+import sys
+from typing import Any
+
+HELP = ("A compact block for an agent's start-up prompt: one line per account (status, worst window %, time to "
+        "reset) and 'use X, avoid Y'. Reads the store only; never calls a provider.")
+FORMAT_HELP = ("A template applied to each account, e.g. '{icon} {id} {worst_pct}'. Fields: id, provider, pool, "
+               "status, icon, window, worst_pct, resets_in, age, reason, use, avoid.")
+JOIN_HELP = "Separator between accounts (use ' | ' for a one-line status bar)."
+
+
+def run(*, fmt: str | None, join: str | None, json_out: bool, header: bool, config: str | None,
+        db: str | None) -> int:
+    from quotawarden.interfaces import summary
+    from quotawarden.interfaces.quickstore import load
+
+    try:
+        lines, use, avoid = summary.build(load(config, db))
+        if json_out:
+            import orjson
+
+            sys.stdout.write(orjson.dumps(summary.as_json(lines, use, avoid), option=orjson.OPT_INDENT_2).decode()
+                             + "\n")
+            return 0
+        sys.stdout.write(summary.render(lines, use, avoid, fmt, join if join is not None else "\n", header) + "\n")
+        return 0
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except Exception as exc:  # the prompt must never break: say why, exit non-zero, print nothing half-done
+        from quotawarden.redact import redact_text
+
+        sys.stderr.write(f"error: summary unavailable: {redact_text(str(exc))}\n")
+        return 1
+
+
+def fast(argv: list[str]) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="quotawarden summary", description=HELP)
+    p.add_argument("--format", "-f", dest="fmt", help=FORMAT_HELP)
+    p.add_argument("--join", help=JOIN_HELP)
+    p.add_argument("--json", dest="json_out", action="store_true")
+    p.add_argument("--no-header", dest="header", action="store_false")
+    p.add_argument("--config", "-c")
+    p.add_argument("--db")
+    return run(**vars(p.parse_args(argv)))
+
+
+def register(app: Any) -> None:
+    import typer
+
+    from quotawarden.interfaces.cli.common import JsonOpt
+
+    @app.command("summary", help=HELP)
+    def summary_cmd(
+        ctx: typer.Context,
+        fmt: str = typer.Option(None, "--format", "-f", help=FORMAT_HELP),
+        join: str = typer.Option(None, "--join", help=JOIN_HELP),
+        header: bool = typer.Option(True, "--header/--no-header", help="Print the counts line first."),
+        json_out: bool = JsonOpt,
+    ) -> None:
+        state = ctx.find_root().obj
+        code = run(fmt=fmt, join=join, json_out=json_out, header=header, config=state.config_path, db=state.db_url)
+        if code:
+            raise typer.Exit(code)

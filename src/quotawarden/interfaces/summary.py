@@ -1,0 +1,127 @@
+"""The wake-prompt block: one line per account and a "use X, avoid Y" line, from the store's latest values only.
+
+Kept free of heavy imports (see ``quickstore``): it answers in a few tens of milliseconds so an agent's start-up
+hook or a shell prompt can call it every time. The health rule is the utilisation part of ``analysis.status``
+(thresholds from the config file); the daemon's full status adds hard caps and velocity on top.
+"""
+
+from __future__ import annotations
+
+import string
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from quotawarden.interfaces.quickstore import QuickAccount, QuickState, QuickWindow
+
+ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
+_RANK = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
+_BAD = {"INVALID", "LIMITED", "OVERAGE"}
+
+FIELDS = ("id", "provider", "pool", "status", "icon", "window", "worst_pct", "resets_in", "age", "reason",
+          "use", "avoid")
+DEFAULT_LINE = "{icon} {status:<7} {id} ({provider}) {window} {worst_pct} resets in {resets_in}"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    id: str
+    provider: str
+    pool: str
+    status: str
+    window: str
+    ratio: float | None
+    resets_in_s: float | None
+    age_s: float | None
+    reason: str
+
+    def fields(self, use: str, avoid: str) -> dict[str, Any]:
+        return {"id": self.id, "provider": self.provider, "pool": self.pool, "status": self.status,
+                "icon": ICONS[self.status], "window": self.window or "-",
+                "worst_pct": f"{self.ratio * 100:.0f}%" if self.ratio is not None else "-",
+                "resets_in": human(self.resets_in_s), "age": human(self.age_s), "reason": self.reason,
+                "use": use, "avoid": avoid}
+
+
+def human(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(max(seconds, 0))
+    if s < 3600:
+        return f"{s // 60}m"
+    if s < 86400:
+        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
+
+
+def window_health(w: QuickWindow, yellow: float, red: float) -> str:
+    if w.status == "rejected":
+        return "RED"
+    ratio = w.ratio
+    if ratio is None:
+        return "RED" if w.remaining is not None and w.remaining <= 0 else "UNKNOWN"
+    return "RED" if ratio > red else "YELLOW" if ratio >= yellow else "GREEN"
+
+
+def account_line(acc: QuickAccount, state: QuickState, now: float) -> Line:
+    rated = [(window_health(w, state.used_yellow, state.used_red), w) for w in acc.windows]
+    worst = max(rated, key=lambda hw: (_RANK[hw[0]], hw[1].ratio or 0), default=None)
+    status = worst[0] if worst else "UNKNOWN"
+    reason = ""
+    if acc.outcome in _BAD:
+        status, reason = "RED", f"{acc.outcome}: {acc.reason}".rstrip(": ")
+    w = worst[1] if worst else None
+    observed = max((x.observed_ts for x in acc.windows), default=None)
+    if w is not None and not reason:
+        reason = f"{w.window} at {w.ratio * 100:.0f}%" if w.ratio is not None else f"{w.window}: no ratio"
+    return Line(acc.id, acc.provider, acc.pool or "", status, w.window if w else "", w.ratio if w else None,
+                (w.resets_ts - now) if w and w.resets_ts else None,
+                (now - observed) if observed else None, reason or "no data yet")
+
+
+def recommend(lines: list[Line]) -> tuple[list[str], list[str]]:
+    """Use the accounts with the most headroom (GREEN first, least used first); avoid every RED one."""
+    usable = [ln for ln in lines if ln.status in ("GREEN", "YELLOW")]
+    usable.sort(key=lambda ln: (_RANK[ln.status], ln.ratio if ln.ratio is not None else 1.0))
+    best_per_provider: dict[str, str] = {}
+    for ln in usable:
+        best_per_provider.setdefault(ln.provider, ln.id)
+    return list(best_per_provider.values()), [ln.id for ln in lines if ln.status == "RED"]
+
+
+def build(state: QuickState, now: float | None = None) -> tuple[list[Line], list[str], list[str]]:
+    now = time.time() if now is None else now
+    lines = [account_line(a, state, now) for a in state.accounts]
+    use, avoid = recommend(lines)
+    return lines, use, avoid
+
+
+def render(lines: list[Line], use: list[str], avoid: list[str], fmt: str | None = None,
+           join: str = "\n", header: bool = True) -> str:
+    """The block itself; ``fmt`` is a ``str.format`` template over :data:`FIELDS` applied to each account."""
+    use_s, avoid_s = ", ".join(use) or "-", ", ".join(avoid) or "-"
+    template = fmt or DEFAULT_LINE
+    _check_template(template)
+    out = [template.format(**ln.fields(use_s, avoid_s)) for ln in lines]
+    if fmt is None:
+        if header:
+            counts = {k: sum(1 for ln in lines if ln.status == k) for k in ("RED", "YELLOW", "GREEN", "UNKNOWN")}
+            out.insert(0, "quota: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) if lines
+                       else "quota: no accounts configured")
+        if lines:
+            out.append(f"use {use_s}; avoid {avoid_s}")
+    return join.join(out)
+
+
+def _check_template(template: str) -> None:
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None and name not in FIELDS:
+            raise ValueError(f"unknown field {{{name}}} in --format (fields: {', '.join(FIELDS)})")
+
+
+def as_json(lines: list[Line], use: list[str], avoid: list[str]) -> dict[str, Any]:
+    return {"accounts": [{"id": ln.id, "provider": ln.provider, "pool": ln.pool or None, "status": ln.status,
+                          "worst_window": ln.window or None, "worst_ratio": ln.ratio,
+                          "resets_in_s": ln.resets_in_s, "age_s": ln.age_s, "reason": ln.reason}
+                         for ln in lines],
+            "use": use, "avoid": avoid}

@@ -1,0 +1,65 @@
+"""Helpers the view modules share: optional service use cases, time and number formatting."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+
+def use_case(svc: Any, name: str) -> Callable[..., Any] | None:
+    """A ``Service`` method when this build has it (optional stages may be absent), else None."""
+    fn = getattr(svc, name, None)
+    return fn if callable(fn) else None
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def seconds_until(value: str | datetime | None, now: datetime) -> float | None:
+    at = parse_iso(value) if isinstance(value, str) or value is None else value
+    return None if at is None else (at - now).total_seconds()
+
+
+def human(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(abs(seconds))
+    sign = "-" if seconds < 0 else ""
+    if s < 60:
+        return f"{sign}{s}s"
+    if s < 3600:
+        return f"{sign}{s // 60}m"
+    if s < 86400:
+        return f"{sign}{s // 3600}h{(s % 3600) // 60:02d}m"
+    return f"{sign}{s // 86400}d{(s % 86400) // 3600:02d}h"
+
+
+def money(value: Decimal | float | None) -> float | None:
+    return None if value is None else round(float(value), 4)
+
+
+def jsonable(obj: Any) -> Any:
+    """Dataclasses, enums, Decimals and datetimes from the service, as JSON-ready values."""
+    import dataclasses
+    from enum import Enum
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, Decimal):
+        return float(obj)
+    if isinstance(obj, Enum):
+        return obj.value
+    if isinstance(obj, datetime):
+        return iso(obj)
+    return obj

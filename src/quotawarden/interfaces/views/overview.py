@@ -1,0 +1,126 @@
+"""The overview: per provider health, capacity and trend; warnings; next resets; next rotation; cost this month."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from quotawarden.interfaces.views import alerts as alerts_v
+from quotawarden.interfaces.views import money as money_v
+from quotawarden.interfaces.views._common import human, seconds_until, use_case
+
+_RANK = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
+TREND_EPSILON = 0.01
+"""A worst-window change smaller than one point of utilisation per hour counts as flat."""
+
+
+def worst_ratio(account: dict[str, Any]) -> float | None:
+    ratios = [w["used_ratio"] for w in account["windows"] if w["used_ratio"] is not None]
+    return max(ratios, default=None)
+
+
+def account_trend(svc: Any, account: dict[str, Any]) -> str:
+    """``up`` (using more), ``down`` or ``flat``: the burn rate when known, else the last hour's change."""
+    rates = [w["burn_rate_per_hour"] for w in account["windows"] if w.get("burn_rate_per_hour") is not None]
+    if rates:
+        rate = max(rates)
+    else:
+        rate = _hourly_change(svc, account)
+        if rate is None:
+            return "flat"
+    return "up" if rate > TREND_EPSILON else "down" if rate < -TREND_EPSILON else "flat"
+
+
+def _hourly_change(svc: Any, account: dict[str, Any]) -> float | None:
+    from quotawarden.store import samples as samples_q
+
+    now = svc.now()
+    worst = max((w for w in account["windows"] if w["used_ratio"] is not None),
+                key=lambda w: w["used_ratio"], default=None)
+    if worst is None:
+        return None
+    hist = samples_q.history(svc.store, account["id"], worst["name"], since=now - timedelta(hours=1))
+    ratios = [(s.observed_at, s.effective_ratio) for s in hist if s.effective_ratio is not None]
+    if len(ratios) < 2 or ratios[-1][1] < ratios[0][1]:  # a reset inside the hour says nothing about the trend
+        return None
+    hours = max((ratios[-1][0] - ratios[0][0]).total_seconds() / 3600, 1 / 60)
+    return (ratios[-1][1] - ratios[0][1]) / hours
+
+
+def providers(svc: Any, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in accounts:
+        groups[a["provider"]].append(a)
+    out = []
+    for provider, accs in sorted(groups.items()):
+        ratios = [r for r in (worst_ratio(a) for a in accs) if r is not None]
+        trends = [account_trend(svc, a) for a in accs]
+        trend = "up" if "up" in trends else "down" if trends and all(t == "down" for t in trends) else "flat"
+        out.append({
+            "provider": provider, "total": len(accs), "healthy": sum(a["status"] == "GREEN" for a in accs),
+            "worst": max((a["status"] for a in accs), key=lambda s: _RANK[s]),
+            "capacity_left": (1 - sum(min(r, 1.0) for r in ratios) / len(ratios)) if ratios else None,
+            "trend": trend, "accounts": [a["id"] for a in accs],
+        })
+    return out
+
+
+def next_resets(accounts: list[dict[str, Any]], now: Any, limit: int = 8) -> list[dict[str, Any]]:
+    rows = []
+    for a in accounts:
+        for w in a["windows"]:
+            secs = seconds_until(w["resets_at"], now)
+            if secs is not None and secs > 0:
+                rows.append({"account": a["id"], "window": w["name"], "resets_at": w["resets_at"],
+                             "in_s": secs, "in": human(secs), "used_ratio": w["used_ratio"]})
+    return sorted(rows, key=lambda r: r["in_s"])[:limit]
+
+
+def next_rotation(svc: Any, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per pool (or provider, for accounts in no pool): the account to use next and the ones to avoid."""
+    if (fn := use_case(svc, "rotation")) and (rotations := fn()):
+        return [{"pool": r.pool, "use": r.ranked[0].account_id if r.ranked else None,
+                 "then": [x.account_id for x in r.ranked[1:3]], "avoid": [acc for acc, _ in r.skipped],
+                 "reason": r.ranked[0].reason if r.ranked else "; ".join(f"{a}: {why}" for a, why in r.skipped)}
+                for r in rotations]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for a in accounts:
+        groups[a.get("pool") or a["provider"]].append(a)
+    out = []
+    for pool, accs in sorted(groups.items()):
+        usable = sorted((a for a in accs if a["status"] in ("GREEN", "YELLOW")),
+                        key=lambda a: (_RANK[a["status"]], worst_ratio(a) or 0.0))
+        out.append({"pool": pool, "use": usable[0]["id"] if usable else None,
+                    "then": [a["id"] for a in usable[1:3]],
+                    "avoid": [a["id"] for a in accs if a["status"] == "RED"]})
+    return out
+
+
+def warnings(accounts: list[dict[str, Any]], open_alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seen = set()
+    out = []
+    for al in open_alerts:
+        seen.add(al.get("account_id"))
+        out.append({"severity": al["severity"], "account": al.get("account_id"), "message": al["message"],
+                    "action": al.get("action", "")})
+    for a in accounts:
+        if a["status"] in ("RED", "YELLOW") and a["id"] not in seen:
+            out.append({"severity": "critical" if a["status"] == "RED" else "warning", "account": a["id"],
+                        "message": a["reason"], "action": ""})
+    return out
+
+
+def overview(svc: Any) -> dict[str, Any]:
+    report = svc.status_report()
+    now = svc.now()
+    accounts = report["accounts"]
+    for a in accounts:
+        a["worst_ratio"] = worst_ratio(a)
+    open_alerts = alerts_v.list_alerts(svc, "open")
+    return {
+        "generated_at": report["generated_at"], "overall": report["overall"], "accounts": accounts,
+        "providers": providers(svc, accounts), "warnings": warnings(accounts, open_alerts),
+        "next_resets": next_resets(accounts, now), "rotation": next_rotation(svc, accounts),
+        "forecast": money_v.forecast(svc), "open_alerts": len(open_alerts),
+    }

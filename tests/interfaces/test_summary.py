@@ -1,0 +1,82 @@
+"""``quotawarden summary``: the wake-prompt block, from the store alone, through the fast path and the full CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from quotawarden.interfaces import summary
+from quotawarden.interfaces.cli.main import FAST_PATHS
+from quotawarden.interfaces.quickstore import load
+from quotawarden.store import Store
+from tests.conftest import NOW
+
+
+def test_lines_status_and_recommendation(seeded: Store, db_url: str) -> None:
+    lines, use, avoid = summary.build(load(None, db_url), NOW.timestamp())
+    by_id = {ln.id: ln for ln in lines}
+    assert by_id["home-claude"].status == "RED"
+    assert by_id["home-claude"].window == "7d"
+    assert by_id["work-claude"].status == "GREEN"
+    assert by_id["deepseek"].status == "UNKNOWN"  # a balance without a limit has no ratio
+    assert use == ["openai-api", "work-claude", "openrouter"]  # the least used usable account per provider
+    assert avoid == ["home-claude"]
+    text = summary.render(lines, use, avoid)
+    first, *rest = text.splitlines()
+    assert first == "quota: 1 RED, 1 YELLOW, 2 GREEN, 1 UNKNOWN"
+    assert rest[-1] == f"use {', '.join(use)}; avoid {', '.join(avoid)}"
+    assert any("home-claude (claude) 7d 87% resets in 2d00h" in ln for ln in rest)
+
+
+def test_format_template_for_a_status_line(seeded: Store, db_url: str) -> None:
+    lines, use, avoid = summary.build(load(None, db_url), NOW.timestamp())
+    out = summary.render(lines, use, avoid, "{icon}{id}:{worst_pct}", " | ")
+    assert "\n" not in out
+    assert "✖home-claude:87%" in out.split(" | ")
+
+
+def test_unknown_template_field_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"unknown field \{nope\}.*fields: id"):
+        summary.render([], [], [], "{nope}")
+
+
+def _cli(*args: str, env_db: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "quotawarden.interfaces.cli.main", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def test_fast_path_is_registered() -> None:
+    assert FAST_PATHS["summary"] == "quotawarden.interfaces.cli.summary:fast"
+
+
+def test_cli_json_and_both_routes(seeded: Store, db_url: str) -> None:
+    fast = _cli("summary", "--db", db_url, "--json")
+    assert fast.returncode == 0, fast.stderr
+    data = json.loads(fast.stdout)
+    assert {a["id"] for a in data["accounts"]} >= {"home-claude", "work-claude"}
+    assert "home-claude" in data["avoid"]
+    full = _cli("--db", db_url, "summary", "--json")  # root options first: the typer route
+    assert full.returncode == 0, full.stderr
+    assert json.loads(full.stdout)["avoid"] == data["avoid"]
+
+
+def test_missing_config_and_bad_template_exit_non_zero(tmp_path: Path) -> None:
+    missing = _cli("summary", "--config", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "config file not found" in missing.stderr
+    bad = _cli("summary", "--db", f"sqlite:///{tmp_path / 'empty.db'}", "--format", "{x}")
+    assert bad.returncode == 2 and "unknown field {x}" in bad.stderr
+
+
+def test_empty_store_says_so(tmp_path: Path) -> None:
+    out = _cli("summary", "--db", f"sqlite:///{tmp_path / 'none.db'}")
+    assert out.returncode == 0
+    assert out.stdout.strip() == "quota: no accounts configured"
+
+
+def test_help_goes_through_typer() -> None:
+    out = _cli("summary", "--help")
+    assert out.returncode == 0 and "--format" in out.stdout and "wake" not in out.stderr
