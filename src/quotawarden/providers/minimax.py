@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import Unit
-from quotawarden.errors import CredentialError, MalformedResponse
+from quotawarden.errors import CredentialError, MalformedResponse, RateLimited
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
     SampleSet,
@@ -38,6 +38,8 @@ from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReadi
 
 BASE = "https://api.minimax.io"
 _AUTH_CODES = {1004, 2049}
+_LIMIT_CODES = {1002, 1008, 1039}
+"""MiniMax's documented codes: 1002 rate limit, 1008 insufficient balance, 1039 token limit."""
 # (prefix of the count fields, start, end, remains, percent field)
 _WINDOWS = (("current_interval", "start_time", "end_time", "remains_time", "current_interval_remaining_percent"),
             ("current_weekly", "weekly_start_time", "weekly_end_time", "weekly_remains_time",
@@ -79,6 +81,8 @@ def parse_remains(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
         reason = f"minimax: error {str(code)[:12]}: {redact_text(str(base.get('status_msg', ''))[:200])}"
         if code in _AUTH_CODES:
             raise CredentialError(reason)
+        if code in _LIMIT_CODES:
+            raise RateLimited(reason)
         raise MalformedResponse(reason)
     models = arr(body.get("model_remains"), "model_remains")
     for i, raw in enumerate(models):

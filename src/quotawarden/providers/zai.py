@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import Unit
-from quotawarden.errors import CredentialError, MalformedResponse
+from quotawarden.errors import CredentialError, MalformedResponse, RateLimited
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
     SampleSet,
@@ -38,6 +38,8 @@ from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReadi
 BASE = "https://api.z.ai"
 _UNIT_S = {1: 86400, 3: 3600, 5: 60, 6: 7 * 86400}
 _AUTH_CODES = {401, 1000, 1001, 1002, 1003}
+_LIMIT_CODES = {429, 1113, 1302, 1303, 1304, 1305}
+"""Guessed from Zhipu's public error list: 1113 arrears, 13xx rate and usage limits."""
 
 
 class ZaiSettings(BaseModel):
@@ -75,6 +77,8 @@ def parse_quota(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
         reason = f"zai: error {str(code)[:12]}: {error_text_of(body)}"
         if code in _AUTH_CODES:
             raise CredentialError(reason)
+        if code in _LIMIT_CODES:
+            raise RateLimited(reason)
         raise MalformedResponse(reason)
     data = obj(body.get("data"), "data")
     for i, raw in enumerate(arr(data.get("limits"), "data.limits")):

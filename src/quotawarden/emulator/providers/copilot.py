@@ -33,7 +33,8 @@ async def user(req: EmuRequest) -> Response:
     body: dict[str, object] = {
         "login": a.id, "access_type_sku": "plus_monthly_subscriber_quota", "chat_enabled": True,
         "copilot_plan": a.extra.get("plan", "individual_pro"), "organization_login_list": [],
-        "quota_reset_date": reset.strftime("%Y-%m-%d"), "quota_reset_date_utc": reset.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+        "quota_reset_date": reset.strftime("%Y-%m-%d"),
+        "quota_reset_date_utc": reset.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
     if a.extra.get("free"):
         body["monthly_quotas"] = {w: int(a.limits.get(w, 0)) for w in ("chat", "completions")}
         body["limited_user_quotas"] = {w: int(req.remaining(w)) for w in ("chat", "completions")}
