@@ -44,7 +44,11 @@ def service(ctx: typer.Context) -> Any:
 
 
 def console() -> Console:
-    return Console(highlight=False)
+    """Stdout; when it is not a terminal (a pipe, a file, CI) tables get room instead of 80 columns."""
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=160)
+    return out
 
 
 def err_console() -> Console:

@@ -14,6 +14,8 @@ STYLE = {"GREEN": "green", "YELLOW": "yellow", "RED": "bold red", "UNKNOWN": "di
 def human_delta(seconds: float | None) -> str:
     if seconds is None:
         return "-"
+    if -1 < seconds < 1:
+        return "now"
     s = int(abs(seconds))
     sign = "-" if seconds < 0 else ""
     if s < 60:
@@ -31,6 +33,12 @@ def _since(iso: str | None, now: datetime) -> float | None:
     return (datetime.fromisoformat(iso.replace("Z", "+00:00")) - now).total_seconds()
 
 
+def _ago(delta: float | None) -> str:
+    if delta is None:
+        return "-"
+    return "just now" if delta > -1 else f"{human_delta(-delta)} ago"
+
+
 def _num(v: float | None, unit: str) -> str:
     if v is None:
         return "-"
@@ -45,8 +53,11 @@ def _num(v: float | None, unit: str) -> str:
 
 def status_table(report: dict[str, Any], now: datetime) -> Table:
     table = Table(title="quota status", title_justify="left", expand=False, pad_edge=False)
-    for col in ("account", "provider", "window", "used", "remaining", "resets in", "status", "observed"):
-        table.add_column(col, no_wrap=col in ("account", "window", "status"))
+    widths = {"account": 14, "provider": 9, "window": 8, "used": 4, "remaining": 6, "resets in": 6, "status": 7,
+              "observed": 7}
+    for col, width in widths.items():
+        table.add_column(col, no_wrap=True, min_width=width)
+    table.add_column("note", no_wrap=True, overflow="ellipsis", max_width=60, style="dim")
     for acc in report["accounts"]:
         style = STYLE.get(acc["status"], "")
         windows = acc["windows"] or [None]
@@ -54,7 +65,7 @@ def status_table(report: dict[str, Any], now: datetime) -> Table:
             first = i == 0
             if w is None:
                 table.add_row(acc["id"], acc["provider"], "-", "-", "-", "-",
-                              Text(acc["status"], style=style), Text(acc["reason"], style="dim"))
+                              Text(acc["status"], style=style), "-", acc["reason"])
                 continue
             ratio = w["used_ratio"]
             used = f"{ratio * 100:.0f}%" if ratio is not None else _num(w["used"], w["unit"])
@@ -63,7 +74,8 @@ def status_table(report: dict[str, Any], now: datetime) -> Table:
                 acc["id"] if first else "", acc["provider"] if first else "", w["name"], used,
                 _num(w["remaining"], w["unit"]), human_delta(_since(w["resets_at"], now)),
                 Text(w["status"], style=STYLE.get(w["status"], "")),
-                f"{human_delta(-observed if observed is not None else None)} ago" if observed is not None else "-",
+                _ago(observed),
+                acc["reason"] if first and acc["status"] != "GREEN" else "",
             )
     return table
 
