@@ -1,0 +1,120 @@
+"""Anthropic API keys: ``anthropic-ratelimit-{requests,tokens,input-tokens,output-tokens}-*`` and key validity.
+
+The probe is the cheapest call that returns the headers: ``POST /v1/messages`` with ``max_tokens: 1`` on a
+small model (a handful of tokens). Token remainders arrive rounded to the nearest thousand; resets are RFC3339
+times when the bucket is full again. A 429 still carries the headers (the exhausted bucket shows 0), so its
+samples are kept and the outcome is LIMITED with ``retry-after``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from quotawarden.domain import Outcome, QuotaSample, Source, Unit
+from quotawarden.errors import CredentialError
+from quotawarden.plugins import hookimpl
+from quotawarden.providers._quota import SampleSet, check_status, json_object, log, num, parse_time, retry_after
+from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
+
+BASE = "https://api.anthropic.com"
+VERSION = "2023-06-01"
+# header bucket -> (window, unit)
+BUCKETS = {"requests": ("rpm", Unit.REQUESTS), "tokens": ("tpm", Unit.TOKENS),
+           "input-tokens": ("itpm", Unit.TOKENS), "output-tokens": ("otpm", Unit.TOKENS)}
+PROBE_TOKENS = 9
+
+
+class AnthropicSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    probe_model: str = "claude-haiku-4-5"
+    """The model of the one-token probe call (the cheapest one the key can use)."""
+
+
+def _number(headers: Headers, name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return num(raw, name)
+    except Exception:
+        log.warning("ignoring unreadable header %s", name)  # odd headers never crash a reading
+        return None
+
+
+def _time(headers: Headers, name: str) -> datetime | None:
+    raw = headers.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_time(raw, name)
+    except Exception:
+        log.warning("ignoring unreadable header %s", name)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class StandardHeaders:
+    """Reads the standard rate-limit headers of any Messages API answer (probe or proxied traffic)."""
+
+    hosts: tuple[str, ...] = ("api.anthropic.com",)
+
+    def matches(self, host: str, path: str) -> bool:
+        return host.lower() in self.hosts and path.startswith("/v1/")
+
+    def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
+             source: Source = Source.PROXY) -> list[QuotaSample]:
+        out = SampleSet(account_id, now, source)
+        for bucket, (window, unit) in BUCKETS.items():
+            prefix = f"anthropic-ratelimit-{bucket}-"
+            limit, remaining = _number(headers, prefix + "limit"), _number(headers, prefix + "remaining")
+            if limit is None and remaining is None:
+                continue
+            used = max(limit - remaining, 0.0) if limit is not None and remaining is not None else None
+            out.add(window, unit, limit=limit, remaining=remaining, used=used,
+                    resets_at=_time(headers, prefix + "reset"), length_s=60)
+        return out.samples
+
+
+HEADERS = StandardHeaders()
+
+
+def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
+    settings = ctx.settings if isinstance(ctx.settings, AnthropicSettings) else AnthropicSettings()
+    if not ctx.secret:
+        raise CredentialError("anthropic: no API key configured")
+    resp = yield HttpRequest(
+        "POST", ctx.url(BASE, "/v1/messages"), cost_tokens=PROBE_TOKENS,
+        headers={"x-api-key": ctx.secret, "anthropic-version": VERSION, "content-type": "application/json"},
+        json={"model": settings.probe_model, "max_tokens": 1, "messages": [{"role": "user", "content": "."}]})
+    return read_probe_response(ctx, resp)
+
+
+def read_probe_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
+    samples = HEADERS.read(ctx.account.id, resp.status, resp.headers, ctx.now, source=Source.PROBE)
+    if resp.status == 429:
+        wait = retry_after(resp.headers, ctx.now)
+        return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
+                            retry_at=ctx.now + timedelta(seconds=wait) if wait is not None else None,
+                            reason="anthropic: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
+    check_status(resp, "anthropic", ctx.now)
+    body = json_object(resp, "anthropic")
+    if not isinstance(body.get("usage"), dict):
+        return ProbeReading(outcome=Outcome.ERROR, reason="anthropic: answer without usage (malformed body)")
+    reason = "" if samples else "no rate-limit headers in the response"
+    return ProbeReading(samples=samples, reason=reason, details={"model": body.get("model")})
+
+
+SPEC = ProviderSpec(
+    slug="anthropic", display_name="Anthropic API", default_base_url=BASE, credential_env=("ANTHROPIC_API_KEY",),
+    settings_model=AnthropicSettings, probe=probe, headers=HEADERS, kind="api",
+    probe_cost=f"1 POST /v1/messages, max_tokens=1 (~{PROBE_TOKENS} tokens)",
+    docs="Requests, tokens, input and output tokens per minute (limit, remaining, reset); key validity.")
+
+
+@hookimpl
+def register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    register(SPEC)

@@ -1,0 +1,176 @@
+"""The shared fixture files parse to the documented values (anthropic, claude, codex, openai, gemini)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from quotawarden.domain import Account, Outcome, Unit
+from quotawarden.errors import CredentialError
+from quotawarden.plugins import load_plugins
+from quotawarden.providers import claude, gemini
+from quotawarden.spec import Headers, HttpResponse, ProbeContext
+from quotawarden.testing import drive_probe, load_http_response
+
+HERE = Path(__file__).parent
+NOW = datetime(2026, 8, 20, 14, 3, 11, tzinfo=UTC)
+H5 = datetime(2026, 8, 20, 17, 0, tzinfo=UTC)
+D7 = datetime(2026, 8, 24, 9, 0, tzinfo=UTC)
+PLUGINS = load_plugins()
+SECRET = "sk-test-0123456789abcdefghijklmnop"
+
+
+def ctx(slug: str, secret: str | None = SECRET, **settings: object) -> ProbeContext:
+    spec = PLUGINS.provider(slug)
+    model = spec.settings_model(**settings) if spec.settings_model else None
+    return ProbeContext(Account(f"{slug}-1", slug), secret, model, NOW)
+
+
+def resp(name: str, status: int = 200) -> HttpResponse:
+    path = HERE / name
+    if path.suffix == ".txt":
+        return load_http_response(path)
+    return HttpResponse(status, Headers({"content-type": "application/json"}), path.read_bytes())
+
+
+def run(slug: str, *responses: HttpResponse, secret: str | None = SECRET, **settings: object):
+    probe = PLUGINS.provider(slug).probe
+    assert probe is not None
+    return drive_probe(probe, ctx(slug, secret, **settings), list(responses))
+
+
+def windows(samples):
+    return {s.window: s for s in samples}
+
+
+@pytest.mark.parametrize(("window", "unit", "limit", "remaining", "reset"), [
+    ("rpm", Unit.REQUESTS, 1000, 997, "2026-08-20T14:03:12Z"),
+    ("tpm", Unit.TOKENS, 2_400_000, 2_386_000, "2026-08-20T14:03:12Z"),
+    ("itpm", Unit.TOKENS, 2_000_000, 1_987_000, "2026-08-20T14:03:12Z"),
+    ("otpm", Unit.TOKENS, 400_000, 399_000, "2026-08-20T14:03:11Z"),
+])
+def test_anthropic_headers(window, unit, limit, remaining, reset) -> None:
+    reading = run("anthropic", resp("anthropic/anthropic_headers_200.txt"))
+    s = windows(reading.samples)[window]
+    assert (s.unit, s.limit, s.remaining, s.used) == (unit, limit, remaining, limit - remaining)
+    assert s.resets_at == datetime.fromisoformat(reset.replace("Z", "+00:00"))
+    assert reading.outcome is Outcome.OK
+
+
+def test_anthropic_429_keeps_the_exhausted_buckets() -> None:
+    reading = run("anthropic", resp("anthropic/anthropic_429.txt"))
+    assert reading.outcome is Outcome.LIMITED and reading.retry_at == NOW + timedelta(seconds=17)
+    assert windows(reading.samples)["itpm"].remaining == 0 and windows(reading.samples)["otpm"].remaining == 6000
+
+
+@pytest.mark.parametrize(("name", "status"), [("anthropic/anthropic_401.json", 401),
+                                              ("anthropic/anthropic_403.json", 403)])
+def test_anthropic_invalid(name, status) -> None:
+    with pytest.raises(CredentialError):
+        run("anthropic", resp(name, status))
+
+
+@pytest.mark.parametrize(("name", "expect"), [
+    ("claude/anthropic_unified_headers.txt", {"5h": (0.42, H5, "allowed"), "7d": (0.18, D7, "allowed")}),
+    ("claude/anthropic_unified_headers_warning.txt",
+     {"5h": (0.91, H5, "allowed_warning"), "7d": (0.57, D7, "allowed"),
+      "overage": (0.12, datetime(2026, 9, 1, tzinfo=UTC), "allowed")}),
+    ("claude/anthropic_unified_429.txt", {"5h": (1.0, H5, "rejected"), "7d": (0.59, D7, "allowed")}),
+])
+def test_claude_unified_headers(name, expect) -> None:
+    r = load_http_response(HERE / name)
+    got = windows(claude.HEADERS.read("c1", r.status, r.headers, NOW))
+    for window, (ratio, reset, status) in expect.items():
+        assert (got[window].used_ratio, got[window].resets_at, got[window].status) == (ratio, reset, status)
+        assert got[window].unit is Unit.PERCENT
+    assert claude.header_outcome(r.headers)[0] is (Outcome.LIMITED if "429" in name else Outcome.OK)
+
+
+def test_claude_overage_headers_mean_overage() -> None:
+    h = Headers({"anthropic-ratelimit-unified-status": "rejected",
+                 "anthropic-ratelimit-unified-overage-status": "allowed",
+                 "anthropic-ratelimit-unified-7d-sonnet-utilization": "0.30"})
+    assert claude.header_outcome(h)[0] is Outcome.OVERAGE
+    assert windows(claude.HEADERS.read("c1", 200, h, NOW))["7d_sonnet"].used_ratio == 0.30
+
+
+def test_claude_usage_endpoint() -> None:
+    reading = run("claude", resp("claude/anthropic_oauth_usage.json"))
+    w = windows(reading.samples)
+    assert (w["5h"].used_ratio, w["7d"].used_ratio, w["7d_opus"].used_ratio, w["7d_sonnet"].used_ratio) == \
+        (0.42, 0.18, 0.03, 0.11)
+    assert w["5h"].resets_at.replace(microsecond=0) == H5 and w["5h"].window_length_s == 18000
+    assert (w["extra_usage"].used, w["extra_usage"].limit, w["extra_usage"].unit) == (12.75, 50.0, Unit.USD)
+    assert reading.outcome is Outcome.OK
+
+
+def test_claude_usage_errors() -> None:
+    with pytest.raises(CredentialError):
+        run("claude", resp("claude/anthropic_oauth_usage_401.json", 401))
+    with pytest.raises(CredentialError, match="user:profile"):
+        run("claude", resp("claude/anthropic_oauth_usage_403.json", 403))
+    limited = run("claude", resp("claude/anthropic_oauth_usage_429.txt"))
+    assert limited.outcome is Outcome.ERROR and limited.retry_at == NOW + timedelta(seconds=300)
+
+
+def test_claude_credentials_file_is_accepted() -> None:
+    secret = (HERE / "claude/claude_credentials.json").read_text()
+    reading = run("claude", resp("claude/anthropic_oauth_usage.json"), secret=secret)
+    assert reading.outcome is Outcome.OK
+
+
+def test_codex_windows_by_length() -> None:
+    reading = run("codex", resp("codex/codex_wham_usage.json"))
+    w = windows(reading.samples)
+    assert (w["5h"].used_ratio, w["5h"].resets_at, w["5h"].window_length_s) == (0.26, H5, 18000)
+    assert (w["7d"].used_ratio, w["7d"].resets_at) == (0.42, D7)
+    assert reading.details["plan_type"] == "plus"
+
+
+@pytest.mark.parametrize(("window", "unit", "limit", "remaining", "reset_s"), [
+    ("rpm", Unit.REQUESTS, 5000, 4999, 0.012), ("tpm", Unit.TOKENS, 2_000_000, 1_998_764, 0.037)])
+def test_openai_headers(window, unit, limit, remaining, reset_s) -> None:
+    r = load_http_response(HERE / "openai/openai_headers.txt")
+    reading = run("openai", r)
+    s = windows(reading.samples)[window]
+    assert (s.unit, s.limit, s.remaining) == (unit, limit, remaining)
+    assert s.resets_at == NOW + timedelta(seconds=reset_s)
+
+
+def test_openai_429_kinds() -> None:
+    rate = run("openai", resp("openai/openai_429_rate_limit.txt"))
+    assert rate.outcome is Outcome.LIMITED and rate.retry_at == NOW + timedelta(seconds=6)
+    assert windows(rate.samples)["tpm"].resets_at == NOW + timedelta(seconds=5.82)
+    quota = run("openai", resp("openai/openai_429_insufficient_quota.json", 429))
+    assert quota.outcome is Outcome.LIMITED and quota.retry_at is None and "insufficient_quota" in quota.reason
+
+
+@pytest.mark.parametrize("text", ["6m0s", "1.5s", "20ms", "1h2m3s"])
+def test_go_durations(text) -> None:
+    from quotawarden.providers._quota import go_duration
+
+    assert go_duration(text) == {"6m0s": 360, "1.5s": 1.5, "20ms": 0.02, "1h2m3s": 3723}[text]
+
+
+def test_gemini_429_violations() -> None:
+    reading = run("gemini", resp("gemini/gemini_429.json", 429), probe="generate", rpd_limit=250)
+    w = windows(reading.samples)
+    assert (w["rpm"].limit, w["rpm"].used_ratio, w["rpm"].remaining) == (10, 1.0, 0)
+    assert reading.outcome is Outcome.LIMITED and reading.retry_at == NOW + timedelta(seconds=38)
+    assert w["rpd"].limit == 250 and w["rpd"].used_ratio is None  # configured, not exhausted
+
+
+def test_gemini_daily_429_resets_at_midnight_pacific() -> None:
+    reading = run("gemini", resp("gemini/gemini_429_daily.json", 429))
+    rpd = windows(reading.samples)["rpd"]
+    assert rpd.limit == 250 and rpd.resets_at == datetime(2026, 8, 21, 7, 0, tzinfo=UTC)  # PDT midnight
+    assert gemini.next_pacific_midnight(datetime(2026, 1, 10, 12, tzinfo=UTC)) == datetime(2026, 1, 11, 8, tzinfo=UTC)
+
+
+def test_gemini_bad_key_is_400() -> None:
+    with pytest.raises(CredentialError):
+        run("gemini", resp("gemini/gemini_400_invalid_key.json", 400))
+    with pytest.raises(CredentialError):
+        run("gemini", resp("gemini/gemini_403.json", 403))
