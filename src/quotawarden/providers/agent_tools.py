@@ -1,0 +1,131 @@
+"""Agent tools as accounts: OpenCode, Cline and Antigravity, read from their local state and logs.
+
+Sans-I/O like every probe: it yields ``GET file:///...`` requests (a directory answers with a JSON listing,
+see ``quotawarden.sources.local_files``) and parses what comes back, so file reading stays at the edge. The
+``base_url`` of such an account is the home directory to look in (default: the user's home).
+
+What each tool reports: configured models, last activity (newest file time under its state folder), and
+errors in the last 24 hours. Only the OpenCode data folder is described by the provider reference; the
+config keys, log line shapes and the Cline/Antigravity locations are guesses, read tolerantly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from quotawarden.domain import Unit
+from quotawarden.plugins import hookimpl
+from quotawarden.providers._quota import SampleSet
+from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
+
+DAY = timedelta(hours=24)
+MAX_LOGS = 20
+TAIL_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    slug: str
+    display_name: str
+    state_dir: str
+    """Relative to home: its newest file is the last activity."""
+    logs: tuple[str, int, str]
+    """(folder relative to home, listing depth, file-name regex) of the files errors are counted in."""
+    error_line: re.Pattern[bytes]
+    configs: tuple[str, ...] = ()
+    """JSON files whose model fields name the configured models."""
+
+
+def _models(raw: bytes) -> list[str]:
+    """``model``/``small_model`` strings and the keys of ``provider`` (OpenCode's config shape)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(data, dict):
+        return []
+    found = [str(data[k]) for k in ("model", "small_model", "modelId", "apiModelId") if isinstance(data.get(k), str)]
+    providers = data.get("provider")
+    if isinstance(providers, dict):
+        for name, conf in providers.items():
+            models = conf.get("models") if isinstance(conf, dict) else None
+            found += [f"{name}/{m}" for m in models] if isinstance(models, dict) else []
+    return found
+
+
+def _listing(resp: HttpResponse) -> list[dict[str, Any]]:
+    if resp.status != 200:
+        return []
+    try:
+        entries = orjson.loads(resp.body).get("entries", [])
+    except (orjson.JSONDecodeError, AttributeError):
+        return []
+    return [e for e in entries if isinstance(e, dict) and not e.get("dir")]
+
+
+def _home(uri: str) -> str:
+    """``file:///home/u`` -> ``file://localhost/home/u``: HTTP clients take a host-less URL for a relative one."""
+    uri = uri.rstrip("/")
+    return "file://localhost/" + uri[len("file:///"):] if uri.startswith("file:///") else uri
+
+
+def tool_probe(tool: Tool) -> Callable[[ProbeContext], Generator[HttpRequest, HttpResponse, ProbeReading]]:
+    def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
+        home = _home(ctx.account.base_url or Path.home().as_uri())
+        models: list[str] = []
+        for rel in tool.configs:
+            resp = yield HttpRequest("GET", f"{home}/{rel}", purpose="local")
+            models += _models(resp.body) if resp.status == 200 else []
+        resp = yield HttpRequest("GET", f"{home}/{tool.state_dir}", params={"depth": "4"}, purpose="local")
+        files = _listing(resp)
+        last = max((float(e.get("mtime", 0)) for e in files), default=None)
+        folder, depth, pattern = tool.logs
+        resp = yield HttpRequest("GET", f"{home}/{folder}", params={"depth": str(depth)}, purpose="local")
+        since = (ctx.now - DAY).timestamp()
+        recent = sorted((e for e in _listing(resp) if re.search(pattern, str(e.get("path", "")))
+                         and float(e.get("mtime", 0)) >= since), key=lambda e: -float(e.get("mtime", 0)))
+        errors = 0
+        for entry in recent[:MAX_LOGS]:
+            resp = yield HttpRequest("GET", f"{home}/{folder}/{entry['path']}", params={"tail": str(TAIL_BYTES)},
+                                     purpose="local")
+            errors += len(tool.error_line.findall(resp.body)) if resp.status == 200 else 0
+        out = SampleSet.of(ctx)
+        active = last is not None and last >= since
+        out.add("errors_24h", Unit.REQUESTS, used=float(errors), status="active" if active else "idle",
+                length_s=int(DAY.total_seconds()))
+        last_at = datetime.fromtimestamp(last, UTC).isoformat() if last is not None else None
+        return out.reading(models=sorted(set(models)), last_activity=last_at, errors_24h=errors,
+                           logs_read=min(len(recent), MAX_LOGS), installed=bool(files))
+
+    return probe
+
+
+TOOLS = (
+    Tool("opencode", "OpenCode", ".local/share/opencode/storage", (".local/share/opencode/log", 1, r"\.log$"),
+         re.compile(rb"(?m)^ERROR\b"), (".config/opencode/opencode.json", ".config/opencode/config.json")),
+    Tool("cline", "Cline", ".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks",
+         (".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks", 2, r"ui_messages\.json$"),
+         re.compile(rb'"say"\s*:\s*"(?:error|api_req_failed)"')),
+    Tool("antigravity", "Antigravity", ".gemini/antigravity", (".config/Antigravity/logs", 3, r"\.log$"),
+         re.compile(rb"\[error\]")),
+)
+
+
+def spec_of(tool: Tool) -> ProviderSpec:
+    return ProviderSpec(slug=tool.slug, display_name=tool.display_name, needs_credential=False,
+                        probe=tool_probe(tool), kind="tool",
+                        probe_cost="local file reads only (a few config files, listings, <= 20 log tails)",
+                        docs="Configured models, last activity, errors in the last 24 hours (local files).")
+
+
+@hookimpl
+def register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    for tool in TOOLS:
+        register(spec_of(tool))
