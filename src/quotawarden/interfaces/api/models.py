@@ -17,24 +17,26 @@ class Error(BaseModel):
 
 
 class OpencodeKey(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     key: str = Field(min_length=1, max_length=4096)
 
 
 class ClaudeCredentials(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
     accessToken: str = Field(min_length=1, max_length=8192)
     refreshToken: str = Field("", max_length=8192)
     expiresAt: float = 0
 
 
 class AuthBlock(BaseModel):
+    model_config = ConfigDict(strict=True)
     opencode_auth: dict[str, OpencodeKey] = Field(default_factory=dict)
     claude_credentials: ClaudeCredentials | None = None
     github_token: str | None = Field(None, max_length=4096)
 
 
 class RegisterRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
     project_name: str = Field(min_length=1, max_length=500)
     framework: Framework = "opencode"
     auth: AuthBlock
@@ -55,6 +57,7 @@ class StatusOk(BaseModel):
 
 
 class HeartbeatRequest(BaseModel):
+    model_config = ConfigDict(strict=True)
     state: InstanceState | None = None
 
 
@@ -125,4 +128,5 @@ class JobRunOut(BaseModel):
 
 
 class AlertAck(BaseModel):
+    model_config = ConfigDict(strict=True)
     by: str = Field("api", max_length=200)

@@ -14,7 +14,7 @@ from quotawarden.store import rollups as rollups_q
 from quotawarden.store import samples as samples_q
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], dependencies=[Depends(admin)])
-AUTH = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
 _EPOCH_MAX = 253402300799.0  # 9999-12-31
 
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, HTTPException
 
 from quotawarden import instances
-from quotawarden.interfaces.api.auth import Caller, admin, caller, owner_or_admin
+from quotawarden.interfaces.api.auth import Caller, caller, owner_or_admin
 from quotawarden.interfaces.api.models import Error, HeartbeatRequest, RegisterRequest, RegisterResponse, StatusOk
 from quotawarden.interfaces.api.state import ApiState, api_state
 from quotawarden.store import instances as inst_q
 
 router = APIRouter(prefix="/v1/instances", tags=["instances"])
-AUTH = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}, 422: {"model": Error}}
+AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error},
+        422: {"model": Error}}
 
 
 @router.post("", status_code=201, response_model=RegisterResponse,
@@ -30,14 +29,6 @@ def register(body: RegisterRequest, st: ApiState = Depends(api_state)) -> Regist
     st.invalidate()
     return RegisterResponse(instance_id=inst.id, api_key=key, providers=sorted(inst.providers),
                             poll_interval=inst.poll_interval_s)
-
-
-@router.get("", responses=AUTH)
-def list_instances(_: Caller = Depends(admin), st: ApiState = Depends(api_state)) -> list[dict[str, Any]]:
-    """Every registered instance (admin)."""
-    return [{"instance_id": i.id, "project_name": i.project, "framework": i.framework, "state": i.state,
-             "providers": sorted(i.providers), "poll_interval": i.poll_interval_s,
-             "last_heartbeat_ts": i.last_heartbeat_ts} for i in inst_q.all_instances(st.service.store)]
 
 
 @router.delete("/{instance_id}", response_model=StatusOk, responses=AUTH)

@@ -16,7 +16,7 @@ from quotawarden.interfaces.api.state import ApiState, api_state
 from quotawarden.store import jobs as jobs_q
 
 router = APIRouter(prefix="/v1", tags=["operations"])
-AUTH = {401: {"model": Error}, 403: {"model": Error}}
+AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}}
 
 
 @router.get("/health", response_model=Health)

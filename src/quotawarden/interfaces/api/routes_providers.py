@@ -14,7 +14,7 @@ from quotawarden.interfaces.api.routes_status import all_instances
 from quotawarden.interfaces.api.state import ApiState, api_state
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
-AUTH = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
 
 
 def _visible(who: Caller, st: ApiState) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.encoders import jsonable_encoder
 
 from quotawarden.interfaces.api.auth import Caller, admin
@@ -18,7 +18,7 @@ from quotawarden.store import alerts_view, usage_totals
 from quotawarden.store import audit as audit_q
 
 router = APIRouter(prefix="/v1", tags=["reports"], dependencies=[Depends(admin)])
-AUTH = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
 
 
 @router.get("/usage", responses=AUTH)
@@ -37,7 +37,7 @@ def alerts(st: ApiState = Depends(api_state),
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=StatusOk, responses=AUTH)
-def ack(alert_id: int, body: AlertAck | None = None, who: Caller = Depends(admin),
+def ack(alert_id: int = Path(ge=1, le=2**53), body: AlertAck | None = None, who: Caller = Depends(admin),
         st: ApiState = Depends(api_state)) -> StatusOk:
     by = body.by if body else "api"
     if not alerts_view.ack(st.service.store, alert_id, by, st.service.now().timestamp()):

@@ -14,7 +14,7 @@ from quotawarden.store import instances as inst_q
 from quotawarden.store.instances import Instance
 
 router = APIRouter(prefix="/v1", tags=["status"])
-AUTH = {401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
 
 
 def all_instances(st: ApiState) -> list[Instance]:
