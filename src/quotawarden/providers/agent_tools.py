@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from quotawarden.domain import Unit
+from quotawarden.domain import Provenance, Unit
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import SampleSet
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
@@ -99,7 +99,7 @@ def tool_probe(tool: Tool) -> Callable[[ProbeContext], Generator[HttpRequest, Ht
         out = SampleSet.of(ctx)
         active = last is not None and last >= since
         out.add("errors_24h", Unit.REQUESTS, used=float(errors), status="active" if active else "idle",
-                length_s=int(DAY.total_seconds()))
+                length_s=int(DAY.total_seconds()), provenance=Provenance.ESTIMATED)
         last_at = datetime.fromtimestamp(last, UTC).isoformat() if last is not None else None
         return out.reading(models=sorted(set(models)), last_activity=last_at, errors_24h=errors,
                            logs_read=min(len(recent), MAX_LOGS), installed=bool(files))
