@@ -174,3 +174,39 @@ def test_gemini_bad_key_is_400() -> None:
         run("gemini", resp("gemini/gemini_400_invalid_key.json", 400))
     with pytest.raises(CredentialError):
         run("gemini", resp("gemini/gemini_403.json", 403))
+
+
+def _page(data: dict, has_more: bool = False) -> HttpResponse:
+    import orjson
+
+    return HttpResponse(200, Headers({"content-type": "application/json"}),
+                        orjson.dumps(dict(data, has_more=has_more, next_page="p2" if has_more else None)))
+
+
+def test_anthropic_admin_reports_paginate_and_sum_cents() -> None:
+    import orjson
+
+    cost = orjson.loads((HERE / "anthropic_admin/anthropic_cost_report.json").read_bytes())
+    usage = orjson.loads((HERE / "anthropic_admin/anthropic_usage_report.json").read_bytes())
+    reading = run("anthropic_admin", resp("anthropic_admin/anthropic_cost_report.json"),
+                  resp("anthropic_admin/anthropic_usage_report.json"), _page(dict(usage, data=[])))
+    monthly = windows(reading.samples)["monthly"]
+    assert (monthly.unit, round(monthly.used, 6)) == (Unit.USD, 2.607927)  # 260.79265 cents
+    costs = [e for e in reading.usage if e.cost is not None]
+    assert len(costs) == 5 and sum(e.cost for e in costs) == sum(
+        __import__("decimal").Decimal(r["amount"]) for b in cost["data"] for r in b["results"]) / 100
+    tokens = [e for e in reading.usage if e.cost is None]
+    sonnet = tokens[0]
+    assert (sonnet.input_tokens, sonnet.cache_write_tokens, sonnet.cache_read_tokens, sonnet.output_tokens) == \
+        (184220, 96410, 2417730, 61894)
+    assert len({e.dedup_key for e in reading.usage}) == len(reading.usage) == 8
+
+
+def test_openai_admin_costs_in_dollars_and_usage_split() -> None:
+    reading = run("openai_admin", resp("openai_admin/openai_costs.json"),
+                  resp("openai_admin/openai_usage_completions.json"),
+                  _page({"object": "page", "data": []}))
+    assert round(windows(reading.samples)["monthly"].used, 6) == 2.264485
+    first = next(e for e in reading.usage if e.cost is None)
+    assert (first.model, first.input_tokens, first.cache_read_tokens, first.output_tokens) == \
+        ("gpt-4.1-mini-2025-04-14", 1843210 - 1310720, 1310720, 211940)
