@@ -117,6 +117,8 @@ class ProxySettings(Section):
     spill_dir: str | None = None
     upstream_timeout: Duration = 600
     extra_upstream_hosts: list[str] = Field(default_factory=list)
+    upstreams: dict[str, str] = Field(default_factory=dict)
+    """Upstream base URL per provider for pass-through routes (``openai = "https://gateway.example"``)."""
 
 
 class ServerSettings(Section):

@@ -161,6 +161,15 @@ class Service:
 
         return await poll_app.poll_async(self, account_ids, providers, force)
 
+    # -- piggyback proxy (quotawarden.proxy_app, sources.proxy) ---------------------------------------------
+
+    def build_proxy(self, host: str | None = None, port: int | None = None) -> Any:
+        """The proxy as a plain ASGI app (``sources.proxy.ProxyApp``) wired to this service's store, keys and
+        prices; start/stop its flusher with ASGI lifespan or ``await app.start()`` / ``await app.stop()``."""
+        from quotawarden import proxy_app
+
+        return proxy_app.build_proxy(self, host, port)
+
 
 def build_service(config_path: str | Path | None = None, *, store_url: str | None = None,
                   clock: Clock | None = None, plugins: Plugins | None = None) -> Service:
