@@ -1,0 +1,301 @@
+"""Proxy overhead, side by side in one run against one local upstream: direct, the bare floor, quotawarden, LiteLLM.
+
+    python bench/proxy.py                      # full run (LiteLLM installed into a temporary venv once)
+    python bench/proxy.py --requests 300 --rss-requests 10000 --no-litellm
+
+Each server runs in its own process (one uvicorn worker each); the load generator is this process (aiohttp).
+Reports requests/s, p50/p99 latency and time to first body byte, for OpenAI chat completions streamed and not,
+at concurrency 1 and 32, then the proxy's RSS growth over --rss-requests requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+LITELLM_VENV = Path(tempfile.gettempdir()) / "qw-bench-litellm"
+BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello"}]}
+RL = [(b"content-type", b"application/json"), (b"x-ratelimit-limit-requests", b"10000"),
+      (b"x-ratelimit-remaining-requests", b"9999"), (b"x-ratelimit-reset-requests", b"6ms"),
+      (b"x-ratelimit-limit-tokens", b"2000000"), (b"x-ratelimit-remaining-tokens", b"1999000"),
+      (b"x-ratelimit-reset-tokens", b"30ms"), (b"x-request-id", b"req_bench")]
+
+
+# -- the upstream: a fast OpenAI-shaped mock ------------------------------------------------------------------
+
+def upstream_app():  # type: ignore[no-untyped-def]
+    usage = {"prompt_tokens": 9, "completion_tokens": 8, "total_tokens": 17}
+    plain = orjson.dumps({"id": "chatcmpl-bench", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+                          "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello there"},
+                                       "finish_reason": "stop"}], "usage": usage})
+    words = ["Hello", " from", " the", " bench", " upstream", ",", " bye", "."]
+
+    def chunk(delta: dict, finish: str | None = None, with_usage: bool = False) -> bytes:  # type: ignore[type-arg]
+        obj = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o-mini",
+               "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        if with_usage:
+            obj["usage"] = None
+        return b"data: " + orjson.dumps(obj) + b"\n\n"
+
+    async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            msg = await receive()
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        if scope["path"].endswith("/models") or scope["method"] == "GET":
+            data = b'{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","owned_by":"bench"}]}'
+            await send({"type": "http.response.start", "status": 200, "headers": RL[:1]})
+            await send({"type": "http.response.body", "body": data})
+            return
+        req = orjson.loads(body) if body else {}
+        if not req.get("stream"):
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [*RL, (b"content-length", str(len(plain)).encode())]})
+            await send({"type": "http.response.body", "body": plain})
+            return
+        inc = bool((req.get("stream_options") or {}).get("include_usage"))
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/event-stream"), *RL[1:]]})
+        await send({"type": "http.response.body", "body": chunk({"role": "assistant", "content": ""}, None, inc),
+                    "more_body": True})
+        for w in words:
+            await send({"type": "http.response.body", "body": chunk({"content": w}, None, inc), "more_body": True})
+        tail = chunk({}, "stop", inc)
+        if inc:
+            tail += b"data: " + orjson.dumps({"id": "chatcmpl-bench", "object": "chat.completion.chunk",
+                                              "created": 1, "model": "gpt-4o-mini", "choices": [],
+                                              "usage": usage}) + b"\n\n"
+        await send({"type": "http.response.body", "body": tail + b"data: [DONE]\n\n"})
+
+    return app
+
+
+# -- processes ------------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_up(url: str, timeout: float, headers: dict[str, str] | None = None) -> None:
+    import urllib.request
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=1)
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up in {timeout}s")
+
+
+def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def ensure_litellm() -> Path:
+    exe = LITELLM_VENV / "bin" / "litellm"
+    if not exe.exists():
+        print(f"installing litellm[proxy] into {LITELLM_VENV} (once) ...", flush=True)
+        subprocess.run([PY, "-m", "venv", str(LITELLM_VENV)], check=True)
+        subprocess.run([str(LITELLM_VENV / "bin" / "pip"), "install", "-q", "litellm[proxy]"], check=True)
+    return exe
+
+
+# -- load -----------------------------------------------------------------------------------------------------
+
+async def load(url: str, headers: dict[str, str], stream: bool, conc: int, n: int) -> dict[str, float]:
+    body = orjson.dumps({**BODY, "stream": stream})
+    lat: list[float] = []
+    ttfb: list[float] = []
+    errors = 0
+    sem = asyncio.Semaphore(conc)
+    conn = aiohttp.TCPConnector(limit=conc)
+    async with aiohttp.ClientSession(connector=conn) as s:
+        async def one() -> None:
+            nonlocal errors
+            async with sem:
+                t0 = time.perf_counter()
+                try:
+                    async with s.post(url, data=body, headers={"content-type": "application/json", **headers}) as r:
+                        first = None
+                        async for _ in r.content.iter_any():
+                            if first is None:
+                                first = time.perf_counter()
+                        if r.status != 200:
+                            errors += 1
+                except aiohttp.ClientError:
+                    errors += 1
+                    return
+                t1 = time.perf_counter()
+                lat.append(t1 - t0)
+                ttfb.append((first or t1) - t0)
+
+        await asyncio.gather(*(one() for _ in range(min(20, n))))  # warm up connections
+        lat.clear()
+        ttfb.clear()
+        t = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        wall = time.perf_counter() - t
+    lat.sort()
+    ttfb.sort()
+    q = lambda xs, p: xs[min(len(xs) - 1, int(p * len(xs)))] * 1000 if xs else float("nan")  # noqa: E731
+    return {"rps": len(lat) / wall, "p50": q(lat, 0.5), "p99": q(lat, 0.99), "ttfb": q(ttfb, 0.5),
+            "errors": errors}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--requests", type=int, default=1000, help="requests per cell at concurrency 32")
+    ap.add_argument("--requests-c1", type=int, default=400, help="requests per cell at concurrency 1")
+    ap.add_argument("--litellm-requests", type=int, default=150, help="requests per LiteLLM cell (it is slow)")
+    ap.add_argument("--rss-requests", type=int, default=100_000)
+    ap.add_argument("--no-litellm", action="store_true")
+    ap.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.serve_upstream:
+        import uvicorn
+
+        uvicorn.run(upstream_app(), host="127.0.0.1", port=a.serve_upstream, loop="uvloop", http="httptools",
+                    log_level="warning", access_log=False)
+        return
+
+    procs: list[subprocess.Popen[bytes]] = []
+    tmp = Path(tempfile.mkdtemp(prefix="qw-bench-proxy-"))
+    try:
+        up_port = free_port()
+        procs.append(start([PY, __file__, "--serve-upstream", str(up_port)]))
+        upstream = f"http://127.0.0.1:{up_port}"
+        wait_up(upstream + "/v1/models", 20)
+
+        floor_port = free_port()
+        procs.append(start([PY, str(HERE / "proxy_floor.py"), "--port", str(floor_port), "--upstream", upstream]))
+
+        qw_port = free_port()
+        (tmp / "config.toml").write_text(f"""
+[database]
+url = "sqlite:///{tmp / 'qw.db'}"
+[proxy]
+spill_dir = "{tmp / 'spill'}"
+[[accounts]]
+id = "bench-openai"
+provider = "openai"
+credential = "env:BENCH_OPENAI_KEY"
+base_url = "{upstream}"
+pool = "bench"
+[[pools]]
+name = "bench"
+""")
+        qw = start([str(Path(PY).parent / "quotawarden"), "--config", str(tmp / "config.toml"), "proxy",
+                    "--port", str(qw_port)], env={"BENCH_OPENAI_KEY": "sk-bench-upstream-key-0000"})
+        procs.append(qw)
+
+        targets: list[tuple[str, str, dict[str, str]]] = [
+            ("direct", f"{upstream}/v1/chat/completions", {"authorization": "Bearer sk-x"}),
+            ("floor (uvicorn+aiohttp)", f"http://127.0.0.1:{floor_port}/v1/chat/completions",
+             {"authorization": "Bearer sk-x"}),
+            ("quotawarden", f"http://127.0.0.1:{qw_port}/bench/v1/chat/completions", {"authorization": "Bearer any"}),
+        ]
+        wait_up(f"http://127.0.0.1:{floor_port}/v1/models", 20)
+        wait_up(f"http://127.0.0.1:{qw_port}/_quotawarden/health", 30)
+        if not a.no_litellm:
+            exe = ensure_litellm()
+            lport = free_port()
+            (tmp / "litellm.yaml").write_text(f"""model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_base: {upstream}/v1
+      api_key: sk-x
+general_settings:
+  master_key: sk-bench-master
+litellm_settings:
+  telemetry: false
+""")
+            procs.append(start([str(exe), "--config", str(tmp / "litellm.yaml"), "--port", str(lport),
+                                "--num_workers", "1"], env={"LITELLM_TELEMETRY": "False"}))
+            wait_up(f"http://127.0.0.1:{lport}/health/liveliness", 120)
+            targets.append(("LiteLLM proxy", f"http://127.0.0.1:{lport}/v1/chat/completions",
+                            {"authorization": "Bearer sk-bench-master"}))
+
+        rows = []
+        for stream in (False, True):
+            for conc in (1, 32):
+                for name, url, hdrs in targets:
+                    n = a.requests if conc == 32 else a.requests_c1
+                    if name.startswith("LiteLLM"):
+                        n = a.litellm_requests
+                    r = asyncio.run(load(url, hdrs, stream, conc, n))
+                    rows.append((name, stream, conc, r))
+                    print(f"  {name:<24} {'stream' if stream else 'plain ':<7} c={conc:<3} "
+                          f"{r['rps']:8.0f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:8.2f} ms  "
+                          f"ttfb {r['ttfb']:7.2f} ms  errors {r['errors']}", flush=True)
+        print_table(rows)
+
+        if a.rss_requests:
+            before = rss_mb(qw.pid)
+            done = 0
+            while done < a.rss_requests:
+                step = min(20_000, a.rss_requests - done)
+                asyncio.run(load(targets[2][1], targets[2][2], False, 32, step))
+                done += step
+            after = rss_mb(qw.pid)
+            print(f"\nquotawarden RSS over {a.rss_requests:,} requests: {before:.1f} MB -> {after:.1f} MB "
+                  f"(growth {after - before:+.1f} MB; target < 20 MB)")
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def print_table(rows: list[tuple[str, bool, int, dict[str, float]]]) -> None:
+    direct = {(s, c): r for n, s, c, r in rows if n == "direct"}
+    floor = {(s, c): r for n, s, c, r in rows if n.startswith("floor")}
+    lite = {(s, c): r for n, s, c, r in rows if n.startswith("LiteLLM")}
+    print("\n| target | mode | c | req/s | p50 ms | p99 ms | TTFB p50 ms | added p50 | added TTFB | vs floor "
+          "| vs LiteLLM |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, stream, conc, r in rows:
+        k = (stream, conc)
+        d, f, lt = direct[k], floor.get(k), lite.get(k)
+        vs_floor = f"{r['rps'] / f['rps']:.0%}" if f else "-"
+        vs_lite = f"{r['rps'] / lt['rps']:.1f}x" if lt else "-"
+        print(f"| {name} | {'stream' if stream else 'plain'} | {conc} | {r['rps']:.0f} | {r['p50']:.2f} | "
+              f"{r['p99']:.2f} | {r['ttfb']:.2f} | {r['p50'] - d['p50']:+.2f} | {r['ttfb'] - d['ttfb']:+.2f} | "
+              f"{vs_floor} | {vs_lite} |")
+
+
+if __name__ == "__main__":
+    main()
