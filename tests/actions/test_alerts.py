@@ -20,7 +20,7 @@ SECRET = "whsec-test-0123456789"
 
 
 def channels(webhook: Any, smtp: Any | None = None) -> str:
-    lines = ["[alerts]", "cooldown = 600", "channels = [",
+    lines = ["[alerts]", "cooldown = \"12h\"", "channels = [",
              f'  {{ url = "json://{webhook.url}/signed", hmac_secret = "env:QW_HOOK_SECRET", '
              'severities = ["info", "warning", "critical"] },']
     if smtp is not None:
@@ -33,7 +33,7 @@ def channels(webhook: Any, smtp: Any | None = None) -> str:
 def sample(clock: FixedClock, ratio: float, account: str = "work-claude", window: str = "5h") -> QuotaSample:
     now = clock.now()
     return QuotaSample(observed_at=now, account_id=account, window=window, unit=Unit.PERCENT, source=Source.PROBE,
-                       used_ratio=ratio, resets_at=now + timedelta(hours=2), window_length_s=18000)
+                       used_ratio=ratio, resets_at=now + timedelta(hours=1), window_length_s=18000)
 
 
 def events(webhook: Any) -> list[tuple[str, str]]:
@@ -49,18 +49,19 @@ def _hook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QW_HOOK_SECRET", SECRET)
 
 
-# ratio, minutes to advance before it, the notices expected from that step
+# ratio, hours to advance before it, the notices expected from that step. One sample per 5h window (each
+# resets within the hour), so health comes from utilisation alone, not from a burn rate across samples.
 SCRIPT = [
-    (0.40, 1, []),
-    (0.60, 1, [("opened", "warning")]),
-    (0.62, 1, []),  # same condition: de-duplicated
-    (0.85, 1, [("escalated", "critical")]),
-    (0.70, 1, []),  # de-escalation is silent
-    (0.86, 1, []),  # back to a level already announced: no spam
-    (0.30, 1, [("resolved", "critical")]),
-    (0.55, 1, []),  # flapping inside the cooldown: re-opened silently
-    (0.30, 1, []),  # and resolved silently (people were already told it cleared)
-    (0.60, 12, [("opened", "warning")]),  # after the cooldown: a new alert
+    (0.40, 5, []),
+    (0.60, 5, [("opened", "warning")]),
+    (0.62, 5, []),  # same condition: de-duplicated
+    (0.85, 5, [("escalated", "critical")]),
+    (0.70, 5, []),  # de-escalation is silent
+    (0.86, 5, []),  # back to a level already announced: no spam
+    (0.30, 5, [("resolved", "critical")]),
+    (0.55, 5, []),  # flapping inside the 12h cooldown: re-opened silently
+    (0.30, 5, []),  # and resolved silently (people were already told it cleared)
+    (0.60, 13, [("opened", "warning")]),  # after the cooldown: a new alert
 ]
 
 
@@ -68,8 +69,8 @@ def test_scripted_sequence_cooldown_dedup_escalation_resolve(make_service: Any, 
                                                              webhook: Any) -> None:
     svc = make_service(channels(webhook))
     seen = 0
-    for ratio, minutes, expected in SCRIPT:
-        clock.advance(minutes=minutes)
+    for ratio, hours, expected in SCRIPT:
+        clock.advance(hours=hours)
         samples_q.write_samples(svc.store, [sample(clock, ratio)])
         svc.evaluate_alerts()
         svc.deliver_alerts()
@@ -85,12 +86,12 @@ def test_reopened_inside_cooldown_is_announced_once_the_cooldown_has_passed(make
                                                                            webhook: Any) -> None:
     svc = make_service(channels(webhook))
     for ratio in (0.6, 0.3, 0.6):
-        clock.advance(minutes=1)
+        clock.advance(hours=5)
         samples_q.write_samples(svc.store, [sample(clock, ratio)])
         svc.evaluate_alerts()
         svc.deliver_alerts()
     assert events(webhook) == [("opened", "warning"), ("resolved", "warning")]
-    clock.advance(minutes=11)
+    clock.advance(hours=8)  # 13h since the resolved notice: past the 12h cooldown
     samples_q.write_samples(svc.store, [sample(clock, 0.61)])
     svc.evaluate_alerts()
     svc.deliver_alerts()
@@ -124,12 +125,12 @@ def test_ack_silences_until_it_gets_worse(make_service: Any, clock: FixedClock, 
     (rec,) = svc.actions.list([AlertState.OPEN])
     assert svc.actions.ack(rec.id, by="alice")
     assert not svc.actions.ack(rec.id, by="alice")  # already acked
-    clock.advance(minutes=1)
+    clock.advance(hours=5)
     samples_q.write_samples(svc.store, [sample(clock, 0.65)])
     svc.evaluate_alerts()
     svc.deliver_alerts()
     assert svc.actions.list()[0].state is AlertState.ACKED
-    clock.advance(minutes=1)
+    clock.advance(hours=5)
     samples_q.write_samples(svc.store, [sample(clock, 0.95)])
     svc.evaluate_alerts()
     svc.deliver_alerts()

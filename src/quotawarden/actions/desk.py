@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from quotawarden.actions import alerting, autonomy, rules, switcher
@@ -114,7 +114,7 @@ class ActionDesk:
 
     def digest(self, period: Period) -> Message:
         now = self.now()
-        events = usage_q.events_between(self.store(), now - PERIOD_LENGTH[period], now)
+        events = usage_q.events_between(self.store(), now - PERIOD_LENGTH[period], now + timedelta(seconds=1))
         return build_digest(period, self.statuses(), events, now)
 
     def send_digest(self, period: Period, actor: str = "daemon") -> autonomy.Outcome:

@@ -207,12 +207,15 @@ class Switcher:
         check = {a.name: a.model for a in read_agents(json5.loads(new_text))}
         if any(check.get(c.agent) != c.new for c in changes):  # never write something we cannot read back
             raise ConfigError("the edit did not read back as intended; left untouched", file=str(self.path))
-        # the originals first: a crash between the two writes leaves them known and the config unchanged
-        self._write_state(new_state, now)
+        # The side file must know every original whenever the config holds a switched model: first the union
+        # of old and new memory, then the config, then the new memory. A crash anywhere leaves the config old or
+        # new and the originals known (a stale entry is dropped on the next poll: its model no longer matches).
+        self._write_state({**self.state(), **new_state}, now)
         if self._before_replace is not None:
             self._before_replace(self.path)
         mode = self.path.stat().st_mode & 0o777
         atomic_write_bytes(self.path, new_text.encode("utf-8"), mode=mode)
+        self._write_state(new_state, now)
 
 
 def switch_files(paths: Sequence[str | FsPath], health: HealthOf, now: datetime, hold: int = 3,

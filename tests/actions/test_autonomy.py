@@ -1,0 +1,95 @@
+"""Autonomy: auto acts, ask proposes, off does nothing; every action is audited and announced on the channels."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import json5
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from quotawarden.clock import FixedClock
+from quotawarden.domain import Severity
+from quotawarden.store import audit as audit_q
+from quotawarden.store import samples as samples_q
+from quotawarden.store import usage as usage_q
+
+from .test_alerts import sample
+
+DATA = Path(__file__).parent / "data"
+
+
+def setup(make_service: Any, webhook: Any, tmp_path: Path, mode: str) -> tuple[Any, Path]:
+    svc = make_service(f'[alerts]\nchannels = ["json://{webhook.url}/plain"]\n[autonomy]\nswitch_models = "{mode}"\n')
+    cfg = tmp_path / "opencode.json"
+    cfg.write_bytes((DATA / "opencode.json").read_bytes())
+    return svc, cfg
+
+
+@pytest.mark.parametrize(("mode", "switched", "audited"), [("auto", True, "switch_models"),
+                                                           ("ask", False, "switch_models.proposed"),
+                                                           ("off", False, None)])
+def test_switch_under_each_autonomy_mode(make_service: Any, clock: FixedClock, webhook: Any, tmp_path: Path,
+                                         mode: str, switched: bool, audited: str | None) -> None:
+    svc, cfg = setup(make_service, webhook, tmp_path, mode)
+    samples_q.write_samples(svc.store, [sample(clock, 0.95)])  # work-claude (anthropic) RED
+    samples_q.write_samples(svc.store, [sample(clock, 0.1, account="side-openai")])  # openai GREEN
+    results = svc.actions.switch([str(cfg)], hold=2)
+    assert (json5.loads(cfg.read_text())["model"] == "openai/gpt-5") is switched
+    actions = [e.action for e in audit_q.recent(svc.store)]
+    if audited is None:
+        assert actions == [] and results[0].error and webhook.requests == []
+        return
+    assert actions == [audited, audited]  # default agent and build
+    bodies = [orjson.loads(r["body"]) for r in webhook.wait(2)]
+    assert all("anthropic/claude" in b["message"] for b in bodies)
+
+
+def test_restore_is_audited(make_service: Any, clock: FixedClock, webhook: Any, tmp_path: Path) -> None:
+    svc, cfg = setup(make_service, webhook, tmp_path, "auto")
+    samples_q.write_samples(svc.store, [sample(clock, 0.95), sample(clock, 0.1, account="side-openai")])
+    svc.actions.switch([str(cfg)])
+    svc.actions.restore([str(cfg)])
+    assert cfg.read_bytes() == (DATA / "opencode.json").read_bytes()
+    assert [e.action for e in audit_q.recent(svc.store)][:2] == ["switch_models.restore"] * 2
+
+
+def test_digest_sent_and_audited(make_service: Any, clock: FixedClock, webhook: Any, tmp_path: Path) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from quotawarden.domain import Source, UsageEvent
+
+    svc, _ = setup(make_service, webhook, tmp_path, "auto")
+    usage_q.write_usage(svc.store, [UsageEvent(ts=clock.now() - timedelta(hours=i), provider="anthropic",
+                                               model="claude-sonnet-4-5", source=Source.LOG, dedup_key=f"k{i}",
+                                               consumer=f"dev{i % 2}", input_tokens=1000, cost=Decimal("0.5"))
+                                    for i in range(4)])
+    outcome = svc.actions.send_digest("weekly")
+    assert outcome.done
+    body = orjson.loads(webhook.wait(1)[0]["body"])
+    assert "weekly report" in body["title"] and "dev0: 2,000 tokens (50%), $1.00" in body["message"]
+    assert audit_q.recent(svc.store)[0].action == "send_digests"
+
+
+def test_alerts_cli_json(make_service: Any, clock: FixedClock, webhook: Any, tmp_path: Path) -> None:
+    from quotawarden.interfaces.cli.app import build_app
+    from quotawarden.interfaces.cli.common import State
+
+    svc, _ = setup(make_service, webhook, tmp_path, "auto")
+    samples_q.write_samples(svc.store, [sample(clock, 0.95)])
+
+    def cli(*args: str) -> Any:
+        state = State(None, None)
+        state.service_factory = lambda: svc
+        res = CliRunner().invoke(build_app(), list(args), obj=state)
+        assert res.exit_code == 0, res.output
+        return orjson.loads(res.output)
+
+    assert cli("alerts", "run", "--json")["opened"] == ["health:work-claude:5h"]
+    (alert,) = cli("alerts", "list", "--json")["alerts"]
+    assert (alert["severity"], alert["account_id"], alert["last_notice"]) == ("critical", "work-claude", "opened")
+    assert cli("alerts", "ack", str(alert["id"]), "--json") == {"id": alert["id"], "acked": True}
+    assert cli("alerts", "test", "--json", "--severity", Severity.CRITICAL.value)["deliveries"][0]["ok"]
