@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,6 +19,13 @@ from tests.interfaces.seed import seed
 @pytest.fixture
 def seeded(store: Store) -> Store:
     seed(store, NOW)
+    return store
+
+
+@pytest.fixture
+def seeded_live(store: Store) -> Store:
+    """The same history ending at the wall clock, for subprocesses that run on the system clock."""
+    seed(store, datetime.now(UTC).replace(microsecond=0))
     return store
 
 

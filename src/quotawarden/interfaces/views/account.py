@@ -55,9 +55,9 @@ def detail(svc: Any, account_id: str, range_: str = "7d") -> dict[str, Any]:
 
     if range_ not in RANGES:
         raise ValueError(f"range must be one of {', '.join(RANGES)}, not {range_!r}")
-    report = svc.status_report([account_id])
-    if not report["accounts"]:
+    if account_id not in {a.id for a in svc.accounts()}:
         raise alerts_v.NotFound(f"no account {account_id!r}")
+    report = svc.status_report([account_id])
     account = report["accounts"][0]
     now = svc.now()
     since = now - RANGES[range_]

@@ -1,7 +1,8 @@
 """Costs (by period, provider, model, project, consumer), budgets, the month-end forecast, and fairness.
 
-The analysis stage owns the numbers (``Service.cost_breakdown``, ``Service.forecast``, ``Service.fairness`` when
-present); without it these views total the stored usage events themselves so the pages still say something true.
+The forecast, budgets and fairness index come from the analysis stage (``Service.forecast``, ``Service.fairness``)
+when it is installed; the breakdowns are sums of the stored usage events (exact ``Decimal`` money) per period and
+group, which is all a table or a bar chart needs.
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ def breakdown(svc: Any, days: int = 30, period: str = "day") -> dict[str, Any]:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
     now = svc.now()
     since = now - timedelta(days=days)
-    if fn := use_case(svc, "cost"):
-        return _from_cost_lines(fn, days, period, since, now)
     series: dict[str, Decimal] = defaultdict(Decimal)
     dims: dict[str, dict[str, dict[str, Any]]] = {d: {} for d in DIMENSIONS}
     unpriced = 0
@@ -70,29 +69,6 @@ def breakdown(svc: Any, days: int = 30, period: str = "day") -> dict[str, Any]:
         **{f"by_{d}": sorted(({**r, "cost": money(r["cost"])} for r in rows.values()),
                              key=lambda r: -(r["cost"] or 0)) for d, rows in dims.items()},
     }
-
-
-def _from_cost_lines(cost: Any, days: int, period: str, since: datetime, now: datetime) -> dict[str, Any]:
-    """``Service.cost`` lines (one call per dimension) in this view's shape."""
-    out: dict[str, Any] = {"since": since.isoformat(), "until": now.isoformat(), "period": period}
-    for d in DIMENSIONS:
-        lines = cost(period=period, by=d, days=days)
-        rows: dict[str, dict[str, Any]] = {}
-        for ln in lines:
-            row = rows.setdefault(ln.group, {"key": ln.group, "cost": Decimal(0), "tokens": 0, "requests": 0})
-            row["cost"] += ln.cost
-            row["tokens"] += ln.tokens
-            row["requests"] += ln.calls
-        out[f"by_{d}"] = sorted(({**r, "cost": money(r["cost"])} for r in rows.values()),
-                                key=lambda r: -(r["cost"] or 0))
-        if d == "provider":
-            series: dict[str, Decimal] = defaultdict(Decimal)
-            for ln in lines:
-                series[ln.period] += ln.cost
-            out["series"] = [{"bucket": k, "cost": money(v)} for k, v in sorted(series.items())]
-            out["total"] = money(sum(series.values(), Decimal(0)))
-            out["unpriced_events"] = sum(ln.unpriced for ln in lines)
-    return out
 
 
 def forecast(svc: Any) -> dict[str, Any]:

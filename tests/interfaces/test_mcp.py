@@ -1,0 +1,127 @@
+"""``quotawarden mcp`` over stdio with the official SDK client: list the tools, call each one, check errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+from quotawarden.store import Store
+
+SECRET = "sk-ant-api03-" + "Q" * 40 + "zz9W"
+TOOLS = {"status", "usage_summary", "cost_breakdown", "monthly_forecast", "subscription_analysis",
+         "fairness_report", "list_alerts", "ack_alert", "run_audit", "overview", "recommend_account",
+         "trigger_poll", "list_keys", "add_key"}
+
+
+def _params(db_url: str, tmp_path: Path) -> StdioServerParameters:
+    env = {**os.environ, "QUOTAWARDEN_VAULT": str(tmp_path / "vault.json"),
+           "QUOTAWARDEN_VAULT_PASSPHRASE": "correct horse battery staple", "PYTHONPATH": os.pathsep.join(sys.path)}
+    return StdioServerParameters(command=sys.executable,
+                                 args=["-m", "quotawarden.interfaces.cli.main", "--db", db_url, "mcp"], env=env)
+
+
+def run(db_url: str, tmp_path: Path, body: Callable[[Client], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        async with Client(_params(db_url, tmp_path), read_timeout_seconds=60) as client:
+            return await body(client)
+
+    return asyncio.run(main())
+
+
+def payload(result: Any) -> Any:
+    assert not result.is_error, result.content[0].text
+    if result.structured_content is not None:
+        return result.structured_content.get("result", result.structured_content)
+    return json.loads(result.content[0].text)
+
+
+CALLS: list[tuple[str, dict[str, Any], Callable[[Any], bool]]] = [
+    ("status", {}, lambda d: {a["id"] for a in d["accounts"]} >= {"home-claude", "work-claude"}),
+    ("status", {"account_ids": ["work-claude"]}, lambda d: [a["id"] for a in d["accounts"]] == ["work-claude"]),
+    ("usage_summary", {"days": 7}, lambda d: d["total_usd"] > 0 and d["by_provider"]),
+    ("cost_breakdown", {"period": "week", "by": "model", "days": 30},
+     lambda d: d["by"] == "model" and {g["key"] for g in d["groups"]} >= {"claude-opus-4", "gpt-4.1"}),
+    ("monthly_forecast", {}, lambda d: d["forecast"]["expected"] >= d["forecast"]["spent"] > 0),
+    ("subscription_analysis", {}, lambda d: "advice" in d),
+    ("fairness_report", {"days": 7}, lambda d: len(d["consumers"]) == 3 and 0 < d["index"] <= 1),
+    ("list_alerts", {"state": "all"}, lambda d: len(d["alerts"]) == 3),
+    ("run_audit", {}, lambda d: "summary" in d and d["account_details"]),
+    ("overview", {}, lambda d: {p["provider"] for p in d["providers"]} >= {"claude", "openai"}),
+    ("recommend_account", {"task": "refactor the parser", "size": "large", "provider": "claude"},
+     lambda d: d["account"] == "work-claude" and d["model"] == "claude-sonnet-4" and d["provider"] == "claude"),
+    ("trigger_poll", {"account_ids": ["work-claude"]}, lambda d: d["polled"] >= 0),
+    ("list_keys", {}, lambda d: {a["account"] for a in d["accounts"]} >= {"work-claude"}),
+]
+
+ERRORS: list[tuple[str, dict[str, Any], str]] = [
+    ("status", {"account_ids": ["nope"]}, "unknown account id(s): nope"),
+    ("cost_breakdown", {"period": "year"}, "period"),
+    ("usage_summary", {"days": 0}, "days"),
+    ("ack_alert", {"alert_id": 9999}, "no alert with id 9999"),
+    ("recommend_account", {"task": "x", "provider": "nobody"}, "no account matches"),
+    ("trigger_poll", {"account_ids": ["ghost"]}, "unknown account id(s): ghost"),
+    ("add_key", {"name": "has space", "secret": SECRET}, "name"),
+]
+
+
+def test_tools_over_stdio(seeded_live: Store, db_url: str, tmp_path: Path) -> None:
+    async def body(client: Client) -> None:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert set(tools) == TOOLS
+        assert all(t.description for t in tools.values())
+        assert tools["cost_breakdown"].input_schema["properties"]["period"]["enum"] == ["day", "week", "month"]
+        for name, args, check in CALLS:
+            data = payload(await client.call_tool(name, args))
+            assert check(data), (name, args, data)
+        for name, args, message in ERRORS:
+            result = await client.call_tool(name, args)
+            assert result.is_error, (name, args)
+            assert message in result.content[0].text, (name, result.content[0].text)
+
+    run(db_url, tmp_path, body)
+
+
+def test_ack_then_list_and_audit_resource(seeded_live: Store, db_url: str, tmp_path: Path) -> None:
+    async def body(client: Client) -> None:
+        open_alerts = payload(await client.call_tool("list_alerts", {}))["alerts"]
+        first = open_alerts[0]["id"]
+        acked = payload(await client.call_tool("ack_alert", {"alert_id": first}))
+        assert acked["state"] == "acked"
+        again = payload(await client.call_tool("ack_alert", {"alert_id": first}))
+        assert again["state"] == "acked"  # idempotent
+        left = payload(await client.call_tool("list_alerts", {}))["alerts"]
+        assert first not in [a["id"] for a in left]
+        resources = {str(r.uri) for r in (await client.list_resources()).resources}
+        assert resources == {"quotawarden://audit/latest", "quotawarden://audit/latest.json"}
+        md = (await client.read_resource("quotawarden://audit/latest")).contents[0]
+        assert md.text.startswith("# Account audit")
+        js = json.loads((await client.read_resource("quotawarden://audit/latest.json")).contents[0].text)
+        assert "account_details" in js
+
+    run(db_url, tmp_path, body)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_add_key_never_echoes_the_secret(seeded_live: Store, db_url: str, tmp_path: Path) -> None:
+    async def body(client: Client) -> list[str]:
+        added = await client.call_tool("add_key", {"name": "work", "secret": SECRET, "provider": "anthropic"})
+        data = payload(added)
+        assert data == {"name": "work", "provider": "anthropic", "masked": "sk-...zz9W", "reference": "vault:work"}
+        listed = await client.call_tool("list_keys", {})
+        dup = await client.call_tool("add_key", {"name": "work", "secret": SECRET})
+        assert dup.is_error and "already in the vault" in dup.content[0].text
+        return [json.dumps(payload(listed)), added.content[0].text, listed.content[0].text, dup.content[0].text]
+
+    texts = run(db_url, tmp_path, body)
+    assert all(SECRET not in t and SECRET[14:40] not in t for t in texts)
+    assert '"masked": "sk-...zz9W"' in texts[0]
+    assert SECRET.encode() not in (tmp_path / "vault.json").read_bytes()
