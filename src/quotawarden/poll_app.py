@@ -100,3 +100,12 @@ def write_back_secret(account: Account, update: Any) -> None:
         json.dump(data, fh, indent=2)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def import_token_monitor(svc: Service, paths: Sequence[str], account: str | None = None) -> Any:
+    """Store the samples of older tools' JSONL probe logs (``sources.token_monitor``); returns the report."""
+    from quotawarden.sources.token_monitor import read_files
+
+    report = read_files(paths, account)
+    samples_q.write_samples(svc.store, report.samples)
+    return report

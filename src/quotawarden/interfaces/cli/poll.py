@@ -1,0 +1,69 @@
+"""``quotawarden poll`` (probe accounts now) and ``quotawarden providers`` (what is installed)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
+from quotawarden.interfaces.cli.render import overall_line, status_table
+
+OUTCOME_STYLE = {"OK": "green", "LIMITED": "yellow", "OVERAGE": "bold magenta", "INVALID": "red", "ERROR": "red",
+                 "UNREACHABLE": "red", "UNKNOWN": "dim"}
+
+
+def poll(
+    ctx: typer.Context,
+    account: list[str] = typer.Option(None, "--account", "-a", help="Only these account ids (repeatable)."),
+    provider: list[str] = typer.Option(None, "--provider", "-p", help="Only accounts of these providers."),
+    force: bool = typer.Option(False, "--force", "-f", help="Probe even accounts observed within the cache guard."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Probe every account (concurrently), store what each said, then show the status table.
+
+    Accounts observed in the last ``schedule.cache_guard`` (default 20 min) are skipped unless --force.
+    Each account ends with an explicit outcome: OK, LIMITED, OVERAGE, INVALID, ERROR, UNREACHABLE or UNKNOWN.
+    """
+    svc = service(ctx)
+    results = svc.poll(account or None, provider or None, force)
+    from quotawarden.sources.poller import summary
+
+    if json_out:
+        report = svc.status_report(account or None)
+        print_json({"poll": {**summary(results), "results": [r.as_json() for r in results]}, "status": report})
+        return
+    out = console()
+    table = Table("account", "provider", "outcome", "cost", "reason", title="poll")
+    for r in results:
+        style = OUTCOME_STYLE.get(r.outcome.value, "")
+        tokens = f", {r.cost.tokens} tok" if r.cost.tokens else ""
+        cost = "skipped" if r.skipped else f"{r.cost.requests} req{tokens}"
+        table.add_row(r.account_id, r.provider, f"[{style}]{r.outcome.value}[/]", cost, r.reason or "")
+    out.print(table)
+    report = svc.status_report(account or None)
+    out.print(status_table(report, svc.now()))
+    out.print(overall_line(report))
+
+
+def providers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
+    """Installed provider plug-ins: kind, credential variables, what a probe reads and costs."""
+    from quotawarden.plugins import load_plugins
+
+    plugins = load_plugins()
+    rows = [{"slug": s.slug, "name": s.display_name, "kind": s.kind, "credential_env": list(s.credential_env),
+             "probe": s.probe is not None, "header_reader": s.headers is not None, "probe_cost": s.probe_cost,
+             "min_probe_interval_s": s.probe_min_interval_s, "reports": s.docs}
+            for s in sorted(plugins.providers.values(), key=lambda s: s.slug)]
+    if json_out:
+        print_json({"providers": rows, "failed": plugins.failed})
+        return
+    table = Table("provider", "kind", "credential", "probe cost", "reports")
+    for r in rows:
+        table.add_row(r["slug"], r["kind"], " / ".join(r["credential_env"]) or "-", r["probe_cost"] or "-",
+                      r["reports"] or r["name"])
+    console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("poll")(poll)
+    app.command("providers")(providers)

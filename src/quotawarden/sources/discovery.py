@@ -1,0 +1,154 @@
+"""Find accounts in the usual places and offer them as credential *references*, never copying a secret.
+
+Looked at: provider environment variables (each installed provider's ``credential_env``), the Claude Code
+credentials file, the Codex ``auth.json``, OpenCode's ``auth.json`` and ``~/.pi/agent/models.json``. A
+finding names the file and the JSON path inside it (``file:PATH#key.path``) or the variable (``env:VAR``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from quotawarden.spec import ProviderSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    id: str
+    provider: str
+    credential: str
+    where: str
+    plan: str | None = None
+    base_url: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "provider": self.provider, "credential": self.credential, "where": self.where,
+                "plan": self.plan, "base_url": self.base_url, "notes": self.notes}
+
+
+def _json(path: Path) -> Any:
+    try:
+        return orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+
+
+def from_env(specs: Iterable[ProviderSpec], env: Mapping[str, str]) -> list[Finding]:
+    out = []
+    for spec in sorted(specs, key=lambda s: s.slug):
+        for var in spec.credential_env:
+            if env.get(var):
+                out.append(Finding(f"{spec.slug}-{var.lower().replace('_', '-')}", spec.slug, f"env:{var}",
+                                   f"environment variable {var}"))
+                break
+    return out
+
+
+def claude_code(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    root = Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR") else home / ".claude"
+    path = root / ".credentials.json"
+    data = _json(path)
+    oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
+    if not isinstance(oauth, dict) or not oauth.get("accessToken"):
+        return []
+    notes = [] if "user:profile" in (oauth.get("scopes") or []) else ["token lacks user:profile: use the proxy"]
+    return [Finding("claude-code", "claude", f"file:{path}", str(path), plan=oauth.get("subscriptionType"),
+                    notes=notes)]
+
+
+def codex(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    root = Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else home / ".codex"
+    path = root / "auth.json"
+    data = _json(path)
+    if not isinstance(data, dict):
+        return []
+    out = []
+    if isinstance(data.get("tokens"), dict) and data["tokens"].get("access_token"):
+        out.append(Finding("codex", "codex", f"file:{path}", str(path)))
+    if data.get("OPENAI_API_KEY"):
+        out.append(Finding("openai-codex", "openai", f"file:{path}#OPENAI_API_KEY", str(path)))
+    return out
+
+
+OPENCODE_PROVIDERS = {"anthropic": ("anthropic", "claude"), "openai": ("openai", "codex"), "openrouter":
+                      ("openrouter", None), "deepseek": ("deepseek", None), "groq": ("groq", None),
+                      "xai": ("xai", None), "mistral": ("mistral", None), "moonshotai": ("moonshot", None),
+                      "zai-coding-plan": ("zai", None), "github-copilot": (None, "copilot"),
+                      "google": ("gemini", None)}
+
+
+def opencode(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    root = Path(env.get("OPENCODE_DATA_DIR") or env.get("XDG_DATA_HOME", str(home / ".local/share")))
+    path = (root if env.get("OPENCODE_DATA_DIR") else root / "opencode") / "auth.json"
+    data = _json(path)
+    if not isinstance(data, dict):
+        return []
+    out = []
+    for name, entry in sorted(data.items()):
+        if not isinstance(entry, dict) or name not in OPENCODE_PROVIDERS:
+            continue
+        api, oauth = OPENCODE_PROVIDERS[name]
+        if entry.get("type") == "api" and entry.get("key") and api:
+            out.append(Finding(f"opencode-{name}", api, f"file:{path}#{name}.key", str(path)))
+        elif entry.get("type") == "oauth" and oauth and (entry.get("access") or entry.get("refresh")):
+            key = "access" if entry.get("access") else "refresh"
+            out.append(Finding(f"opencode-{name}", oauth, f"file:{path}#{name}.{key}", str(path),
+                               notes=["OpenCode refreshes this token itself"]))
+    return out
+
+
+_HOSTS = [("anthropic.com", "anthropic"), ("api.openai.com", "openai"), ("openrouter.ai", "openrouter"),
+          ("deepseek.com", "deepseek"), ("groq.com", "groq"), ("x.ai", "xai"), ("mistral.ai", "mistral"),
+          ("moonshot", "moonshot"), ("z.ai", "zai"), ("bigmodel.cn", "zai"), ("minimax", "minimax"),
+          ("generativelanguage", "gemini"), (":11434", "ollama"), (":8080", "llamacpp")]
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{2,}$")
+
+
+def pi_agent(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    path = home / ".pi" / "agent" / "models.json"
+    data = _json(path)
+    providers = data.get("providers") if isinstance(data, dict) else None
+    if not isinstance(providers, dict):
+        return []
+    out = []
+    for name, entry in sorted(providers.items()):
+        if not isinstance(entry, dict):
+            continue
+        base = str(entry.get("baseUrl") or "")
+        slug = next((s for host, s in _HOSTS if host in base.lower()), None) or \
+            next((s for host, s in _HOSTS if host.split(".")[0] in name.lower()), None)
+        if slug is None:
+            continue
+        key = entry.get("apiKey")
+        if isinstance(key, str) and _ENV_NAME.match(key):
+            cred = f"env:{key}"
+        elif key:
+            cred = f"file:{path}#providers.{name}.apiKey"
+        else:
+            cred = ""
+        local = slug in ("ollama", "llamacpp")
+        if cred or local:  # a base_url replaces scheme and host only where the server is not the provider's own
+            split = urlsplit(base)
+            out.append(Finding(f"pi-{name}", slug, cred, str(path),
+                               base_url=f"{split.scheme}://{split.netloc}" if local and split.netloc else None))
+    return out
+
+
+def discover(specs: Iterable[ProviderSpec], env: Mapping[str, str] | None = None,
+             home: Path | None = None) -> list[Finding]:
+    env = dict(os.environ) if env is None else env
+    home = home or Path(env.get("HOME") or Path.home())
+    specs = list(specs)
+    known = {s.slug for s in specs}
+    found = [*from_env(specs, env), *claude_code(home, env), *codex(home, env), *opencode(home, env),
+             *pi_agent(home, env)]
+    return [f for f in found if f.provider in known]
