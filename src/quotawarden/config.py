@@ -72,6 +72,11 @@ class Thresholds(Section):
     """Subtracted from a hard cap when the window burns fast (see analysis.health)."""
     hard_caps: dict[str, float] = Field(default_factory=dict)
     """``"provider/window" = fraction``, e.g. ``"claude/5h" = 0.8``; merged over the built-in defaults."""
+    default_cap: float = 0.85
+    """The hard cap of windows that neither ``hard_caps`` nor the built-in defaults name."""
+    fast_share: float = 0.25
+    """A window burns fast (and its cap drops by ``safety_margin``) when it would reach the cap in this share of
+    its length."""
 
 
 class ScheduleSettings(Section):

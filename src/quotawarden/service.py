@@ -12,7 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluate, overall, status_json
+from quotawarden import insights
+from quotawarden.analysis.status import AccountStatus, HealthThresholds, overall, status_json
 from quotawarden.clock import Clock, SystemClock
 from quotawarden.config import Config, load_config
 from quotawarden.domain import Account, AuditEvent
@@ -75,28 +76,66 @@ class Service:
         accounts = self.accounts()
         if account_ids:
             accounts = [a for a in accounts if a.id in set(account_ids)]
-        latest = samples_q.latest(self.store, [a.id for a in accounts] if account_ids else None)
-        return evaluate(accounts, latest, accounts_q.states(self.store), self.thresholds, self.now())
+        ids = [a.id for a in accounts] if account_ids else None
+        latest = samples_q.latest(self.store, ids)
+        return insights.statuses(self.store, accounts, latest, accounts_q.states(self.store), self.config.settings,
+                                 self.now(), ids)
 
     def status_report(self, account_ids: list[str] | None = None) -> dict[str, Any]:
         statuses = self.status(account_ids)
         return status_json(statuses, overall(statuses), self.now())
 
-    # -- daemon and agent instances (quotawarden.instances, interfaces.daemon) --------------------------------
+    # -- analysis (quotawarden.insights -> quotawarden.analysis) ----------------------------------------------
 
-    @cached_property
-    def secret_box(self) -> Any:
-        """Seals instance credentials at rest (``quotawarden.secretbox.SecretBox``)."""
-        from quotawarden.secretbox import KeyFileBox
+    def schedule(self, hours: float = 48) -> list[Any]:
+        """Windows resetting within ``hours``, soonest first (``analysis.schedule.Reset``)."""
+        return insights.schedule.schedule(self.status(), self.now(), hours)
 
-        return KeyFileBox(self.config.settings.server.key_file)
+    def underspend(self) -> list[Any]:
+        """Windows with >= 40% unused and < 2 h to reset (``analysis.schedule.Underspend``)."""
+        return insights.schedule.underspend(self.status(), self.now())
 
-    @cached_property
-    def instance_secrets(self) -> Any:
-        """A ``SecretSource`` for ``vault:instance/<fingerprint>`` references of registered instances."""
-        from quotawarden.instances import InstanceSecrets
+    def weekly(self, weeks: int = 8) -> list[Any]:
+        """Peak/mean utilisation and exhaustion events per account, window and ISO week."""
+        return insights.weekly(self.store, self.now(), weeks)
 
-        return InstanceSecrets(self)
+    def rotation(self, pool: str | None = None) -> list[Any]:
+        """Each pool's (or one pool's) accounts ranked for use, with fallback tiers (``analysis.rotation``)."""
+        return insights.rotations(self.status(), self.config.settings, pool)
+
+    def pool_specs(self) -> list[Any]:
+        """``[[pools]]`` as ``analysis.rotation.PoolSpec`` values, for ``analysis.rotation.rank``."""
+        return insights.pool_specs(self.config.settings)
+
+    def anomalies(self) -> list[Any]:
+        """Usage/cost spikes (median/MAD per hour-of-week), new models, error bursts (``analysis.anomaly``)."""
+        return insights.anomalies(self.store, self.now())
+
+    def cost(self, period: str = "day", by: str = "provider", days: float = 30) -> list[Any]:
+        """Cost lines per period and group (``analysis.cost.CostLine``)."""
+        return insights.cost.breakdown(insights.usage(self.store, self.now(), days), period, by)
+
+    def forecast(self) -> tuple[Any, list[Any]]:
+        """(month-end ``Forecast`` with a 90% interval, ``BudgetStatus`` of every ``[[budgets]]`` entry)."""
+        return insights.forecast(self.store, self.config.settings, self.accounts(), self.now())
+
+    def tier_advice(self) -> list[Any]:
+        """Plan advice per account from the last 30 days (``analysis.tiers.Advice``)."""
+        return insights.tier_advice(self.store, self.accounts(), self.now())
+
+    def fairness(self, hours: float = 24, anonymize: bool = False, keep: str | None = None) -> Any:
+        """Shares, Jain index, Gini and advice across consumers (``analysis.fairness.Fairness``)."""
+        return insights.fairness_report(self.store, self.now(), hours, self.status(), keep, anonymize)
+
+    def audit_report(self) -> dict[str, Any]:
+        """The daily audit as plain data (summary/alerts/account_details/recommendations/historical_trends)."""
+        return insights.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now())
+
+    def analysis_findings(self) -> list[Any]:
+        """Audit findings as ``domain.Alert`` values (exhaustion, health, budgets, anomalies) for the alert desk."""
+        report_inputs = insights.audit_inputs(self.store, self.config.settings, self.accounts(), self.status(),
+                                              self.now())
+        return insights.audit.findings(report_inputs)
 
     # -- actions: alerts, digests, autonomous actions (quotawarden.actions.desk) ---------------------------------
 
@@ -128,6 +167,22 @@ class Service:
         from quotawarden.vault import Vault
 
         return Vault.default(audit=self.audit)
+
+    # -- daemon and agent instances (quotawarden.instances, interfaces.daemon) --------------------------------
+
+    @cached_property
+    def secret_box(self) -> Any:
+        """Seals instance credentials at rest (``quotawarden.secretbox.SecretBox``)."""
+        from quotawarden.secretbox import KeyFileBox
+
+        return KeyFileBox(self.config.settings.server.key_file)
+
+    @cached_property
+    def instance_secrets(self) -> Any:
+        """A ``SecretSource`` for ``vault:instance/<fingerprint>`` references of registered instances."""
+        from quotawarden.instances import InstanceSecrets
+
+        return InstanceSecrets(self)
 
 
     # -- agent logs (quotawarden.logs_app) ------------------------------------------------------------------

@@ -74,30 +74,29 @@ def utilisation(s: QuotaSample, policy: Policy, cap: float) -> tuple[Health, str
     return Health.GREEN, f"{s.window} at {pct}"
 
 
-def exhaustion(s: QuotaSample, proj: Projection | None, policy: Policy, now: datetime) -> tuple[Health, str]:
-    if proj is None or proj.exhausts_at is None or not proj.exhausts_before_reset:
+def exhaustion(s: QuotaSample, proj: Projection | None, policy: Policy, now: datetime) -> tuple[Health, str] | None:
+    if proj is None or proj.exhausts_at is None:
+        return None
+    if not proj.exhausts_before_reset:
         return Health.GREEN, ""
     days = max(0.0, (proj.exhausts_at - now).total_seconds() / 86400)
-    scale = _scale(s.window_length_s)
     msg = f"{s.window}: {proj.message}"
-    if days < policy.exhaust_days_red * scale:
+    if days < policy.exhaust_days_red * _scale(s.window_length_s):
         return Health.RED, msg
-    if days < policy.exhaust_days_yellow * scale:
-        return Health.YELLOW, msg
-    return Health.GREEN, msg
+    return Health.YELLOW, msg  # running out before the reset is worth a warning however far off
 
 
-def service_health(state: str | None) -> tuple[Health, str]:
+def service_health(state: str | None) -> tuple[Health, str] | None:
     if state in ("down", "major_outage"):
         return Health.RED, f"service {state}"
     if state in ("degraded", "partial_outage", "degraded_performance"):
         return Health.YELLOW, f"service {state}"
-    return Health.GREEN, ""
+    return None
 
 
-def error_rate(rate: float | None, policy: Policy) -> tuple[Health, str]:
+def error_rate(rate: float | None, policy: Policy) -> tuple[Health, str] | None:
     if rate is None:
-        return Health.GREEN, ""
+        return None
     if rate > policy.error_rate_red:
         return Health.RED, f"error rate {rate:.1%} over 24h"
     if rate >= policy.error_rate_yellow:
@@ -108,15 +107,17 @@ def error_rate(rate: float | None, policy: Policy) -> tuple[Health, str]:
 def window_health(s: QuotaSample, provider: str, rate: BurnRate | None, proj: Projection | None, policy: Policy,
                   now: datetime, *, service: str | None = None, errors: float | None = None
                   ) -> tuple[Health, str]:
-    """The worst of every criterion, with its reason (utilisation first on ties)."""
+    """The worst of every criterion that has an opinion, with its reason (on a tie, the exhaustion projection's
+    reason wins: it says more than the utilisation)."""
     cap, fast = effective_cap(policy, provider, s.window, rate, s.window_length_s)
-    verdicts = [utilisation(s, policy, cap), exhaustion(s, proj, policy, now), service_health(service),
-                error_rate(errors, policy)]
-    known = [v for v in verdicts if v[0] is not Health.UNKNOWN]
+    used = utilisation(s, policy, cap)
+    others = [v for v in (exhaustion(s, proj, policy, now), service_health(service), error_rate(errors, policy))
+              if v is not None]
+    known = [v for v in [*others, used] if v[0] is not Health.UNKNOWN]
     if not known:
-        return verdicts[0]
+        return used
     worst = max(known, key=lambda v: v[0].rank)
-    reason = worst[1] or verdicts[0][1]
+    reason = worst[1] or used[1]
     if fast and worst[0] is not Health.GREEN:
         reason += f" (burning fast: cap lowered to {cap:.0%})"
     return worst[0], reason

@@ -144,7 +144,7 @@ def overall(statuses: Iterable[AccountStatus]) -> dict[str, int]:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return None if value is None else value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def window_json(w: WindowStatus) -> dict[str, Any]:

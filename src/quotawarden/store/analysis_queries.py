@@ -1,0 +1,124 @@
+"""Reads for analysis, shaped so that the database does the heavy lifting.
+
+Burn rates need only the recent part of each window's history: :func:`recent_buckets` range-scans the samples
+unique index ``(account_id, window, observed_ts, ...)`` from each window's latest sample backwards over a look-back
+that depends on the window's length, and averages samples into time buckets in SQL. So "status of 1,000 accounts"
+moves a few tens of thousands of small rows, however long the history is. Rows come back as plain tuples whose
+order matches ``analysis.burn.Point`` (t, ratio, used, remaining, limit, resets_t, weight).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, text
+
+from quotawarden.store.engine import Store
+
+Row = tuple[float, float | None, float | None, float | None, float | None, float | None, int]
+Key = tuple[str, str]
+
+_RATIO = ('COALESCE(s.used_ratio, CASE WHEN s."limit" > 0 THEN COALESCE(s.used, s."limit" - s.remaining) '
+          '/ s."limit" END)')
+
+
+def lookback_for(window_length_s: int | None) -> tuple[float, float]:
+    """(look-back, bucket) in seconds: a quarter of the window, between 2 h and 24 h, in 24 buckets."""
+    span = 6 * 3600.0 if not window_length_s else min(24 * 3600.0, max(2 * 3600.0, window_length_s / 4))
+    return span, span / 24
+
+
+def _bucket(store: Store) -> str:
+    return "FLOOR(s.observed_ts / :b)" if store.dialect == "postgresql" else "CAST(s.observed_ts / :b AS INTEGER)"
+
+
+def recent_buckets(store: Store, account_ids: Sequence[str] | None = None) -> dict[Key, list[Row]]:
+    """Bucketed recent samples of every window (of the given accounts), oldest first per window."""
+    out: dict[Key, list[Row]] = defaultdict(list)
+    with store.engine.connect() as conn:
+        lengths = [r[0] for r in conn.execute(text("SELECT DISTINCT window_length_s FROM latest_samples"))]
+        for length in lengths:
+            span, bucket = lookback_for(length)
+            where = "l.window_length_s IS NULL" if length is None else "l.window_length_s = :len"
+            if account_ids is not None:
+                where += " AND l.account_id IN :ids"
+            sql = text(
+                f'SELECT s.account_id, s."window", AVG(s.observed_ts), AVG({_RATIO}), AVG(s.used), '
+                f'AVG(s.remaining), MAX(s."limit"), MAX(s.resets_ts), COUNT(*) '
+                f'FROM latest_samples l JOIN samples s ON s.account_id = l.account_id '
+                f'AND s."window" = l."window" AND s.observed_ts >= l.observed_ts - :lb '
+                f'WHERE {where} GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
+            params: dict[str, Any] = {"lb": span, "b": bucket, "len": length}
+            if account_ids is not None:
+                sql = sql.bindparams(bindparam("ids", expanding=True))
+                params["ids"] = list(account_ids)
+            for r in conn.execute(sql, params):
+                out[(r[0], r[1])].append((r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
+    for rows in out.values():
+        rows.sort(key=lambda x: x[0])
+    return dict(out)
+
+
+def series(store: Store, since_ts: float, until_ts: float, account_ids: Sequence[str] | None = None,
+           bucket_s: float = 3600) -> dict[Key, list[Row]]:
+    """Every window's samples in a time range, one averaged row per bucket (and reset period)."""
+    where = "s.observed_ts >= :since AND s.observed_ts < :until"
+    params: dict[str, Any] = {"since": since_ts, "until": until_ts, "b": bucket_s}
+    if account_ids is not None:
+        where += " AND s.account_id IN :ids"
+        params["ids"] = list(account_ids)
+    sql = text(f'SELECT s.account_id, s."window", AVG(s.observed_ts), MAX({_RATIO}), AVG(s.used), '
+               f'AVG(s.remaining), MAX(s."limit"), MAX(s.resets_ts), COUNT(*) FROM samples s WHERE {where} '
+               f'GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
+    if account_ids is not None:
+        sql = sql.bindparams(bindparam("ids", expanding=True))
+    out: dict[Key, list[Row]] = defaultdict(list)
+    with store.engine.connect() as conn:
+        for r in conn.execute(sql, params):
+            out[(r[0], r[1])].append((r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
+    for rows in out.values():
+        rows.sort(key=lambda x: x[0])
+    return dict(out)
+
+
+def rejected_counts(store: Store, since_ts: float) -> dict[str, tuple[int, int]]:
+    """Per account: (samples the provider marked ``rejected``, all samples) since a time; an error-rate proxy."""
+    sql = text("SELECT account_id, SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), COUNT(*) "
+               "FROM samples WHERE observed_ts >= :since GROUP BY account_id")
+    with store.engine.connect() as conn:
+        return {r[0]: (int(r[1] or 0), int(r[2])) for r in conn.execute(sql, {"since": since_ts})}
+
+
+USAGE_COLUMNS = ("ts", "provider", "model", "account_id", "consumer", "project", "input_tokens", "output_tokens",
+                 "cache_write_tokens", "cache_read_tokens", "cost")
+
+
+def usage_rows(store: Store, since_ts: float, until_ts: float) -> list[tuple[Any, ...]]:
+    """Usage events in a range as tuples in :data:`USAGE_COLUMNS` order (cost is Decimal or None)."""
+    cols = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
+    sql = text(f"SELECT {cols} FROM usage_events WHERE ts >= :since AND ts < :until ORDER BY ts")
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sql, {"since": since_ts, "until": until_ts})]
+
+
+def usage_hourly(store: Store, since_ts: float, until_ts: float, by: str = "provider"
+                 ) -> list[tuple[str | None, float, int, float, int]]:
+    """(group, hour start, calls, cost, tokens) per hour, grouped by ``provider``/``account_id``/``model``/...."""
+    if by not in ("provider", "account_id", "model", "project", "consumer"):
+        raise ValueError(f"cannot group usage by {by!r}")
+    bucket = "FLOOR(ts / 3600)" if store.dialect == "postgresql" else "CAST(ts / 3600 AS INTEGER)"
+    sql = text(f'SELECT "{by}", {bucket} * 3600, COUNT(*), COALESCE(SUM(cost), 0), '
+               f"SUM(input_tokens + output_tokens + cache_write_tokens + cache_read_tokens) FROM usage_events "
+               f'WHERE ts >= :since AND ts < :until GROUP BY "{by}", {bucket}')
+    with store.engine.connect() as conn:
+        return [(r[0], float(r[1]), int(r[2]), float(r[3]), int(r[4] or 0))
+                for r in conn.execute(sql, {"since": since_ts, "until": until_ts})]
+
+
+def window_lengths(store: Store) -> dict[Key, int | None]:
+    """Nominal length of every known window, from its latest sample."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(text('SELECT account_id, "window", window_length_s FROM latest_samples'))
+        return {(r[0], r[1]): r[2] for r in rows}
