@@ -20,7 +20,8 @@ def _app(tmp: Path) -> Any:
     from fastapi.testclient import TestClient
 
     with TestClient(app) as c:
-        c.post("/v1/instances", json={"project_name": "p", "auth": {"opencode_auth": {"deepseek": {"key": DEEPSEEK_KEY}}}})
+        auth = {"opencode_auth": {"deepseek": {"key": DEEPSEEK_KEY}}}
+        c.post("/v1/instances", json={"project_name": "p", "auth": auth})
     return app
 
 

@@ -178,10 +178,9 @@ class Daemon:
         return go
 
     async def stop(self, grace_s: float = 10.0) -> None:
-        """Stop scheduling, then let the running poll and jobs finish (up to ``grace_s``)."""
+        """Stop scheduling, let the running poll and jobs finish (up to ``grace_s``), then shut down."""
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
+            self.scheduler.pause()
         try:
             async with asyncio.timeout(grace_s):
                 async with self._polling:
@@ -190,6 +189,9 @@ class Daemon:
                     await asyncio.gather(*self._inflight, return_exceptions=True)
         except TimeoutError:
             log.warning("stopped with jobs still running")
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
 
     def last_runs(self) -> list[jobs_q.JobRun]:
         return jobs_q.last_runs(self.svc.store)

@@ -124,6 +124,7 @@ def serve(svc: Service, host: str, port: int, *, tick_s: float = 1.0, with_proxy
           log_level: str = "info") -> None:
     import uvicorn
 
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job at INFO
     lock = sqlite_writer_lock(svc)
     try:
         app, _ = build(svc, host, tick_s=tick_s, with_proxy=with_proxy)

@@ -1,0 +1,118 @@
+"""Three ``serve`` processes on one PostgreSQL, 100 accounts, 3 intervals: each account is polled exactly 3
+times (counted by the emulator, not by our own bookkeeping), alerts are not duplicated, and killing one
+replica mid-way loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from quotawarden.emulator import Scenario, create_app, serve
+from quotawarden.emulator.scenario import EmuAccount, write_demo_config
+from quotawarden.store import open_store, schema
+from tests.conftest import PG_URL, pg_schema_url
+
+INTERVAL = 4.0
+N = 100
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _clusters(times: list[float], gap: float = 1.0) -> int:
+    """Polls of one account: calls closer than ``gap`` seconds belong to one poll (a probe may call twice)."""
+    times = sorted(times)
+    return sum(1 for i, t in enumerate(times) if i == 0 or t - times[i - 1] > gap)
+
+
+@pytest.mark.skipif(not PG_URL, reason="QUOTAWARDEN_TEST_PG_URL is not set: PostgreSQL cases skipped")
+def test_three_replicas_poll_each_account_once_per_interval(tmp_path: Path) -> None:
+    assert PG_URL
+    gen = pg_schema_url(PG_URL)
+    db = next(gen)
+    scenario = Scenario(accounts=[EmuAccount(f"acct-{i:03d}", "anthropic", f"sk-ant-api03-replica{i:04d}{'x' * 30}",
+                                             {"requests": 1000, "tokens": 2_000_000},
+                                             {"requests": 100 + i * 9, "tokens": 900_000 + i * 11_000})
+                                  for i in range(N)])
+    app = create_app(scenario)
+    calls: dict[str, list[float]] = defaultdict(list)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        with serve(app) as emu:
+            cfg = write_demo_config(scenario, emu, tmp_path, db_url=db)
+            cfg.write_text(cfg.read_text() + f'\n[schedule]\npoll_interval = {INTERVAL}\nmin_poll_interval = 1\n'
+                           f'\n[server]\npoll_lease = 1.5\nkey_file = "{tmp_path / "k"}"\n')
+            open_store(db).close()  # migrate once, before the replicas race to it
+            env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+            ports = [_port() for _ in range(3)]
+            for i, p in enumerate(ports):
+                log = open(tmp_path / f"replica-{i}.log", "wb")  # noqa: SIM115 - a file, not a pipe that can fill
+                procs.append(subprocess.Popen([sys.executable, "-m", "quotawarden.interfaces.cli.main", "-c", str(cfg),
+                                               "serve", "--port", str(p), "--tick", "0.2", "--log-level", "warning"],
+                                              env=env, stdout=log, stderr=subprocess.STDOUT))
+            state = app.state.emulator
+            deadline = time.time() + 60
+            while not state.calls and time.time() < deadline:
+                time.sleep(0.05)
+            t0 = time.time()
+            assert state.calls, "no replica polled within 60 s"
+            for p in ports:  # any replica answers the API
+                while True:
+                    try:
+                        assert httpx.get(f"http://127.0.0.1:{p}/v1/health", timeout=2).json()["status"] == "ok"
+                        break
+                    except (httpx.HTTPError, AssertionError):
+                        assert time.time() < deadline
+                        time.sleep(0.1)
+            time.sleep(max(0.0, t0 + INTERVAL + 0.1 - time.time()))
+            procs[0].kill()  # mid-way through the second slot, possibly holding claims
+            time.sleep(max(0.0, t0 + 2.5 * INTERVAL - time.time()))
+            for p in procs[1:]:
+                p.send_signal(signal.SIGTERM)
+            for i, p in enumerate(procs[1:], 1):
+                # uvicorn re-raises the SIGTERM it handled once it has shut down gracefully
+                assert p.wait(30) in (0, -signal.SIGTERM), (tmp_path / f"replica-{i}.log").read_text()[-3000:]
+            for i, c in enumerate(state.calls):
+                if c.account_id:
+                    calls[c.account_id].append(float(i))
+        store = open_store(db)
+        with store.engine.connect() as conn:
+            polls = dict(conn.execute(select(schema.job_runs.c.outcome, func.count())  # type: ignore[arg-type]
+                                      .where(schema.job_runs.c.job == "poll").group_by(schema.job_runs.c.outcome))
+                         .tuples().all())
+            observed = conn.execute(select(schema.samples.c.account_id, schema.samples.c.observed_ts)).fetchall()
+            dup_alerts = conn.execute(select(schema.alerts.c.key, func.count()).where(schema.alerts.c.state == "open")
+                                      .group_by(schema.alerts.c.key).having(func.count() > 1)).fetchall()
+        store.close()
+        per_account: dict[str, set[float]] = defaultdict(set)
+        for aid, ts in observed:
+            per_account[aid].add(round(ts, 3))
+        counts = Counter({a: _clusters(sorted(t)) for a, t in per_account.items()})
+        assert len(counts) == N, f"accounts never polled: {N - len(counts)}"
+        assert set(counts.values()) == {3}, Counter(counts.values())
+        emu_counts = Counter(len(v) for v in calls.values())
+        assert len(emu_counts) == 1, f"uneven emulator calls per account: {emu_counts}"
+        assert not dup_alerts
+        assert polls.get("ok", 0) >= 3
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+        try:
+            next(gen)
+        except StopIteration:
+            pass
