@@ -87,7 +87,8 @@ def make_router(svc: Any) -> APIRouter:
             data = money_v.breakdown(svc, days, period)
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
-        series = {"type": "bar", "yFormat": "usd", "categories": [r["bucket"] for r in data["series"]],
+        labels = [r["bucket"][5:] if period == "day" else r["bucket"] for r in data["series"]]
+        series = {"type": "bar", "yFormat": "usd", "categories": labels,
                   "stacks": [{"name": "cost", "values": [r["cost"] or 0 for r in data["series"]]}],
                   "label": f"Cost per {period} over {days} days"}
         dims = [("provider", "provider"), ("model", "model"), ("project", "project"), ("consumer", "consumer")]
