@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from quotawarden.domain import Account, AccountState
 from quotawarden.sources import poller
+from quotawarden.sources.local_files import LocalFileTransport
 from quotawarden.sources.probe_runner import ProbeResult, ProbeRunner
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import samples as samples_q
@@ -43,7 +44,9 @@ async def poll_async(svc: Service, account_ids: Sequence[str] | None = None,
     the_plan = poller.plan(accounts, svc.plugins, accounts_q.states(store), svc.now(),
                            lambda a: svc.resolve_credential(a.credential, a.id),
                            cache_guard_s=svc.config.settings.schedule.cache_guard, force=force)
-    runner = runner or ProbeRunner(svc.clock, transport=getattr(svc, "probe_transport", None),
+    # file:// requests (local agent tools) are read from disk; everything else goes out over HTTP
+    transport = getattr(svc, "probe_transport", None) or LocalFileTransport()
+    runner = runner or ProbeRunner(svc.clock, transport=transport,
                                    on_secret_update=write_back_secret)
     results = await poller.poll(runner, the_plan)
     record(svc, results)

@@ -65,3 +65,21 @@ def test_cline_and_antigravity(tmp_path: Path, slug: str, rel: str, text: str, e
 def test_not_installed_is_idle_not_an_error(tmp_path: Path) -> None:
     r = run("opencode", tmp_path)
     assert r.outcome is Outcome.OK and r.details["installed"] is False and r.samples[0].status == "idle"
+
+
+def test_poll_reads_local_agent_tools_without_a_custom_transport(tmp_path: Path) -> None:
+    """`quotawarden poll` itself (Service.poll) reads file:// accounts: the default transport handles both."""
+    from quotawarden.config import from_text
+    from quotawarden.plugins import load_plugins
+    from quotawarden.service import Service
+
+    home = tmp_path / "home"
+    write(home, ".config/opencode/opencode.json", '{"model": "anthropic/claude-sonnet-4-5"}')
+    plugins = load_plugins()
+    config = from_text(f'[[accounts]]\nid = "oc"\nprovider = "opencode"\nbase_url = "{home.as_uri()}"\n', None,
+                       plugins)
+    svc = Service(config=config, plugins=plugins, clock=FixedClock(NOW),
+                  store_url=f"sqlite:///{tmp_path / 'qw.db'}")
+    [result] = svc.poll(force=True)
+    assert result.outcome is Outcome.OK, result.reason
+    assert svc.status_report()["accounts"][0]["windows"][0]["name"] == "errors_24h"
