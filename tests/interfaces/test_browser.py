@@ -202,3 +202,18 @@ def test_readme_shows_every_screenshot() -> None:
     for name, _, _ in PAGES:
         assert f"screenshots/{name}.png" in text
         assert (readme.parents[1] / "screenshots" / f"{name}.png").exists()
+
+
+def test_under_the_daemon_the_admin_token_opens_it(svc: Any) -> None:
+    import httpx
+
+    from quotawarden.interfaces.api.app import create_app
+
+    app = create_app(svc, admin_token="s3cret-admin")
+    with DashboardServer(svc, app=app) as base:
+        assert httpx.get(base + "/").status_code == 401
+        first = httpx.get(base + "/?token=s3cret-admin")
+        assert first.status_code == 200 and "qw_admin" in first.headers["set-cookie"]
+        cookies = {"qw_admin": "s3cret-admin"}
+        assert httpx.get(base + "/static/qw/qwchart.js", cookies=cookies).status_code == 200
+        assert httpx.get(base + "/alerts", headers={"Authorization": "Bearer s3cret-admin"}).status_code == 200

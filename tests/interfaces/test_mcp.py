@@ -50,7 +50,7 @@ CALLS: list[tuple[str, dict[str, Any], Callable[[Any], bool]]] = [
     ("usage_summary", {"days": 7}, lambda d: d["total_usd"] > 0 and d["by_provider"]),
     ("cost_breakdown", {"period": "week", "by": "model", "days": 30},
      lambda d: d["by"] == "model" and {g["key"] for g in d["groups"]} >= {"claude-opus-4", "gpt-4.1"}),
-    ("monthly_forecast", {}, lambda d: d["forecast"]["expected"] >= d["forecast"]["spent"] > 0),
+    ("monthly_forecast", {}, lambda d: d["forecast"]["expected"] >= d["forecast"]["spent"] >= 0),
     ("subscription_analysis", {}, lambda d: "advice" in d),
     ("fairness_report", {"days": 7}, lambda d: len(d["consumers"]) == 3 and 0 < d["index"] <= 1),
     ("list_alerts", {"state": "all"}, lambda d: len(d["alerts"]) == 3),
@@ -125,3 +125,24 @@ def test_add_key_never_echoes_the_secret(seeded_live: Store, db_url: str, tmp_pa
     assert all(SECRET not in t and SECRET[14:40] not in t for t in texts)
     assert '"masked": "sk-...zz9W"' in texts[0]
     assert SECRET.encode() not in (tmp_path / "vault.json").read_bytes()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_streamable_http_mount(svc: Any) -> None:
+    from fastapi import FastAPI
+
+    from quotawarden.interfaces.mcp.server import mount
+    from quotawarden.interfaces.web.dashboard import DashboardServer
+
+    app = FastAPI()
+    mount(app, svc)
+
+    async def body(url: str) -> None:
+        async with Client(url + "/mcp/", read_timeout_seconds=30) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert names == TOOLS
+            data = payload(await client.call_tool("list_alerts", {"state": "all"}))
+            assert len(data["alerts"]) == 3
+
+    with DashboardServer(svc, app=app) as url:
+        asyncio.run(body(url))

@@ -128,11 +128,20 @@ def build_server(svc: Any) -> MCPServer:
 def mount(app: Any, service: Any, path: str = "/mcp") -> None:
     """Serve the MCP server over streamable HTTP at ``path`` on the daemon's app (it keeps the daemon's auth).
 
-    The session manager must run for the app's lifetime: the daemon's lifespan enters ``app.state.mcp_session``.
+    The SDK's session manager must run for the app's lifetime, so it is wrapped around the app's own lifespan.
     """
+    from contextlib import asynccontextmanager
+
     server = build_server(service)
     sub = server.streamable_http_app(streamable_http_path="/", stateless_http=True, json_response=True)
-    app.state.mcp_session = server.session_manager
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: Any) -> Any:
+        async with server.session_manager.run(), outer(a) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
     app.mount(path, sub)
 
 

@@ -37,7 +37,7 @@ class DashboardServer:
         import uvicorn
 
         self.config = uvicorn.Config(app or create_app(service), host=host, port=port, log_level="warning",
-                                     lifespan="off", access_log=False)
+                                     lifespan="auto", access_log=False)
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="qw-dashboard", daemon=True)
         self.url = ""

@@ -63,7 +63,10 @@ def make_router(svc: Any) -> APIRouter:
         html = env.get_template(template).render(
             page=name, title=title, nav=NAV, refresh=REFRESH_S, generated_at=svc.now().isoformat(),
             url=lambda n, **kw: root + PATHS[n].format(**kw), static=lambda p: f"{root}{STATIC_PREFIX}/{p}", **ctx)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        if token := request.query_params.get("token"):  # already checked: keep it for the assets and refreshes
+            response.set_cookie(auth.COOKIE, token, httponly=True, samesite="strict", path=root or "/")
+        return response
 
     @router.get(PATHS["overview"], response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:
