@@ -80,9 +80,13 @@ def ingest_logs(svc: Service, sources: Iterable[str] | None = None,
 
 def usage_report(svc: Service, query: ReportQuery) -> dict[str, Any]:
     from quotawarden.analysis.usage_report import build
-    from quotawarden.store.ingest import hourly
+    from quotawarden.store.ingest import report_rows
 
-    since_ts = None
-    if query.since is not None:
-        since_ts = datetime(query.since.year, query.since.month, query.since.day).timestamp() - 2 * 86400
-    return build(hourly(svc.store, since_ts), query, svc.now())
+    return build(report_rows(svc.store, query.kind == "session", since_ts(query)), query, svc.now())
+
+
+def since_ts(query: ReportQuery) -> float | None:
+    """Roll-up rows that may fall on ``--since`` or later in any time zone."""
+    if query.since is None:
+        return None
+    return datetime(query.since.year, query.since.month, query.since.day).timestamp() - 2 * 86400

@@ -1,7 +1,7 @@
 """Usage reports (daily, weekly, monthly, session, 5-hour blocks) over the hourly roll-up of agent-log usage.
 
-Pure: rows in (``store.ingest.hourly``), plain dicts out, ``now`` passed in. The JSON uses ccusage 20's shape and
-field names (``{"daily": [...], "totals": {...}}``, ``period``, ``inputTokens``, ..., ``modelBreakdowns``) so its
+Pure: roll-up rows in (tuples in ``ROW_FIELDS`` order, from ``logs_db.LogDb.report_rows``), plain dicts
+out, ``now`` passed in. The JSON uses ccusage 20's shape and field names (``{"daily": [...], "totals": {...}}``, ``period``, ``inputTokens``, ..., ``modelBreakdowns``) so its
 scripts keep working; extra fields are additive. A cost that contains events with no known price carries
 ``unknownCostEvents`` > 0: the dollar figure then covers only the priced events.
 
@@ -11,16 +11,20 @@ whole-hour offsets (a half-hour zone can move up to 30 minutes of usage across m
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Kind = Literal["daily", "weekly", "monthly", "session", "blocks"]
 CostMode = Literal["auto", "calculate", "display"]
 BLOCK_S = 5 * 3600
+ROW_FIELDS = ("hour_ts", "consumer", "host", "project", "session", "model", "events", "input_tokens",
+              "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_calc", "unknown_calc",
+              "cost_recorded", "cost_auto", "unknown_auto", "first_ts", "last_ts")
+Row = namedtuple("Row", ROW_FIELDS)  # type: ignore[misc]
 _COST_COL = {"auto": ("cost_auto", "unknown_auto"), "calculate": ("cost_calc", "unknown_calc"),
              "display": ("cost_recorded", None)}
 
@@ -45,14 +49,14 @@ class _Acc:
 
     def __init__(self) -> None:
         self.inp = self.out = self.cache_create = self.cache_read = self.events = self.unknown = 0
-        self.cost = Decimal(0)
+        self.cost = 0.0
         self.first = float("inf")
         self.last = 0.0
         self.models: dict[str, _Acc] = {}
         self.hosts: dict[str, _Acc] = {}
         self.projects: set[str] = set()
 
-    def add(self, r: Any, cost: Decimal, unknown: int, deep: bool = True) -> None:
+    def add(self, r: Any, cost: float, unknown: int, deep: bool = True) -> None:
         self.inp += r.input_tokens
         self.out += r.output_tokens
         self.cache_create += r.cache_write_tokens
@@ -98,8 +102,7 @@ def _keep(r: Any, q: ReportQuery) -> bool:
     return not (q.host and r.host != q.host)
 
 
-def _period(kind: Kind, local: datetime) -> str:
-    d = local.date()
+def _period(kind: Kind, d: date) -> str:
     if kind == "weekly":
         return (d - timedelta(days=d.weekday())).isoformat()
     if kind == "monthly":
@@ -107,20 +110,22 @@ def _period(kind: Kind, local: datetime) -> str:
     return d.isoformat()
 
 
-def build(rows: Iterable[Any], q: ReportQuery, now: datetime) -> dict[str, Any]:
+def build(rows: Iterable[Sequence[Any]], q: ReportQuery, now: datetime) -> dict[str, Any]:
+    """Rows: the per-session roll-up for ``session`` reports, the one without sessions for the others."""
     tz = ZoneInfo(q.timezone)
     col, unknown_col = _COST_COL[q.cost_mode]
-    kept = [r for r in rows if _keep(r, q)]
+    make = Row._make
+    kept = [r for r in map(make, rows) if _keep(r, q)]
     if q.kind == "blocks":
         return blocks(kept, q, now, col, unknown_col)
     groups: dict[str, _Acc] = {}
     totals = _Acc()
     for r in kept:
-        local = datetime.fromtimestamp(r.first_ts, tz)
-        if (q.since and local.date() < q.since) or (q.until and local.date() > q.until):
+        day = datetime.fromtimestamp(r.first_ts, tz).date()
+        if (q.since and day < q.since) or (q.until and day > q.until):
             continue
-        key = (r.session or "") if q.kind == "session" else _period(q.kind, local)
-        cost, unknown = Decimal(getattr(r, col)), getattr(r, unknown_col) if unknown_col else 0
+        key = (r.session or "") if q.kind == "session" else _period(q.kind, day)
+        cost, unknown = float(getattr(r, col) or 0), getattr(r, unknown_col) if unknown_col else 0
         groups.setdefault(key, _Acc()).add(r, cost, unknown)
         totals.add(r, cost, unknown, False)
     items = []
@@ -154,7 +159,7 @@ def blocks(rows: Sequence[Any], q: ReportQuery, now: datetime, col: str, unknown
             if cur is not None:
                 out.append(_block(cur, start, now_ts, q))
             cur, start = _Acc(), float(int(r.first_ts // 3600) * 3600)
-        cost, unknown = Decimal(getattr(r, col)), getattr(r, unknown_col) if unknown_col else 0
+        cost, unknown = float(getattr(r, col) or 0), getattr(r, unknown_col) if unknown_col else 0
         cur.add(r, cost, unknown)
         totals.add(r, cost, unknown, False)
     if cur is not None:

@@ -46,6 +46,28 @@ class Parsed:
 
 Item = Parsed | QuotaSample
 
+Record = tuple[Any, ...]
+"""A billable record as a plain tuple (the ingestion hot path builds no objects), fields in this order:"""
+RECORD_FIELDS = ("dedup_key", "ts", "provider", "model", "source", "account_id", "consumer", "project", "session",
+                 "host", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                 "cache_read_tokens", "reasoning_tokens", "cost", "cost_recorded", "request_id",
+                 "message_id", "sidechain")
+"""The first 19 are the ``usage_events`` columns (``ts`` epoch seconds, ``cost`` filled in by the tailer,
+``cost_recorded`` a float or None); ``message_id`` and ``sidechain`` only serve dedup."""
+
+
+def record_of(p: Parsed, host: str | None = None) -> Record:
+    e = p.event
+    return (e.dedup_key, e.ts.timestamp(), e.provider, e.model, "log", e.account_id, e.consumer, e.project,
+            e.session, e.host or host, e.input_tokens, e.output_tokens, e.cache_write_tokens,
+            e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens, None,
+            None if e.cost_recorded is None else float(e.cost_recorded), e.request_id, p.message_id, p.sidechain)
+
+
+def record_total(r: Record) -> int:
+    """Input + output + cache write + cache read (what "keep the larger copy" compares)."""
+    return int(r[10] + r[11] + r[12] + r[14])
+
 
 @dataclass(frozen=True, slots=True)
 class ReaderContext:
@@ -64,6 +86,14 @@ class LineReader(Protocol):
 
     def state(self) -> dict[str, Any]:
         """JSON-able state to resume this file later from the next byte."""
+
+
+class BatchReader(LineReader, Protocol):
+    """Optional fast path for sources with no quota readings and no state (Claude Code): whole batches of lines
+    straight to :data:`Record` tuples, so the tailer may also parse them in worker processes."""
+
+    def records(self, lines: Sequence[bytes]) -> tuple[list[Record], list[int]]:
+        """(records, indexes of malformed lines); lines without ``usage_hint`` are skipped unparsed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from quotawarden.logsources.base import (
     MalformedRecord,
     Parsed,
     ReaderContext,
+    Record,
     as_int,
     env_paths,
     parse_iso,
@@ -49,15 +51,15 @@ def project_of(path: Path, root: Path) -> str:
         return path.parent.name
 
 
-def parse_record(obj: Any, project: str | None = None, host: str | None = None) -> Parsed | None:
-    """One decoded line -> a billable record, or None for lines that do not bill."""
-    if not isinstance(obj, dict) or obj.get("type") != "assistant":
+def record(obj: Any, project: str | None = None, host: str | None = None) -> Record | None:
+    """One decoded line -> a billable :data:`Record`, or None for lines that do not bill (the hot path)."""
+    if type(obj) is not dict or obj.get("type") != "assistant":
         return None
     msg = obj.get("message")
-    if not isinstance(msg, dict):
+    if type(msg) is not dict:
         return None
     usage = msg.get("usage")
-    if not isinstance(usage, dict):
+    if type(usage) is not dict:
         return None
     msg_id, req_id, model, session = msg.get("id"), obj.get("requestId"), msg.get("model"), obj.get("sessionId")
     if not (msg_id and req_id and model and session) or model == "<synthetic>":
@@ -65,22 +67,35 @@ def parse_record(obj: Any, project: str | None = None, host: str | None = None) 
     version = obj.get("version")
     if version is not None and not (isinstance(version, str) and _SEMVER.match(version)):
         return None
-    split = usage.get("cache_creation")
-    created = as_int(usage.get("cache_creation_input_tokens"))
-    one_hour = as_int(split.get("ephemeral_1h_input_tokens")) if isinstance(split, dict) else 0
+    g = usage.get
+    inp, out, created, cr = g("input_tokens"), g("output_tokens"), g("cache_creation_input_tokens"), \
+        g("cache_read_input_tokens")
+    if not (type(inp) is int and type(out) is int and type(created) is int and type(cr) is int):
+        inp, out, created, cr = as_int(inp), as_int(out), as_int(created), as_int(cr)
+    split = g("cache_creation")
+    one_hour = as_int(split.get("ephemeral_1h_input_tokens")) if type(split) is dict else 0
     cost = obj.get("costUSD")
-    tools = usage.get("server_tool_use")
+    ts = parse_iso(obj.get("timestamp")).timestamp()
+    return (f"{msg_id}:{req_id}", ts, "anthropic", str(model), "log", None, "claude_code", project, str(session),
+            host, inp, out, created, one_hour, cr, 0, None,
+            float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None, str(req_id),
+            str(msg_id), obj.get("isSidechain") is True)
+
+
+def parse_record(obj: Any, project: str | None = None, host: str | None = None) -> Parsed | None:
+    """One decoded line -> a billable record as domain objects (the slow path, for callers outside the tailer)."""
+    r = record(obj, project, host)
+    if r is None:
+        return None
     event = UsageEvent(
-        ts=parse_iso(obj.get("timestamp")), provider="anthropic", model=str(model), source=Source.LOG,
-        dedup_key=f"{msg_id}:{req_id}", project=project, session=str(session), host=host,
-        input_tokens=as_int(usage.get("input_tokens")), output_tokens=as_int(usage.get("output_tokens")),
-        cache_write_tokens=created, cache_write_1h_tokens=one_hour,
-        cache_read_tokens=as_int(usage.get("cache_read_input_tokens")),
-        cost_recorded=Decimal(str(cost)) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
-        request_id=str(req_id), consumer="claude_code",
+        ts=datetime.fromtimestamp(r[1], UTC), provider=r[2], model=r[3], source=Source.LOG, dedup_key=r[0],
+        project=project, session=r[8], host=host, input_tokens=r[10], output_tokens=r[11],
+        cache_write_tokens=r[12], cache_write_1h_tokens=r[13], cache_read_tokens=r[14],
+        cost_recorded=None if r[17] is None else Decimal(str(r[17])), request_id=r[18], consumer="claude_code",
     )
+    tools = obj["message"]["usage"].get("server_tool_use")
     searches = as_int(tools.get("web_search_requests")) if isinstance(tools, dict) else 0
-    return Parsed(event, str(msg_id), obj.get("isSidechain") is True, searches)
+    return Parsed(event, r[19], r[20], searches)
 
 
 class ClaudeCodeReader:
@@ -95,6 +110,23 @@ class ClaudeCodeReader:
             raise MalformedRecord("not JSON") from None
         parsed = parse_record(obj, self._project, self._host)
         return _NOTHING if parsed is None else (parsed,)
+
+    def records(self, lines: Sequence[bytes]) -> tuple[list[Record], list[int]]:
+        out: list[Record] = []
+        bad: list[int] = []
+        loads, project, host, hint = orjson.loads, self._project, self._host, SPEC.usage_hint or b""
+        for i, line in enumerate(lines):
+            if hint not in line:
+                continue
+            try:
+                r = record(loads(line), project, host)
+            except (orjson.JSONDecodeError, MalformedRecord):
+                if line.strip():
+                    bad.append(i)
+                continue
+            if r is not None:
+                out.append(r)
+        return out, bad
 
     def state(self) -> dict[str, Any]:
         return {}

@@ -13,9 +13,11 @@ The sink (``quotawarden.store.ingest.StoreLogSink``) is passed in: sources sit b
 from __future__ import annotations
 
 import hashlib
+import multiprocessing as mp
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,11 +25,13 @@ from typing import Any, Protocol
 import orjson
 
 from quotawarden.domain import QuotaSample
-from quotawarden.logsources.base import LogSourceSpec, MalformedRecord, Parsed, ReaderContext
+from quotawarden.logsources.base import LogSourceSpec, MalformedRecord, ReaderContext, Record, record_of, record_total
 from quotawarden.pricing import Pricer
 
 HEAD_BYTES = 1024
 FLUSH_EVENTS = 20000
+WORKER_BYTES = 32 * 1024 * 1024
+"""Below this much new data, worker processes cost more than they save."""
 MAX_NAMED_MALFORMED = 200
 Progress = Callable[[int, int], None]
 """``(bytes_done, bytes_total)`` while reading."""
@@ -51,11 +55,15 @@ class LogSink(Protocol):
     def load_files(self) -> dict[str, FileState]: ...
     def save_files(self, states: Sequence[FileState]) -> None: ...
     def forget_files(self, paths: Iterable[str]) -> None: ...
-    def upsert_events(self, rows: list[dict[str, Any]], on_conflict: str) -> None: ...
+    def upsert_events(self, rows: list[tuple[Any, ...]], on_conflict: str) -> None:
+        """Rows in ``RECORD_FIELDS[:19]`` order (the ``usage_events`` columns)."""
     def keys_with_prefix(self, prefixes: Iterable[str]) -> set[str]: ...
     def delete_events(self, keys: Sequence[str]) -> list[float]: ...
     def write_samples(self, samples: list[QuotaSample]) -> None: ...
     def rebuild_hours(self, hours: Iterable[int]) -> int: ...
+    def close(self) -> None: ...
+    def bulk(self, new_bytes: int) -> AbstractContextManager[None]:
+        """Around a run that reads ``new_bytes``: the sink may batch it as one bulk load."""
 
 
 @dataclass
@@ -152,12 +160,12 @@ def _decide(spec: LogSourceSpec, root: Path, path: Path, st: os.stat_result, old
 
 
 class _Run:
-    """One ingestion run: in-run dedup buffers, then batched writes."""
+    """One ingestion run: in-run dedup buffers (records are plain tuples), then batched writes."""
 
     def __init__(self, sink: LogSink, pricer: Pricer, report: IngestReport, host: str | None) -> None:
         self.sink, self.pricer, self.report, self.host = sink, pricer, report, host
-        self.pending: dict[str, dict[str, Parsed]] = {}
-        self.sidechains: dict[str, Parsed] = {}
+        self.pending: dict[str, dict[str, Record]] = {}
+        self.sidechains: dict[str, Record] = {}
         self.main_messages: set[int] = set()
         self.samples: list[QuotaSample] = []
         self.hours: set[int] = set()
@@ -165,99 +173,207 @@ class _Run:
     def add(self, spec: LogSourceSpec, item: Any) -> None:
         if isinstance(item, QuotaSample):
             self.samples.append(item)
-            return
-        key = item.event.dedup_key
-        if item.sidechain:
-            cur = self.sidechains.get(key)
-            if cur is None or _total(item) > _total(cur):
-                self.sidechains[key] = item
-            return
-        self.main_messages.add(hash(item.message_id))
-        bucket = self.pending.setdefault(spec.on_conflict, {})
-        cur = bucket.get(key)
-        if cur is None:
-            bucket[key] = item
         else:
-            self.report.duplicates += 1
-            if spec.on_conflict == "replace" or _total(item) > _total(cur):
-                bucket[key] = item
+            self.add_records([record_of(item, self.host)], spec.on_conflict)
+
+    def add_records(self, records: Sequence[Record], mode: str) -> None:
+        bucket = self.pending.setdefault(mode, {})
+        side, mains, replace = self.sidechains, self.main_messages, mode == "replace"
+        dups = 0
+        for r in records:
+            key = r[0]
+            if r[20]:
+                cur = side.get(key)
+                if cur is None or record_total(r) > record_total(cur):
+                    side[key] = r
+                continue
+            mains.add(hash(r[19]))
+            cur = bucket.get(key)
+            if cur is None:
+                bucket[key] = r
+            else:
+                dups += 1
+                if replace or record_total(r) > record_total(cur):
+                    bucket[key] = r
+        self.report.duplicates += dups
         if len(bucket) >= FLUSH_EVENTS:
-            self.flush(spec.on_conflict)
+            self.flush(mode)
 
     def flush(self, mode: str) -> None:
         items = self.pending.pop(mode, {})
         if items:
-            self.sink.upsert_events([self.row(p) for p in items.values()], mode)
+            self.sink.upsert_events(self.rows(items.values()), mode)
             self.report.events += len(items)
 
     def finish(self) -> None:
         for mode in list(self.pending):
             self.flush(mode)
         # a sidechain copy of a message already seen under another request id is a replay: keep the main copy
-        side = [p for p in self.sidechains.values() if hash(p.message_id) not in self.main_messages]
-        stored = self.sink.keys_with_prefix({p.message_id + ":" for p in side})
-        keep = [p for p in side if p.message_id + ":" not in stored]
+        side = [r for r in self.sidechains.values() if hash(r[19]) not in self.main_messages]
+        stored = self.sink.keys_with_prefix({r[19] + ":" for r in side}) if side else set()
+        keep = [r for r in side if r[19] + ":" not in stored]
         self.report.duplicates += len(self.sidechains) - len(keep)
         if keep:
-            self.sink.upsert_events([self.row(p) for p in keep], "larger")
+            self.sink.upsert_events(self.rows(keep), "larger")
             self.report.events += len(keep)
         if self.samples:
             self.sink.write_samples(self.samples)
             self.report.samples += len(self.samples)
 
-    def row(self, p: Parsed) -> dict[str, Any]:
-        e = p.event
-        ts = e.ts.timestamp()
-        h = int(ts // 3600)
-        self.hours.update((h - 1, h, h + 1))  # the copy it replaces may sit in a neighbouring hour
-        cost = self.pricer.cost(e.provider, e.model, ts, e.input_tokens, e.output_tokens, e.cache_write_tokens,
-                                e.cache_write_1h_tokens, e.cache_read_tokens)
-        if cost is None:
-            self.report.unpriced_models.add(e.model)
-        return {"dedup_key": e.dedup_key, "ts": ts, "provider": e.provider, "model": e.model, "source": "log",
-                "account_id": e.account_id, "consumer": e.consumer, "project": e.project, "session": e.session,
-                "host": e.host or self.host, "input_tokens": e.input_tokens, "output_tokens": e.output_tokens,
-                "cache_write_tokens": e.cache_write_tokens, "cache_write_1h_tokens": e.cache_write_1h_tokens,
-                "cache_read_tokens": e.cache_read_tokens, "reasoning_tokens": e.reasoning_tokens, "cost": cost,
-                "cost_recorded": e.cost_recorded, "request_id": e.request_id}
+    def rows(self, records: Iterable[Record]) -> list[tuple[Any, ...]]:
+        """``usage_events`` rows: the record's first 19 fields with the calculated cost and the host."""
+        rates, hours, host, unpriced = self.pricer.rates, self.hours, self.host, self.report.unpriced_models
+        out = []
+        for r in records:
+            ts = r[1]
+            hours.add(int(ts // 3600))
+            rate = rates(r[2], r[3], ts)
+            if rate is None:
+                cost = None
+                unpriced.add(r[3])
+            else:
+                cost = round(rate.cost(r[10], r[11], r[12], r[13], r[14]), 8)
+            out.append((*r[:9], r[9] or host, *r[10:16], cost, r[17], r[18]))
+        return out
 
-
-def _total(p: Parsed) -> int:
-    return p.event.total_tokens
+    def touched_hours(self) -> set[int]:
+        # the copy a row replaced may sit in a neighbouring hour
+        return {h + d for h in self.hours for d in (-1, 0, 1)}
 
 
 def ingest(sink: LogSink, specs: Sequence[LogSourceSpec], roots: Mapping[str, list[Path]], *, pricer: Pricer,
-           host: str, accounts: Mapping[str, str] | None = None, progress: Progress | None = None) -> IngestReport:
-    """One incremental pass over every file of ``specs`` under ``roots`` (slug -> folders)."""
+           host: str, accounts: Mapping[str, str] | None = None, progress: Progress | None = None,
+           workers: int | None = None) -> IngestReport:
+    """One incremental pass over every file of ``specs`` under ``roots`` (slug -> folders).
+
+    Batch-capable sources are parsed in ``workers`` processes (default: up to 2) when there is a lot to read;
+    the parent dedups, prices and writes while the workers parse.
+    """
     started = time.perf_counter()
     report = IngestReport()
-    jobs, gone = plan(specs, roots, sink.load_files(), report)
-    run = _Run(sink, pricer, report, host)
+    try:
+        jobs, gone = plan(specs, roots, sink.load_files(), report)
+        run = _Run(sink, pricer, report, host)
+        with sink.bulk(sum(j.st.st_size - j.offset for j in jobs)):
+            states = _read_all(jobs, run, accounts or {}, progress, workers)
+            run.finish()
+            sink.save_files(states)
+            if gone:
+                sink.forget_files(gone)
+        if run.hours:
+            report.hours_rebuilt = sink.rebuild_hours(run.touched_hours())
+    finally:
+        sink.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _read_all(jobs: list[_Job], run: _Run, accounts: Mapping[str, str], progress: Progress | None,
+              workers: int | None) -> list[FileState]:
+    report, host = run.report, run.host
     total = sum(j.st.st_size - j.offset for j in jobs)
     done = 0
     states: list[FileState] = []
-    for job in jobs:
-        account = (accounts or {}).get(job.spec.slug)
-        ctx = ReaderContext(job.path, job.root, host, account, job.state)
-        states.append(_read_whole(job, ctx, run) if job.spec.kind == "whole" else _read_append(job, ctx, run))
+    batch = [j for j in jobs if j.spec.kind == "append" and hasattr(j.spec.reader, "records")]
+    in_batch = {id(j) for j in batch}
+    for job, res in _batch_results(batch, host, accounts, workers):
+        state, records, lines, malformed, bad, dups = res
+        run.add_records(records, job.spec.on_conflict)
+        report.duplicates += dups
+        report.lines += lines
+        report.bytes_read += state.offset - job.offset
+        report.by_source[job.spec.slug] = report.by_source.get(job.spec.slug, 0) + len(records) + dups
+        for where in malformed:
+            _malformed(report, where)
+        report.malformed += bad - len(malformed)
+        states.append(state)
         done += job.st.st_size - job.offset
+        report.files_read += 1
         if progress is not None:
             progress(done, total)
+    for job in (j for j in jobs if id(j) not in in_batch):
+        ctx = ReaderContext(job.path, job.root, host, accounts.get(job.spec.slug), job.state)
+        states.append(_read_whole(job, ctx, run) if job.spec.kind == "whole" else _read_append(job, ctx, run))
+        done += job.st.st_size - job.offset
         report.files_read += 1
-    run.finish()
-    sink.save_files(states)
-    if gone:
-        sink.forget_files(gone)
-    if run.hours:
-        report.hours_rebuilt = sink.rebuild_hours(run.hours)
-    report.seconds = time.perf_counter() - started
-    return report
+        if progress is not None:
+            progress(done, total)
+    return states
 
 
 def _malformed(report: IngestReport, where: str) -> None:
     report.malformed += 1
     if len(report.malformed_at) < MAX_NAMED_MALFORMED:
         report.malformed_at.append(where)
+
+
+_BatchResult = tuple[FileState, list[Record], int, list[str], int, int]
+"""(new file state, records deduped within the file, lines read, the first malformed ``file:line``, how many
+lines were malformed, duplicates dropped)"""
+_WORKER_JOBS: list[tuple[_Job, str | None, str | None]] = []  # set before forking: children inherit, nothing pickled
+
+
+def _batch_results(jobs: list[_Job], host: str | None, accounts: Mapping[str, str],
+                   workers: int | None) -> Iterator[tuple[_Job, _BatchResult]]:
+    args = [(j, host, accounts.get(j.spec.slug)) for j in jobs]
+    nbytes = sum(j.st.st_size - j.offset for j in jobs)
+    n = min(2, os.cpu_count() or 1) if workers is None else workers
+    if n < 2 or len(jobs) < 2 or nbytes < WORKER_BYTES or "fork" not in mp.get_all_start_methods():
+        for a in args:
+            yield a[0], _read_batch(*a)
+        return
+    global _WORKER_JOBS
+    _WORKER_JOBS = args
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            for i, res in enumerate(pool.imap(_read_batch_at, range(len(args)), chunksize=4)):
+                yield jobs[i], res
+    finally:
+        _WORKER_JOBS = []
+
+
+def _read_batch_at(i: int) -> _BatchResult:
+    return _read_batch(*_WORKER_JOBS[i])
+
+
+def _read_batch(job: _Job, host: str | None, account: str | None) -> _BatchResult:
+    """Read a file's new whole lines through the source's batch reader; dedup inside the file."""
+    ctx = ReaderContext(job.path, job.root, host, account, job.state)
+    reader: Any = job.spec.reader(ctx)  # type: ignore[misc]
+    with open(job.path, "rb") as f:
+        f.seek(job.offset)
+        data = f.read(job.st.st_size - job.offset)
+    end = data.rfind(b"\n") + 1  # only whole lines; a line being written waits for its newline
+    lines = data[:end].split(b"\n")
+    lines.pop()
+    records, bad = reader.records(lines)
+    kept, dups = _dedup(records, job.spec.on_conflict)
+    malformed = [f"{job.path}:{job.lines + 1 + i}" for i in bad[:MAX_NAMED_MALFORMED]]
+    return _file_state(job, end, len(data), len(lines), reader), kept, len(lines), malformed, len(bad), dups
+
+
+def _dedup(records: list[Record], mode: str) -> tuple[list[Record], int]:
+    main: dict[str, Record] = {}
+    side: dict[str, Record] = {}
+    dups = 0
+    for r in records:
+        d = side if r[20] else main
+        cur = d.get(r[0])
+        if cur is None:
+            d[r[0]] = r
+            continue
+        if not r[20]:
+            dups += 1
+        if mode == "replace" or record_total(r) > record_total(cur):
+            d[r[0]] = r
+    return [*main.values(), *side.values()], dups
+
+
+def _file_state(job: _Job, end: int, size: int, nlines: int, reader: Any) -> FileState:
+    head = job.head if job.offset else (head_hash(job.path) if end else None)
+    return FileState(str(job.path), job.spec.slug, job.st.st_dev, job.st.st_ino, job.offset + end,
+                     job.offset + end, job.lines + nlines, head, job.st.st_mtime if end == size else -1.0,
+                     orjson.dumps(reader.state()).decode())
 
 
 def _read_append(job: _Job, ctx: ReaderContext, run: _Run) -> FileState:
@@ -273,7 +389,6 @@ def _read_append(job: _Job, ctx: ReaderContext, run: _Run) -> FileState:
     lines.pop()
     hint = spec.usage_hint
     add, feed = run.add, reader.feed
-    n = job.lines
     count = 0
     for n, line in enumerate(lines, job.lines + 1):
         if hint is not None and hint not in line:
@@ -287,12 +402,9 @@ def _read_append(job: _Job, ctx: ReaderContext, run: _Run) -> FileState:
         for item in items:
             add(spec, item)
             count += 1
-    n = job.lines + len(lines)
     report.lines += len(lines)
     report.by_source[spec.slug] = report.by_source.get(spec.slug, 0) + count
-    head = job.head if job.offset else (head_hash(job.path) if end else None)
-    return FileState(str(job.path), spec.slug, job.st.st_dev, job.st.st_ino, job.offset + end, job.offset + end,
-                     n, head, job.st.st_mtime if end == len(data) else -1.0, orjson.dumps(reader.state()).decode())
+    return _file_state(job, end, len(data), len(lines), reader)
 
 
 def _read_whole(job: _Job, ctx: ReaderContext, run: _Run) -> FileState:

@@ -21,6 +21,10 @@ cost_auto, unknown_auto the recorded cost when present, else the calculated one 
 first_ts, last_ts       first and last event time inside the hour (for 5-hour blocks and burn rates)
 ======================  ==========================================================================
 
+``usage_rollup`` has the same columns without ``session``: one row per UTC hour and (source, consumer, provider,
+host, project, model), summed from ``usage_hourly``. Daily, weekly, monthly and block reports read it (a fraction
+of the rows when many sessions run); ``usage session`` reads ``usage_hourly``.
+
 The tailer rebuilds the hours it touched (and their neighbours) after every ingestion run, so the roll-up is
 always exactly the GROUP BY of the raw rows; analysis code may read it for any per-hour question.
 """
@@ -73,4 +77,26 @@ usage_hourly = Table(
     Column("first_ts", Float, nullable=False),
     Column("last_ts", Float, nullable=False),
     Index("ix_usage_hourly_hour", "hour_ts"),
+)
+
+usage_rollup = Table(
+    "usage_rollup",
+    metadata,
+    Column("hour_ts", Float, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("consumer", String(200)),
+    Column("provider", String(64), nullable=False),
+    Column("host", String(200)),
+    Column("project", String(500)),
+    Column("model", String(200), nullable=False),
+    Column("events", Integer, nullable=False),
+    *(Column(c, BigInteger, nullable=False) for c in ROLLUP_SUMS),
+    Column("cost_calc", Numeric(18, 8), nullable=False),
+    Column("unknown_calc", Integer, nullable=False),
+    Column("cost_recorded", Numeric(18, 8), nullable=False),
+    Column("cost_auto", Numeric(18, 8), nullable=False),
+    Column("unknown_auto", Integer, nullable=False),
+    Column("first_ts", Float, nullable=False),
+    Column("last_ts", Float, nullable=False),
+    Index("ix_usage_rollup_hour", "hour_ts"),
 )

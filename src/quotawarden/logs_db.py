@@ -1,0 +1,292 @@
+"""Agent-log SQL on a plain DB-API connection (sqlite3 or psycopg): the ingestion sink, roll-ups, report rows.
+
+Plain SQL because the hot paths cannot afford SQLAlchemy: its per-row parameter processing halves the insert rate,
+and importing it costs more than the status line's whole budget. The package ``quotawarden.store`` imports
+SQLAlchemy on import, so this module sits beside it; ``store.ingest.StoreLogSink`` binds it to a ``Store``, and
+the fast CLI paths open SQLite with :func:`open_sqlite`. Tables: ``store/schema_logs.py``.
+
+Both backends accept the same statements once ``?`` becomes ``%s``; PostgreSQL bulk writes go through COPY.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from quotawarden.logsources.base import RECORD_FIELDS
+from quotawarden.sources.log_tailer import FileState
+
+EVENT_COLUMNS = RECORD_FIELDS[:19]
+SUMS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cache_read_tokens",
+        "reasoning_tokens")
+SESSION_KEYS = ("source", "consumer", "provider", "host", "project", "session", "model")
+MODEL_KEYS = ("source", "consumer", "provider", "host", "project", "model")
+COSTS = ("cost_calc", "unknown_calc", "cost_recorded", "cost_auto", "unknown_auto")
+REPORT_COLUMNS = ("hour_ts", "consumer", "host", "project", "session", "model", "events", "input_tokens",
+                  "output_tokens", "cache_write_tokens", "cache_read_tokens", *COSTS, "first_ts", "last_ts")
+REQUIRED_TABLES = ("usage_events", "log_files", "usage_hourly", "usage_rollup", "samples", "latest_samples")
+_BATCH = 5000
+BYTES_PER_EVENT = 4096
+"""Rough new bytes per unique event in Claude Code logs (1.2 kB lines, streamed copies): sizes a bulk load."""
+BULK_EVENTS = 50_000
+_TOTAL = "({t}.input_tokens + {t}.output_tokens + {t}.cache_write_tokens + {t}.cache_read_tokens)"
+_FILE_COLS = ("host", "path", "source", "device", "inode", "size", "offset", "lines", "head_hash", "mtime", "state",
+              "updated_ts")
+SAMPLE_COLUMNS = ("account_id", "window", "observed_ts", "source", "provenance", "unit", "used_ratio", "used",
+                  "remaining", "limit", "resets_ts", "status", "window_length_s")
+
+
+def _q(names: Iterable[str]) -> str:
+    return ", ".join(f'"{n}"' for n in names)
+
+
+def open_sqlite(path: str | Path) -> sqlite3.Connection:
+    """A connection with the store's pragmas (WAL, NORMAL sync, busy timeout)."""
+    conn = sqlite3.connect(str(path), timeout=10)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000", "cache_size=-65536"):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def sqlite_ready(conn: sqlite3.Connection) -> bool:
+    """Whether the migrations this module needs have run (else the full store must open and migrate first)."""
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    return all(t in names for t in REQUIRED_TABLES)
+
+
+class LogDb:
+    """The tailer's ``LogSink`` (and the report reads) over one DB-API connection, for one host."""
+
+    def __init__(self, connect: Callable[[], Any], dialect: str, host: str, now_ts: float) -> None:
+        self._connect, self.pg, self.host, self.now_ts = connect, dialect == "postgresql", host, now_ts
+        self._conn: Any = None
+        self._indexes: list[str] | None = None  # while a bulk load runs: the dropped indexes' DDL
+
+    @contextmanager
+    def bulk(self, new_bytes: int) -> Iterator[None]:
+        """A first import of a big history on SQLite: one transaction, secondary indexes of ``usage_events``
+        dropped and rebuilt at the end (a sorted build costs a fraction of 300k random index inserts). Only when
+        the new data outweighs what is stored; SQLite DDL is transactional, so a crash leaves the indexes as
+        they were. Other writers wait for the commit (their busy timeout applies)."""
+        expected = new_bytes // BYTES_PER_EVENT
+        if self.pg or expected < BULK_EVENTS:
+            yield
+            return
+        stored = self._read("SELECT count(*) FROM usage_events")[0][0]
+        if expected < stored:
+            yield
+            return
+        cur = self.conn.cursor()
+        cur.execute("BEGIN IMMEDIATE")
+        found = cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                            "tbl_name = 'usage_events' AND sql IS NOT NULL").fetchall()
+        for name, _sql in found:
+            cur.execute(f'DROP INDEX "{name}"')
+        self._indexes = sql = [r[1] for r in found]
+        try:
+            yield
+            for stmt in sql:
+                cur.execute(stmt)
+            self._indexes = None
+            self.conn.commit()
+        except BaseException:
+            self._indexes = None
+            self.conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def _commit(self) -> None:
+        if self._indexes is None:
+            self.conn.commit()
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            self._conn = self._connect()
+        return self._conn
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s") if self.pg else text
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.rollback()  # nothing is pending: every write below commits
+            conn.close()
+
+    def _write(self, statements: Iterable[tuple[str, Sequence[Any]]], many: bool = False) -> None:
+        cur = self.conn.cursor()
+        try:
+            for stmt, params in statements:
+                (cur.executemany if many else cur.execute)(self.sql(stmt), params)
+            self._commit()
+        except BaseException:
+            if self._indexes is None:
+                self.conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def _read(self, stmt: str, params: Sequence[Any] = ()) -> list[Any]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(self.sql(stmt), params)
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+            self._commit()  # end the read transaction (PostgreSQL, and SQLite WAL snapshots)
+
+    # -- file positions -------------------------------------------------------------------------------------------
+
+    def load_files(self) -> dict[str, FileState]:
+        rows = self._read(f"SELECT {_q(_FILE_COLS[1:11])} FROM log_files WHERE host = ?", (self.host,))
+        return {r[0]: FileState(*r) for r in rows}
+
+    def save_files(self, states: Sequence[FileState]) -> None:
+        rows = [(self.host, s.path, s.source, s.device, s.inode, s.size, s.offset, s.lines, s.head_hash, s.mtime,
+                 s.state, self.now_ts) for s in states]
+        update = ", ".join(f'"{c}" = excluded."{c}"' for c in _FILE_COLS[2:])
+        stmt = (f"INSERT INTO log_files ({_q(_FILE_COLS)}) VALUES ({', '.join('?' * len(_FILE_COLS))}) "
+                f"ON CONFLICT (host, path) DO UPDATE SET {update}")
+        self._write(((stmt, part) for part in _chunks(rows, _BATCH)), many=True)
+
+    def forget_files(self, paths: Iterable[str]) -> None:
+        stmt = "DELETE FROM log_files WHERE host = ? AND path = ?"
+        self._write([(stmt, [(self.host, p) for p in paths])], many=True)
+
+    # -- events ---------------------------------------------------------------------------------------------------
+
+    def upsert_events(self, rows: list[tuple[Any, ...]], on_conflict: str) -> None:
+        """Insert events; on a known key keep the larger token total (``larger``) or the new copy (``replace``).
+        Keys within one call are unique (the tailer dedups in memory first)."""
+        if not rows:
+            return
+        update = ", ".join(f"{c} = excluded.{c}" for c in EVENT_COLUMNS[1:])
+        where = (f" WHERE {_TOTAL.format(t='excluded')} > {_TOTAL.format(t='usage_events')}"
+                 if on_conflict == "larger" else "")
+        tail = f"ON CONFLICT (dedup_key) DO UPDATE SET {update}{where}"
+        cols = _q(EVENT_COLUMNS)
+        if self.pg and len(rows) > 500:
+            self._copy_events(rows, cols, tail)
+            return
+        stmt = f"INSERT INTO usage_events ({cols}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) {tail}"
+        self._write([(stmt, rows)], many=True)
+
+    def _copy_events(self, rows: list[tuple[Any, ...]], cols: str, tail: str) -> None:
+        cur = self.conn.cursor()
+        try:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS _events_in (LIKE usage_events INCLUDING DEFAULTS) "
+                        "ON COMMIT DELETE ROWS")
+            with cur.copy(f"COPY _events_in ({cols}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+            cur.execute(f"INSERT INTO usage_events ({cols}) SELECT {cols} FROM _events_in {tail}")
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        finally:
+            cur.close()
+
+    def keys_with_prefix(self, prefixes: Iterable[str]) -> set[str]:
+        """Which prefixes (``msg_id:``) some stored dedup key starts with: an indexed range scan each."""
+        stmt = "SELECT 1 FROM usage_events WHERE dedup_key >= ? AND dedup_key < ? LIMIT 1"
+        return {p for p in prefixes if self._read(stmt, (p, p[:-1] + chr(ord(p[-1]) + 1)))}
+
+    def delete_events(self, keys: Sequence[str]) -> list[float]:
+        """Remove events by key; returns their times (so the caller can rebuild those hours)."""
+        times: list[float] = []
+        for k in keys:
+            times += [r[0] for r in self._read("SELECT ts FROM usage_events WHERE dedup_key = ?", (k,))]
+        self._write([("DELETE FROM usage_events WHERE dedup_key = ?", [(k,) for k in keys])], many=True)
+        return times
+
+    def write_samples(self, samples: Sequence[Any]) -> None:
+        """Quota readings (``QuotaSample``) into ``samples`` (idempotent) and ``latest_samples``."""
+        write_sample_rows(self, [sample_row(s) for s in samples])
+
+    # -- roll-ups -------------------------------------------------------------------------------------------------
+
+    def rebuild_hours(self, hours: Iterable[int]) -> int:
+        """Recompute both roll-ups for these UTC hour indexes (epoch // 3600) from the raw log events: the
+        per-session ``usage_hourly`` from ``usage_events``, then ``usage_rollup`` from ``usage_hourly``."""
+        hour = "floor(ts / 3600) * 3600" if self.pg else "CAST(ts / 3600 AS INTEGER) * 3600"
+        auto = "coalesce(cost_recorded, cost)"
+        session_sel = (f"{hour}, {', '.join(SESSION_KEYS)}, count(*), "
+                       + ", ".join(f"sum({s})" for s in SUMS)
+                       + f", coalesce(sum(cost), 0), sum(CASE WHEN cost IS NULL THEN 1 ELSE 0 END), "
+                         f"coalesce(sum(cost_recorded), 0), coalesce(sum({auto}), 0), "
+                         f"sum(CASE WHEN {auto} IS NULL THEN 1 ELSE 0 END), min(ts), max(ts)")
+        model_sel = (f"hour_ts, {', '.join(MODEL_KEYS)}, sum(events), "
+                     + ", ".join(f"sum({c})" for c in (*SUMS, *COSTS)) + ", min(first_ts), max(last_ts)")
+        tail = ("events", *SUMS, *COSTS, "first_ts", "last_ts")
+        statements: list[tuple[str, Sequence[Any]]] = []
+        for a, b in hour_ranges(hours):
+            lo, hi = a * 3600.0, b * 3600.0
+            statements += [
+                ("DELETE FROM usage_hourly WHERE hour_ts >= ? AND hour_ts < ?", (lo, hi)),
+                (f"INSERT INTO usage_hourly (hour_ts, {', '.join((*SESSION_KEYS, *tail))}) SELECT {session_sel} "
+                 f"FROM usage_events WHERE source = 'log' AND ts >= ? AND ts < ? "
+                 f"GROUP BY 1, {', '.join(SESSION_KEYS)}", (lo, hi)),
+                ("DELETE FROM usage_rollup WHERE hour_ts >= ? AND hour_ts < ?", (lo, hi)),
+                (f"INSERT INTO usage_rollup (hour_ts, {', '.join((*MODEL_KEYS, *tail))}) SELECT {model_sel} "
+                 f"FROM usage_hourly WHERE hour_ts >= ? AND hour_ts < ? GROUP BY hour_ts, {', '.join(MODEL_KEYS)}",
+                 (lo, hi)),
+            ]
+        self._write(statements)
+        return int(self._read("SELECT count(*) FROM usage_hourly")[0][0]) if statements else 0
+
+    def report_rows(self, sessions: bool, since_ts: float | None = None) -> list[tuple[Any, ...]]:
+        """Roll-up rows in ``REPORT_COLUMNS`` order, oldest first: per session (``usage_hourly``) or not
+        (``usage_rollup``, a fraction of the rows: what daily, weekly, monthly and block reports read)."""
+        table, session = ("usage_hourly", "session") if sessions else ("usage_rollup", "NULL")
+        cols = ", ".join(session if c == "session" else c for c in REPORT_COLUMNS)
+        where, params = ("WHERE last_ts >= ? ", (since_ts,)) if since_ts is not None else ("", ())
+        return self._read(f"SELECT {cols} FROM {table} {where}ORDER BY hour_ts", params)
+
+    def cost_since(self, since_ts: float, active_since_ts: float) -> tuple[float, float]:
+        """(cost since ``since_ts``, cost of the hours active since ``active_since_ts``), ``--cost-mode auto``."""
+        r = self._read("SELECT coalesce(sum(CASE WHEN hour_ts >= ? THEN cost_auto ELSE 0 END), 0), "
+                       "coalesce(sum(CASE WHEN last_ts >= ? THEN cost_auto ELSE 0 END), 0) FROM usage_rollup "
+                       "WHERE last_ts >= ?", (since_ts, active_since_ts, min(since_ts, active_since_ts)))
+        return float(r[0][0] or 0), float(r[0][1] or 0)
+
+
+def sample_row(s: Any) -> tuple[Any, ...]:
+    return (s.account_id, s.window, s.observed_at.timestamp(), s.source.value, s.provenance.value, s.unit.value,
+            s.used_ratio, s.used, s.remaining, s.limit, None if s.resets_at is None else s.resets_at.timestamp(),
+            s.status, s.window_length_s)
+
+
+def write_sample_rows(db: LogDb, rows: list[tuple[Any, ...]]) -> None:
+    """Rows in ``SAMPLE_COLUMNS`` order: history kept once per (account, window, time, source); the latest value
+    per account/window replaced only by a newer one."""
+    if not rows:
+        return
+    marks = ", ".join("?" * len(SAMPLE_COLUMNS))
+    update = ", ".join(f'"{c}" = excluded."{c}"' for c in SAMPLE_COLUMNS[2:])
+    db._write([
+        (f"INSERT INTO samples ({_q(SAMPLE_COLUMNS)}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows),
+        (f"INSERT INTO latest_samples ({_q(SAMPLE_COLUMNS)}) VALUES ({marks}) ON CONFLICT (account_id, \"window\") "
+         f"DO UPDATE SET {update} WHERE latest_samples.observed_ts <= excluded.observed_ts",
+         sorted(rows, key=lambda r: r[2])),
+    ], many=True)
+
+
+def hour_ranges(hours: Iterable[int]) -> list[tuple[int, int]]:
+    """Sorted hour indexes -> [start, end) ranges of consecutive hours."""
+    out: list[tuple[int, int]] = []
+    for h in sorted(set(hours)):
+        if out and out[-1][1] == h:
+            out[-1] = (out[-1][0], h + 1)
+        else:
+            out.append((h, h + 1))
+    return out
+
+
+def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
+    return [rows[i:i + size] for i in range(0, len(rows), size)]
