@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from quotawarden.analysis import anomaly, audit, cost, fairness, rotation, schedule, tiers
@@ -55,7 +56,15 @@ def weekly(store: Store, now: datetime, weeks: int = 8) -> list[schedule.WeekSta
 
 
 def usage(store: Store, now: datetime, days: float) -> list[cost.Usage]:
-    return [cost.Usage(*r) for r in aq.usage_rows(store, now.timestamp() - days * DAY, now.timestamp())]
+    rows = aq.usage_rows(store, now.timestamp() - days * DAY, now.timestamp())
+    return [cost.Usage(*r[:-1], _decimal(r[-1])) for r in rows]
+
+
+def _decimal(v: Any) -> Decimal | None:
+    """SQLite hands NUMERIC back as float through a raw query; money is Decimal here."""
+    if v is None or isinstance(v, Decimal):
+        return v
+    return Decimal(str(v))
 
 
 def budget_specs(settings: Settings) -> list[cost.BudgetSpec]:

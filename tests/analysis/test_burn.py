@@ -119,6 +119,6 @@ def test_out_of_order_samples_and_clock_skew() -> None:
 
 def test_already_exhausted_and_idle() -> None:
     rate = burn_rate(from_samples([sample(0, 0.95), sample(10, 1.0)]))
-    assert project(rate, RESET, T0, 1.0).message.startswith("exhausted")
+    assert project(rate, RESET, T0, 1.0).message == "exhausted: at 100% of its 100% cap"
     idle = burn_rate(from_samples([sample(0, 0.3), sample(10, 0.3)]))
     assert project(idle, RESET, T0).message == "safe: not burning"

@@ -42,8 +42,9 @@ def robust_z(x: float, history: Sequence[float]) -> tuple[float, float]:
 
 
 def spikes(hourly: Iterable[tuple[str, float, float]], since: datetime, kind: str = "usage", z: float = 3.5,
-           floor: float = 1.0, min_history: int = 2) -> list[Anomaly]:
-    """Hours at or after ``since`` whose value spikes over the same hour-of-week in earlier weeks.
+           floor: float = 1.0, min_history: int = 2, min_ratio: float = 2.0) -> list[Anomaly]:
+    """The strongest hour at or after ``since`` per subject whose value spikes over the same hour-of-week in
+    earlier weeks (robust z above ``z`` and at least ``min_ratio`` times the usual value).
 
     ``hourly`` holds (subject, hour start epoch, value); hours with no row count as zero.
     """
@@ -54,6 +55,7 @@ def spikes(hourly: Iterable[tuple[str, float, float]], since: datetime, kind: st
     out = []
     for subject, values in sorted(by_subject.items()):
         first = min(values)
+        hits: list[tuple[float, float, float, float]] = []
         for t, v in sorted(values.items()):
             if t < cut or v < floor:
                 continue
@@ -61,10 +63,14 @@ def spikes(hourly: Iterable[tuple[str, float, float]], since: datetime, kind: st
             if len(history) < min_history:
                 continue
             score, med = robust_z(v, history)
-            if score > z:
-                at = datetime.fromtimestamp(t, UTC)
-                out.append(Anomaly(kind, subject, at, v, med, score,
-                                   f"{subject}: {kind} {v:,.2f} at {at:%a %H:00} vs usual {med:,.2f}"))
+            if score > z and v >= min_ratio * med:
+                hits.append((score, t, v, med))
+        if hits:
+            score, t, v, med = max(hits)
+            at = datetime.fromtimestamp(t, UTC)
+            more = f" ({len(hits)} hours)" if len(hits) > 1 else ""
+            out.append(Anomaly(kind, subject, at, v, med, score,
+                               f"{subject}: {kind} {v:,.4g} at {at:%a %H:00} vs usual {med:,.4g}{more}"))
     return out
 
 

@@ -98,7 +98,10 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float | None:
         idx = sorted({round(i * (n - 1) / (MAX_POINTS - 1)) for i in range(MAX_POINTS)})
         xs, ys = [xs[i] for i in idx], [ys[i] for i in idx]
         n = len(xs)
-    slopes = [(ys[j] - ys[i]) / (xs[j] - xs[i]) for i in range(n) for j in range(i + 1, n) if xs[j] != xs[i]]
+    slopes: list[float] = []
+    for i in range(n - 1):
+        xi, yi = xs[i], ys[i]
+        slopes.extend([(yj - yi) / (xj - xi) for xj, yj in zip(xs[i + 1:], ys[i + 1:], strict=True) if xj != xi])
     return median(slopes) if slopes else None
 
 
@@ -112,12 +115,13 @@ def burn_rate(points: Sequence[Point], drop_tolerance: float = 0.02) -> BurnRate
     limit = next((p.limit for p in reversed(seg) if p.limit), None)
     hours = [p.t / 3600 for p in seg]
     ratio_rate = _slope(hours, [p.ratio for p in seg])
-    units_rate = _slope(hours, [p.used for p in seg])
-    if units_rate is None:
-        remaining_rate = _slope(hours, [p.remaining for p in seg])
-        units_rate = -remaining_rate if remaining_rate is not None else None
-    if units_rate is None and ratio_rate is not None and limit:
-        units_rate = ratio_rate * limit
+    if ratio_rate is not None and limit:
+        units_rate: float | None = ratio_rate * limit  # one regression serves both units
+    else:
+        units_rate = _slope(hours, [p.used for p in seg])
+        if units_rate is None:
+            remaining_rate = _slope(hours, [p.remaining for p in seg])
+            units_rate = -remaining_rate if remaining_rate is not None else None
     if ratio_rate is None and units_rate is not None and limit:
         ratio_rate = units_rate / limit
     return BurnRate(ratio_rate, units_rate, samples, _dt(seg[0].t), last.ratio, _dt(last.t), limit)
@@ -135,7 +139,8 @@ def project(rate: BurnRate, resets_at: datetime | None, now: datetime, cap: floa
     if rate.ratio_per_hour is None or rate.last_ratio is None or rate.last_at is None:
         return Projection(None, resets_at, cap, None, False, "unknown: not enough samples")
     if rate.last_ratio >= cap:
-        return Projection(rate.last_at, resets_at, cap, 0.0, True, f"exhausted: at {rate.last_ratio:.0%} of {cap:.0%}")
+        msg = f"exhausted: at {rate.last_ratio:.0%} of its {cap:.0%} cap"
+        return Projection(rate.last_at, resets_at, cap, 0.0, True, msg)
     if rate.ratio_per_hour <= 0:
         return Projection(None, resets_at, cap, None, False, "safe: not burning")
     hours = (cap - rate.last_ratio) / rate.ratio_per_hour

@@ -65,14 +65,18 @@ class CostLine:
 def breakdown(rows: Iterable[Usage], period: str = "day", by: str = "provider") -> list[CostLine]:
     if by not in GROUPS:
         raise ValueError(f"cannot group cost by {by!r} ({', '.join(GROUPS)})")
-    acc: dict[tuple[str, str], list[object]] = defaultdict(lambda: [Decimal(0), 0, 0, 0])
+    costs: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    calls: dict[tuple[str, str], int] = defaultdict(int)
+    tokens: dict[tuple[str, str], int] = defaultdict(int)
+    unpriced: dict[tuple[str, str], int] = defaultdict(int)
     for r in rows:
-        a = acc[(period_key(r.ts, period), getattr(r, by) or "-")]
-        a[0] = a[0] + (r.cost or 0)  # type: ignore[operator]
-        a[1] = a[1] + 1  # type: ignore[operator]
-        a[2] = a[2] + r.tokens  # type: ignore[operator]
-        a[3] = a[3] + (r.cost is None)  # type: ignore[operator]
-    return [CostLine(p, g, *v) for (p, g), v in sorted(acc.items())]  # type: ignore[arg-type]
+        key = (period_key(r.ts, period), getattr(r, by) or "-")
+        costs[key] += r.cost or Decimal(0)
+        calls[key] += 1
+        tokens[key] += r.tokens
+        unpriced[key] += r.cost is None
+    return [CostLine(p, g, costs[(p, g)], calls[(p, g)], tokens[(p, g)], unpriced[(p, g)])
+            for p, g in sorted(calls)]
 
 
 @dataclass(frozen=True, slots=True)

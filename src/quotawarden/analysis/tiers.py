@@ -134,7 +134,7 @@ def advise(account_id: str, current: Plan | None, days: Sequence[Day], catalog: 
 
 
 def _decide(account_id: str, current: Plan, days: Sequence[Day], options: list[dict[str, Any]]) -> Advice:
-    cur_ok = holds(days, current, current, 1.0)
+    cur_ok = holds(days, current, current, 0.999)  # reaching 100 % is running out
     plans = [o for o in options if o["plan"] != "api"]
     cheaper = [o for o in plans if o["saving"] > 0 and o["confidence"] >= DOWNGRADE_CONFIDENCE
                and not o["broke_in_last_30_days"]]

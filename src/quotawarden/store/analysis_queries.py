@@ -47,9 +47,11 @@ def recent_buckets(store: Store, account_ids: Sequence[str] | None = None) -> di
             sql = text(
                 f'SELECT s.account_id, s."window", AVG(s.observed_ts), AVG({_RATIO}), AVG(s.used), '
                 f'AVG(s.remaining), MAX(s."limit"), MAX(s.resets_ts), COUNT(*) '
-                f'FROM latest_samples l JOIN samples s ON s.account_id = l.account_id '
+                # CROSS JOIN: SQLite then drives the loop from latest_samples (one index range per window);
+                # PostgreSQL plans it as an ordinary join
+                f'FROM latest_samples l CROSS JOIN samples s WHERE s.account_id = l.account_id '
                 f'AND s."window" = l."window" AND s.observed_ts >= l.observed_ts - :lb '
-                f'WHERE {where} GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
+                f'AND {where} GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
             params: dict[str, Any] = {"lb": span, "b": bucket, "len": length}
             if account_ids is not None:
                 sql = sql.bindparams(bindparam("ids", expanding=True))

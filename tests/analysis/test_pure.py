@@ -1,0 +1,141 @@
+"""Pure analysis functions on constructed inputs: health, anomalies, cost forecast, budgets, tiers, fairness."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from quotawarden.analysis import anomaly, cost, fairness, health, tiers
+from quotawarden.analysis.burn import BurnRate, project
+from quotawarden.domain import Health, QuotaSample, Source, Unit
+
+NOW = datetime(2026, 8, 20, 14, 0, tzinfo=UTC)
+
+
+def smp(ratio: float, window: str = "5h", length: int = 18000, status: str | None = None) -> QuotaSample:
+    return QuotaSample(NOW, "a", window, Unit.PERCENT, Source.PROBE, used_ratio=ratio, status=status,
+                       resets_at=NOW + timedelta(hours=3), window_length_s=length)
+
+
+def rate(per_hour: float, last: float) -> BurnRate:
+    return BurnRate(per_hour, None, 12, NOW - timedelta(hours=1), last, NOW)
+
+
+@pytest.mark.parametrize(("ratio", "provider", "per_hour", "expected", "reason"), [
+    (0.30, "claude", 0.01, Health.GREEN, "5h at 30%"),
+    (0.55, "claude", 0.01, Health.YELLOW, "5h at 55% (>= 50%)"),
+    (0.81, "gemini", 0.0, Health.RED, "5h at 81% (> 80%)"),
+    (0.80, "claude", 0.0, Health.RED, "5h: exhausted: at 80% of its 80% cap"),
+    (0.80, "claude", None, Health.RED, "5h at 80% (hard cap 80%)"),
+    # 70 %/h would fill the 5-hour window within a quarter of its length: the claude 5h cap of 80 % drops by the
+    # 5 % safety margin to 75 %; at 60 %/h it does not
+    (0.76, "claude", 0.7, Health.RED, "5h: exhausted: at 76% of its 75% cap (burning fast: cap lowered to 75%)"),
+    (0.76, "claude", 0.6, Health.RED, "5h: exhausts in 4m, 2h56m before reset"),
+    # 20 %/h from 40 %: reaches 80 % in 2 h, before the reset in 3 h; 2 h > the scaled red threshold (70 min)
+    (0.40, "claude", 0.2, Health.YELLOW, "5h: exhausts in 2h00m, 1h00m before reset"),
+    # 40 %/h from 40 %: 1 h, under 70 min: RED
+    (0.40, "claude", 0.4, Health.RED, "5h: exhausts in 1h00m, 2h00m before reset"),
+])
+def test_window_health(ratio: float, provider: str, per_hour: float | None, expected: Health, reason: str) -> None:
+    pol = health.Policy()
+    s = smp(ratio)
+    r = rate(per_hour, ratio) if per_hour is not None else None
+    cap, _ = health.effective_cap(pol, provider, "5h", r, 18000)
+    proj = project(r, s.resets_at, NOW, cap) if r else None
+    got = health.window_health(s, provider, r, proj, pol, NOW)
+    assert got == (expected, reason)
+
+
+def test_health_service_errors_and_rejected() -> None:
+    pol = health.Policy()
+    s = smp(0.1)
+    assert health.window_health(s, "x", None, None, pol, NOW, service="degraded")[0] is Health.YELLOW
+    assert health.window_health(s, "x", None, None, pol, NOW, errors=0.06) == (Health.RED, "error rate 6.0% over 24h")
+    assert health.window_health(s, "x", None, None, pol, NOW, errors=0.0005)[0] is Health.GREEN
+    assert health.window_health(smp(0.2, status="rejected"), "x", None, None, pol, NOW)[0] is Health.RED
+    assert health.Policy(hard_caps={"claude/5h": 0.7}).cap("claude", "5h") == 0.7
+    assert health.Policy().cap("openai", "rpm") == 0.85
+
+
+def test_robust_z_and_spikes() -> None:
+    assert anomaly.robust_z(30, [10, 12, 8, 10]) == (pytest.approx(0.6745 * 20 / 1.0), 10)
+    week = 604800.0
+    base = NOW.replace(minute=0).timestamp()
+    hourly = [("p", base - w * week, 10.0 + (w % 2)) for w in range(1, 5)] + [("p", base, 60.0)]
+    (a,) = anomaly.spikes(hourly, NOW - timedelta(hours=1), floor=1)
+    assert (a.subject, a.value, a.baseline) == ("p", 60.0, 10.5)
+    assert anomaly.spikes([*hourly[:-1], ("p", base, 12.0)], NOW - timedelta(hours=1)) == []
+
+
+def usage(day: int, usd: str | None, project: str = "web", consumer: str = "a", tokens: int = 1000) -> cost.Usage:
+    ts = (NOW - timedelta(days=day)).timestamp()
+    return cost.Usage(ts, "claude", "m", "acc", consumer, project, tokens, 0, 0, 0,
+                      Decimal(usd) if usd is not None else None)
+
+
+def test_forecast_of_a_flat_spend_is_exact() -> None:
+    today = usage(0, "4")._replace(ts=(NOW - timedelta(hours=1)).timestamp())
+    rows = [*(usage(d, "10") for d in range(1, 29)), today]
+    fc = cost.forecast(rows, NOW)  # Aug 20 14:00: 19 full days since Aug 1 at $10 + $4 today
+    assert fc.to_date == Decimal("194")
+    assert fc.daily_mean == Decimal("10") and fc.days_left == pytest.approx(11.42, abs=0.01)
+    assert fc.low == fc.expected == fc.high == Decimal("308.17")  # 194 + 10 * 11.4167
+    lines = cost.breakdown([*rows, usage(0, None)], "month", "project")
+    assert [(x.period, x.cost, x.calls, x.unpriced) for x in lines] == [("2026-07", Decimal(90), 9, 0),
+                                                                        ("2026-08", Decimal(194), 21, 1)]
+
+
+def test_budgets() -> None:
+    rows = [usage(d, "10") for d in range(1, 29)]
+    specs = [cost.BudgetSpec("web", "project", "w*", monthly_usd=250), cost.BudgetSpec("ok", monthly_usd=1000),
+             cost.BudgetSpec("spent", "total", monthly_usd=100), cost.BudgetSpec("none", "project", "x*",
+                                                                                 monthly_usd=1)]
+    states = {b.budget.name: b.state for b in cost.budgets(rows, specs, NOW)}
+    assert states == {"web": "breach", "ok": "ok", "spent": "over", "none": "ok"}
+
+
+CAT = tiers.load_catalog()
+
+
+def days(peak: float, weekly_growth: float, n: int = 30) -> list[tiers.Day]:
+    return [tiers.Day({"5h": peak}, {"7d": weekly_growth / 7}, {"7d": 7}) for _ in range(n)]
+
+
+def test_tier_downgrade_only_when_every_day_holds() -> None:
+    cur = tiers.find_plan(CAT, "max20x")
+    assert cur is not None and cur.id == "claude-max-20x"
+    # 5h peaks of 15 % of Max 20x = 60 % of Max 5x; weekly 40 % of Max 20x = 69 % of Max 5x
+    advice = tiers.advise("a", cur, days(0.15, 0.4), CAT)
+    assert (advice.action, advice.plan, advice.monthly_saving, advice.confidence) == ("downgrade", "claude-max-5x",
+                                                                                      100.0, 1.0)
+    spiky = days(0.15, 0.4)
+    spiky[17] = tiers.Day({"5h": 0.25}, {"7d": 0.4 / 7}, {"7d": 7})  # one day at 100 % of Max 5x
+    advice = tiers.advise("a", cur, spiky, CAT)
+    assert advice.action == "keep"
+    five = next(o for o in advice.options if o["plan"] == "claude-max-5x")
+    assert five["broke_in_last_30_days"] and five["confidence"] < 0.95
+
+
+def test_tier_upgrade_and_unknown() -> None:
+    pro = tiers.find_plan(CAT, "claude-pro")
+    advice = tiers.advise("a", pro, days(1.0, 0.9), CAT)
+    assert (advice.action, advice.plan) == ("upgrade", "claude-max-5x")
+    assert tiers.advise("a", None, [], CAT).action == "unknown"
+    assert all(p.source and p.as_of for p in CAT)
+
+
+def test_fairness_indices_exact() -> None:
+    rows = [usage(0, "3", consumer="a")] * 3 + [usage(0, "1", consumer="b")]
+    f = fairness.fairness(rows, pressure=True)
+    # costs 9 and 1: Jain = 100 / (2 * 82); Gini = (9 - 1) / (2 * 2 * 5) = 0.4
+    assert f.weight == "cost"
+    assert f.jain == pytest.approx(100 / 164) and f.gini == pytest.approx(0.4)
+    a, b = f.consumers
+    assert (a.consumer, a.share, a.advice) == ("a", 0.9, "throttle") and b.advice == "proceed"
+    assert fairness.jain([1, 1, 1]) == 1.0 and fairness.gini([0, 0, 3]) == pytest.approx(2 / 3)
+    anon = fairness.anonymize(f, keep="b")
+    assert [c.consumer for c in anon.consumers] == ["consumer-1", "b"]
+    tokens = fairness.fairness([usage(0, None, consumer="a", tokens=300), usage(0, "1", consumer="b", tokens=100)])
+    assert tokens.weight == "tokens" and tokens.consumers[0].share == 0.75
