@@ -84,3 +84,17 @@ def test_audit_report_shape(scripted: Service) -> None:
     assert {"tier", "underspend", "fairness", "rotation"} <= kinds
     assert yaml.safe_load(render(report, "yaml"))["summary"] == report["summary"]
     assert render(report, "md").startswith("# Account audit 2026-08-20")
+
+
+def test_weekly_reads_pruned_history_from_rollups(store_service: Service) -> None:
+    from quotawarden.store import rollups
+
+    old = [QuotaSample(NOW - timedelta(days=20, minutes=10 * i), "claude-work", "7d", Unit.PERCENT, Source.PROBE,
+                       used_ratio=0.9 - 0.01 * i, window_length_s=604800) for i in range(6)]
+    recent = [QuotaSample(NOW - timedelta(hours=i), "claude-work", "7d", Unit.PERCENT, Source.PROBE,
+                          used_ratio=0.3, window_length_s=604800) for i in range(3)]
+    samples_q.write_samples(store_service.store, old + recent)
+    rollups.prune(store_service.store, (NOW - timedelta(days=10)).timestamp())
+    weeks = {w.week: w for w in store_service.weekly(4)}
+    assert weeks["2026-W31"].peak_ratio == pytest.approx(0.9) and weeks["2026-W31"].samples == 6
+    assert weeks["2026-W34"].peak_ratio == pytest.approx(0.3)

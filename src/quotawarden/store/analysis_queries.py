@@ -80,9 +80,19 @@ def series(store: Store, since_ts: float, until_ts: float, account_ids: Sequence
     with store.engine.connect() as conn:
         for r in conn.execute(sql, params):
             out[(r[0], r[1])].append((r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
+        for r in conn.execute(_rollups(account_ids is not None), params):
+            # hours whose raw samples were pruned survive as hourly roll-ups (see store.rollups)
+            out[(r[0], r[1])].append((r[2] + 1800, r[3], r[4], r[5], r[6], r[7], r[8]))
     for rows in out.values():
         rows.sort(key=lambda x: x[0])
     return dict(out)
+
+
+def _rollups(filtered: bool) -> Any:
+    where = "hour_ts >= :since AND hour_ts < :until" + (" AND account_id IN :ids" if filtered else "")
+    sql = text('SELECT account_id, "window", hour_ts, used_ratio_max, used_last, remaining_last, limit_last, '
+               f"resets_ts_last, n FROM sample_rollups WHERE {where}")
+    return sql.bindparams(bindparam("ids", expanding=True)) if filtered else sql
 
 
 def rejected_counts(store: Store, since_ts: float) -> dict[str, tuple[int, int]]:
