@@ -128,31 +128,51 @@ def run(tmp: Path, records: int) -> None:
     cc_out = None
     if cc:
         wall, mem, cc_out = timed([cc, "daily", "--json", "--offline"], env)
-        rows.append(("ccusage 20 daily --json (reads everything)", "first", wall, mem))
+        rows.append(("ccusage 20 daily --json (reads everything)", "cc", wall, mem))
     wall, mem, qw_out = timed(qw, qw_env)
     rows.append(("quotawarden: first ingestion + daily report", "first", wall, mem))
-    wall, mem, _ = timed(qw, qw_env)
-    rows.append(("quotawarden: no new data (CLI process)", "again", wall, mem))
+    again = [timed(qw, qw_env) for _ in range(3)]
+    rows.append(("quotawarden: no new data (CLI process, median of 3)", "again",
+                 sorted(a[0] for a in again)[1], max(a[1] for a in again)))
     wall, mem, _ = timed([*qw[:-4], "--no-ingest", "--json", "--source", "claude_code"], qw_env)
-    inproc = in_process_report(qw_env)
-    rows.append(("quotawarden: no new data (in-process ingest+report)", "again", inproc, 0.0))
+    rows.append(("quotawarden: --no-ingest report (CLI process)", "-", wall, mem))
+    rows.append(("quotawarden: no new data (in-process ingest+report)", "again-in", in_process_report(qw_env), 0.0))
     generate(tree, max(1, n // 100), seed=99, start=1784000000.0 + 61 * 86400, tag="n")
     wall, mem, _ = timed(qw, qw_env)
     rows.append(("quotawarden: +1% new lines (CLI process)", "+1%", wall, mem))
     generate(tree, max(1, n // 100), seed=98, start=1784000000.0 + 62 * 86400, tag="m")
-    rows.append(("quotawarden: +1% new lines (in-process ingest+report)", "+1%", in_process_report(qw_env), 0.0))
+    rows.append(("quotawarden: +1% new lines (in-process ingest+report)", "+1%-in", in_process_report(qw_env, 1),
+                 0.0))
     if cc:
         wall, mem, _ = timed([cc, "daily", "--json", "--offline"], env)
-        rows.append(("ccusage 20 after +2% (reads everything again)", "+2%", wall, mem))
+        rows.append(("ccusage 20 after +2% (reads everything again)", "cc2", wall, mem))
     print(f"\n{'what':58} {'wall s':>8} {'peak MB':>8}")
     for name, _, wall, mem in rows:
         print(f"{name:58} {wall:8.2f} {mem if mem else float('nan'):8.0f}")
+    verdict({k: (w, m) for _, k, w, m in rows})
     if cc_out:
         agreement(json.loads(cc_out), json.loads(qw_out))
 
 
-def in_process_report(env: dict[str, str]) -> float:
-    """Median of 3: service already built (imports paid), ingest (no/new data) + daily report."""
+def verdict(r: dict[str, tuple[float, float]]) -> None:
+    """The issue's targets, each MET or MISSED (wall times are noisy on a shared 2-core machine)."""
+    checks = []
+    if "cc" in r:
+        ratio = r["first"][0] / r["cc"][0]
+        checks.append((f"first run within 1.5x of ccusage: {ratio:.2f}x", ratio <= 1.5))
+    checks += [(f"first run peak memory < 300 MB: {r['first'][1]:.0f} MB", r["first"][1] < 300),
+               (f"no new data < 0.5 s: CLI {r['again'][0]:.2f} s, in-process {r['again-in'][0]:.3f} s",
+                r["again"][0] < 0.5),
+               (f"+1% new lines < 1 s: CLI {r['+1%'][0]:.2f} s, in-process {r['+1%-in'][0]:.3f} s",
+                r["+1%"][0] < 1.0)]
+    print()
+    for text, ok in checks:
+        print(f"{'MET   ' if ok else 'MISSED'} {text}")
+
+
+def in_process_report(env: dict[str, str], repeat: int = 3) -> float:
+    """Service already built (imports paid): ingest (no or new data) + daily report; the median of ``repeat``
+    (one run when the data is new: a second would find nothing new)."""
     code = (
         "import time,statistics\n"
         "from quotawarden.service import build_service\n"
@@ -160,14 +180,13 @@ def in_process_report(env: dict[str, str]) -> float:
         "svc=build_service()\n"
         "svc.store\n"
         "ts=[]\n"
-        "for _ in range(3):\n"
+        f"for _ in range({repeat}):\n"
         "    t=time.perf_counter(); svc.ingest_logs(['claude_code']); svc.usage_report(ReportQuery('daily'))\n"
         "    ts.append(time.perf_counter()-t)\n"
-        "print(ts[0] if False else statistics.median(ts), ts[0])\n"
+        "print(statistics.median(ts))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
-    median, first = (float(x) for x in out.split())
-    return first if first > median * 3 else median
+    return float(out.split()[-1])
 
 
 def agreement(cc: dict, qw: dict) -> None:

@@ -1,13 +1,17 @@
-"""Agent-log use cases behind ``Service.ingest_logs`` / ``Service.usage_report`` / ``Service.record_statusline``.
+"""Agent-log use cases behind ``Service.ingest_logs`` / ``Service.usage_report`` and the fast ``usage`` command.
 
-Kept out of ``service.py`` so the facade stays a list of thin methods; everything here receives the service.
+Both routes describe what they need as a :class:`LogsEnv`: from the full service (validated config, plug-ins,
+any store) or, for ``quotawarden usage ...`` on a SQLite store, from the raw TOML and the log-source entry points
+alone (:func:`quick_env`), so a report with nothing new to read never imports SQLAlchemy, pydantic or alembic.
 """
 
 from __future__ import annotations
 
+import os
 import socket
-from collections.abc import Iterable, Mapping
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +20,7 @@ from quotawarden.sources.log_tailer import IngestReport, Progress, ingest
 
 if TYPE_CHECKING:
     from quotawarden.analysis.usage_report import ReportQuery
+    from quotawarden.logs_db import LogDb
     from quotawarden.logsources.base import LogSourceSpec
     from quotawarden.service import Service
 
@@ -23,66 +28,139 @@ if TYPE_CHECKING:
 _ACCOUNT_PROVIDER = {"claude_code": "claude", "codex": "codex"}
 
 
-def host_name(svc: Service) -> str:
-    return svc.config.settings.logs.host or socket.gethostname()
+@dataclass
+class LogsEnv:
+    log_sources: Mapping[str, LogSourceSpec]
+    db: Callable[[str], LogDb]
+    """``host -> LogDb`` (a fresh connection; closed by ``ingest``)."""
+    now: Callable[[], datetime]
+    sources: list[str] = field(default_factory=list)
+    paths: Mapping[str, list[str]] = field(default_factory=dict)
+    host: str | None = None
+    cost_mode: str = "auto"
+    price_overrides: Mapping[str, Any] = field(default_factory=dict)
+    accounts: list[tuple[str, str]] = field(default_factory=list)
+    """(account id, provider) of the configured accounts."""
 
 
-def selected_specs(svc: Service, sources: Iterable[str] | None) -> list[LogSourceSpec]:
-    wanted = list(sources or svc.config.settings.logs.sources or svc.plugins.log_sources)
-    unknown = [s for s in wanted if s not in svc.plugins.log_sources]
+def from_service(svc: Service) -> LogsEnv:
+    from quotawarden.store.ingest import StoreLogSink
+
+    logs = svc.config.settings.logs
+    return LogsEnv(svc.plugins.log_sources, lambda host: StoreLogSink(svc.store, host, svc.now().timestamp()),
+                   svc.now, list(logs.sources), logs.paths, logs.host, logs.cost_mode, logs.price_overrides,
+                   [(a.id, a.provider) for a in svc.config.accounts])
+
+
+def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
+    """The environment from the raw TOML (``config``) on a migrated SQLite store at ``url``; None when the full
+    service is needed (PostgreSQL, a database not created or migrated yet)."""
+    from quotawarden.logs_db import LogDb, open_sqlite, sqlite_ready
+
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.split("///", 1)[1]
+    if not path or path == ":memory:" or not os.path.exists(path):
+        return None
+    conn = open_sqlite(path)
+    try:
+        if not sqlite_ready(conn):
+            return None
+    finally:
+        conn.close()
+    logs = config.get("logs", {})
+    return LogsEnv(_entry_point_log_sources(), lambda host: LogDb(lambda: open_sqlite(path), "sqlite", host,
+                                                                    datetime.now(UTC).timestamp()),
+                   lambda: datetime.now(UTC), list(logs.get("sources") or []), logs.get("paths") or {},
+                   logs.get("host"), logs.get("cost_mode") or "auto", logs.get("price_overrides") or {},
+                   [(str(a.get("id")), str(a.get("provider"))) for a in config.get("accounts", []) if a.get("id")])
+
+
+def _entry_point_log_sources() -> dict[str, LogSourceSpec]:
+    """The ``quotawarden.log_sources`` entry points only (the provider plug-ins are not needed here)."""
+    import importlib.metadata
+
+    found: dict[str, LogSourceSpec] = {}
+    for ep in importlib.metadata.entry_points(group="quotawarden.log_sources"):
+        try:
+            hook = getattr(ep.load(), "register_log_sources", None)
+        except Exception:  # reported by `quotawarden plugins` on the full path; never fatal here
+            continue
+        if hook is not None:
+            hook(register=lambda spec: found.__setitem__(spec.slug, spec))
+    return found
+
+
+def host_name(env: LogsEnv) -> str:
+    return env.host or socket.gethostname()
+
+
+def selected_specs(env: LogsEnv, sources: Iterable[str] | None) -> list[LogSourceSpec]:
+    wanted = list(sources or env.sources or env.log_sources)
+    unknown = [s for s in wanted if s not in env.log_sources]
     if unknown:
-        known = ", ".join(sorted(svc.plugins.log_sources))
+        known = ", ".join(sorted(env.log_sources))
         raise ConfigError(f"unknown log source {unknown[0]!r} (known: {known})")
-    return [svc.plugins.log_sources[s] for s in wanted]
+    return [env.log_sources[s] for s in wanted]
 
 
-def roots_for(svc: Service, specs: list[LogSourceSpec], paths: Mapping[str, list[str]] | list[str] | None,
+def roots_for(env: LogsEnv, specs: list[LogSourceSpec], paths: Mapping[str, list[str]] | list[str] | None,
               ) -> dict[str, list[Path]]:
-    configured = svc.config.settings.logs.paths
     out: dict[str, list[Path]] = {}
     for spec in specs:
         if isinstance(paths, list):  # --path DIR: the same folders for every selected source
             out[spec.slug] = [Path(p).expanduser() for p in paths]
         elif paths and spec.slug in paths:
             out[spec.slug] = [Path(p).expanduser() for p in paths[spec.slug]]
-        elif spec.slug in configured:
-            out[spec.slug] = [Path(p).expanduser() for p in configured[spec.slug]]
+        elif spec.slug in env.paths:
+            out[spec.slug] = [Path(p).expanduser() for p in env.paths[spec.slug]]
         else:
             out[spec.slug] = spec.default_roots()
     return out
 
 
-def account_map(svc: Service) -> dict[str, str]:
+def account_map(env: LogsEnv) -> dict[str, str]:
     out = {}
     for slug, provider in _ACCOUNT_PROVIDER.items():
-        match = next((a.id for a in svc.config.accounts if a.provider == provider), None)
+        match = next((a for a, p in env.accounts if p == provider), None)
         out[slug] = match or provider
     return out
 
 
-def pricer(svc: Service) -> Any:
+def pricer(env: LogsEnv) -> Any:
     from quotawarden.pricing import Pricer
 
-    return Pricer(svc.config.settings.logs.price_overrides)
+    return Pricer(env.price_overrides)
+
+
+def ingest_env(env: LogsEnv, sources: Iterable[str] | None = None,
+               paths: Mapping[str, list[str]] | list[str] | None = None,
+               progress: Progress | None = None) -> IngestReport:
+    specs = selected_specs(env, sources)
+    host = host_name(env)
+    return ingest(env.db(host), specs, roots_for(env, specs, paths), pricer=pricer(env), host=host,
+                  accounts=account_map(env), progress=progress)
+
+
+def report_env(env: LogsEnv, query: ReportQuery) -> dict[str, Any]:
+    from quotawarden.analysis.usage_report import build
+
+    db = env.db("")
+    try:
+        rows = db.report_rows(query.kind == "session", since_ts(query))
+    finally:
+        db.close()
+    return build(rows, query, env.now())
 
 
 def ingest_logs(svc: Service, sources: Iterable[str] | None = None,
                 paths: Mapping[str, list[str]] | list[str] | None = None,
                 progress: Progress | None = None) -> IngestReport:
-    from quotawarden.store.ingest import StoreLogSink
-
-    specs = selected_specs(svc, sources)
-    host = host_name(svc)
-    sink = StoreLogSink(svc.store, host, svc.now().timestamp())
-    return ingest(sink, specs, roots_for(svc, specs, paths), pricer=pricer(svc), host=host,
-                  accounts=account_map(svc), progress=progress)
+    return ingest_env(from_service(svc), sources, paths, progress)
 
 
 def usage_report(svc: Service, query: ReportQuery) -> dict[str, Any]:
-    from quotawarden.analysis.usage_report import build
-    from quotawarden.store.ingest import report_rows
-
-    return build(report_rows(svc.store, query.kind == "session", since_ts(query)), query, svc.now())
+    return report_env(from_service(svc), query)
 
 
 def since_ts(query: ReportQuery) -> float | None:

@@ -9,6 +9,7 @@ from importlib import import_module
 FAST_PATHS: dict[str, str] = {
     "summary": "quotawarden.interfaces.cli.summary:fast",
     "statusline": "quotawarden.interfaces.cli.statusline:main",
+    "usage": "quotawarden.interfaces.cli.usage:fast",
 }
 
 

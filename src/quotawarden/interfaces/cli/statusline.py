@@ -2,8 +2,9 @@
 
 Reads the JSON Claude Code pipes to stdin, stores ``rate_limits`` as official samples of the logged-in account
 (values outside 0-100 are rejected, not stored) and prints one line: model, 5h and 7d used % with time to
-reset, today's cost, burn rate. With no stdin it reads the store. Imports stay lazy (no typer, rich, alembic):
-it is on ``main.FAST_PATHS``.
+reset, today's cost, burn rate. With no stdin it reads the store. It is on ``main.FAST_PATHS``: on a SQLite store
+it reads and writes the few rows it needs with plain ``sqlite3`` and never imports typer, rich, SQLAlchemy,
+alembic or pydantic; PostgreSQL stores go through the full store.
 """
 
 from __future__ import annotations
@@ -60,22 +61,6 @@ def render(model: str, windows: dict[str, tuple[float, float | None]], today: fl
     return " | ".join(parts)
 
 
-def _db_url() -> str | None:
-    if os.environ.get("QUOTAWARDEN_DB_URL"):
-        return os.environ["QUOTAWARDEN_DB_URL"]
-    import tomllib
-    from pathlib import Path
-
-    import platformdirs
-
-    cfg = Path(os.environ.get("QUOTAWARDEN_CONFIG") or
-               Path(platformdirs.user_config_dir("quotawarden")) / "config.toml")
-    try:
-        return tomllib.loads(cfg.read_text()).get("database", {}).get("url")
-    except (OSError, tomllib.TOMLDecodeError):
-        return None
-
-
 def main(argv: list[str]) -> int:
     import orjson
 
@@ -91,27 +76,9 @@ def main(argv: list[str]) -> int:
     windows: dict[str, tuple[float, float | None]] = {}
     today = burn = None
     try:
-        from sqlalchemy import func, select
-
-        from quotawarden.store import open_store
-        from quotawarden.store import samples as samples_q
-        from quotawarden.store.schema_logs import usage_hourly
-
-        store = open_store(_db_url())
         fresh = samples_from(data, now)
-        if fresh:
-            samples_q.write_samples(store, fresh)
-        for s in samples_q.latest(store, [ACCOUNT]):
-            if s.window in ("5h", "7d") and s.effective_ratio is not None:
-                windows[s.window] = (s.effective_ratio, s.resets_at.timestamp() if s.resets_at else None)
-        day0 = now - now % 86400
-        with store.engine.connect() as conn:
-            today = float(conn.execute(select(func.coalesce(func.sum(usage_hourly.c.cost_auto), 0))
-                                       .where(usage_hourly.c.hour_ts >= day0)).scalar() or 0)
-            last_hour = conn.execute(select(func.coalesce(func.sum(usage_hourly.c.cost_auto), 0))
-                                     .where(usage_hourly.c.last_ts >= now - 3600)).scalar()
-            burn = float(last_hour or 0)
-        store.close()
+        read = _sqlite if (path := _sqlite_path()) else _store
+        windows, today, burn = read(path, fresh, now)
     except Exception:  # a status line must always print something
         pass
     if not windows and isinstance(data, dict):
@@ -119,3 +86,67 @@ def main(argv: list[str]) -> int:
             windows[s.window] = (s.used_ratio or 0.0, s.resets_at.timestamp() if s.resets_at else None)
     sys.stdout.write(render(model, windows, today, burn, now) + "\n")
     return 0
+
+
+Reading = tuple[dict[str, tuple[float, float | None]], float | None, float | None]
+
+
+def _sqlite_path() -> str | None:
+    """The SQLite file when the store is one that exists and is migrated (else the full store opens it)."""
+    from quotawarden.interfaces.quickstore import database_url, read_config
+
+    url = database_url(read_config(None))
+    if not url.startswith("sqlite:///"):
+        return None
+    path = url.split("///", 1)[1]
+    return path if path and path != ":memory:" and os.path.exists(path) else None
+
+
+def _sqlite(path: str | None, fresh: list[Any], now: float) -> Reading:
+    """Plain ``sqlite3``: a few rows written and read, no SQLAlchemy (its import alone is over the budget)."""
+    from quotawarden.logs_db import LogDb, open_sqlite, sample_row, sqlite_ready, write_sample_rows
+
+    conn = open_sqlite(str(path))
+    if not sqlite_ready(conn):
+        conn.close()
+        return _store(None, fresh, now)
+    db = LogDb(lambda: conn, "sqlite", "", now)
+    try:
+        write_sample_rows(db, [sample_row(s) for s in fresh])
+        rows = db._read('SELECT "window", used_ratio, used, remaining, "limit", resets_ts FROM latest_samples '
+                        "WHERE account_id = ?", (ACCOUNT,))
+        windows = {}
+        for win, ratio, used, remaining, limit, resets in rows:
+            if ratio is None and limit:
+                ratio = used / limit if used is not None else (1 - remaining / limit if remaining is not None
+                                                               else None)
+            if win in ("5h", "7d") and ratio is not None:
+                windows[win] = (ratio, resets)
+        today, burn = db.cost_since(now - now % 86400, now - 3600)
+        return windows, today, burn
+    finally:
+        db.close()
+
+
+def _store(_path: str | None, fresh: list[Any], now: float) -> Reading:
+    """Any store (PostgreSQL, or a SQLite file not created or migrated yet) through SQLAlchemy: slower."""
+    from quotawarden.interfaces.quickstore import database_url, read_config
+    from quotawarden.logs_db import LogDb
+    from quotawarden.store import open_store
+    from quotawarden.store import samples as samples_q
+
+    store = open_store(database_url(read_config(None)))
+    try:
+        if fresh:
+            samples_q.write_samples(store, fresh)
+        windows = {s.window: (s.effective_ratio, s.resets_at.timestamp() if s.resets_at else None)
+                   for s in samples_q.latest(store, [ACCOUNT])
+                   if s.window in ("5h", "7d") and s.effective_ratio is not None}
+        db = LogDb(store.engine.raw_connection, store.dialect, "", now)
+        try:
+            today, burn = db.cost_since(now - now % 86400, now - 3600)
+        finally:
+            db.close()
+        return windows, today, burn  # type: ignore[return-value]
+    finally:
+        store.close()

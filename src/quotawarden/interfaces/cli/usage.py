@@ -1,20 +1,51 @@
-"""``quotawarden usage daily|weekly|monthly|session|blocks``: agent-log usage and cost, read incrementally.
+"""``quotawarden usage daily|weekly|monthly|session|blocks|ingest``: agent-log usage and cost, read incrementally.
 
-Each report first ingests whatever the agents wrote since the last run (only new bytes), then reads the hourly
-roll-up. ``--json`` has ccusage 20's shape.
+Each report first ingests whatever the agents wrote since the last run (only new bytes), then reads a roll-up.
+``--json`` has ccusage 20's shape. On a SQLite store the command runs through ``main.FAST_PATHS`` (:func:`fast`:
+argparse, raw TOML, plain ``sqlite3``; rich only to draw a table); otherwise, and for ``--help``, through typer.
 """
 
-from __future__ import annotations
-
+import sys
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import typer
-from rich.table import Table
-
-from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, fail, print_json, service
-
 PROGRESS_BYTES = 8 * 1024 * 1024  # about a few thousand Claude Code lines
+KINDS = {"daily": "Usage and cost per day.", "weekly": "Usage and cost per week (from Monday).",
+         "monthly": "Usage and cost per month.", "session": "Usage and cost per session.",
+         "blocks": "5-hour billing blocks; the active one with burn rate and projection."}
+HELP = {"since": "First day (YYYYMMDD or YYYY-MM-DD), inclusive.", "until": "Last day, inclusive.",
+        "source": "Only this log source (claude_code, codex, opencode, gemini_cli); repeatable.",
+        "path": "Read logs from this folder instead of the defaults.",
+        "project": "Only projects whose name contains this.", "host": "Only events ingested on this host.",
+        "breakdown": "One row per model under each period.", "by_host": "One row per host under each period.",
+        "timezone": "Time zone for days and weeks (IANA name).",
+        "cost_mode": "auto (logged cost when present), calculate, or display (logged cost only).",
+        "verbose": "Name every malformed line (file:line).",
+        "no_ingest": "Report from the store without reading logs.",
+        "json": "Print machine-readable JSON (schema in docs/cli-json.md)."}
+
+
+class UsageError(Exception):
+    """Bad option value: exit code 2."""
+
+
+@dataclass
+class Options:
+    kind: str
+    since: str | None = None
+    until: str | None = None
+    source: list[str] | None = None
+    path: list[str] | None = None
+    project: str | None = None
+    host: str | None = None
+    breakdown: bool = False
+    by_host: bool = False
+    timezone: str = "UTC"
+    cost_mode: str | None = None
+    json_out: bool = False
+    verbose: bool = False
+    no_ingest: bool = False
 
 
 def _date(value: str | None) -> date | None:
@@ -25,152 +56,201 @@ def _date(value: str | None) -> date | None:
             return datetime.strptime(value, fmt).date()
         except ValueError:
             continue
-    fail(f"not a date: {value!r} (use YYYYMMDD or YYYY-MM-DD)", 2)
+    raise UsageError(f"not a date: {value!r} (use YYYYMMDD or YYYY-MM-DD)")
 
 
-def _ingest(svc: Any, sources: list[str] | None, paths: list[str] | None, quiet: bool, verbose: bool) -> Any:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
-
-    bar: Progress | None = None
-    task: Any = None
+def _progress(quiet: bool) -> tuple[Any, Any]:
+    state: dict[str, Any] = {}
 
     def progress(done: int, total: int) -> None:
-        nonlocal bar, task
         if quiet or total < PROGRESS_BYTES:
             return
-        if bar is None:
-            bar = Progress("reading agent logs", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
-                           console=err_console(), transient=True)
-            bar.start()
-            task = bar.add_task("read", total=total)
-        bar.update(task, completed=done)
+        if "bar" not in state:
+            from rich.console import Console
+            from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+            state["bar"] = Progress("reading agent logs", BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                                    console=Console(stderr=True), transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("read", total=total)
+        state["bar"].update(state["task"], completed=done)
+
+    def stop() -> None:
+        if "bar" in state:
+            state["bar"].stop()
+    return progress, stop
+
+
+def ingest(env: Any, o: Options) -> Any:
+    from quotawarden import logs_app
+
+    progress, stop = _progress(o.json_out)
     try:
-        report = svc.ingest_logs(sources or None, paths or None, progress)
+        report = logs_app.ingest_env(env, o.source or None, o.path or None, progress)
     finally:
-        if bar is not None:
-            bar.stop()
-    if report.malformed and not quiet:
-        err = err_console()
-        err.print(f"[yellow]skipped {report.malformed} malformed log line(s)[/]"
-                  + ("" if verbose else " (--verbose names them)"), highlight=False)
-        if verbose:
-            for where in report.malformed_at:
-                err.print(f"  {where}", highlight=False, soft_wrap=True)
-    if report.unpriced_models and not quiet:
-        err_console().print(f"[yellow]no known price for:[/] {', '.join(sorted(report.unpriced_models))} "
-                            "(cost shown as unknown; add [logs.price_overrides])", highlight=False)
+        stop()
+    if report.malformed and not o.json_out:
+        sys.stderr.write(f"skipped {report.malformed} malformed log line(s)"
+                         + ("" if o.verbose else " (--verbose names them)") + "\n")
+        if o.verbose:
+            sys.stderr.write("".join(f"  {where}\n" for where in report.malformed_at))
+    if report.unpriced_models and not o.json_out:
+        sys.stderr.write(f"no known price for: {', '.join(sorted(report.unpriced_models))} "
+                         "(cost shown as unknown; add [logs.price_overrides])\n")
     return report
 
 
-def _report(ctx: typer.Context, kind: str, since: str | None, until: str | None, source: list[str] | None,
-            path: list[str] | None, project: str | None, host: str | None, breakdown: bool, by_host: bool,
-            timezone: str, cost_mode: str | None, json_out: bool, verbose: bool, no_ingest: bool) -> None:
+def run(env: Any, o: Options) -> None:
+    """One command on a ``logs_app.LogsEnv``; raises ``UsageError`` / ``QuotawardenError``."""
+    from quotawarden import logs_app
     from quotawarden.analysis.usage_report import ReportQuery
 
-    svc = service(ctx)
-    if not no_ingest:
-        _ingest(svc, source, path, json_out, verbose)
-    mode = cost_mode or svc.config.settings.logs.cost_mode
+    if o.kind == "ingest":
+        r = ingest(env, o)
+        if o.json_out:
+            _json(r.as_dict())
+        else:
+            sys.stdout.write(f"{r.files_read} file(s) read of {r.files_seen}, {r.lines:,} new lines, "
+                             f"{r.events:,} usage events, {r.samples} quota samples, {r.malformed} malformed, "
+                             f"{r.seconds:.2f}s\n")
+        return
+    since, until = _date(o.since), _date(o.until)
+    mode = o.cost_mode or env.cost_mode
     if mode not in ("auto", "calculate", "display"):
-        fail(f"--cost-mode must be auto, calculate or display, not {mode!r}", 2)
-    q = ReportQuery(kind=kind, since=_date(since), until=_date(until),  # type: ignore[arg-type]
-                    source=source[0] if source and len(source) == 1 else None, project=project, host=host,
-                    timezone=timezone, cost_mode=mode, breakdown=breakdown, by_host=by_host)  # type: ignore[arg-type]
-    data = svc.usage_report(q)
-    if json_out:
-        print_json(data)
+        raise UsageError(f"--cost-mode must be auto, calculate or display, not {mode!r}")
+    if not o.no_ingest:
+        ingest(env, o)
+    q = ReportQuery(kind=o.kind, since=since, until=until,  # type: ignore[arg-type]
+                    source=o.source[0] if o.source and len(o.source) == 1 else None, project=o.project,
+                    host=o.host, timezone=o.timezone, cost_mode=mode, breakdown=o.breakdown,  # type: ignore[arg-type]
+                    by_host=o.by_host)
+    data = logs_app.report_env(env, q)
+    if o.json_out:
+        _json(data)
     else:
-        console().print(table(kind, data, breakdown, by_host))
+        from quotawarden.interfaces.cli.usage_table import print_table
+
+        print_table(o.kind, data, o.breakdown, o.by_host)
 
 
-def _money(value: float, unknown: int) -> str:
-    return f"${value:,.2f}" + (" +?" if unknown else "")
+def _json(data: Any) -> None:
+    import orjson
+
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
 
 
-def table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> Table:
-    t = Table(title=f"Agent usage ({kind}, {'cost: + ? = some models unpriced'})", title_justify="left")
-    first = {"session": "Session", "blocks": "Block start"}.get(kind, "Period")
-    for name in (first, "Models", "Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"):
-        t.add_column(name, justify="left" if name in (first, "Models") else "right")
-    for item in data[kind]:
-        label = item["period"] + (" (active)" if item.get("isActive") else "")
-        t.add_row(label, ", ".join(item["modelsUsed"]), *_nums(item),
-                  _money(item["totalCost"], item.get("unknownCostEvents", 0)))
-        if breakdown:
-            for m in item["modelBreakdowns"]:
-                t.add_row("", f"  {m['modelName']}", *_nums({**m, "totalTokens": _sum(m)}),
-                          _money(m["cost"], m.get("unknownCostEvents", 0)), style="dim")
-        if by_host:
-            for h in item.get("hostBreakdowns", []):
-                t.add_row("", f"  host {h['host'] or '-'}", *_nums(h), _money(h["cost"], 0), style="dim")
-        if item.get("burnRate"):
-            b, p = item["burnRate"], item["projection"]
-            t.add_row("", f"  burn {b['tokensPerMinute']:,.0f} tok/min, ${b['costPerHour']:,.2f}/h; "
-                          f"projected {p['totalTokens']:,} tok, ${p['totalCost']:,.2f}", *[""] * 6, style="cyan")
-    tot = data["totals"]
-    t.add_row("Total", "", *_nums(tot), _money(tot["totalCost"], tot.get("unknownCostEvents", 0)), style="bold")
-    return t
+def fast(argv: list[str]) -> int:
+    """``main.FAST_PATHS`` entry: SQLite stores run here; anything else goes to the full typer CLI."""
+    o = _parse(argv)
+    env = None
+    if o is not None:
+        try:
+            from quotawarden import logs_app
+            from quotawarden.interfaces.quickstore import database_url, read_config
+
+            config = read_config(None)
+            env = logs_app.quick_env(config, database_url(config))
+        except Exception:  # the full CLI reports config problems properly
+            env = None
+    from quotawarden.errors import QuotawardenError
+
+    if o is None or env is None:
+        from quotawarden.interfaces.cli.app import build_app
+        from quotawarden.interfaces.cli.common import fail
+
+        try:
+            build_app()(args=["usage", *argv], prog_name="quotawarden")
+        except QuotawardenError as exc:
+            fail(exc)
+        return 0
+
+    try:
+        run(env, o)
+    except UsageError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except QuotawardenError as exc:
+        from quotawarden.redact import redact_text
+
+        sys.stderr.write(f"error: {redact_text(str(exc))}\n")
+        return int(getattr(exc, "exit_code", 1))
+    return 0
 
 
-def _sum(m: dict[str, Any]) -> int:
-    return int(m["inputTokens"] + m["outputTokens"] + m["cacheCreationTokens"] + m["cacheReadTokens"])
+def _parse(argv: list[str]) -> Options | None:
+    """The same options as the typer commands; None for anything it does not know (typer then explains)."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="quotawarden usage", add_help=False, exit_on_error=False)
+    p.add_argument("kind", choices=[*KINDS, "ingest"])
+    for flags, dest in ((("--since", "-s"), "since"), (("--until", "-u"), "until"),
+                        (("--project", "-p"), "project"), (("--host",), "host"),
+                        (("--timezone", "-z"), "timezone"), (("--cost-mode",), "cost_mode")):
+        p.add_argument(*flags, dest=dest)
+    for flags, dest in ((("--source",), "source"), (("--path",), "path")):
+        p.add_argument(*flags, dest=dest, action="append")
+    for flags, dest in ((("--breakdown", "-b"), "breakdown"), (("--by-host",), "by_host"),
+                        (("--json",), "json_out"), (("--verbose", "-v"), "verbose"), (("--no-ingest",), "no_ingest")):
+        p.add_argument(*flags, dest=dest, action="store_true")
+    try:
+        ns, rest = p.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):
+        return None
+    if rest or (ns.kind == "ingest" and any(getattr(ns, k) for k in ("since", "until", "project", "host",
+                                                                       "breakdown", "by_host", "no_ingest"))):
+        return None
+    return Options(**{k: v for k, v in vars(ns).items() if v is not None})
 
 
-def _nums(d: dict[str, Any]) -> list[str]:
-    return [f"{d[k]:,}" for k in ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens",
-                                  "totalTokens")]
+def register(app: Any) -> None:
+    import typer
 
+    from quotawarden.interfaces.cli.common import JsonOpt, fail, service
 
-def _command(kind: str, doc: str) -> Any:
-    def cmd(
+    def command(kind: str) -> Any:
+        def cmd(
+            ctx: typer.Context,
+            since: str = typer.Option(None, "--since", "-s", help=HELP["since"]),
+            until: str = typer.Option(None, "--until", "-u", help=HELP["until"]),
+            source: list[str] = typer.Option(None, "--source", help=HELP["source"]),
+            path: list[str] = typer.Option(None, "--path", help=HELP["path"]),
+            project: str = typer.Option(None, "--project", "-p", help=HELP["project"]),
+            host: str = typer.Option(None, "--host", help=HELP["host"]),
+            breakdown: bool = typer.Option(False, "--breakdown", "-b", help=HELP["breakdown"]),
+            by_host: bool = typer.Option(False, "--by-host", help=HELP["by_host"]),
+            timezone: str = typer.Option("UTC", "--timezone", "-z", help=HELP["timezone"]),
+            cost_mode: str = typer.Option(None, "--cost-mode", help=HELP["cost_mode"]),
+            json_out: bool = JsonOpt,
+            verbose: bool = typer.Option(False, "--verbose", "-v", help=HELP["verbose"]),
+            no_ingest: bool = typer.Option(False, "--no-ingest", help=HELP["no_ingest"]),
+        ) -> None:
+            _typer_run(ctx, Options(kind, since, until, source, path, project, host, breakdown, by_host, timezone,
+                                    cost_mode, json_out, verbose, no_ingest))
+
+        cmd.__doc__ = KINDS[kind]
+        return cmd
+
+    def ingest_cmd(
         ctx: typer.Context,
-        since: str = typer.Option(None, "--since", "-s", help="First day (YYYYMMDD or YYYY-MM-DD), inclusive."),
-        until: str = typer.Option(None, "--until", "-u", help="Last day, inclusive."),
-        source: list[str] = typer.Option(None, "--source", help="Only this log source (claude_code, codex, "
-                                                                 "opencode, gemini_cli); repeatable."),
-        path: list[str] = typer.Option(None, "--path", help="Read logs from this folder instead of the defaults."),
-        project: str = typer.Option(None, "--project", "-p", help="Only projects whose name contains this."),
-        host: str = typer.Option(None, "--host", help="Only events ingested on this host."),
-        breakdown: bool = typer.Option(False, "--breakdown", "-b", help="One row per model under each period."),
-        by_host: bool = typer.Option(False, "--by-host", help="One row per host under each period."),
-        timezone: str = typer.Option("UTC", "--timezone", "-z", help="Time zone for days and weeks (IANA name)."),
-        cost_mode: str = typer.Option(None, "--cost-mode", help="auto (logged cost when present), calculate, "
-                                                                 "or display (logged cost only)."),
+        source: list[str] = typer.Option(None, "--source", help="Only this log source; repeatable."),
+        path: list[str] = typer.Option(None, "--path", help=HELP["path"]),
         json_out: bool = JsonOpt,
-        verbose: bool = typer.Option(False, "--verbose", "-v", help="Name every malformed line (file:line)."),
-        no_ingest: bool = typer.Option(False, "--no-ingest", help="Report from the store without reading logs."),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help=HELP["verbose"]),
     ) -> None:
-        _report(ctx, kind, since, until, source, path, project, host, breakdown, by_host, timezone, cost_mode,
-                json_out, verbose, no_ingest)
+        """Read new agent-log lines into the store (what every report does first)."""
+        _typer_run(ctx, Options("ingest", source=source, path=path, json_out=json_out, verbose=verbose))
 
-    cmd.__doc__ = doc
-    return cmd
+    def _typer_run(ctx: typer.Context, o: Options) -> None:
+        from quotawarden import logs_app
 
+        try:
+            run(logs_app.from_service(service(ctx)), o)
+        except UsageError as exc:
+            fail(str(exc), 2)
 
-def ingest_cmd(
-    ctx: typer.Context,
-    source: list[str] = typer.Option(None, "--source", help="Only this log source; repeatable."),
-    path: list[str] = typer.Option(None, "--path", help="Read logs from this folder instead of the defaults."),
-    json_out: bool = JsonOpt,
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Name every malformed line (file:line)."),
-) -> None:
-    """Read new agent-log lines into the store (what every report does first)."""
-    report = _ingest(service(ctx), source, path, json_out, verbose)
-    if json_out:
-        print_json(report.as_dict())
-    else:
-        console().print(f"{report.files_read} file(s) read of {report.files_seen}, {report.lines:,} new lines, "
-                        f"{report.events:,} usage events, {report.samples} quota samples, "
-                        f"{report.malformed} malformed, {report.seconds:.2f}s")
-
-
-def register(app: typer.Typer) -> None:
     usage = typer.Typer(help="Agent usage and cost from local logs (Claude Code, Codex, OpenCode, Gemini CLI).",
                         no_args_is_help=True)
-    for kind, doc in (("daily", "Usage and cost per day."), ("weekly", "Usage and cost per week (from Monday)."),
-                      ("monthly", "Usage and cost per month."), ("session", "Usage and cost per session."),
-                      ("blocks", "5-hour billing blocks; the active one with burn rate and projection.")):
-        usage.command(kind)(_command(kind, doc))
+    for kind in KINDS:
+        usage.command(kind)(command(kind))
     usage.command("ingest")(ingest_cmd)
     app.add_typer(usage, name="usage")
