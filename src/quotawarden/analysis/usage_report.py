@@ -1,9 +1,10 @@
 """Usage reports (daily, weekly, monthly, session, 5-hour blocks) over the hourly roll-up of agent-log usage.
 
 Pure: roll-up rows in (tuples in ``ROW_FIELDS`` order, from ``logs_db.LogDb.report_rows``), plain dicts
-out, ``now`` passed in. The JSON uses ccusage 20's shape and field names (``{"daily": [...], "totals": {...}}``, ``period``, ``inputTokens``, ..., ``modelBreakdowns``) so its
-scripts keep working; extra fields are additive. A cost that contains events with no known price carries
-``unknownCostEvents`` > 0: the dollar figure then covers only the priced events.
+out, ``now`` passed in. The JSON uses ccusage 20's shape and field names (``{"daily": [...], "totals": {...}}``,
+``period``, ``inputTokens``, ..., ``modelBreakdowns``) so its scripts keep working; extra fields are additive. A
+cost that contains events with no known price carries ``unknownCostEvents`` > 0: the dollar figure then covers
+only the priced events.
 
 Rows are assigned to a local date by their first event time inside the hour, which is exact for every zone with
 whole-hour offsets (a half-hour zone can move up to 30 minutes of usage across midnight).
