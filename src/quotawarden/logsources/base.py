@@ -2,7 +2,7 @@
 
 A log source module registers a :class:`LogSourceSpec`::
 
-    from quotawarden.plugins import hookimpl
+    from quotawarden.logsources.base import hookimpl
 
     @hookimpl
     def register_log_sources(register):
@@ -27,7 +27,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import pluggy
+
 from quotawarden.domain import QuotaSample, UsageEvent
+
+hookimpl = pluggy.HookimplMarker("quotawarden")
+"""The same marker as ``quotawarden.plugins.hookimpl``, without importing the provider plug-in API (keeps the
+``usage`` and ``statusline`` fast paths light)."""
 
 
 class MalformedRecord(ValueError):

@@ -25,10 +25,10 @@ from quotawarden.logsources.base import (
     Record,
     as_int,
     env_paths,
+    hookimpl,
     parse_iso,
     walk,
 )
-from quotawarden.plugins import hookimpl
 
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+")
 _NOTHING: tuple[Item, ...] = ()

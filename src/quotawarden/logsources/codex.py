@@ -23,10 +23,10 @@ from quotawarden.logsources.base import (
     Parsed,
     ReaderContext,
     as_int,
+    hookimpl,
     parse_iso,
     walk,
 )
-from quotawarden.plugins import hookimpl
 
 DEFAULT_MODEL = "gpt-5"  # what ccusage assumes before any turn_context names one
 _FIELDS = ("input_tokens", "cached_input_tokens", "output_tokens", "reasoning_output_tokens")

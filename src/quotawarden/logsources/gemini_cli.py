@@ -21,10 +21,10 @@ from quotawarden.logsources.base import (
     ReaderContext,
     WholeFile,
     as_int,
+    hookimpl,
     parse_iso,
     walk,
 )
-from quotawarden.plugins import hookimpl
 
 
 def roots(environ: Mapping[str, str], home: Path) -> list[Path]:

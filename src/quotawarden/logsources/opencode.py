@@ -25,9 +25,9 @@ from quotawarden.logsources.base import (
     ReaderContext,
     WholeFile,
     as_int,
+    hookimpl,
     walk,
 )
-from quotawarden.plugins import hookimpl
 
 
 def roots(environ: Mapping[str, str], home: Path) -> list[Path]:

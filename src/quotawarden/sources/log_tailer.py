@@ -13,7 +13,6 @@ The sink (``quotawarden.store.ingest.StoreLogSink``) is passed in: sources sit b
 from __future__ import annotations
 
 import hashlib
-import multiprocessing as mp
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -318,6 +317,8 @@ def _batch_results(jobs: list[_Job], host: str | None, accounts: Mapping[str, st
     args = [(j, host, accounts.get(j.spec.slug)) for j in jobs]
     nbytes = sum(j.st.st_size - j.offset for j in jobs)
     n = min(2, os.cpu_count() or 1) if workers is None else workers
+    import multiprocessing as mp  # only a big read pays for it
+
     if n < 2 or len(jobs) < 2 or nbytes < WORKER_BYTES or "fork" not in mp.get_all_start_methods():
         for a in args:
             yield a[0], _read_batch(*a)
