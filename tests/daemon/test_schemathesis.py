@@ -10,23 +10,22 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from quotawarden import instances
 from quotawarden.interfaces.api import create_app
-from tests.daemon.conftest import ADMIN, DEEPSEEK_KEY, make_service
+from tests.daemon.conftest import ADMIN, DEEPSEEK_KEY, Uvicorn, make_service
 
 
 def _app(tmp: Path) -> Any:
     svc = make_service(f"sqlite:///{tmp / 'st.db'}", tmp)
-    app = create_app(svc, admin_token=ADMIN)
-    from fastapi.testclient import TestClient
-
-    with TestClient(app) as c:
-        auth = {"opencode_auth": {"deepseek": {"key": DEEPSEEK_KEY}}}
-        c.post("/v1/instances", json={"project_name": "p", "auth": auth})
-    return app
+    instances.register(svc, project_name="p", framework="opencode", poll_interval=300, provider_config={},
+                       hard_caps={}, auth={"opencode_auth": {"deepseek": {"key": DEEPSEEK_KEY}}})
+    return create_app(svc, admin_token=ADMIN)
 
 
 _TMP = Path(__import__("tempfile").mkdtemp(prefix="qw-schemathesis-"))
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app(_TMP))
+# A real uvicorn on loopback (lifespan runs once, as in production); it lives as long as the test process.
+_URL = Uvicorn(_app(_TMP)).__enter__()
+schema = schemathesis.openapi.from_url(f"{_URL}/openapi.json")
 
 
 @pytest.mark.slow

@@ -99,8 +99,13 @@ def create_app(service: Service, *, admin_token: str | None = None, replica: str
     for module in (routes_instances, routes_status, routes_providers, routes_ops, routes_accounts,
                    routes_reports, metrics):
         app.include_router(module.router)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     for name in MOUNTS:
         _mount(app, service, name)
+    # A mounted part (the MCP SDK) may configure root logging at INFO with a rich handler, which would log
+    # every HTTP request at great cost; the process's logging stays the host's choice.
+    root.handlers[:], root.level = handlers, level
     for prefix, sub in (extra_mounts or {}).items():
         app.mount(prefix, sub)
     app.add_middleware(_guard_factory(st))

@@ -37,21 +37,21 @@ def is_admin(st: ApiState, token: str | None) -> bool:
     return bool(st.admin_token and token and hmac.compare_digest(token.encode(), st.admin_token.encode()))
 
 
-def _instance(st: ApiState, key: str) -> Instance | None:
+async def _instance(st: ApiState, key: str) -> Instance | None:
     h = hash_key(key)
-    found = st.keys.get(h, lambda: inst_q.by_key_hash(st.service.store, h))
+    found = await st.keys.aget(h, lambda: inst_q.by_key_hash(st.service.store, h))
     if found is not None and hmac.compare_digest(found.api_key_hash, h):
         return found
     return None
 
 
-def caller(request: Request, st: ApiState = Depends(api_state)) -> Caller:
+async def caller(request: Request, st: ApiState = Depends(api_state)) -> Caller:
     """An instance or the admin; anything else is 401."""
     key = request.headers.get("x-api-key")
     if key:
         if is_admin(st, key):
             return Caller(admin=True)
-        inst = _instance(st, key)
+        inst = await _instance(st, key)
         if inst is not None:
             return Caller(admin=False, instance=inst)
         raise HTTPException(401, "the X-API-Key is not valid", headers=_CHALLENGE)

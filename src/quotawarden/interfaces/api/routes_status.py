@@ -38,10 +38,17 @@ def status(who: Caller = Depends(caller), st: ApiState = Depends(api_state)) -> 
 
 
 @router.get("/status/{instance_id}", response_model=InstanceStatus, response_model_exclude_none=True, responses=AUTH)
-def instance_status(instance_id: str, who: Caller = Depends(caller), st: ApiState = Depends(api_state)) -> Any:
+async def instance_status(instance_id: str, who: Caller = Depends(caller),
+                          st: ApiState = Depends(api_state)) -> Any:
     """One instance's TOKEN_STATUS: providers, windows against its allocated caps, and the recommendation."""
     owner_or_admin(instance_id, who)
-    inst = who.instance if who.instance is not None else inst_q.get(st.service.store, instance_id)
+    if who.instance is not None:
+        inst = who.instance
+    else:
+        from starlette.concurrency import run_in_threadpool
+
+        inst = await run_in_threadpool(inst_q.get, st.service.store, instance_id)
     if inst is None:
         raise HTTPException(404, "no such instance")
-    return status_of(st, inst)
+    all_insts = await st.instances.aget("all", lambda: inst_q.all_instances(st.service.store))
+    return await st.status.aget(inst.id, lambda: instances.instance_status(st.service, inst, all_insts))

@@ -19,6 +19,7 @@ T = TypeVar("T")
 class TTLCache:
     ttl: float
     _data: dict[Any, tuple[float, Any]] = field(default_factory=dict)
+    _locks: dict[Any, Any] = field(default_factory=dict)
 
     def get(self, key: Any, make: Callable[[], T]) -> T:
         now = time.monotonic()
@@ -30,6 +31,29 @@ class TTLCache:
             self._data.clear()
         self._data[key] = (now + self.ttl, value)
         return value
+
+    def peek(self, key: Any) -> tuple[bool, Any]:
+        hit = self._data.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
+    async def aget(self, key: Any, make: Callable[[], T]) -> T:
+        """``get`` for async routes: a hit costs no thread hop; a miss is computed once in the thread pool while
+        concurrent callers of the same key wait for it (no stampede when an entry expires under load)."""
+        found, value = self.peek(key)
+        if found:
+            return value  # type: ignore[no-any-return]
+        import asyncio
+
+        from starlette.concurrency import run_in_threadpool
+
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            found, value = self.peek(key)
+            if found:
+                return value  # type: ignore[no-any-return]
+            return await run_in_threadpool(self.get, key, make)
 
     def clear(self) -> None:
         self._data.clear()

@@ -15,15 +15,24 @@ def status(
     account: list[str] = typer.Option(None, "--account", "-a", help="Only these account ids (repeatable)."),
     check: bool = typer.Option(False, "--check", help="Exit 10 if any account is YELLOW, 11 if any is RED."),
     json_out: bool = JsonOpt,
+    server: str = typer.Option(None, "--server", help="Read a running daemon (http://host:7878) instead of the "
+                               "database."),
+    token: str = typer.Option(None, "--token", envvar="QUOTAWARDEN_ADMIN_TOKEN",
+                              help="The daemon's admin token (default on loopback: the local admin-token file)."),
 ) -> None:
     """Show every account's windows: used, remaining, resets in, health, last observed."""
-    svc = service(ctx)
-    report = svc.status_report(account or None)
+    if server:
+        from quotawarden.interfaces.daemon.client import remote_status
+
+        report, now = remote_status(server, token, account or None)
+    else:
+        svc = service(ctx)
+        report, now = svc.status_report(account or None), svc.now()
     if json_out:
         print_json(report)
     else:
         out = console()
-        out.print(status_table(report, svc.now()))
+        out.print(status_table(report, now))
         out.print(overall_line(report))
     if check:
         if report["overall"].get("RED"):
