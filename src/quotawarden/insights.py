@@ -143,3 +143,13 @@ def audit_inputs(store: Store, settings: Settings, accounts: Sequence[Account], 
         statuses=sts, now=now, forecast=fc, budgets=budgets, tiers=tier_advice(store, accounts, now),
         underspend=schedule.underspend(sts, now), weekly=weekly(store, now, 4), anomalies=anomalies(store, now),
         daily_cost=daily_cost, last_used=last_used, fairness=fairness_report(store, now, 24, sts), rotation=rots)
+
+
+FINDING_KINDS = ("budget", "anomaly")
+
+
+def findings(store: Store, settings: Settings, accounts: Sequence[Account], now: datetime) -> list[Any]:
+    """Budget and anomaly conditions as ``domain.Alert`` values (window health comes from status itself)."""
+    _, budgets = forecast(store, settings, accounts, now)
+    inp = audit.AuditInputs(statuses=[], now=now, budgets=budgets, anomalies=anomalies(store, now))
+    return [a for a in audit.findings(inp) if a.kind in FINDING_KINDS]

@@ -131,11 +131,14 @@ class Service:
         """The daily audit as plain data (summary/alerts/account_details/recommendations/historical_trends)."""
         return insights.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now())
 
-    def analysis_findings(self) -> list[Any]:
-        """Audit findings as ``domain.Alert`` values (exhaustion, health, budgets, anomalies) for the alert desk."""
-        report_inputs = insights.audit_inputs(self.store, self.config.settings, self.accounts(), self.status(),
-                                              self.now())
-        return insights.audit.findings(report_inputs)
+    def analysis_findings(self) -> tuple[list[Any], tuple[str, ...]]:
+        """(budget and anomaly ``actions.rules.Finding`` values, the kinds evaluated), ready for
+        ``evaluate_alerts(*service.analysis_findings())``."""
+        from quotawarden.actions.rules import Finding
+
+        alerts = insights.findings(self.store, self.config.settings, self.accounts(), self.now())
+        return ([Finding(a.kind, a.key.split(":", 1)[1], a.severity, a.message, a.action, a.account_id, a.window)
+                 for a in alerts], insights.FINDING_KINDS)
 
     # -- actions: alerts, digests, autonomous actions (quotawarden.actions.desk) ---------------------------------
 

@@ -98,3 +98,11 @@ def test_weekly_reads_pruned_history_from_rollups(store_service: Service) -> Non
     weeks = {w.week: w for w in store_service.weekly(4)}
     assert weeks["2026-W31"].peak_ratio == pytest.approx(0.9) and weeks["2026-W31"].samples == 6
     assert weeks["2026-W34"].peak_ratio == pytest.approx(0.3)
+
+
+def test_findings_feed_the_alert_desk(scripted: Service) -> None:
+    findings, kinds = scripted.analysis_findings()
+    assert kinds == ("budget", "anomaly")
+    assert {f.kind for f in findings} <= set(kinds)
+    assert any(f.subject.startswith("new_model:") for f in findings)
+    scripted.evaluate_alerts(findings, kinds)  # accepted as they are
