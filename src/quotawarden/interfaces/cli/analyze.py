@@ -61,13 +61,11 @@ def show(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str, jso
 @analyze.command()
 def burn(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Burn rate of every window (robust slope of the current segment), and when it runs out vs its reset."""
-    rows = [{"account": a["id"], "window": w["name"], "used %": None if w["used_ratio"] is None
-             else round(w["used_ratio"] * 100, 1), "%/h": None if w["burn_rate_per_hour"] is None
-             else round(w["burn_rate_per_hour"] * 100, 2), "units/h": w.get("burn_units_per_hour"),
-             "unit": w["unit"], "samples": w.get("burn_samples"), "projection": w.get("projection"),
-             "status": w["status"]} for a in service(ctx).status_report()["accounts"] for w in a["windows"]]
-    show(rows, ["account", "window", "used %", "%/h", "units/h", "unit", "samples", "projection", "status"],
-         "burn rate", json_out)
+    keys = ("used_ratio", "burn_rate_per_hour", "burn_units_per_hour", "unit", "burn_samples", "projection",
+            "status")
+    rows = [{"account": a["id"], "window": w["name"], **{k: w.get(k) for k in keys}}
+            for a in service(ctx).status_report()["accounts"] for w in a["windows"]]
+    show(rows, ["account", "window", *keys], "burn rate (fractions of the limit per hour)", json_out)
 
 
 @analyze.command("schedule")
