@@ -78,17 +78,64 @@ def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
 
 def _entry_point_log_sources() -> dict[str, LogSourceSpec]:
     """The ``quotawarden.log_sources`` entry points only (the provider plug-ins are not needed here)."""
-    import importlib.metadata
+    from importlib import import_module
 
     found: dict[str, LogSourceSpec] = {}
-    for ep in importlib.metadata.entry_points(group="quotawarden.log_sources"):
+    for _name, target in entry_points("quotawarden.log_sources"):
+        module, _, attr = target.partition(":")
         try:
-            hook = getattr(ep.load(), "register_log_sources", None)
+            plugin: Any = import_module(module.strip())
+            for part in filter(None, attr.strip().split(".")):
+                plugin = getattr(plugin, part)
+            hook = getattr(plugin, "register_log_sources", None)
         except Exception:  # reported by `quotawarden plugins` on the full path; never fatal here
             continue
         if hook is not None:
             hook(register=lambda spec: found.__setitem__(spec.slug, spec))
     return found
+
+
+def entry_points(group: str) -> list[tuple[str, str]]:
+    """(name, "module:attr") of one entry-point group, read straight from the installed distributions'
+    ``entry_points.txt`` (an INI file): importing ``importlib.metadata`` alone costs ~90 ms, a fifth of the
+    budget of a report with nothing new. Falls back to it when nothing is found this way (zipped installs)."""
+    import sys
+
+    seen: dict[str, str] = {}
+    header = f"[{group}]"
+    for base in sys.path:
+        try:
+            entries = list(os.scandir(base or "."))
+        except OSError:
+            continue
+        for e in entries:
+            if not e.name.endswith((".dist-info", ".egg-info")):
+                continue
+            try:
+                with open(os.path.join(e.path, "entry_points.txt"), encoding="utf-8") as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if header in text:
+                for name, value in _section(text, header):
+                    seen.setdefault(name, value)
+    if not seen:
+        import importlib.metadata
+
+        return [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=group)]
+    return list(seen.items())
+
+
+def _section(text: str, header: str) -> list[tuple[str, str]]:
+    out, inside = [], False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("["):
+            inside = line == header
+        elif inside and "=" in line and not line.startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            out.append((name.strip(), value.strip()))
+    return out
 
 
 def host_name(env: LogsEnv) -> str:
@@ -147,7 +194,7 @@ def report_env(env: LogsEnv, query: ReportQuery) -> dict[str, Any]:
 
     db = env.db("")
     try:
-        rows = db.report_rows(query.kind == "session", since_ts(query))
+        rows = db.report_rows(query.kind == "session", since_ts(query), query.source, query.project, query.host)
     finally:
         db.close()
     return build(rows, query, env.now())

@@ -240,13 +240,27 @@ class LogDb:
         self._write(statements)
         return int(self._read("SELECT count(*) FROM usage_hourly")[0][0]) if statements else 0
 
-    def report_rows(self, sessions: bool, since_ts: float | None = None) -> list[tuple[Any, ...]]:
-        """Roll-up rows in ``REPORT_COLUMNS`` order, oldest first: per session (``usage_hourly``) or not
-        (``usage_rollup``, a fraction of the rows: what daily, weekly, monthly and block reports read)."""
-        table, session = ("usage_hourly", "session") if sessions else ("usage_rollup", "NULL")
-        cols = ", ".join(session if c == "session" else c for c in REPORT_COLUMNS)
-        where, params = ("WHERE last_ts >= ? ", (since_ts,)) if since_ts is not None else ("", ())
-        return self._read(f"SELECT {cols} FROM {table} {where}ORDER BY hour_ts", params)
+    def report_rows(self, sessions: bool, since_ts: float | None = None, consumer: str | None = None,
+                    project: str | None = None, host: str | None = None) -> list[tuple[Any, ...]]:
+        """Roll-up rows in ``REPORT_COLUMNS`` order, oldest first, filtered here (``project``: a substring).
+
+        Per session from ``usage_hourly``; otherwise from ``usage_rollup`` summed over projects to one row per
+        hour, consumer, host and model (what daily, weekly, monthly and block reports need: a few thousand rows
+        for a year of heavy use). Such a row's ``project`` is one of its projects, all of which match."""
+        cond, params = [], []
+        for value, sql in ((since_ts, "last_ts >= ?"), (consumer, "consumer = ?"), (host, "host = ?"),
+                           (project, "strpos(project, ?) > 0" if self.pg else "instr(project, ?) > 0")):
+            if value is not None:
+                cond.append(sql)
+                params.append(value)
+        where = f"WHERE {' AND '.join(cond)} " if cond else ""
+        if sessions:
+            return self._read(f"SELECT {', '.join(REPORT_COLUMNS)} FROM usage_hourly {where}ORDER BY hour_ts",
+                              params)
+        sums = ", ".join(f"sum({c})" for c in REPORT_COLUMNS[6:-2])
+        return self._read(f"SELECT hour_ts, consumer, host, min(project), NULL, model, {sums}, min(first_ts), "
+                          f"max(last_ts) FROM usage_rollup {where}GROUP BY hour_ts, consumer, host, model "
+                          f"ORDER BY hour_ts", params)
 
     def cost_since(self, since_ts: float, active_since_ts: float) -> tuple[float, float]:
         """(cost since ``since_ts``, cost of the hours active since ``active_since_ts``), ``--cost-mode auto``."""

@@ -65,11 +65,13 @@ class _Acc:
         self.cost += cost
         self.unknown += unknown
         self.events += r.events
-        self.first = min(self.first, r.first_ts)
-        self.last = max(self.last, r.last_ts)
+        if r.first_ts < self.first:
+            self.first = r.first_ts
+        if r.last_ts > self.last:
+            self.last = r.last_ts
         if deep:
-            self.models.setdefault(r.model, _Acc()).add(r, cost, unknown, False)
-            self.hosts.setdefault(r.host or "", _Acc()).add(r, cost, unknown, False)
+            _child(self.models, r.model).add(r, cost, unknown, False)
+            _child(self.hosts, r.host or "").add(r, cost, unknown, False)
             if r.project:
                 self.projects.add(r.project)
 
@@ -93,6 +95,13 @@ class _Acc:
             d["hostBreakdowns"] = [{"host": h or None, **a.tokens(), "cost": float(a.cost)}
                                    for h, a in sorted(self.hosts.items())]
         return d
+
+
+def _child(accs: dict[str, _Acc], key: str) -> _Acc:
+    acc = accs.get(key)
+    if acc is None:
+        acc = accs[key] = _Acc()
+    return acc
 
 
 def _keep(r: Any, q: ReportQuery) -> bool:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,6 +31,7 @@ from quotawarden.pricing import Pricer
 
 HEAD_BYTES = 1024
 FLUSH_EVENTS = 20000
+IN_FLIGHT = 16
 WORKER_BYTES = 32 * 1024 * 1024
 """Below this much new data, worker processes cost more than they save."""
 MAX_NAMED_MALFORMED = 200
@@ -317,20 +320,37 @@ def _batch_results(jobs: list[_Job], host: str | None, accounts: Mapping[str, st
     args = [(j, host, accounts.get(j.spec.slug)) for j in jobs]
     nbytes = sum(j.st.st_size - j.offset for j in jobs)
     n = min(2, os.cpu_count() or 1) if workers is None else workers
-    import multiprocessing as mp  # only a big read pays for it
-
-    if n < 2 or len(jobs) < 2 or nbytes < WORKER_BYTES or "fork" not in mp.get_all_start_methods():
+    if n < 2 or len(jobs) < 2 or nbytes < WORKER_BYTES or not _can_fork():
         for a in args:
             yield a[0], _read_batch(*a)
         return
+    import multiprocessing as mp  # only a big read pays for it
+
     global _WORKER_JOBS
     _WORKER_JOBS = args
     try:
         with mp.get_context("fork").Pool(n) as pool:
-            for i, res in enumerate(pool.imap(_read_batch_at, range(len(args)), chunksize=4)):
+            # a bounded window of files in flight: the parent writes slower than two workers parse, and an
+            # unbounded queue of parsed results would hold most of the history in memory
+            queue: deque[tuple[int, Any]] = deque()
+            upcoming = iter(range(len(args)))
+            for i in islice(upcoming, IN_FLIGHT):
+                queue.append((i, pool.apply_async(_read_batch_at, (i,))))
+            while queue:
+                i, pending = queue.popleft()
+                res = pending.get()
+                nxt = next(upcoming, None)
+                if nxt is not None:
+                    queue.append((nxt, pool.apply_async(_read_batch_at, (nxt,))))
                 yield jobs[i], res
     finally:
         _WORKER_JOBS = []
+
+
+def _can_fork() -> bool:
+    import multiprocessing as mp
+
+    return "fork" in mp.get_all_start_methods()
 
 
 def _read_batch_at(i: int) -> _BatchResult:
