@@ -32,6 +32,7 @@ _BATCH = 5000
 BYTES_PER_EVENT = 4096
 """Rough new bytes per unique event in Claude Code logs (1.2 kB lines, streamed copies): sizes a bulk load."""
 BULK_EVENTS = 50_000
+BULK_CACHE_KIB = 32 * 1024
 _TOTAL = "({t}.input_tokens + {t}.output_tokens + {t}.cache_write_tokens + {t}.cache_read_tokens)"
 _FILE_COLS = ("host", "path", "source", "device", "inode", "size", "offset", "lines", "head_hash", "mtime", "state",
               "updated_ts")
@@ -80,6 +81,8 @@ class LogDb:
             yield
             return
         cur = self.conn.cursor()
+        cache = cur.execute("PRAGMA cache_size").fetchone()[0]
+        cur.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")  # index builds sort within it: bounds peak memory
         cur.execute("BEGIN IMMEDIATE")
         found = cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
                             "tbl_name = 'usage_events' AND sql IS NOT NULL").fetchall()
@@ -97,6 +100,7 @@ class LogDb:
             self.conn.rollback()
             raise
         finally:
+            cur.execute(f"PRAGMA cache_size = {int(cache)}")
             cur.close()
 
     def _commit(self) -> None:

@@ -12,20 +12,41 @@ whole-hour offsets (a half-hour zone can move up to 30 minutes of usage across m
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
 Kind = Literal["daily", "weekly", "monthly", "session", "blocks"]
 CostMode = Literal["auto", "calculate", "display"]
 BLOCK_S = 5 * 3600
-ROW_FIELDS = ("hour_ts", "consumer", "host", "project", "session", "model", "events", "input_tokens",
-              "output_tokens", "cache_write_tokens", "cache_read_tokens", "cost_calc", "unknown_calc",
-              "cost_recorded", "cost_auto", "unknown_auto", "first_ts", "last_ts")
-Row = namedtuple("Row", ROW_FIELDS)  # type: ignore[misc]
+
+
+class Row(NamedTuple):
+    """One roll-up row (``logs_db.REPORT_COLUMNS``)."""
+
+    hour_ts: float
+    consumer: str | None
+    host: str | None
+    project: str | None
+    session: str | None
+    model: str
+    events: int
+    input_tokens: int
+    output_tokens: int
+    cache_write_tokens: int
+    cache_read_tokens: int
+    cost_calc: float
+    unknown_calc: int
+    cost_recorded: float
+    cost_auto: float
+    unknown_auto: int
+    first_ts: float
+    last_ts: float
+
+
+ROW_FIELDS = Row._fields
 _COST_COL = {"auto": ("cost_auto", "unknown_auto"), "calculate": ("cost_calc", "unknown_calc"),
              "display": ("cost_recorded", None)}
 
