@@ -38,6 +38,8 @@ def recent_buckets(store: Store, account_ids: Sequence[str] | None = None) -> di
     """Bucketed recent samples of every window (of the given accounts), oldest first per window."""
     out: dict[Key, list[Row]] = defaultdict(list)
     with store.engine.connect() as conn:
+        if store.dialect == "postgresql":  # group in memory (hash aggregate), not by an on-disk sort
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         lengths = [r[0] for r in conn.execute(text("SELECT DISTINCT window_length_s FROM latest_samples"))]
         for length in lengths:
             span, bucket = lookback_for(length)
