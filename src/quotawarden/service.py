@@ -6,6 +6,7 @@ output. Built by :func:`build_service`; no module holds global state.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -38,12 +39,20 @@ class Service:
     probe_transport: Any = None
     """An ``httpx.AsyncBaseTransport`` for probes (tests: ``httpx.ASGITransport``); None = real sockets."""
 
+    _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     @property
     def store(self) -> Store:
-        """Opened (and migrated) on first use, so commands that never touch the database stay fast."""
+        """Opened (and migrated) on first use, so commands that never touch the database stay fast.
+
+        Threads of the daemon (scheduler, proxy flusher, API workers) may ask at once: one opens it.
+        """
         if self._store is None:
-            self._store = open_store(self.store_url or self.config.database_url)
-            accounts_q.upsert_accounts(self._store, self.config.accounts)
+            with self._store_lock:
+                if self._store is None:
+                    store = open_store(self.store_url or self.config.database_url)
+                    accounts_q.upsert_accounts(store, self.config.accounts)
+                    self._store = store
         return self._store
 
     def close(self) -> None:

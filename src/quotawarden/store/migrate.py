@@ -8,6 +8,7 @@ Several branches may exist (one per feature); the store always upgrades to all h
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 from sqlalchemy import text
@@ -61,6 +62,9 @@ def upgrade(store: Store) -> None:
     _run_alembic(store)
 
 
+_ALEMBIC = threading.Lock()  # Alembic keeps its migration context in module globals: one run at a time
+
+
 def _run_alembic(store: Store) -> None:
     from alembic import command
     from alembic.config import Config
@@ -68,7 +72,7 @@ def _run_alembic(store: Store) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(VERSIONS.parent))
     try:
-        with store.engine.begin() as conn:
+        with _ALEMBIC, store.engine.begin() as conn:
             if store.dialect == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
             cfg.attributes["connection"] = conn

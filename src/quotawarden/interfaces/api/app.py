@@ -40,14 +40,18 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 class GuardMounts:
-    """Admin token required on every path the API routers do not own (dashboard, MCP)."""
+    """Admin token required on every path the API routers do not own (dashboard, MCP), once one is configured.
+
+    On loopback with no token configured (``pages_public``) the dashboard is open, as it is with no token at all.
+    """
 
     def __init__(self, app: ASGIApp, st: ApiState) -> None:
         self.app, self.st = app, st
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] not in ("http", "websocket") or path.startswith(OPEN_PREFIXES):
+        if (scope["type"] not in ("http", "websocket") or path.startswith(OPEN_PREFIXES)
+                or self.st.pages_public or not self.st.admin_token):
             await self.app(scope, receive, send)
             return
         headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
@@ -76,11 +80,11 @@ def _token(headers: dict[str, str], query: str) -> str | None:
 
 
 def create_app(service: Service, *, admin_token: str | None = None, replica: str | None = None,
-               metrics_public: bool = True, lifespan: Lifespan | None = None,
+               metrics_public: bool = True, pages_public: bool = False, lifespan: Lifespan | None = None,
                poll_now: Callable[[list[str]], None] | None = None,
                extra_mounts: dict[str, Any] | None = None) -> FastAPI:
     st = ApiState(service=service, admin_token=admin_token, replica=replica or socket.gethostname(),
-                  metrics_public=metrics_public, poll_now=poll_now)
+                  metrics_public=metrics_public, pages_public=pages_public, poll_now=poll_now)
 
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:

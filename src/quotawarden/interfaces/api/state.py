@@ -65,6 +65,8 @@ class ApiState:
     admin_token: str | None
     replica: str
     metrics_public: bool = True
+    pages_public: bool = False
+    """Dashboard and MCP without the admin token: served on loopback with no token configured."""
     """``/metrics`` without a token (only when listening on loopback)."""
     started: float = field(default_factory=time.time)
     keys: TTLCache = field(default_factory=lambda: TTLCache(2.0))

@@ -97,27 +97,44 @@ def build(svc: Service, host: str, *, tick_s: float = 1.0, with_proxy: bool = Fa
     token = admin_token(svc, host)
     daemon = Daemon(svc, tick_s=tick_s)
 
+    mounts = {"/proxy": _proxy_app(svc)} if with_proxy else {}
+    proxy = getattr(mounts.get("/proxy"), "proxy", None)
+
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         daemon.start()
+        if proxy is not None:
+            await proxy.start()
         try:
             yield
         finally:
+            if proxy is not None:
+                await proxy.stop()  # flushes the proxy's write queue
             await daemon.stop()
 
-    mounts = {"/proxy": _proxy_app(svc)} if with_proxy else {}
+    pages_public = is_loopback(host) and not svc.config.settings.server.admin_token
     app = create_app(svc, admin_token=token, replica=daemon.holder, metrics_public=is_loopback(host),
+                     pages_public=pages_public,
                      lifespan=lifespan, poll_now=daemon.poll_now, extra_mounts={k: v for k, v in mounts.items() if v})
     return app, daemon
 
 
 def _proxy_app(svc: Service) -> Any:
-    try:
-        from quotawarden.sources.proxy import build_proxy_app  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("the proxy is not installed; /proxy is not mounted")
-        return None
-    return build_proxy_app(svc)
+    """The piggyback proxy under ``/proxy``: it routes on the first path segment, so it sees the path without it."""
+    proxy = svc.build_proxy()
+
+    async def mounted(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] in ("http", "websocket"):
+            prefix = scope.get("root_path", "") or "/proxy"
+            raw = scope.get("raw_path") or scope["path"].encode()
+            if raw.startswith(prefix.encode()):
+                raw = raw[len(prefix):] or b"/"
+            path = scope["path"][len(prefix):] if scope["path"].startswith(prefix) else scope["path"]
+            scope = {**scope, "raw_path": raw, "path": path or "/", "root_path": ""}
+        await proxy(scope, receive, send)
+
+    mounted.proxy = proxy  # type: ignore[attr-defined]
+    return mounted
 
 
 def serve(svc: Service, host: str, port: int, *, tick_s: float = 1.0, with_proxy: bool = False,
