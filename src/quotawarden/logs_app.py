@@ -69,11 +69,31 @@ def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
     finally:
         conn.close()
     logs = config.get("logs", {})
+    if not _plain_logs_section(logs) or not isinstance(config.get("accounts", []), list):
+        return None  # the full CLI validates and names the file, line and field
     return LogsEnv(_entry_point_log_sources(), lambda host: LogDb(lambda: open_sqlite(path), "sqlite", host,
                                                                     datetime.now(UTC).timestamp()),
                    lambda: datetime.now(UTC), list(logs.get("sources") or []), logs.get("paths") or {},
                    logs.get("host"), logs.get("cost_mode") or "auto", logs.get("price_overrides") or {},
                    [(str(a.get("id")), str(a.get("provider"))) for a in config.get("accounts", []) if a.get("id")])
+
+
+def _plain_logs_section(logs: Any) -> bool:
+    """The ``[logs]`` shapes the fast path can use as they are (anything else: let pydantic explain)."""
+    def strs(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    def price(v: Any) -> bool:
+        return isinstance(v, dict) and all(isinstance(v.get(k), int | float) for k in ("input", "output")) and all(
+            isinstance(x, int | float) for x in v.values())
+
+    known = {"sources", "paths", "cost_mode", "price_overrides", "host"}
+    return (isinstance(logs, dict) and set(logs) <= known and strs(logs.get("sources", []))
+            and isinstance(logs.get("paths", {}), dict) and all(strs(v) for v in logs.get("paths", {}).values())
+            and logs.get("cost_mode", "auto") in ("auto", "calculate", "display")
+            and isinstance(logs.get("host", ""), str)
+            and isinstance(logs.get("price_overrides", {}), dict)
+            and all(price(v) for v in logs.get("price_overrides", {}).values()))
 
 
 def _entry_point_log_sources() -> dict[str, LogSourceSpec]:

@@ -26,7 +26,6 @@ from quotawarden.logsources.base import (
     as_int,
     env_paths,
     hookimpl,
-    parse_iso,
     walk,
 )
 
@@ -65,7 +64,7 @@ def record(obj: Any, project: str | None = None, host: str | None = None) -> Rec
     if not (msg_id and req_id and model and session) or model == "<synthetic>":
         return None
     version = obj.get("version")
-    if version is not None and not (isinstance(version, str) and _SEMVER.match(version)):
+    if version is not None and not _version_ok(version):
         return None
     g = usage.get
     inp, out, created, cr = g("input_tokens"), g("output_tokens"), g("cache_creation_input_tokens"), \
@@ -75,11 +74,33 @@ def record(obj: Any, project: str | None = None, host: str | None = None) -> Rec
     split = g("cache_creation")
     one_hour = as_int(split.get("ephemeral_1h_input_tokens")) if type(split) is dict else 0
     cost = obj.get("costUSD")
-    ts = parse_iso(obj.get("timestamp")).timestamp()
+    ts = epoch(obj.get("timestamp"))
     return (f"{msg_id}:{req_id}", ts, "anthropic", str(model), "log", None, "claude_code", project, str(session),
             host, inp, out, created, one_hour, cr, 0, None,
             float(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None, str(req_id),
             str(msg_id), obj.get("isSidechain") is True)
+
+
+_VERSIONS: dict[str, bool] = {}
+
+
+def epoch(stamp: Any) -> float:
+    """Epoch seconds of an ISO-8601 time (``parse_iso`` without building a UTC copy: an aware time knows its
+    epoch already)."""
+    try:
+        t = datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        raise MalformedRecord(f"bad timestamp {stamp!r}") from None
+    return t.timestamp() if t.tzinfo is not None else t.replace(tzinfo=UTC).timestamp()
+
+
+def _version_ok(version: Any) -> bool:
+    if not isinstance(version, str):
+        return False
+    ok = _VERSIONS.get(version)
+    if ok is None:
+        ok = _VERSIONS[version] = bool(_SEMVER.match(version))
+    return ok
 
 
 def parse_record(obj: Any, project: str | None = None, host: str | None = None) -> Parsed | None:
