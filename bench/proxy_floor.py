@@ -43,5 +43,6 @@ if __name__ == "__main__":
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--upstream", required=True)
     a = ap.parse_args()
+    # the same uvicorn settings as `quotawarden proxy` (interfaces/cli/proxy.py): like is compared with like
     uvicorn.run(make_app(a.upstream), host="127.0.0.1", port=a.port, loop="uvloop", http="httptools",
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, server_header=False, date_header=False, proxy_headers=False)

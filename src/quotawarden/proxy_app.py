@@ -9,9 +9,11 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from quotawarden.domain import Account
+from sqlalchemy import event
+
+from quotawarden.domain import Account, UsageEvent
 from quotawarden.errors import QuotawardenError
 from quotawarden.sources.proxy import Batch, Budget, ProxyApp
 from quotawarden.sources.proxy.pools import DefaultRanker
@@ -19,6 +21,7 @@ from quotawarden.sources.proxy.settings import proxy_config
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import samples as samples_q
 from quotawarden.store import usage as usage_q
+from quotawarden.store.engine import Store, open_store
 
 if TYPE_CHECKING:
     from quotawarden.service import Service
@@ -47,23 +50,87 @@ def build_proxy(service: Service, host: str | None = None, port: int | None = No
     from quotawarden.pricing import Pricer
 
     pricer = Pricer(settings.logs.price_overrides)
-    return ProxyApp(config, sink=lambda batch: write_batch(service, batch), providers=service.plugins.providers,
+    return ProxyApp(config, sink=StoreWriter(service), providers=service.plugins.providers,
                     ranker=DefaultRanker(), pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),
                     clock=service.clock)
 
 
-def write_batch(service: Service, batch: Batch) -> None:
-    """The proxy's sink: observed accounts first (samples refer to them), then samples, usage and states."""
-    store = service.store
+class StoreWriter:
+    """The proxy's sink, used only from the queue's writer thread.
+
+    It writes through an engine of its own on the service's database: on SQLite with a small page cache (the
+    store's 64 MiB cache suits big imports and reports; a proxy that only appends would grow by that much over
+    a long run, measured 33 MB over 100,000 requests), and usage rows go in with one DB-API ``executemany``
+    (SQLAlchemy's per-row parameter processing cost ~7% of the proxy's CPU under load).
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._store: Store | None = None
+
+    def open(self) -> Store:
+        if self._store is None:
+            url = self.service.store.url  # opens and migrates the database, registers configured accounts
+            store = open_store(url, migrate=False)
+            if store.is_sqlite:
+                event.listen(store.engine, "connect", _small_cache)
+            self._store = store
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __call__(self, batch: Batch) -> None:
+        write_batch(self.open(), batch)
+
+
+def _small_cache(dbapi_conn: Any, _record: object) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
+    cur.close()
+
+
+def write_batch(store: Store, batch: Batch) -> None:
+    """Observed accounts first (samples refer to them), then samples, usage and states."""
     if batch.observed:
         accounts_q.upsert_accounts(
             store, [Account(o.account_id, o.provider, label=f"observed {o.provider} key", base_url=o.base_url)
                     for o in batch.observed],
             origin="observed", fingerprints={o.account_id: o.fingerprint for o in batch.observed})
     samples_q.write_samples(store, batch.samples)
-    usage_q.write_usage(store, batch.usage)
+    _write_usage(store, batch.usage)
     accounts_q.set_states(store, batch.states)
+
+
+def _write_usage(store: Store, events: list[UsageEvent]) -> None:
+    """Idempotent on the dedup key, like ``store.usage.write_usage``; tuples straight to the DB-API."""
+    if not events:
+        return
+    money: Any = float if store.is_sqlite else (lambda d: d)  # SQLite stores Numeric as REAL, psycopg takes Decimal
+    rows = [(e.dedup_key, e.ts.timestamp(), e.provider, e.model, e.source.value, e.account_id, e.consumer,
+             e.project, e.session, e.host, e.input_tokens, e.output_tokens, e.cache_write_tokens,
+             e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
+             None if e.cost is None else money(e.cost),
+             None if e.cost_recorded is None else money(e.cost_recorded), e.request_id) for e in events]
+    marks = ", ".join(["?" if store.is_sqlite else "%s"] * len(_USAGE_COLS))
+    sql = (f"INSERT OR IGNORE INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES ({marks})" if store.is_sqlite
+           else f"INSERT INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES ({marks}) "
+                "ON CONFLICT (dedup_key) DO NOTHING")
+    with store.engine.begin() as conn:
+        cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cur.executemany(sql, rows)
+        finally:
+            cur.close()
+
+
+_CACHE_KIB = 4096
+_USAGE_COLS = ("dedup_key", "ts", "provider", "model", "source", "account_id", "consumer", "project", "session",
+               "host", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+               "cache_read_tokens", "reasoning_tokens", "cost", "cost_recorded", "request_id")
 
 
 def spent(service: Service, budget: Budget, now: datetime) -> tuple[Decimal, Decimal]:

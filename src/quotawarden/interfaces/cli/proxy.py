@@ -21,9 +21,10 @@ def proxy(
     cfg = app.config
     console().print(f"quotawarden proxy on http://{cfg.host}:{cfg.port}  routes: "
                     + ", ".join(sorted(app.router.routes)))
+    # bench/proxy_floor.py runs with these same settings, so that bench/proxy.py compares like with like
     uvicorn.run(app, host=cfg.host, port=cfg.port, loop="uvloop", http="httptools", lifespan="on",
                 log_level="warning", access_log=False, server_header=False, date_header=False,
-                timeout_graceful_shutdown=5)
+                proxy_headers=False, timeout_graceful_shutdown=5)
 
 
 def register(app: typer.Typer) -> None:

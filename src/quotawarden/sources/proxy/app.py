@@ -42,7 +42,7 @@ from quotawarden.sources.proxy.model import (
 from quotawarden.sources.proxy.pools import PoolState
 from quotawarden.sources.proxy.queue import WriteQueue
 from quotawarden.sources.proxy.routing import Route, Router, split_path
-from quotawarden.sources.proxy.upstream import REQUEST_DROP, RESPONSE_DROP, open_session
+from quotawarden.sources.proxy.upstream import REQUEST_DROP, RESPONSE_DROP, auto_skips, open_session
 from quotawarden.spec import ProviderSpec
 
 log = logging.getLogger("quotawarden.proxy")
@@ -51,6 +51,7 @@ Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
 
 FAILOVER = frozenset({401, 402, 429})
+_POOL_DROP = REQUEST_DROP | frozenset(d.KEY_HEADERS)  # pool mode: the caller's key never goes upstream
 _STREAM_BODY_CAP = 8 << 20  # usage of a chunked non-SSE body is read only up to this size
 _INVALID_HOLD = timedelta(hours=1)
 
@@ -63,7 +64,7 @@ class Request:
     """What one call needs to remember between forwarding and capture."""
 
     __slots__ = ("client_gone", "consumer", "fam", "injected", "method", "model_hint", "pool", "project",
-                 "rest", "route")
+                 "rest", "route", "skip")
 
     def __init__(self, route: Route, ident: Identity, method: str, rest: str) -> None:
         self.route = route
@@ -75,6 +76,7 @@ class Request:
         self.rest = rest
         self.injected = False
         self.client_gone = False
+        self.skip: tuple[str, ...] | None = None
         self.model_hint = _gemini_model(rest) if self.fam == d.GEMINI else ""
 
 
@@ -93,6 +95,7 @@ class ProxyApp:
         self.capture = Capture(providers, self.queue, self.pools, self.budgets, pricer, self.clock.now)
         self._owners: dict[str, str] = dict(config.known_fingerprints)
         self._key_cache: dict[str, str] = {}
+        self._key_headers: dict[str, list[tuple[str, str]]] = {}
         self._lookup = fingerprint_lookup
         self._session: aiohttp.ClientSession | None = None
         self._starting: asyncio.Task[None] | None = None
@@ -174,9 +177,11 @@ class ProxyApp:
             return
         if req.fam == d.OPENAI:
             req.injected, body = d.wants_usage_injection(req.rest, body)
+        drop = _POOL_DROP if ident.pool_mode else REQUEST_DROP
         fwd = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers
-               if k not in REQUEST_DROP and not k.startswith(b"x-quotawarden-")]
+               if k not in drop and not k.startswith(b"x-quotawarden-")]
         fwd.append(("Accept-Encoding", "identity"))
+        req.skip = auto_skips(headers)
         if ident.pool_mode:
             await self._pool_mode(req, body, fwd, query, now, receive, send)
         else:
@@ -192,7 +197,6 @@ class ProxyApp:
 
     async def _pool_mode(self, req: Request, body: bytes, fwd: list[tuple[str, str]], query: bytes,
                          now: datetime, receive: Receive, send: Send) -> None:
-        base = [(k, v) for k, v in fwd if k.encode() not in d.KEY_HEADERS]
         if b"key=" in query:
             query = urlencode([(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k != "key"]).encode()
         targets = self._targets(req.route, body, now)
@@ -204,8 +208,8 @@ class ProxyApp:
                               code="rate_limit_exceeded")
             return
         for i, (target, tbody) in enumerate(targets):
-            hdrs = base + [(k.decode(), v.decode()) for k, v in d.key_headers(target.provider, target.secret or "")]
-            resp = await self._forward(req, target, tbody, hdrs, query, send, last=i == len(targets) - 1)
+            resp = await self._forward(req, target, tbody, fwd + self._keys(target), query, send,
+                                       last=i == len(targets) - 1)
             if resp is None:
                 if i == len(targets) - 1:
                     return
@@ -223,6 +227,14 @@ class ProxyApp:
                 return
             await self._relay(req, target, resp, receive, send)
             return
+
+    def _keys(self, target: Upstream) -> list[tuple[str, str]]:
+        """The upstream key headers of an account, built once."""
+        found = self._key_headers.get(target.account_id)
+        if found is None:
+            found = self._key_headers[target.account_id] = [
+                (k.decode(), v.decode()) for k, v in d.key_headers(target.provider, target.secret or "")]
+        return found
 
     def _targets(self, route: Route, body: bytes, now: datetime) -> list[tuple[Upstream, bytes]]:
         out = [(u, body) for u in self.pools.usable(route.members, now)]
@@ -249,13 +261,13 @@ class ProxyApp:
     async def _forward(self, req: Request, target: Upstream, body: bytes, headers: list[tuple[str, str]],
                        query: bytes, send: Send, *, last: bool = True) -> aiohttp.ClientResponse | None:
         url = target.base_url.rstrip("/") + req.rest + ("?" + query.decode("latin-1") if query else "")
-        if not self.router.allowed(url):
+        if not self.router.allowed_base(target.base_url):
             await self._error(send, req.fam, 403, "quotawarden: upstream host is not configured")
             return None
         assert self._session is not None
         try:
             return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
-                                               allow_redirects=False)
+                                               allow_redirects=False, skip_auto_headers=req.skip)
         except TimeoutError:
             if last:
                 await self._error(send, req.fam, 504, f"quotawarden: upstream {_host(url)} timed out")
@@ -272,7 +284,8 @@ class ProxyApp:
     async def _relay(self, req: Request, target: Upstream, resp: aiohttp.ClientResponse, receive: Receive,
                      send: Send, *, samples_done: bool = False) -> None:
         status = resp.status
-        out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in RESPONSE_DROP]
+        raw = resp.raw_headers
+        out = [(k.lower(), v) for k, v in raw if k.lower() not in RESPONSE_DROP]
         is_sse = "event-stream" in resp.headers.get("Content-Type", "")
         reader = d.UsageReader(req.fam)
         if not is_sse and resp.content_length is not None:
@@ -296,7 +309,7 @@ class ProxyApp:
                          "client left" if req.client_gone else "upstream closed")
         now = self.clock.now()
         if not samples_done:
-            self.capture.samples(target.provider, target.account_id, status, resp.headers.items(), now)
+            self.capture.seen(target.provider, target.account_id, status, raw, now)
         self.capture.usage(reader, provider=target.provider, account_id=target.account_id, consumer=req.consumer,
                            project=req.project, pool=req.pool, model_hint=req.model_hint, now=now)
 

@@ -6,6 +6,7 @@ OpenAI-compatible providers). Usage is read from a whole JSON body or fed event 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -219,6 +220,13 @@ class UsageChunkStripper:
         self._buf = b""
 
     def feed(self, chunk: bytes) -> bytes:
+        if not self._buf and chunk.endswith(b"\n\n"):  # whole events, the usual case: one pass, no parsing
+            marks = chunk.count(b'"usage"')
+            if marks == 0:
+                return chunk
+            for pattern in _NULL_USAGE:
+                if chunk.count(pattern) == marks:  # every "usage" is a null one: drop them all
+                    return chunk.replace(pattern, b"")
         data = self._buf + chunk
         end = data.rfind(b"\n\n")
         if end < 0:
@@ -232,10 +240,13 @@ class UsageChunkStripper:
         for event in events.split(b"\n\n"):
             if not event:
                 continue
-            if b'"usage"' in event and _is_usage_only(event):
-                self.scanner.feed(event + b"\n")
-                continue
-            out.append(_drop_null_usage(event))
+            if b'"usage"' in event:
+                if _NULL_USAGE[0] in event or _NULL_USAGE[1] in event:  # an ordinary chunk: no parse needed
+                    event = _drop_null_usage(event)
+                elif _is_usage_only(event):
+                    self.scanner.feed(event + b"\n")
+                    continue
+            out.append(event)
         return b"".join(e + b"\n\n" for e in out)
 
     def flush(self) -> bytes:
@@ -254,15 +265,21 @@ def _is_usage_only(event: bytes) -> bool:
     return False
 
 
+_NULL_USAGE = (b',"usage":null', b', "usage": null')
+
+
 def _drop_null_usage(event: bytes) -> bytes:
-    for pattern in (b',"usage":null', b', "usage": null'):
+    for pattern in _NULL_USAGE:
         event = event.replace(pattern, b"")
     return event
 
 
+_STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
+
+
 def wants_usage_injection(path: str, body: bytes) -> tuple[bool, bytes]:
     """An OpenAI chat stream without ``include_usage``: ask for it, and report that we did."""
-    if not path.endswith("/chat/completions") or b'"stream"' not in body:
+    if not path.endswith("/chat/completions") or _STREAM_TRUE.search(body) is None:  # most bodies: no parse
         return False, body
     try:
         req = orjson.loads(body)

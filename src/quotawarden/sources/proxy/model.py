@@ -74,7 +74,8 @@ class Batch:
 
 
 Sink = Callable[[Batch], None]
-"""Writes one batch to the store; raises when it cannot (the batch is then spilled to disk)."""
+"""Writes one batch to the store; raises when it cannot (the batch is then spilled to disk). It may also have
+``open()`` and ``close()``, called in the writer thread when the queue starts and stops."""
 Ranker = Callable[[Sequence[str], Mapping[str, Sequence[QuotaSample]], datetime], list[str]]
 """Orders a pool's usable account ids, best first, from the latest samples the proxy has seen."""
 Pricer = Callable[[UsageEvent], Decimal | None]

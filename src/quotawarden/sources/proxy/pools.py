@@ -68,6 +68,9 @@ class PoolState:
         self.blocked[account_id] = Block(until, outcome, reason)
 
     def usable(self, members: Sequence[Upstream], now: datetime) -> list[Upstream]:
+        if len(members) == 1:  # nothing to rank
+            b = self.blocked.get(members[0].account_id)
+            return [] if b is not None and b.until > now else [members[0]]
         by_id = {m.account_id: m for m in members}
         ids = []
         for m in members:

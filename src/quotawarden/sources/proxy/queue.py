@@ -13,7 +13,8 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class WriteQueue:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._sink_ok = True
+        self._writer: ThreadPoolExecutor | None = None
+        self.before_flush: Callable[[], None] | None = None
+        """Called on the event loop right before a batch is taken (deferred capture turns into items here)."""
 
     @staticmethod
     def _new() -> Batch:
@@ -104,6 +108,9 @@ class WriteQueue:
         if self._task is None:
             self.spill_dir.mkdir(parents=True, exist_ok=True)
             self._wake = asyncio.Event()
+            # One writer thread: writes stay in order, and a single thread keeps a single malloc arena.
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="quotawarden-proxy-writer")
+            self._writer.submit(self._open_sink)  # connect (and migrate) now, not in the first flush under load
             self._task = asyncio.create_task(self._run(), name="quotawarden-proxy-flusher")
 
     async def stop(self) -> None:
@@ -114,6 +121,22 @@ class WriteQueue:
                 await self._task
             self._task = None
         await self.flush()
+        if self._writer is not None:
+            close = getattr(self.sink, "close", None)
+            if close is not None:
+                await asyncio.get_running_loop().run_in_executor(self._writer, close)
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
+    def _open_sink(self) -> None:
+        """A sink may have ``open()``: it is called once in the writer thread; a failure only means the
+        first flush will spill (the store is retried on every flush)."""
+        opener = getattr(self.sink, "open", None)
+        if opener is not None:
+            try:
+                opener()
+            except Exception as exc:
+                self._failed(exc)
 
     async def _run(self) -> None:
         assert self._wake is not None
@@ -127,9 +150,14 @@ class WriteQueue:
                 log.exception("proxy flush failed")
 
     async def flush(self) -> None:
+        if self.before_flush is not None:
+            self.before_flush()
         batch = self._take()
         if batch or not self._sink_ok or self._spilled_files():
-            await asyncio.to_thread(self._write, batch)
+            if self._writer is None:
+                await asyncio.to_thread(self._write, batch)
+            else:
+                await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
 
     def _write(self, batch: Batch) -> None:
         if batch:

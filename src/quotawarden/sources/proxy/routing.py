@@ -57,6 +57,7 @@ class Router:
         self.hosts = {_host(r.base) for r in self.routes.values()}
         self.hosts |= {_host(m.base_url) for r in self.routes.values() for m in r.members}
         self.hosts |= set(config.extra_hosts)
+        self._bases: dict[str, bool] = {}
 
     @staticmethod
     def _pool(pool: PoolDef, by_id: Mapping[str, Upstream], accounts: Iterable[Upstream]) -> Route:
@@ -72,6 +73,14 @@ class Router:
     def allowed(self, url: str) -> bool:
         """No open proxy: only hosts that the configuration names are ever contacted."""
         return _host(url) in self.hosts
+
+    def allowed_base(self, base: str) -> bool:
+        """:meth:`allowed` for an upstream base, remembered. The proxy only appends a path that starts with
+        ``/`` (see :func:`split_path`) and a query to a base, which cannot change its host."""
+        ok = self._bases.get(base)
+        if ok is None:
+            ok = self._bases[base] = self.allowed(base)
+        return ok
 
 
 def split_path(raw_path: bytes) -> tuple[str, bytes]:

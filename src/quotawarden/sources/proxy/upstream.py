@@ -9,13 +9,25 @@ HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"p
                         b"trailer", b"trailers", b"transfer-encoding", b"upgrade"})
 REQUEST_DROP = HOP_BY_HOP | {b"host", b"content-length", b"accept-encoding"}
 RESPONSE_DROP = HOP_BY_HOP
+# Headers aiohttp would add of its own when the caller sent none (Accept-Encoding the proxy always sets itself).
+_AUTO = ((b"user-agent", "User-Agent"), (b"accept", "Accept"), (b"content-type", "Content-Type"))
+
+
+def auto_skips(headers: list[tuple[bytes, bytes]]) -> tuple[str, ...] | None:
+    """The aiohttp auto headers to suppress for this request: those the caller did not send.
+
+    Per request rather than on the session: a session-wide ``skip_auto_headers`` sends every request down
+    aiohttp's slow header path (profiled: ~2% of the proxy's CPU), while callers almost always send all three.
+    """
+    names = {k for k, _ in headers}
+    missing = tuple(title for low, title in _AUTO if low not in names)
+    return missing or None
 
 
 def open_session(connect_timeout_s: float, read_timeout_s: float) -> aiohttp.ClientSession:
-    """Bytes in, bytes out: no decompression, no cookies, no headers of aiohttp's own."""
+    """Bytes in, bytes out: no decompression, no cookies, no headers of aiohttp's own (see :func:`auto_skips`)."""
     connector = aiohttp.TCPConnector(limit=1000, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s)
     return aiohttp.ClientSession(
         connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
-        skip_auto_headers=("User-Agent", "Accept", "Content-Type"),
     )
