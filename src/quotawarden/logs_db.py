@@ -14,12 +14,15 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from quotawarden.logsources.base import RECORD_FIELDS
-from quotawarden.sources.log_tailer import FileState
+if TYPE_CHECKING:  # imported when used: the status line needs neither
+    from quotawarden.sources.log_tailer import FileState
 
-EVENT_COLUMNS = RECORD_FIELDS[:19]
+EVENT_COLUMNS = ("dedup_key", "ts", "provider", "model", "source", "account_id", "consumer", "project", "session",
+                 "host", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+                 "cache_read_tokens", "reasoning_tokens", "cost", "cost_recorded", "request_id")
+"""``logsources.base.RECORD_FIELDS[:19]``: the ``usage_events`` columns a record carries."""
 SUMS = ("input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens", "cache_read_tokens",
         "reasoning_tokens")
 SESSION_KEYS = ("source", "consumer", "provider", "host", "project", "session", "model")
@@ -147,6 +150,8 @@ class LogDb:
     # -- file positions -------------------------------------------------------------------------------------------
 
     def load_files(self) -> dict[str, FileState]:
+        from quotawarden.sources.log_tailer import FileState
+
         rows = self._read(f"SELECT {_q(_FILE_COLS[1:11])} FROM log_files WHERE host = ?", (self.host,))
         return {r[0]: FileState(*r) for r in rows}
 

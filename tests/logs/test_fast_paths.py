@@ -75,6 +75,14 @@ def test_a_failed_bulk_import_leaves_the_indexes(store, tmp_path, monkeypatch):
     assert _index_names(store) == indexes
 
 
+def test_column_lists_agree():
+    from quotawarden.analysis.usage_report import ROW_FIELDS
+    from quotawarden.logsources.base import RECORD_FIELDS
+
+    assert RECORD_FIELDS[:19] == logs_db.EVENT_COLUMNS
+    assert logs_db.REPORT_COLUMNS == ROW_FIELDS
+
+
 def test_rates_cache_gives_the_same_rates(tmp_path):
     models = [("anthropic", "claude-sonnet-4-5-20250929"), ("anthropic", "claude-opus-4-6"), ("openai", "gpt-5"),
               ("anthropic", "no-such-model")]

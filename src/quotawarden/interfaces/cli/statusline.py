@@ -2,12 +2,11 @@
 
 Reads the JSON Claude Code pipes to stdin, stores ``rate_limits`` as official samples of the logged-in account
 (values outside 0-100 are rejected, not stored) and prints one line: model, 5h and 7d used % with time to
-reset, today's cost, burn rate. With no stdin it reads the store. It is on ``main.FAST_PATHS``: on a SQLite store
-it reads and writes the few rows it needs with plain ``sqlite3`` and never imports typer, rich, SQLAlchemy,
-alembic or pydantic; PostgreSQL stores go through the full store.
+reset, today's cost, burn rate. With no stdin it reads the store. It is on ``main.FAST_PATHS`` and runs after
+every turn, so on a SQLite store it reads and writes the few rows it needs with plain ``sqlite3`` (samples as
+tuples, the standard ``json``); it never imports typer, rich, SQLAlchemy, alembic, pydantic or the plug-ins.
+PostgreSQL stores, and a database not created yet, go through the full store.
 """
-
-from __future__ import annotations
 
 import os
 import sys
@@ -16,13 +15,11 @@ from typing import Any
 
 ACCOUNT = os.environ.get("QUOTAWARDEN_STATUSLINE_ACCOUNT", "claude")
 _WINDOWS = {"five_hour": ("5h", 18000), "seven_day": ("7d", 604800)}
+Reading = tuple[dict[str, tuple[float, float | None]], float | None, float | None]
 
 
-def samples_from(data: Any, now: float, account: str = ACCOUNT) -> list[Any]:
-    from datetime import UTC, datetime
-
-    from quotawarden.domain import Provenance, QuotaSample, Source, Unit
-
+def sample_rows(data: Any, now: float, account: str = ACCOUNT) -> list[tuple[Any, ...]]:
+    """Official readings as rows in ``logs_db.SAMPLE_COLUMNS`` order; impossible values are dropped."""
     limits = data.get("rate_limits") if isinstance(data, dict) else None
     out = []
     for key, (name, length) in _WINDOWS.items():
@@ -30,14 +27,27 @@ def samples_from(data: Any, now: float, account: str = ACCOUNT) -> list[Any]:
         if not isinstance(w, dict):
             continue
         pct, resets = w.get("used_percentage"), w.get("resets_at")
-        if not isinstance(pct, int | float) or not 0 <= pct <= 100:
+        if isinstance(pct, bool) or not isinstance(pct, int | float) or not 0 <= pct <= 100:
             continue  # a known bug put the epoch here
-        reset_dt = (datetime.fromtimestamp(float(resets), UTC)
-                    if isinstance(resets, int | float) and resets > now - 86400 else None)
-        out.append(QuotaSample(observed_at=datetime.fromtimestamp(now, UTC), account_id=account, window=name,
-                               unit=Unit.PERCENT, source=Source.STATUSLINE, provenance=Provenance.OFFICIAL,
-                               used_ratio=pct / 100, resets_at=reset_dt, window_length_s=length))
+        reset_ts = float(resets) if isinstance(resets, int | float) and resets > now - 86400 else None
+        out.append((account, name, now, "statusline", "official", "percent", pct / 100, None, None, None, reset_ts,
+                    None, length))
     return out
+
+
+def samples_from(data: Any, now: float, account: str = ACCOUNT) -> list[Any]:
+    """The same readings as ``QuotaSample`` objects (for the full store)."""
+    from datetime import UTC, datetime
+
+    from quotawarden.domain import Provenance, QuotaSample, Source, Unit
+
+    def at(ts: float | None) -> datetime | None:
+        return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+    return [QuotaSample(observed_at=datetime.fromtimestamp(r[2], UTC), account_id=r[0], window=r[1],
+                        unit=Unit.PERCENT, source=Source.STATUSLINE, provenance=Provenance.OFFICIAL,
+                        used_ratio=r[6], resets_at=at(r[10]), window_length_s=r[12])
+            for r in sample_rows(data, now, account)]
 
 
 def _left(resets: float | None, now: float) -> str:
@@ -62,57 +72,67 @@ def render(model: str, windows: dict[str, tuple[float, float | None]], today: fl
 
 
 def main(argv: list[str]) -> int:
-    import orjson
+    import json
 
     now = time.time()
     data: Any = {}
     if not sys.stdin.isatty():
         try:
             raw = sys.stdin.buffer.read()
-            data = orjson.loads(raw) if raw.strip() else {}
-        except (orjson.JSONDecodeError, OSError):
+            data = json.loads(raw) if raw.strip() else {}
+        except (ValueError, OSError):
             data = {}
     model = ((data.get("model") or {}).get("display_name") or "") if isinstance(data, dict) else ""
+    fresh = sample_rows(data, now)
     windows: dict[str, tuple[float, float | None]] = {}
     today = burn = None
     try:
-        fresh = samples_from(data, now)
-        read = _sqlite if (path := _sqlite_path()) else _store
-        windows, today, burn = read(path, fresh, now)
+        url = _db_url()
+        path = url.split("///", 1)[1] if url.startswith("sqlite:///") else ""
+        read = _sqlite if path and path != ":memory:" and os.path.exists(path) else _store
+        windows, today, burn = read(url, path, fresh, now)
     except Exception:  # a status line must always print something
         pass
-    if not windows and isinstance(data, dict):
-        for s in samples_from(data, now):
-            windows[s.window] = (s.used_ratio or 0.0, s.resets_at.timestamp() if s.resets_at else None)
+    if not windows:
+        windows = {r[1]: (r[6], r[10]) for r in fresh}
     sys.stdout.write(render(model, windows, today, burn, now) + "\n")
     return 0
 
 
-Reading = tuple[dict[str, tuple[float, float | None]], float | None, float | None]
+def _db_url() -> str:
+    """``QUOTAWARDEN_DB_URL``, else ``[database] url`` of the config file, else the default SQLite file."""
+    if os.environ.get("QUOTAWARDEN_DB_URL"):
+        return os.environ["QUOTAWARDEN_DB_URL"]
+    import tomllib
+
+    cfg = os.environ.get("QUOTAWARDEN_CONFIG")
+    if not cfg:
+        import platformdirs
+
+        cfg = os.path.join(platformdirs.user_config_dir("quotawarden"), "config.toml")
+    try:
+        with open(os.path.expanduser(cfg), "rb") as f:
+            url = tomllib.load(f).get("database", {}).get("url")
+    except (OSError, tomllib.TOMLDecodeError):
+        url = None
+    if url:
+        return str(url)
+    import platformdirs
+
+    return f"sqlite:///{os.path.join(platformdirs.user_data_dir('quotawarden'), 'quotawarden.db')}"
 
 
-def _sqlite_path() -> str | None:
-    """The SQLite file when the store is one that exists and is migrated (else the full store opens it)."""
-    from quotawarden.interfaces.quickstore import database_url, read_config
-
-    url = database_url(read_config(None))
-    if not url.startswith("sqlite:///"):
-        return None
-    path = url.split("///", 1)[1]
-    return path if path and path != ":memory:" and os.path.exists(path) else None
-
-
-def _sqlite(path: str | None, fresh: list[Any], now: float) -> Reading:
+def _sqlite(url: str, path: str, fresh: list[tuple[Any, ...]], now: float) -> Reading:
     """Plain ``sqlite3``: a few rows written and read, no SQLAlchemy (its import alone is over the budget)."""
-    from quotawarden.logs_db import LogDb, open_sqlite, sample_row, sqlite_ready, write_sample_rows
+    from quotawarden.logs_db import LogDb, open_sqlite, sqlite_ready, write_sample_rows
 
-    conn = open_sqlite(str(path))
+    conn = open_sqlite(path)
     if not sqlite_ready(conn):
         conn.close()
-        return _store(None, fresh, now)
+        return _store(url, path, fresh, now)
     db = LogDb(lambda: conn, "sqlite", "", now)
     try:
-        write_sample_rows(db, [sample_row(s) for s in fresh])
+        write_sample_rows(db, fresh)
         rows = db._read('SELECT "window", used_ratio, used, remaining, "limit", resets_ts FROM latest_samples '
                         "WHERE account_id = ?", (ACCOUNT,))
         windows = {}
@@ -128,25 +148,23 @@ def _sqlite(path: str | None, fresh: list[Any], now: float) -> Reading:
         db.close()
 
 
-def _store(_path: str | None, fresh: list[Any], now: float) -> Reading:
+def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float) -> Reading:
     """Any store (PostgreSQL, or a SQLite file not created or migrated yet) through SQLAlchemy: slower."""
-    from quotawarden.interfaces.quickstore import database_url, read_config
-    from quotawarden.logs_db import LogDb
+    from quotawarden.logs_db import LogDb, write_sample_rows
     from quotawarden.store import open_store
     from quotawarden.store import samples as samples_q
 
-    store = open_store(database_url(read_config(None)))
+    store = open_store(url)
     try:
-        if fresh:
-            samples_q.write_samples(store, fresh)
-        windows = {s.window: (s.effective_ratio, s.resets_at.timestamp() if s.resets_at else None)
-                   for s in samples_q.latest(store, [ACCOUNT])
-                   if s.window in ("5h", "7d") and s.effective_ratio is not None}
         db = LogDb(store.engine.raw_connection, store.dialect, "", now)
         try:
+            write_sample_rows(db, fresh)
             today, burn = db.cost_since(now - now % 86400, now - 3600)
         finally:
             db.close()
+        windows = {s.window: (s.effective_ratio, s.resets_at.timestamp() if s.resets_at else None)
+                   for s in samples_q.latest(store, [ACCOUNT])
+                   if s.window in ("5h", "7d") and s.effective_ratio is not None}
         return windows, today, burn  # type: ignore[return-value]
     finally:
         store.close()
