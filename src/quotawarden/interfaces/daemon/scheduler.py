@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from quotawarden import instances
 from quotawarden.interfaces.daemon.runner import JobSpec, Skipped, call, run
 from quotawarden.service import Service
+from quotawarden.store import accounts as accounts_q
 from quotawarden.store import instances as inst_q
 from quotawarden.store import jobs as jobs_q
 from quotawarden.store import poll_slots, rollups
@@ -86,6 +87,7 @@ class Daemon:
                 self._last_sync = now
             lease = float(self.settings.server.poll_lease)
             claims = await asyncio.to_thread(poll_slots.claim, self.svc.store, self.holder, now, lease_s=lease)
+            claims = await self._skip_done(claims)
             if not claims:
                 return
             ids = [c.account_id for c in claims]
@@ -95,6 +97,18 @@ class Daemon:
             if outcome != "timeout":
                 await asyncio.to_thread(poll_slots.complete, self.svc.store, claims, self.holder, time.time())
             await self.alerts()
+
+    async def _skip_done(self, claims: list[poll_slots.Claim]) -> list[poll_slots.Claim]:
+        """A claim that lapsed after its poll had stored an outcome (a replica killed, a slow poll) is completed
+        as it is: the account was observed in this slot, and polling it again would count twice."""
+        if not claims:
+            return claims
+        states = await asyncio.to_thread(accounts_q.states, self.svc.store)
+        done = [c for c in claims if (st := states.get(c.account_id)) is not None and st.observed_at is not None
+                and st.observed_at.timestamp() >= c.slot_ts]
+        if done:
+            await asyncio.to_thread(poll_slots.complete, self.svc.store, done, self.holder, time.time())
+        return [c for c in claims if c not in done]
 
     async def _poll(self, ids: list[str]) -> str:
         # The synchronous poll runs in a worker thread with its own event loop: its database writes then never
