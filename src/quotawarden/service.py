@@ -159,8 +159,11 @@ class Service:
                           statuses=self.status, accounts=self.accounts, audit=self.audit,
                           resolve_secret=self.resolve_credential)
 
-    def evaluate_alerts(self, findings: Any = (), finding_kinds: Any = ()) -> Any:
-        """Open/update/resolve alerts from status (+ analysis findings); the daemon calls it after each tick."""
+    def evaluate_alerts(self, findings: Any = None, finding_kinds: Any = ()) -> Any:
+        """Open/update/resolve alerts from status and analysis findings (budgets, anomalies); the daemon calls it
+        after each tick. ``findings=None`` computes them; pass ``()`` for health alerts only."""
+        if findings is None:
+            findings, finding_kinds = self.analysis_findings()
         return self.actions.evaluate(findings, finding_kinds)
 
     def deliver_alerts(self) -> Any:

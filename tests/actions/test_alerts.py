@@ -173,7 +173,7 @@ def test_analysis_findings_open_and_resolve_within_their_kind(make_service: Any,
     over = Finding("budget", "team-a/monthly", Severity.CRITICAL, "team-a spent $1,030 of $1,000 this month",
                    "raise the budget or pause team-a's consumers")
     svc.evaluate_alerts([over])
-    svc.evaluate_alerts()  # a run without budget findings leaves budget alerts alone
+    svc.evaluate_alerts(())  # a health-only run leaves budget alerts alone
     assert [r.key for r in svc.actions.list([AlertState.OPEN])] == ["budget:team-a/monthly"]
     svc.evaluate_alerts([], finding_kinds=["budget"])  # budgets evaluated, nothing over: resolved
     assert svc.actions.list([AlertState.OPEN]) == []
@@ -202,3 +202,13 @@ def test_alerts_test_reaches_apprise_json_and_email(make_service: Any, webhook: 
     body = orjson.loads(webhook.wait(1)[0]["body"])
     assert body["title"].startswith("quotawarden test alert")  # Apprise's own JSON shape
     assert smtp.wait(1)
+
+
+def test_default_evaluation_includes_analysis_findings(make_service: Any, clock: FixedClock) -> None:
+    """What the daemon calls after each tick: budgets and anomalies from analysis open alerts with health ones."""
+    svc = make_service()
+    seen: list[Any] = []
+    svc.analysis_findings = lambda: (seen.append(1) or [Finding(  # type: ignore[method-assign]
+        "budget", "total/monthly", Severity.WARNING, "forecast $1,200 of $1,000", "cut spend")], ("budget",))
+    svc.evaluate_alerts()
+    assert seen and [r.key for r in svc.actions.list([AlertState.OPEN])] == ["budget:total/monthly"]
