@@ -85,6 +85,8 @@ class Service:
         accounts = self.accounts()
         if account_ids:
             accounts = [a for a in accounts if a.id in set(account_ids)]
+            if not accounts:
+                return []
         ids = [a.id for a in accounts] if account_ids else None
         latest = samples_q.latest(self.store, ids)
         return insights.statuses(self.store, accounts, latest, accounts_q.states(self.store), self.config.settings,

@@ -81,3 +81,10 @@ def test_status_table_lists_every_account(db_url: str) -> None:
     code, out = run(make_service(db_url, {"first": 0.2, "second": 0.9}), "status")
     assert code == 0
     assert "first" in out and "second" in out and "Overall: 1 RED, 0 YELLOW, 1 GREEN, 0 UNKNOWN" in out
+
+
+def test_status_of_unknown_accounts_is_empty(db_url: str) -> None:
+    svc = make_service(db_url, {"a": 0.1})
+    assert svc.status(["no-such-account"]) == []
+    code, out = run(svc, "status", "--account", "no-such-account", "--json")
+    assert code == 0 and orjson.loads(out)["accounts"] == []

@@ -37,6 +37,8 @@ def _bucket(store: Store) -> str:
 def recent_buckets(store: Store, account_ids: Sequence[str] | None = None) -> dict[Key, list[Row]]:
     """Bucketed recent samples of every window (of the given accounts), oldest first per window."""
     out: dict[Key, list[Row]] = defaultdict(list)
+    if account_ids is not None and not account_ids:
+        return out  # an empty IN () is not portable SQL
     with store.engine.connect() as conn:
         if store.dialect == "postgresql":  # group in memory (hash aggregate), not by an on-disk sort
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
@@ -68,6 +70,8 @@ def recent_buckets(store: Store, account_ids: Sequence[str] | None = None) -> di
 def series(store: Store, since_ts: float, until_ts: float, account_ids: Sequence[str] | None = None,
            bucket_s: float = 3600) -> dict[Key, list[Row]]:
     """Every window's samples in a time range, one averaged row per bucket (and reset period)."""
+    if account_ids is not None and not account_ids:
+        return {}
     where = "s.observed_ts >= :since AND s.observed_ts < :until"
     params: dict[str, Any] = {"since": since_ts, "until": until_ts, "b": bucket_s}
     if account_ids is not None:
