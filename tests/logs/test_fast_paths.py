@@ -52,11 +52,15 @@ def test_two_workers_and_bulk_import_match_the_plain_path(store, run_ingest, tmp
     with store.engine.begin() as c:
         c.execute(text("DELETE FROM usage_events"))
     monkeypatch.setattr(log_tailer, "WORKER_BYTES", 0)
+    forked: list[bool] = []
+    can_fork = log_tailer._can_fork
+    monkeypatch.setattr(log_tailer, "_can_fork", lambda: forked.append(can_fork()) or forked[-1])
     monkeypatch.setattr(logs_db, "BULK_EVENTS", 1)
     monkeypatch.setattr(logs_db, "BYTES_PER_EVENT", 1)
     fast = run_ingest({"claude_code": [root]}, host="fast")
     assert totals(store) == expected and expected["events"] == 30 * 20 + 30 * 3
     assert (fast.events, fast.duplicates, fast.lines) == (plain.events, plain.duplicates, plain.lines)
+    assert forked == [True]  # the run above did parse in worker processes
     assert _index_names(store) == indexes
 
 

@@ -348,9 +348,12 @@ def _batch_results(jobs: list[_Job], host: str | None, accounts: Mapping[str, st
 
 
 def _can_fork() -> bool:
+    """Fork only a single-threaded process (the CLI): a forked child of a threaded one (the daemon) may inherit a
+    lock some other thread held; the daemon's ingestion runs in-process instead."""
     import multiprocessing as mp
+    import threading
 
-    return "fork" in mp.get_all_start_methods()
+    return threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
 
 
 def _read_batch_at(i: int) -> _BatchResult:
