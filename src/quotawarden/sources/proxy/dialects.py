@@ -220,34 +220,39 @@ class UsageChunkStripper:
         self._buf = b""
 
     def feed(self, chunk: bytes) -> bytes:
-        if not self._buf and chunk.endswith(b"\n\n"):  # whole events, the usual case: one pass, no parsing
-            marks = chunk.count(b'"usage"')
-            if marks == 0:
-                return chunk
-            for pattern in _NULL_USAGE:
-                if chunk.count(pattern) == marks:  # every "usage" is a null one: drop them all
-                    return chunk.replace(pattern, b"")
         data = self._buf + chunk
         end = data.rfind(b"\n\n")
         if end < 0:
             self._buf = data
             return b""
         self._buf = data[end + 2:]
-        events = data[:end + 2]
-        if b'"usage"' not in events:
+        events = data[:end + 2] if self._buf else data
+        marks = events.count(b'"usage"')
+        if not marks:
             return events
-        out = []
-        for event in events.split(b"\n\n"):
-            if not event:
-                continue
-            if b'"usage"' in event:
-                if _NULL_USAGE[0] in event or _NULL_USAGE[1] in event:  # an ordinary chunk: no parse needed
-                    event = _drop_null_usage(event)
-                elif _is_usage_only(event):
-                    self.scanner.feed(event + b"\n")
-                    continue
-            out.append(event)
-        return b"".join(e + b"\n\n" for e in out)
+        for pattern in _NULL_USAGE:  # ordinary chunks carry "usage":null: drop those in one pass, no parsing
+            if (n := events.count(pattern)) > 0:
+                events = events.replace(pattern, b"")
+                marks -= n
+        return self._cut_usage_events(events) if marks else events
+
+    def _cut_usage_events(self, events: bytes) -> bytes:
+        """Remove the usage-only events (fed to the scanner instead); only these are parsed."""
+        out, pos = [], 0
+        at = events.find(b'"usage"')
+        while at >= 0:
+            before = events.rfind(b"\n\n", pos, at)
+            start = before + 2 if before >= 0 else pos
+            stop = events.find(b"\n\n", at)
+            stop = len(events) if stop < 0 else stop + 2
+            event = events[start:stop].rstrip(b"\n")
+            if _is_usage_only(event):
+                out.append(events[pos:start])
+                self.scanner.feed(event + b"\n")
+                pos = stop
+            at = events.find(b'"usage"', stop)
+        out.append(events[pos:])
+        return b"".join(out)
 
     def flush(self) -> bytes:
         rest, self._buf = self._buf, b""
@@ -268,10 +273,7 @@ def _is_usage_only(event: bytes) -> bool:
 _NULL_USAGE = (b',"usage":null', b', "usage": null')
 
 
-def _drop_null_usage(event: bytes) -> bytes:
-    for pattern in _NULL_USAGE:
-        event = event.replace(pattern, b"")
-    return event
+
 
 
 _STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
