@@ -5,6 +5,7 @@ The proxy itself never imports the store or analysis; it receives these collabor
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -106,7 +107,13 @@ def write_batch(store: Store, batch: Batch) -> None:
 
 
 def _write_usage(store: Store, events: list[UsageEvent]) -> None:
-    """Idempotent on the dedup key, like ``store.usage.write_usage``; tuples straight to the DB-API."""
+    """Idempotent on the dedup key, like ``store.usage.write_usage``; tuples straight to the DB-API.
+
+    On SQLite, multi-row ``INSERT ... VALUES (...), (...)`` statements in power-of-two sizes (a handful of
+    distinct statements, all in sqlite3's statement cache): half the CPU of ``executemany`` per row (measured
+    7.7 vs 16.3 us), and one GIL release per statement instead of one per row, so the writer thread hardly
+    interrupts the event loop.
+    """
     if not events:
         return
     money: Any = float if store.is_sqlite else (lambda d: d)  # SQLite stores Numeric as REAL, psycopg takes Decimal
@@ -115,18 +122,30 @@ def _write_usage(store: Store, events: list[UsageEvent]) -> None:
              e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
              None if e.cost is None else money(e.cost),
              None if e.cost_recorded is None else money(e.cost_recorded), e.request_id) for e in events]
-    marks = ", ".join(["?" if store.is_sqlite else "%s"] * len(_USAGE_COLS))
-    sql = (f"INSERT OR IGNORE INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES ({marks})" if store.is_sqlite
-           else f"INSERT INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES ({marks}) "
-                "ON CONFLICT (dedup_key) DO NOTHING")
     with store.engine.begin() as conn:
         cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cur.executemany(sql, rows)
+            if store.is_sqlite:
+                i = 0
+                while i < len(rows):
+                    n = min(_MAX_ROWS, 1 << ((len(rows) - i).bit_length() - 1))
+                    cur.execute(_sqlite_insert(n), [v for row in rows[i:i + n] for v in row])
+                    i += n
+            else:
+                marks = ", ".join(["%s"] * len(_USAGE_COLS))
+                cur.executemany(f"INSERT INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES ({marks}) "
+                                "ON CONFLICT (dedup_key) DO NOTHING", rows)
         finally:
             cur.close()
 
 
+@functools.cache
+def _sqlite_insert(n: int) -> str:
+    one = "(" + ", ".join(["?"] * len(_USAGE_COLS)) + ")"
+    return f"INSERT OR IGNORE INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES " + ", ".join([one] * n)
+
+
+_MAX_ROWS = 256  # x 19 columns stays far below SQLite's 32,766 bound variables
 _CACHE_KIB = 4096
 _USAGE_COLS = ("dedup_key", "ts", "provider", "model", "source", "account_id", "consumer", "project", "session",
                "host", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",

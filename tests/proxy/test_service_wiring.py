@@ -62,3 +62,22 @@ name = "team"
         assert row.fingerprint == fingerprint(OWN_KEY) and row.provider == "openai"
         assert OWN_KEY not in str(tuple(row))
         service.close()
+
+
+def test_the_store_sink_writes_big_batches_once_each(store: Any, clock: Any) -> None:
+    """1,000 usage events (several multi-row statements), one repeated: stored once each, costs intact."""
+    from decimal import Decimal
+
+    from quotawarden.domain import Source, UsageEvent
+    from quotawarden.proxy_app import write_batch
+    from quotawarden.sources.proxy import Batch
+
+    events = [UsageEvent(ts=clock.now(), provider="openai", model="gpt-4o-mini", source=Source.PROXY,
+                         dedup_key=f"proxy:test-{i:05d}", account_id="a", consumer=f"c{i % 3}",
+                         input_tokens=i, output_tokens=1, cost=Decimal("0.00012345")) for i in range(1000)]
+    write_batch(store, Batch(usage=[*events, events[7]]))
+    write_batch(store, Batch(usage=events[:300]))  # a replayed spill chunk: nothing doubles
+    stored = usage_q.events_between(store)
+    assert len(stored) == 1000
+    assert sum(e.input_tokens for e in stored) == sum(range(1000))
+    assert {e.cost for e in stored} == {Decimal("0.00012345")}
