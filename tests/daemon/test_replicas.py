@@ -50,8 +50,8 @@ def _first_slot(db: str, n: int, deadline: float) -> float:
     raise AssertionError("the replicas never laid the poll slots")
 
 
-def _clusters(times: list[float], gap: float = 1.0) -> int:
-    """Polls of one account: calls closer than ``gap`` seconds belong to one poll (a probe may call twice)."""
+def _clusters(times: list[float], gap: float = 0.3) -> int:
+    """Polls of one account: samples closer than ``gap`` seconds belong to one poll (a poll stamps one time)."""
     times = sorted(times)
     return sum(1 for i, t in enumerate(times) if i == 0 or t - times[i - 1] > gap)
 
