@@ -54,6 +54,7 @@ def add(
     plan: str = typer.Option(None, "--plan"),
     pool: str = typer.Option(None, "--pool"),
     tag: list[str] = typer.Option(None, "--tag", help="key=value (repeatable)."),
+    json_out: bool = JsonOpt,
 ) -> None:
     """Append an [[accounts]] table to the config file (comments and layout are kept)."""
     path, _ = config_path(ctx.find_root().obj.config_path)
@@ -74,6 +75,9 @@ def add(
     from_text(new_text, path, plugins)  # validate before writing
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new_text, encoding="utf-8")
+    if json_out:
+        print_json({"added": account_id, "provider": provider, "file": str(path)})
+        return
     console().print(f"added {account_id} ({provider}) to {path}")
 
 
@@ -84,7 +88,8 @@ def _unknown(provider: str) -> None:
 
 @accounts_app.command("remove")
 def remove(ctx: typer.Context, account_id: str = typer.Argument(..., help="The account id to remove."),
-           keep_history: bool = typer.Option(True, help="Keep its samples in the store.")) -> None:
+           keep_history: bool = typer.Option(True, help="Keep its samples in the store."),
+           json_out: bool = JsonOpt) -> None:
     """Remove an account's [[accounts]] table from the config file."""
     path, _ = config_path(ctx.find_root().obj.config_path)
     if not path.exists():
@@ -101,6 +106,9 @@ def remove(ctx: typer.Context, account_id: str = typer.Argument(..., help="The a
         from quotawarden.store import accounts as accounts_q
 
         accounts_q.remove_account(service(ctx).store, account_id)
+    if json_out:
+        print_json({"removed": account_id, "file": str(path), "history_kept": keep_history})
+        return
     console().print(f"removed {account_id} from {path}")
 
 

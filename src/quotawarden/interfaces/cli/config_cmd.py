@@ -50,14 +50,20 @@ def _root_config(ctx: typer.Context) -> str | None:
 
 @config_app.command("init")
 def init(ctx: typer.Context, force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-         ) -> None:
+         json_out: bool = JsonOpt) -> None:
     """Write a commented starter config file."""
     path, _ = config_path(_root_config(ctx))
     if path.exists() and not force:
-        console().print(f"{path} already exists (use --force to overwrite)")
+        if json_out:
+            print_json({"file": str(path), "written": False, "reason": "exists"})
+        else:
+            console().print(f"{path} already exists (use --force to overwrite)")
         raise typer.Exit(1)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(TEMPLATE, encoding="utf-8")
+    if json_out:
+        print_json({"file": str(path), "written": True})
+        return
     console().print(f"wrote {path}")
 
 
