@@ -41,3 +41,10 @@ def test_init_add_list_remove(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "lit" not in Path(cfg).read_text()
     code, _, err = qw(capsys, "-c", cfg, "accounts", "add", "x", "--provider", "nope")
     assert code == 2 and "unknown provider 'nope'" in err
+
+
+@pytest.mark.parametrize("url", ["postgresql://user:s3cretpw@127.0.0.1:1/db", "sqlite:////proc/no/such/dir/qw.db"])
+def test_a_database_that_is_down_is_one_clear_line(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = qw(capsys, "--db", url, "status")
+    assert code == 1
+    assert err.startswith("error: cannot ") and "Traceback" not in err and "s3cretpw" not in err

@@ -63,20 +63,26 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
             engine = create_engine(url, connect_args={"timeout": 10})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                                    connect_args={"connect_timeout": 5})
         store = Store(engine=engine, url=url)
+        with engine.connect():
+            pass  # fail here, clearly, when the server is down or the file cannot be opened
         if migrate:
             from quotawarden.store.migrate import upgrade
 
             upgrade(store)
         return store
     except OperationalError as exc:
-        raise StoreError(f"cannot open the database at {safe_url(url)}: {exc.orig}") from None
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreError(f"cannot open the database at {safe_url(url)}: {reason}") from None
     except SQLAlchemyError as exc:
         raise StoreError(f"database error at {safe_url(url)}: {exc}") from None
 

@@ -26,6 +26,14 @@ def main(argv: list[str] | None = None) -> None:
         build_app()(args=args, prog_name="quotawarden")
     except QuotawardenError as exc:
         fail(exc)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:  # the last line of defence: one line, never a traceback, never a secret
+        import os
+
+        if os.environ.get("QUOTAWARDEN_DEBUG"):
+            raise
+        fail(f"unexpected {type(exc).__name__}: {exc} (set QUOTAWARDEN_DEBUG=1 for the traceback)", 1)
 
 
 if __name__ == "__main__":
