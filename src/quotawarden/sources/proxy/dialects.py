@@ -180,8 +180,6 @@ class SseScanner:
 
     __slots__ = ("_carry", "reader")
 
-    _MARKS = (b"usage", b"message_start", b"response.completed")
-
     def __init__(self, reader: UsageReader) -> None:
         self.reader = reader
         self._carry = b""
@@ -193,10 +191,10 @@ class SseScanner:
             return
         data = self._carry + chunk[:end] if self._carry else chunk[:end]
         self._carry = chunk[end + 1:]
-        if not any(m in data for m in self._MARKS):
+        if not _marked(data):
             return
         for line in data.split(b"\n"):
-            if line.startswith(b"data:") and any(m in line for m in self._MARKS):
+            if line.startswith(b"data:") and _marked(line):
                 try:
                     self.reader.feed(orjson.loads(line[5:]))
                 except orjson.JSONDecodeError:
@@ -205,6 +203,11 @@ class SseScanner:
     def close(self) -> None:
         if self._carry:
             self.feed(b"\n")
+
+
+def _marked(data: bytes) -> bool:
+    """Could these bytes carry usage? (``message_start`` and ``response.completed`` events do.)"""
+    return b"usage" in data or b"message_start" in data or b"response.completed" in data
 
 
 class UsageChunkStripper:
@@ -245,10 +248,10 @@ class UsageChunkStripper:
             start = before + 2 if before >= 0 else pos
             stop = events.find(b"\n\n", at)
             stop = len(events) if stop < 0 else stop + 2
-            event = events[start:stop].rstrip(b"\n")
-            if _is_usage_only(event):
+            usage = _usage_only(events[start:stop])
+            if usage is not None:
                 out.append(events[pos:start])
-                self.scanner.feed(event + b"\n")
+                self.scanner.reader.feed(usage)
                 pos = stop
             at = events.find(b'"usage"', stop)
         out.append(events[pos:])
@@ -259,15 +262,18 @@ class UsageChunkStripper:
         return rest
 
 
-def _is_usage_only(event: bytes) -> bool:
+def _usage_only(event: bytes) -> dict[str, Any] | None:
+    """The parsed chunk when an event carries only usage (``"choices": []``), else None."""
     for line in event.split(b"\n"):
         if line.startswith(b"data:"):
             try:
                 obj = orjson.loads(line[5:])
             except orjson.JSONDecodeError:
-                return False
-            return isinstance(obj, dict) and obj.get("choices") == [] and isinstance(obj.get("usage"), dict)
-    return False
+                return None
+            if isinstance(obj, dict) and obj.get("choices") == [] and isinstance(obj.get("usage"), dict):
+                return obj
+            return None
+    return None
 
 
 _NULL_USAGE = (b',"usage":null', b', "usage": null')
