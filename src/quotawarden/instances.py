@@ -11,7 +11,7 @@ import hmac
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from quotawarden.store import accounts as accounts_q
 from quotawarden.store import instances as inst_q
 
 if TYPE_CHECKING:
+    from quotawarden.analysis.status import AccountStatus
     from quotawarden.service import Service
 
 # quota-sentinel's auth keys (opencode auth.json names) -> provider slugs
@@ -161,10 +162,15 @@ def _iso(ts: datetime | None) -> str | None:
     return None if ts is None else ts.astimezone(UTC).isoformat()
 
 
-def provider_windows(svc: Service, account_ids: list[str], caps_for: Any) -> dict[str, dict[str, Any]]:
-    """provider -> {status, windows} (or {status: UNKNOWN, error}) for these accounts, sentinel-shaped."""
+def provider_windows(svc: Service, account_ids: list[str], caps_for: Any,
+                     statuses: Sequence[AccountStatus] | None = None) -> dict[str, dict[str, Any]]:
+    """provider -> {status, windows} (or {status: UNKNOWN, error}) for these accounts, sentinel-shaped.
+
+    ``statuses`` may hold the accounts' statuses already (of these accounts and maybe others)."""
+    wanted = set(account_ids)
+    found = svc.status(account_ids) if statuses is None else [s for s in statuses if s.account.id in wanted]
     out: dict[str, dict[str, Any]] = {}
-    for st in svc.status(account_ids):
+    for st in found:
         provider = st.account.provider
         windows: dict[str, Any] = {}
         worst: list[Health] = []
@@ -189,36 +195,51 @@ def provider_windows(svc: Service, account_ids: list[str], caps_for: Any) -> dic
     return out
 
 
-def instance_status(svc: Service, inst: inst_q.Instance, all_instances: list[inst_q.Instance]) -> dict[str, Any]:
+def provider_shares(all_instances: Sequence[inst_q.Instance]) -> dict[str, dict[str, float]]:
+    """provider -> instance id -> its weighted share of that provider's budget."""
+    subs: dict[str, list[alloc.Subscriber]] = {}
+    for i in all_instances:
+        for provider in i.providers:
+            subs.setdefault(provider, []).append(alloc.Subscriber(i.id, i.state))
+    return {p: alloc.weights(s) for p, s in subs.items()}
+
+
+def instance_status(svc: Service, inst: inst_q.Instance, all_instances: Sequence[inst_q.Instance], *,
+                    statuses: Sequence[AccountStatus] | None = None,
+                    shares: Mapping[str, Mapping[str, float]] | None = None,
+                    budget_weights: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """One instance's answer. Building many at once, pass what they share: the accounts' ``statuses``,
+    ``provider_shares(all_instances)`` and the instances' overall ``budget_weights``."""
     overcommit = svc.config.settings.server.overcommit
     config_caps = svc.config.settings.thresholds.hard_caps
+    if shares is None:
+        shares = provider_shares(all_instances)
+    if budget_weights is None:
+        budget_weights = alloc.weights([alloc.Subscriber(i.id, i.state) for i in all_instances])
 
     def caps_for(provider: str, window: str) -> float:
         base = alloc.hard_cap(provider, window, inst.hard_caps, config_caps)
-        subs = [alloc.Subscriber(i.id, i.state) for i in all_instances if provider in i.providers]
-        share = alloc.weights(subs).get(inst.id, 1.0)
-        return alloc.allocate(base, share, overcommit)
+        return alloc.allocate(base, shares.get(provider, {}).get(inst.id, 1.0), overcommit)
 
-    providers = provider_windows(svc, list(inst.providers.values()), caps_for)
-    statuses = {p: Health(v["status"]) for p, v in providers.items() if "error" not in v}
-    rec, green, exhausted = alloc.recommend(inst.framework, statuses)
+    providers = provider_windows(svc, list(inst.providers.values()), caps_for, statuses)
+    statuses_ = {p: Health(v["status"]) for p, v in providers.items() if "error" not in v}
+    rec, green, exhausted = alloc.recommend(inst.framework, statuses_)
     messages = [f"{p} {w} at {d['utilization']:.0f}% of {d['cap']:.0f}%"
                 for p, v in providers.items() for w, d in v.get("windows", {}).items()
                 if d["status"] in ("YELLOW", "RED")]
-    if inst.framework != "claude" and rec is alloc.Recommendation.PROCEED and len(green) < len(statuses):
+    if inst.framework != "claude" and rec is alloc.Recommendation.PROCEED and len(green) < len(statuses_):
         messages.append(f"OpenCode will auto-retry with: {', '.join(green)}")
-    subs = [alloc.Subscriber(i.id, i.state) for i in all_instances]
     return {
         "timestamp": svc.now().astimezone(UTC).isoformat(),
         "instance_id": inst.id,
         "framework": inst.framework,
-        "overall_status": Health.worst(list(statuses.values())).value if statuses else Health.UNKNOWN.value,
+        "overall_status": Health.worst(list(statuses_.values())).value if statuses_ else Health.UNKNOWN.value,
         "recommendation": rec.value,
         "message": "; ".join(messages) if messages else "All providers healthy",
         "providers": providers,
         "alternative_providers": green,
         "all_exhausted": exhausted,
         "central_watchdog": {"active_instances": len(all_instances),
-                             "budget_weight": round(alloc.weights(subs).get(inst.id, 0.0), 2),
+                             "budget_weight": round(budget_weights.get(inst.id, 0.0), 2),
                              "mode": "centralized"},
     }

@@ -30,6 +30,7 @@ from quotawarden.interfaces.api import (
     routes_reports,
     routes_status,
 )
+from quotawarden.interfaces.api.hotpath import StatusFastPath
 from quotawarden.interfaces.api.state import ApiState
 from quotawarden.service import Service
 
@@ -112,16 +113,9 @@ def create_app(service: Service, *, admin_token: str | None = None, replica: str
     root.handlers[:], root.level = handlers, level
     for prefix, sub in (extra_mounts or {}).items():
         app.mount(prefix, sub)
-    app.add_middleware(_guard_factory(st))
+    app.add_middleware(GuardMounts, st=st)
+    app.add_middleware(StatusFastPath, st=st)  # added last: the outermost, ahead of everything for cache hits
     return app
-
-
-def _guard_factory(st: ApiState) -> Any:
-    class _Guard(GuardMounts):
-        def __init__(self, app: ASGIApp) -> None:
-            super().__init__(app, st)
-
-    return _Guard
 
 
 def _mount(app: FastAPI, service: Service, module: str) -> None:

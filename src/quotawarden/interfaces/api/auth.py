@@ -38,8 +38,12 @@ def is_admin(st: ApiState, token: str | None) -> bool:
 
 
 async def _instance(st: ApiState, key: str) -> Instance | None:
+    """A dict lookup on the key's hash in the status board; the database only for a key the board does not
+    know yet (registered on another replica), and then cached for two seconds, found or not."""
     h = hash_key(key)
-    found = await st.keys.aget(h, lambda: inst_q.by_key_hash(st.service.store, h))
+    found = (await st.board.get()).by_hash.get(h)
+    if found is None:
+        found = await st.keys.aget(h, lambda: inst_q.by_key_hash(st.service.store, h))
     if found is not None and hmac.compare_digest(found.api_key_hash, h):
         return found
     return None

@@ -1,54 +1,73 @@
-"""``/v1/status``: an instance's recommendation (PROCEED / PROCEED_SMALL_ONLY / STOP) from its allocated budget."""
+"""``/v1/status``: an instance's recommendation (PROCEED / PROCEED_SMALL_ONLY / STOP) from its allocated budget.
+
+The hot routes of the API: they answer from the status board (:class:`~.state.Board`), bytes rendered once a
+second for every instance, without re-validating a model per request; the OpenAPI document still describes the
+answer (``responses=``), and the contract test checks the bytes against it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from quotawarden import instances
 from quotawarden.interfaces.api.auth import Caller, caller, owner_or_admin
 from quotawarden.interfaces.api.models import Error, InstanceStatus
-from quotawarden.interfaces.api.state import ApiState, api_state
+from quotawarden.interfaces.api.state import ApiState, render
 from quotawarden.store import instances as inst_q
 from quotawarden.store.instances import Instance
 
 router = APIRouter(prefix="/v1", tags=["status"])
-AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH: dict[int | str, dict[str, Any]] = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error},
+                                         404: {"model": Error}}
+JSON = "application/json"
 
 
 def all_instances(st: ApiState) -> list[Instance]:
     return st.instances.get("all", lambda: inst_q.all_instances(st.service.store))
 
 
-def status_of(st: ApiState, inst: Instance) -> dict[str, Any]:
-    return st.status.get(inst.id, lambda: instances.instance_status(st.service, inst, all_instances(st)))
+async def answer(st: ApiState, inst: Instance) -> bytes:
+    """The instance's status as JSON bytes: from the board, or (an instance registered on another replica since
+    the board was built) computed on its own and cached for a second."""
+    board = await st.board.get()
+    found = board.answers.get(inst.id)
+    if found is not None:
+        return found
+
+    def alone() -> bytes:
+        return render(instances.instance_status(st.service, inst, all_instances(st)))
+
+    return await st.status.aget(inst.id, alone)
 
 
-@router.get("/status", responses=AUTH)
-def status(who: Caller = Depends(caller), st: ApiState = Depends(api_state)) -> dict[str, Any]:
+@router.get("/status", response_class=Response,
+            responses={200: {"description": "With an instance key, the instance's status (as "
+                             "``/v1/status/{instance_id}``); with the admin token, every account and instance",
+                             "content": {JSON: {"schema": {"type": "object"}}}}, **AUTH})
+async def status(request: Request) -> Response:
     """With an instance key: that instance's status. With the admin token: every account and instance."""
+    st: ApiState = request.app.state.qw
+    who = await caller(request, st)
     if who.instance is not None:
-        return status_of(st, who.instance)
-    report = st.status.get("__all__", lambda: st.service.status_report())
-    report = dict(report)
-    report["instances"] = {i.id: {"project_name": i.project, "framework": i.framework, "state": i.state,
-                                  "providers": sorted(i.providers)} for i in all_instances(st)}
-    return report
+        return Response(await answer(st, who.instance), media_type=JSON)
+    return Response(await st.report.get(), media_type=JSON)
 
 
-@router.get("/status/{instance_id}", response_model=InstanceStatus, response_model_exclude_none=True, responses=AUTH)
-async def instance_status(instance_id: str, who: Caller = Depends(caller),
-                          st: ApiState = Depends(api_state)) -> Any:
+@router.get("/status/{instance_id}", response_class=Response,
+            responses={200: {"model": InstanceStatus, "description": "The instance's status"}, **AUTH})
+async def instance_status(instance_id: str, request: Request) -> Response:
     """One instance's TOKEN_STATUS: providers, windows against its allocated caps, and the recommendation."""
+    st: ApiState = request.app.state.qw
+    who: Caller = await caller(request, st)
     owner_or_admin(instance_id, who)
-    if who.instance is not None:
-        inst = who.instance
-    else:
-        from starlette.concurrency import run_in_threadpool
-
-        inst = await run_in_threadpool(inst_q.get, st.service.store, instance_id)
+    inst = who.instance
+    if inst is None:  # the admin
+        inst = (await st.board.get()).by_id.get(instance_id)
+        if inst is None:
+            inst = await run_in_threadpool(inst_q.get, st.service.store, instance_id)
     if inst is None:
         raise HTTPException(404, "no such instance")
-    all_insts = await st.instances.aget("all", lambda: inst_q.all_instances(st.service.store))
-    return await st.status.aget(inst.id, lambda: instances.instance_status(st.service, inst, all_insts))
+    return Response(await answer(st, inst), media_type=JSON)
