@@ -92,7 +92,9 @@ class ProxyApp:
         self.budgets = BudgetGuard(config.budgets, spend)
         spill = config.spill_dir or Path(tempfile.gettempdir()) / "quotawarden-proxy-spill"
         self.queue = WriteQueue(sink, spill, max_items=config.queue_size, interval_s=config.flush_interval_s)
-        self.capture = Capture(providers, self.queue, self.pools, self.budgets, pricer, self.clock.now)
+        ranked = {m.account_id for r in self.router.routes.values() if len(r.members) > 1 for m in r.members}
+        self.capture = Capture(providers, self.queue, self.pools, self.budgets, pricer, self.clock.now,
+                               ranked=frozenset(ranked))
         self._owners: dict[str, str] = dict(config.known_fingerprints)
         self._key_cache: dict[str, str] = {}
         self._key_headers: dict[str, list[tuple[str, str]]] = {}

@@ -6,7 +6,9 @@ is counted and skipped, never raised into the request.
 Samples are coalesced to the newest per account and window between two flushes, so the headers of an ordinary
 answer are only kept (a reference, no copy) and read when the queue flushes: the newest answer per account,
 status and set of header names. Profiled: reading every answer's headers cost ~10% of the proxy's CPU at load,
-for samples that the coalescing then threw away. A 401/402/429 in pool mode is still read at once (failover).
+for samples that the coalescing then threw away. Two exceptions are read at once: accounts that share a pool
+with others (the pool's ranking wants their headroom as of the last answer), and a 401/402/429 in pool mode
+(failover).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ log = logging.getLogger("quotawarden.proxy")
 
 class Capture:
     def __init__(self, providers: Mapping[str, ProviderSpec], queue: WriteQueue, pools: PoolState,
-                 budgets: BudgetGuard, pricer: Pricer | None, now: Callable[[], datetime]) -> None:
+                 budgets: BudgetGuard, pricer: Pricer | None, now: Callable[[], datetime], *,
+                 ranked: frozenset[str] = frozenset()) -> None:
         self.providers = providers
         self.queue = queue
         self.pools = pools
@@ -43,11 +46,16 @@ class Capture:
         self.header_errors = 0
         self.usage_events = 0
         self._seen: dict[tuple[str, str, int, tuple[bytes, ...]], list[Any]] = {}
+        self._ranked = ranked
         queue.before_flush = self.drain
 
     def seen(self, provider: str, account_id: str, status: int, raw: Sequence[tuple[bytes, bytes]],
              now: datetime) -> None:
         """An answer went out: keep its raw headers until the next flush (newest per account and header set)."""
+        if account_id in self._ranked:
+            self.samples(provider, account_id, status, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw],
+                         now)
+            return
         spec = self.providers.get(provider)
         if spec is None or spec.headers is None:
             return
