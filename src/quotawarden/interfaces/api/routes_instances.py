@@ -49,5 +49,6 @@ def heartbeat(instance_id: str, body: HeartbeatRequest | None = None, who: Calle
     if not inst_q.heartbeat(st.service.store, instance_id, st.service.now().timestamp(),
                             body.state if body else None):
         raise HTTPException(404, "no such instance")
-    st.invalidate()
+    if body is not None and body.state is not None:
+        st.invalidate()  # the budget shares moved; a keep-alive alone changes no answer
     return StatusOk()

@@ -190,8 +190,8 @@ class ApiState:
     """The admin's ``/v1/status``: every account and instance, as JSON bytes."""
 
     def __post_init__(self) -> None:
-        self.board = Refreshed(lambda: build_board(self.service), ttl=1.0, stale=10.0)
-        self.report = Refreshed(self._report, ttl=1.0, stale=10.0)
+        self.board = Refreshed(lambda: build_board(self.service), ttl=1.0, stale=5.0)
+        self.report = Refreshed(self._report, ttl=1.0, stale=5.0)
 
     def _report(self) -> bytes:
         report = dict(self.service.status_report())
@@ -201,7 +201,7 @@ class ApiState:
         return orjson.dumps(report)
 
     def invalidate(self) -> None:
-        """Instances came, went or changed state: no answer from before may be served again."""
+        """Instances came, went or changed state: no answer (or key) from before may be served again."""
         self.keys.clear()
         self.status.clear()
         self.instances.clear()
