@@ -5,14 +5,19 @@ and killing one replica mid-way loses nothing."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -23,7 +28,7 @@ from quotawarden.emulator.scenario import EmuAccount, write_demo_config
 from quotawarden.store import open_store, schema
 from tests.conftest import PG_URL, pg_schema_url
 
-INTERVAL = 4.0
+INTERVAL = 6.0
 N = 100
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -32,6 +37,28 @@ def _port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _sink(into: list[dict[str, Any]]) -> Iterator[str]:
+    """A real webhook receiver on loopback: every alert notice the replicas send lands in ``into``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            into.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def _first_slot(db: str, n: int, deadline: float) -> float:
@@ -67,13 +94,17 @@ def test_three_replicas_poll_each_account_once_per_interval(tmp_path: Path) -> N
                                   for i in range(N)])
     app = create_app(scenario)
     procs: list[subprocess.Popen[bytes]] = []
+    hooks: list[dict[str, Any]] = []
     try:
-        with serve(app) as emu:
+        with serve(app) as emu, _sink(hooks) as sink:
             cfg = write_demo_config(scenario, emu, tmp_path, db_url=db)
             cfg.write_text(cfg.read_text() + f'\n[schedule]\npoll_interval = {INTERVAL}\nmin_poll_interval = 1\n'
-                           f'\n[server]\npoll_lease = 3.0\nkey_file = "{tmp_path / "k"}"\n')
+                           f'\n[server]\npoll_lease = 4.0\nkey_file = "{tmp_path / "k"}"\n'
+                           f'\n[alerts]\nchannels = [{{ url = "json://{sink}/hook", hmac_secret = "env:QW_HOOK", '
+                           'severities = ["info", "warning", "critical"] }]\n')
             open_store(db).close()  # migrate once, before the replicas race to it
-            env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+            env = {**os.environ, "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+                   "QW_HOOK": "whsec-replicas-0123456789"}
             ports = [_port() for _ in range(3)]
             for i, p in enumerate(ports):
                 log = open(tmp_path / f"replica-{i}.log", "wb")  # noqa: SIM115 - a file, not a pipe that can fill
@@ -121,7 +152,10 @@ def test_three_replicas_poll_each_account_once_per_interval(tmp_path: Path) -> N
         assert set(counts.values()) == {3}, (Counter(counts.values()), [round(t - s0, 2) for a in odd
                                                                           for t in sorted(per_account[a])])
         assert not dup_alerts
-        assert polls.get("ok", 0) >= 3
+        sent = Counter((h["event"], h["alert"]["key"]) for h in hooks if "alert" in h)
+        assert sent, "no alert reached the webhook"
+        assert max(sent.values()) == 1, [k for k, n in sent.items() if n > 1]  # each notice sent once
+        assert sum(polls.values()) >= 3 and polls.get("ok", 0) >= 1, polls  # job runs recorded
     finally:
         for p in procs:
             if p.poll() is None:
