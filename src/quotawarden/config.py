@@ -136,6 +136,8 @@ class ServerSettings(Section):
     """AES key that seals instance credentials (default: the data dir's ``secret.key``); same on every replica."""
     poll_lease: Duration = 30
     """How long a replica's claim on an account lasts while it polls; a dead replica's claims lapse after it."""
+    alerts_lease: Duration = 30
+    """How long the replica that evaluates and sends alerts holds the job before another may take over."""
 
 
 class PoolConfig(Section):

@@ -99,7 +99,7 @@ def test_three_replicas_poll_each_account_once_per_interval(tmp_path: Path) -> N
         with serve(app) as emu, _sink(hooks) as sink:
             cfg = write_demo_config(scenario, emu, tmp_path, db_url=db)
             cfg.write_text(cfg.read_text() + f'\n[schedule]\npoll_interval = {INTERVAL}\nmin_poll_interval = 1\n'
-                           f'\n[server]\npoll_lease = 4.0\nkey_file = "{tmp_path / "k"}"\n'
+                           f'\n[server]\npoll_lease = 4.0\nalerts_lease = 3.0\nkey_file = "{tmp_path / "k"}"\n'
                            f'\n[alerts]\nchannels = [{{ url = "json://{sink}/hook", hmac_secret = "env:QW_HOOK", '
                            'severities = ["info", "warning", "critical"] }]\n')
             open_store(db).close()  # migrate once, before the replicas race to it

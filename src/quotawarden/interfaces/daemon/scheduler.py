@@ -134,7 +134,8 @@ class Daemon:
             evaluate()
             return str(deliver()) if deliver is not None else ""
 
-        await run(self.svc.store, self.holder, JobSpec("alerts", both, singleton=True, lease_s=30))
+        lease = float(self.settings.server.alerts_lease)
+        await run(self.svc.store, self.holder, JobSpec("alerts", both, singleton=True, lease_s=lease))
 
     def _service_job(self, method: str, what: str) -> Any:
         def job() -> Any:
