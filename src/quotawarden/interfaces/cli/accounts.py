@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from quotawarden.config import config_path, load_config
 from quotawarden.errors import ConfigError
 from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
-from quotawarden.plugins import load_plugins
 from quotawarden.redact import mask
 
 accounts_app = typer.Typer(help="List, add and remove accounts.", no_args_is_help=True)
 
 _REF = ("env", "file", "vault")
+
+
+def config_path(explicit: str | None) -> tuple[Path, bool]:
+    from quotawarden.config import config_path as find
+
+    return find(explicit)
+
+
+def load_config(path: str | Path | None, plugins: Any) -> Any:
+    from quotawarden.config import load_config as load
+
+    return load(path, plugins)
+
+
+def load_plugins() -> Any:
+    from quotawarden.plugins import load_plugins as load
+
+    return load()
 
 
 def _safe_ref(ref: str | None) -> str | None:

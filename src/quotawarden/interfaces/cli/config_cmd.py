@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from quotawarden.config import config_path, load_config
 from quotawarden.interfaces.cli.common import JsonOpt, console, print_json
-from quotawarden.plugins import load_plugins
 from quotawarden.redact import mask
 
-TEMPLATE = '''# quotawarden configuration. Every setting: docs/configuration.md
+TEMPLATE = '''# quotawarden configuration. Every setting: the README, section "Configuration"
 # Credentials are references, never secrets: env:VAR, file:PATH, file:PATH#json.key, vault:NAME.
 
 [database]
@@ -42,6 +41,24 @@ port = 8787
 '''
 
 config_app = typer.Typer(help="Create, check and show the configuration.", no_args_is_help=True)
+
+
+def config_path(explicit: str | None) -> tuple[Path, bool]:
+    from quotawarden.config import config_path as find
+
+    return find(explicit)
+
+
+def load_config(path: str | None, plugins: Any) -> Any:
+    from quotawarden.config import load_config as load
+
+    return load(path, plugins)
+
+
+def load_plugins() -> Any:
+    from quotawarden.plugins import load_plugins as load
+
+    return load()
 
 
 def _root_config(ctx: typer.Context) -> str | None:
@@ -104,5 +121,3 @@ def show(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
 def register(app: typer.Typer) -> None:
     app.add_typer(config_app, name="config")
 
-
-__all__ = ["Path", "register"]
