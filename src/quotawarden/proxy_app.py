@@ -74,8 +74,8 @@ class StoreWriter:
         if self._store is None:
             url = self.service.store.url  # opens and migrates the database, registers configured accounts
             store = open_store(url, migrate=False)
-            if store.is_sqlite:
-                event.listen(store.engine, "connect", _small_cache)
+            if store.is_sqlite:  # on checkout: open_store may already have pooled a connection
+                event.listen(store.engine, "checkout", _small_cache)
             self._store = store
         return self._store
 
@@ -88,7 +88,7 @@ class StoreWriter:
         write_batch(self.open(), batch)
 
 
-def _small_cache(dbapi_conn: Any, _record: object) -> None:
+def _small_cache(dbapi_conn: Any, *_: object) -> None:
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
     cur.close()

@@ -81,3 +81,17 @@ def test_the_store_sink_writes_big_batches_once_each(store: Any, clock: Any) -> 
     assert len(stored) == 1000
     assert sum(e.input_tokens for e in stored) == sum(range(1000))
     assert {e.cost for e in stored} == {Decimal("0.00012345")}
+
+
+def test_the_proxy_writes_through_a_small_sqlite_page_cache(tmp_path: Path) -> None:
+    """A long-running proxy must not grow by the store's 64 MiB page cache (bench/proxy.py: RSS over 100k)."""
+    from quotawarden.proxy_app import StoreWriter
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("", encoding="utf-8")
+    writer = StoreWriter(build_service(cfg, store_url=f"sqlite:///{tmp_path / 'qw.db'}"))
+    try:
+        with writer.open().engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
+    finally:
+        writer.close()
