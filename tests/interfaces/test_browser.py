@@ -217,3 +217,34 @@ def test_under_the_daemon_the_admin_token_opens_it(svc: Any) -> None:
         cookies = {"qw_admin": "s3cret-admin"}
         assert httpx.get(base + "/static/qw/qwchart.js", cookies=cookies).status_code == 200
         assert httpx.get(base + "/alerts", headers={"Authorization": "Bearer s3cret-admin"}).status_code == 200
+
+
+def test_serve_with_emulator_data(browser: Any, tmp_path: Path) -> None:
+    """The daemon's app (API + dashboard) over data that the emulator produced through a real poll."""
+    from quotawarden.emulator import create_app as emulator_app
+    from quotawarden.emulator import demo_scenario, serve, write_demo_config
+    from quotawarden.interfaces.api.app import create_app
+    from quotawarden.service import build_service
+
+    scenario = demo_scenario()
+    with serve(emulator_app(scenario)) as emu:
+        svc = build_service(write_demo_config(scenario, emu, tmp_path, db_url=f"sqlite:///{tmp_path / 'qw.db'}"))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+            pool.submit(lambda: (svc.poll(force=True), svc.evaluate_alerts())).result()
+        with serve(create_app(svc, pages_public=True)) as base:
+            tab = Offline(browser, viewport={"width": 1280, "height": 900})
+            try:
+                for path in ["/", "/alerts?state=all", "/costs", "/audit",
+                             *(f"/accounts/{a.id}" for a in scenario.accounts)]:
+                    response = tab.page.goto(base + path, wait_until="networkidle")
+                    assert response is not None and response.status == 200, path
+                    assert tab.page.locator("figure.chart[data-error]").count() == 0, path
+                assert tab.page.locator("h1").first.inner_text().startswith(scenario.accounts[-1].id)
+                assert tab.errors == [] and tab.outside == []
+                body = tab.page.content()
+                assert not any(a.credential in body for a in scenario.accounts)  # no key on any page
+            finally:
+                tab.close()
+        svc.close()
