@@ -2,6 +2,7 @@
 
     python bench/proxy.py                      # full run (LiteLLM installed into a temporary venv once)
     python bench/proxy.py --requests 300 --rss-requests 10000 --no-litellm
+    python bench/proxy.py --rounds 3           # each cell 3 times, interleaved; medians (for noisy machines)
 
 Each server runs in its own process (one uvicorn worker each); the load generator is this process (aiohttp).
 Reports requests/s, p50/p99 latency and time to first body byte, for OpenAI chat completions streamed and not,
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -114,6 +116,12 @@ def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen
                             stderr=subprocess.DEVNULL)
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (all its threads): robust against a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -178,6 +186,8 @@ def main() -> None:
     ap.add_argument("--requests-c1", type=int, default=400, help="requests per cell at concurrency 1")
     ap.add_argument("--litellm-requests", type=int, default=150, help="requests per LiteLLM cell (it is slow)")
     ap.add_argument("--rss-requests", type=int, default=100_000)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every cell this many times, interleaved, and report the medians")
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -246,19 +256,28 @@ litellm_settings:
             targets.append(("LiteLLM proxy", f"http://127.0.0.1:{lport}/v1/chat/completions",
                             {"authorization": "Bearer sk-bench-master"}))
 
-        rows = []
-        for stream in (False, True):
-            for conc in (1, 32):
-                for name, url, hdrs in targets:
-                    n = a.requests if conc == 32 else a.requests_c1
-                    if name.startswith("LiteLLM"):
-                        n = a.litellm_requests
-                    r = asyncio.run(load(url, hdrs, stream, conc, n))
-                    rows.append((name, stream, conc, r))
-                    print(f"  {name:<24} {'stream' if stream else 'plain ':<7} c={conc:<3} "
-                          f"{r['rps']:8.0f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:8.2f} ms  "
-                          f"ttfb {r['ttfb']:7.2f} ms  errors {r['errors']}", flush=True)
-        print_table(rows)
+        runs: dict[tuple[str, bool, int], list[dict[str, float]]] = {}
+        pids = {targets[1][0]: procs[1].pid, targets[2][0]: qw.pid}  # the two single-process servers
+        for _ in range(a.rounds):
+            for stream in (False, True):
+                for conc in (1, 32):
+                    for name, url, hdrs in targets:
+                        n = a.requests if conc == 32 else a.requests_c1
+                        if name.startswith("LiteLLM"):
+                            n = a.litellm_requests
+                        pid = pids.get(name)
+                        before = cpu_s(pid) if pid else 0.0
+                        r = asyncio.run(load(url, hdrs, stream, conc, n))
+                        r["cpu_us"] = (cpu_s(pid) - before) * 1e6 / (n + min(20, n)) if pid else float("nan")
+                        runs.setdefault((name, stream, conc), []).append(r)
+                        print(f"  {name:<24} {'stream' if stream else 'plain ':<7} c={conc:<3} "
+                              f"{r['rps']:8.0f} req/s  p50 {r['p50']:7.2f} ms  p99 {r['p99']:8.2f} ms  "
+                              f"ttfb {r['ttfb']:7.2f} ms  errors {r['errors']}", flush=True)
+        rows = [(name, stream, conc, {k: statistics.median(r[k] for r in rs) for k in rs[0]})
+                for (name, stream, conc), rs in runs.items()]
+        if a.rounds > 1:
+            print(f"\nmedians of {a.rounds} interleaved rounds")
+        print_table(rows, runs)
 
         if a.rss_requests:
             before = rss_mb(qw.pid)
@@ -280,21 +299,28 @@ litellm_settings:
                 p.kill()
 
 
-def print_table(rows: list[tuple[str, bool, int, dict[str, float]]]) -> None:
+def print_table(rows: list[tuple[str, bool, int, dict[str, float]]],
+                runs: dict[tuple[str, bool, int], list[dict[str, float]]]) -> None:
+    """Medians per cell; "vs floor" and "vs LiteLLM" are medians of the ratios of cells run back to back
+    (paired, so a slow moment of the machine hits both sides); "CPU/req" is the server's own CPU time."""
+    def paired(name: str, other: str, stream: bool, conc: int) -> float | None:
+        mine = runs.get((name, stream, conc))
+        theirs = next((v for (n, s, c), v in runs.items() if n.startswith(other) and (s, c) == (stream, conc)), None)
+        if not mine or not theirs:
+            return None
+        return statistics.median(a["rps"] / b["rps"] for a, b in zip(mine, theirs, strict=False))
+
     direct = {(s, c): r for n, s, c, r in rows if n == "direct"}
-    floor = {(s, c): r for n, s, c, r in rows if n.startswith("floor")}
-    lite = {(s, c): r for n, s, c, r in rows if n.startswith("LiteLLM")}
-    print("\n| target | mode | c | req/s | p50 ms | p99 ms | TTFB p50 ms | added p50 | added TTFB | vs floor "
-          "| vs LiteLLM |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n| target | mode | c | req/s | p50 ms | p99 ms | TTFB p50 ms | added p50 | added TTFB | CPU/req us "
+          "| vs floor | vs LiteLLM |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, stream, conc, r in rows:
-        k = (stream, conc)
-        d, f, lt = direct[k], floor.get(k), lite.get(k)
-        vs_floor = f"{r['rps'] / f['rps']:.0%}" if f else "-"
-        vs_lite = f"{r['rps'] / lt['rps']:.1f}x" if lt else "-"
+        d = direct[(stream, conc)]
+        f, lt = paired(name, "floor", stream, conc), paired(name, "LiteLLM", stream, conc)
+        cpu = "-" if r["cpu_us"] != r["cpu_us"] else f"{r['cpu_us']:.0f}"
         print(f"| {name} | {'stream' if stream else 'plain'} | {conc} | {r['rps']:.0f} | {r['p50']:.2f} | "
               f"{r['p99']:.2f} | {r['ttfb']:.2f} | {r['p50'] - d['p50']:+.2f} | {r['ttfb'] - d['ttfb']:+.2f} | "
-              f"{vs_floor} | {vs_lite} |")
+              f"{cpu} | {f'{f:.0%}' if f else '-'} | {f'{lt:.1f}x' if lt else '-'} |")
 
 
 if __name__ == "__main__":
