@@ -115,7 +115,8 @@ def build(svc: Service, host: str, *, tick_s: float = 1.0, with_proxy: bool = Fa
     pages_public = is_loopback(host) and not svc.config.settings.server.admin_token
     app = create_app(svc, admin_token=token, replica=daemon.holder, metrics_public=is_loopback(host),
                      pages_public=pages_public,
-                     lifespan=lifespan, poll_now=daemon.poll_now, extra_mounts={k: v for k, v in mounts.items() if v})
+                     lifespan=lifespan, poll_now=daemon.poll_now, extra_mounts={k: v for k, v in mounts.items() if v},
+                     freeze_heap=True)
     return app, daemon
 
 
