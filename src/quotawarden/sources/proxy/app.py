@@ -268,8 +268,14 @@ class ProxyApp:
             return None
         assert self._session is not None
         try:
-            return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
-                                               allow_redirects=False, skip_auto_headers=req.skip)
+            try:
+                return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
+                                                   allow_redirects=False, skip_auto_headers=req.skip)
+            except aiohttp.ServerDisconnectedError:
+                # A pooled keep-alive connection the upstream had already closed: nothing was answered, so the
+                # request goes once more, on a fresh connection.
+                return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
+                                                   allow_redirects=False, skip_auto_headers=req.skip)
         except TimeoutError:
             if last:
                 await self._error(send, req.fam, 504, f"quotawarden: upstream {_host(url)} timed out")
