@@ -48,3 +48,16 @@ def test_a_database_that_is_down_is_one_clear_line(url: str, capsys: pytest.Capt
     code, _, err = qw(capsys, "--db", url, "status")
     assert code == 1
     assert err.startswith("error: cannot ") and "Traceback" not in err and "s3cretpw" not in err
+
+
+def test_global_options_before_a_fast_command_keep_the_fast_path(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "qw.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "qw.db"}"\n')
+    code = ("import sys\nfrom quotawarden.interfaces.cli.main import main\n"
+            f"try:\n    main(['-c', {str(cfg)!r}, 'summary', '--json'])\nexcept SystemExit:\n    pass\n"
+            "print('typer' in sys.modules, file=sys.stderr)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert proc.stderr.strip().endswith("False"), proc.stderr

@@ -13,8 +13,27 @@ FAST_PATHS: dict[str, str] = {
 }
 
 
+_GLOBAL = {"-c": "QUOTAWARDEN_CONFIG", "--config": "QUOTAWARDEN_CONFIG", "--db": "QUOTAWARDEN_DB_URL"}
+
+
+def _hoist_globals(args: list[str]) -> list[str]:
+    """``qw -c FILE summary`` takes the fast path too: leading global options become the environment variables
+    that every path reads (the full CLI reads the same ones)."""
+    rest = list(args)
+    found: dict[str, str] = {}
+    while len(rest) >= 2 and rest[0] in _GLOBAL:
+        found[_GLOBAL[rest[0]]] = rest[1]
+        rest = rest[2:]
+    if found and rest and rest[0] in FAST_PATHS:
+        import os
+
+        os.environ.update(found)
+        return rest
+    return args
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
+    args = _hoist_globals(sys.argv[1:] if argv is None else argv)
     if args and args[0] in FAST_PATHS and "--help" not in args:
         mod, _, func = FAST_PATHS[args[0]].partition(":")
         raise SystemExit(getattr(import_module(mod), func)(args[1:]))
