@@ -10,8 +10,10 @@ keys), and every request goes round-robin over them, so the key lookups and stat
 
 The load comes from a separate process: ``wrk`` (Debian package ``wrk``) when it is on PATH, else a small
 asyncio HTTP/1.1 keep-alive client. Each endpoint is driven for ``--seconds``, ``--rounds`` times in alternation;
-the table shows medians over the rounds. Targets (agent endpoints): >= 1,000 req/s and p99 < 50 ms.
-The admin ``GET /v1/status`` answers every account (a large body) and is shown for comparison.
+the table shows medians over the rounds. Targets (the agents' endpoints, instance keys): >= 1,000 req/s and
+p99 < 50 ms. For comparison: the admin's requests, the same answer through the routers (the admin token in
+``X-Admin-Token`` is not answered at the door, see ``interfaces/api/hotpath.py``), and the admin's
+``GET /v1/status``, which answers every account (a large body).
 ``--serve PORT`` only builds the store and serves it (for a profiler).
 """
 
@@ -217,6 +219,7 @@ def targets(tmp: str, lines: list[str]) -> dict[str, Path]:
         "GET /v1/status/{id} (instance key)": [f"/v1/status/{i} X-API-Key {k}" for i, k in pairs],
         "GET /v1/status (instance key)": [f"/v1/status X-API-Key {k}" for _, k in pairs],
         "GET /v1/status/{id} (admin)": [f"/v1/status/{i} Authorization Bearer {ADMIN}" for i, _ in pairs],
+        "GET /v1/status/{id} (routed, no door)": [f"/v1/status/{i} X-Admin-Token {ADMIN}" for i, _ in pairs],
         "GET /v1/status (admin, all accounts)": [f"/v1/status Authorization Bearer {ADMIN}"],
     }
     out = {}
@@ -277,11 +280,11 @@ def main() -> None:
           "  target")
     for name, rs in results.items():
         m = {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p90", "p99", "max", "bad")}
-        verdict = "-" if "all accounts" in name else (
+        verdict = "-" if "(admin" in name or "routed" in name else (
             "met" if m["rps"] >= 1000 and m["p99"] < 50 else "MISSED")
         print(f"{name:<38} {m['rps']:>7.0f} {m['p50']:>7.2f} {m['p90']:>7.2f} {m['p99']:>7.2f} {m['max']:>7.1f} "
               f"{m['bad']:>7.0f}  {verdict}")
-    print("targets (agent endpoints): >= 1000 req/s and p99 < 50 ms; 2 cores shared with other work: noisy")
+    print("targets (instance keys): >= 1000 req/s and p99 < 50 ms; 2 cores shared with other work: noisy")
 
 
 if __name__ == "__main__":
