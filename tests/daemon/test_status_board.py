@@ -63,13 +63,13 @@ def test_one_rebuild_at_a_time_and_the_old_value_meanwhile() -> None:
         builds.append(len(builds) + 1)
         return builds[-1]
 
-    box = Refreshed(build, ttl=0.05, stale=5.0)
+    box = Refreshed(build, ttl=0.5, stale=5.0)  # ttl well above the time 20 callers take on a slow machine
 
     async def scenario() -> None:
         gate.set()
         assert await asyncio.gather(*(box.get() for _ in range(20))) == [1] * 20  # one build for 20 callers
         gate.clear()
-        time.sleep(0.06)  # stale now: callers get 1 at once while one rebuild waits on the gate
+        time.sleep(0.55)  # stale now: callers get 1 at once while one rebuild waits on the gate
         assert [await box.get() for _ in range(5)] == [1] * 5 and box.peek() == 1
         gate.set()
         for _ in range(100):
