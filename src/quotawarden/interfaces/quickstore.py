@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class QuickWindow:
+class QuickWindow(NamedTuple):
     account_id: str
     window: str
     observed_ts: float
@@ -41,31 +38,40 @@ class QuickWindow:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class QuickAccount:
+class QuickAccount(NamedTuple):
     id: str
     provider: str
     pool: str | None = None
     outcome: str = "UNKNOWN"
     reason: str = ""
-    windows: list[QuickWindow] = field(default_factory=list)
+    windows: list[QuickWindow] = []  # never mutated after construction
 
 
-@dataclass(frozen=True, slots=True)
-class QuickState:
+class QuickState(NamedTuple):
     accounts: list[QuickAccount]
     used_yellow: float = 0.5
     used_red: float = 0.8
 
 
-def _config_file(explicit: str | None) -> Path | None:
-    if explicit:
-        return Path(explicit).expanduser()
-    if env := os.environ.get("QUOTAWARDEN_CONFIG"):
-        return Path(env).expanduser()
+def _user_dir(kind: str) -> str:
+    """platformdirs' answer, without importing it (and pathlib) on Linux, where it is the XDG rule."""
+    import sys
+
+    if sys.platform.startswith("linux"):
+        var, default = ("XDG_CONFIG_HOME", "~/.config") if kind == "config" else ("XDG_DATA_HOME", "~/.local/share")
+        return os.path.join(os.environ.get(var, "").strip() or os.path.expanduser(default), "quotawarden")
     import platformdirs
 
-    return Path(platformdirs.user_config_dir("quotawarden")) / "config.toml"
+    return platformdirs.user_config_dir("quotawarden") if kind == "config" else platformdirs.user_data_dir(
+        "quotawarden")
+
+
+def _config_file(explicit: str | None) -> str | None:
+    if explicit:
+        return os.path.expanduser(explicit)
+    if env := os.environ.get("QUOTAWARDEN_CONFIG"):
+        return os.path.expanduser(env)
+    return os.path.join(_user_dir("config"), "config.toml")
 
 
 def read_config(explicit: str | None) -> dict[str, Any]:
@@ -73,12 +79,13 @@ def read_config(explicit: str | None) -> dict[str, Any]:
     import tomllib
 
     path = _config_file(explicit)
-    if path is None or not path.exists():
+    if path is None or not os.path.exists(path):
         if explicit or os.environ.get("QUOTAWARDEN_CONFIG"):
             raise ValueError(f"{path}: config file not found (create one with `quotawarden config init`)")
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as fh:
+            return tomllib.loads(fh.read())
     except (OSError, tomllib.TOMLDecodeError):
         return {}
 
@@ -87,9 +94,7 @@ def database_url(config: dict[str, Any], explicit: str | None = None) -> str:
     url = explicit or os.environ.get("QUOTAWARDEN_DB_URL") or config.get("database", {}).get("url")
     if url:
         return str(url)
-    import platformdirs
-
-    return f"sqlite:///{Path(platformdirs.user_data_dir('quotawarden')) / 'quotawarden.db'}"
+    return f"sqlite:///{os.path.join(_user_dir('data'), 'quotawarden.db')}"
 
 
 def load(config_path: str | None = None, db_url: str | None = None) -> QuickState:
@@ -112,7 +117,7 @@ _LATEST = ('SELECT account_id, "window", observed_ts, unit, used_ratio, used, re
 
 
 def _sqlite_rows(path: str) -> Rows:
-    if not path or not Path(path).exists():
+    if not path or not os.path.exists(path):
         return [], [], []
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:

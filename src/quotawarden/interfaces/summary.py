@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import string
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from quotawarden.interfaces.quickstore import QuickAccount, QuickState, QuickWindow
 
@@ -23,8 +22,7 @@ FIELDS = ("id", "provider", "pool", "status", "icon", "window", "worst_pct", "re
 DEFAULT_LINE = "{icon} {status:<7} {id} ({provider}) {window} {worst_pct} resets in {resets_in}"
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):
     id: str
     provider: str
     pool: str
