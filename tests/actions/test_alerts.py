@@ -193,6 +193,23 @@ def test_failed_delivery_is_retried_and_claimed_once(make_service: Any, clock: F
     assert len(webhook.requests) == 2  # one failed attempt, one success: never twice
 
 
+def test_a_stale_evaluation_cannot_queue_a_delivered_notice_again(make_service: Any, clock: FixedClock,
+                                                                   webhook: Any) -> None:
+    """Two replicas evaluating at once (a stalled lease holder): the one that read the alert before the other
+    delivered its notice writes back nothing that would send it twice."""
+    from quotawarden.store import alerts as alerts_q
+
+    svc = make_service(channels(webhook))
+    samples_q.write_samples(svc.store, [sample(clock, 0.6)])
+    svc.evaluate_alerts()
+    (stale,) = alerts_q.active(svc.store)  # read by the slow replica, notice still pending
+    assert stale.pending_notice == "opened"
+    assert [s.ok for s in svc.deliver_alerts()] == [True]  # the other replica delivers it
+    assert alerts_q.save(svc.store, [stale]) == []  # the slow replica's write-back loses to the claim
+    assert alerts_q.pending(svc.store) == [] and svc.deliver_alerts() == []
+    assert len(webhook.requests) == 1
+
+
 def test_alerts_test_reaches_apprise_json_and_email(make_service: Any, webhook: Any, smtp: Any) -> None:
     svc = make_service()
     urls = [f"json://{webhook.url}/plain",

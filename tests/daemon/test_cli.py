@@ -55,6 +55,22 @@ def test_runner_retries_with_backoff_times_out_and_records(svc: Service) -> None
     assert {r["job"] for r in json.loads(res.output)} == {"audit", "slow", "skip", "bad"}
 
 
+def test_a_long_singleton_job_keeps_its_lease(svc: Service) -> None:
+    """A run longer than its lease renews it: no other replica starts the same job beside it."""
+    store = svc.store
+
+    async def both() -> list[str]:
+        async def slow() -> None:
+            await asyncio.sleep(1.2)
+
+        first = asyncio.create_task(run(store, "a", JobSpec("alerts", slow, singleton=True, lease_s=0.4)))
+        await asyncio.sleep(0.8)  # twice the lease: without renewal it would have lapsed
+        second = await run(store, "b", JobSpec("alerts", lambda: None, singleton=True, lease_s=0.4))
+        return [await first, second]
+
+    assert asyncio.run(both()) == ["ok", "not-leader"]
+
+
 def test_singleton_jobs_and_claims_are_exclusive(svc: Service) -> None:
     store = svc.store
     assert asyncio.run(run(store, "a", JobSpec("prune", lambda: None, singleton=True))) == "ok"

@@ -104,8 +104,12 @@ def save(store: Store, records: Sequence[AlertRecord]) -> list[AlertRecord]:
                 new_id = conn.execute(t.insert().values(**values).returning(t.c.id)).scalar_one()
                 out.append(rec.with_alert(id=new_id))
             else:
-                conn.execute(update(t).where(t.c.id == rec.id).values(**values))
-                out.append(rec)
+                # A notice claimed since this record was read (another replica delivered it) bumps notify_count:
+                # writing the stale record back would queue that notice again, so the claim wins.
+                n = conn.execute(update(t).where(t.c.id == rec.id, t.c.notify_count == rec.notify_count)
+                                 .values(**values)).rowcount
+                if n:
+                    out.append(rec)
     return out
 
 

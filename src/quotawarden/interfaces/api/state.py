@@ -115,6 +115,11 @@ class Refreshed(Generic[T]):
 
     def _start(self) -> Future[T]:
         with self._lock:
+            hit = self._value  # a build may have finished since the caller looked: no second build for it
+            if hit is not None and time.monotonic() - hit[0] < self.ttl:
+                fresh: Future[T] = Future()
+                fresh.set_result(hit[1])
+                return fresh
             if self._running is None:
                 self._running = Future()
                 threading.Thread(target=self._run, args=(self._running,), name="qw-status", daemon=True).start()

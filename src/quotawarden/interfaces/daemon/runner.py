@@ -51,11 +51,12 @@ async def call(fn: JobFn) -> Any:
 async def run(store: Store, holder: str, spec: JobSpec, *,
               lease_name: str | None = None) -> str:
     """Returns the outcome: ok, error, timeout, skipped or not-leader."""
-    if spec.singleton and not await asyncio.to_thread(
-            leases.acquire, store, lease_name or f"job:{spec.name}", holder, spec.lease_s):
+    lease = lease_name or f"job:{spec.name}"
+    if spec.singleton and not await asyncio.to_thread(leases.acquire, store, lease, holder, spec.lease_s):
         return "not-leader"
     run_id = await asyncio.to_thread(jobs_q.start, store, spec.name, holder, time.time()) if spec.record else 0
     outcome, detail = "ok", ""
+    keeper = asyncio.create_task(_keep(store, lease, holder, spec.lease_s)) if spec.singleton else None
     try:
         result = await _attempts(spec)
         detail = "" if result is None else str(result)
@@ -66,9 +67,27 @@ async def run(store: Store, holder: str, spec: JobSpec, *,
     except Exception as exc:
         outcome, detail = "error", redact_text(f"{type(exc).__name__}: {exc}")
         log.warning("job %s failed: %s", spec.name, detail)
+    finally:
+        if keeper is not None:
+            keeper.cancel()
     if spec.record:
         await asyncio.to_thread(jobs_q.finish, store, run_id, time.time(), outcome, detail)
     return outcome
+
+
+async def _keep(store: Store, lease: str, holder: str, ttl: float) -> None:
+    """Renew the lease while the job runs: a run longer than ``ttl`` must not let another replica start the
+    same job beside it."""
+    while True:
+        await asyncio.sleep(ttl / 3)
+        try:
+            held = await asyncio.to_thread(leases.acquire, store, lease, holder, ttl)
+        except Exception as exc:  # the database is away: the next renewal tries again
+            log.warning("could not renew %s: %s", lease, redact_text(str(exc)))
+            continue
+        if not held:
+            log.warning("lost %s to another replica while the job ran", lease)
+            return
 
 
 async def _attempts(spec: JobSpec) -> Any:
