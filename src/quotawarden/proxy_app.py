@@ -6,7 +6,9 @@ The proxy itself never imports the store or analysis; it receives these collabor
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
 
-from quotawarden.domain import Account, UsageEvent
+from quotawarden.analysis import rotation
+from quotawarden.analysis.health import Policy
+from quotawarden.domain import Account, Health, Outcome, QuotaSample, UsageEvent
 from quotawarden.errors import QuotawardenError
 from quotawarden.sources.proxy import Batch, Budget, ProxyApp
-from quotawarden.sources.proxy.pools import DefaultRanker
 from quotawarden.sources.proxy.settings import proxy_config
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import samples as samples_q
@@ -48,13 +51,59 @@ def build_proxy(service: Service, host: str | None = None, port: int | None = No
 
     spill = Path(platformdirs.user_data_dir("quotawarden")) / "proxy-spill"
     config = proxy_config(settings, service.config.accounts, secrets, tokens, host=host, port=port, spill_dir=spill)
+    from quotawarden import insights
     from quotawarden.pricing import Pricer
 
     pricer = Pricer(settings.logs.price_overrides)
+    ranker = RotationRanker({a.id: a.provider for a in service.config.accounts}, insights.policy(settings))
     return ProxyApp(config, sink=StoreWriter(service), providers=service.plugins.providers,
-                    ranker=DefaultRanker(), pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
+                    ranker=ranker, pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),
                     clock=service.clock)
+
+
+class RotationRanker:
+    """The analysis layer's rotation ranking (``analysis.rotation.rank``) over the proxy's own live readings.
+
+    Headroom is measured against each window's hard cap from ``[thresholds]``; known headroom goes before
+    unknown, then more headroom, then the sooner reset. Accounts within 1% of the best take turns, and accounts
+    already at a cap go last: still worth a try before the client gets a 429.
+    """
+
+    def __init__(self, providers: Mapping[str, str], policy: Policy) -> None:
+        self.providers, self.policy = providers, policy
+        self._turn = itertools.count()
+
+    def __call__(self, ids: Sequence[str], latest: Mapping[str, Sequence[QuotaSample]], now: datetime) -> list[str]:
+        if len(ids) < 2:
+            return list(ids)
+        cands = [self._candidate(i, latest.get(i, ()), now) for i in ids]
+        rot = rotation.rank(cands, [rotation.PoolSpec("pool", tuple(ids))], "pool")
+        ranked = [r.account_id for r in rot.ranked]
+        if rot.ranked:
+            best = _step(rot.ranked[0].headroom)
+            top = [r.account_id for r in rot.ranked if _step(r.headroom) == best]
+            k = next(self._turn) % len(top)
+            ranked = top[k:] + top[:k] + ranked[len(top):]
+        return ranked + [account_id for account_id, _ in rot.skipped]
+
+    def _candidate(self, account_id: str, samples: Sequence[QuotaSample], now: datetime) -> rotation.Candidate:
+        provider = self.providers.get(account_id, "")
+        tightest: tuple[float, str, datetime | None] | None = None
+        for s in samples:
+            ratio = 0.0 if s.resets_at is not None and s.resets_at <= now else s.effective_ratio  # reset: empty
+            if ratio is None:
+                continue
+            room = self.policy.cap(provider, s.window) - ratio
+            if tightest is None or room < tightest[0]:
+                tightest = (room, s.window, s.resets_at)
+        if tightest is None:
+            return rotation.Candidate(account_id, provider, "pool", Health.UNKNOWN, Outcome.OK, None)
+        return rotation.Candidate(account_id, provider, "pool", Health.UNKNOWN, Outcome.OK, *tightest)
+
+
+def _step(headroom: float | None) -> float | None:
+    return None if headroom is None else round(headroom, 2)
 
 
 class StoreWriter:
