@@ -17,6 +17,7 @@ from quotawarden.config import Settings
 from quotawarden.domain import Account, AccountState, Health, QuotaSample
 from quotawarden.store import Store
 from quotawarden.store import analysis_queries as aq
+from quotawarden.store import outcomes as outcomes_q
 
 DAY = 86400.0
 
@@ -36,7 +37,9 @@ def statuses(store: Store, accounts: Sequence[Account], latest: Sequence[QuotaSa
              account_ids: Sequence[str] | None = None) -> list[AccountStatus]:
     t = settings.thresholds
     th = HealthThresholds(t.used_yellow, t.used_red, t.exhaust_days_yellow, t.exhaust_days_red)
-    return evaluate(accounts, latest, states, th, now, policy=policy(settings), rates=rates(store, account_ids))
+    errors = outcomes_q.error_rates(store, now.timestamp() - DAY, account_ids=account_ids)
+    return evaluate(accounts, latest, states, th, now, policy=policy(settings), rates=rates(store, account_ids),
+                    errors=errors)
 
 
 def pool_specs(settings: Settings) -> list[rotation.PoolSpec]:

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quotawarden.domain import Account, AccountState
+from quotawarden.domain import Account, AccountState, Outcome
 from quotawarden.sources import poller
 from quotawarden.sources.local_files import LocalFileTransport
 from quotawarden.sources.probe_runner import ProbeResult, ProbeRunner
 from quotawarden.store import accounts as accounts_q
+from quotawarden.store import outcomes as outcomes_q
 from quotawarden.store import samples as samples_q
 from quotawarden.store import usage as usage_q
 
@@ -73,6 +74,12 @@ def record(svc: Service, results: Sequence[ProbeResult]) -> None:
         r.account_id: {"cost": {"requests": r.cost.requests, "tokens": r.cost.tokens}, **_jsonable(r.details)}
         for r in attempted}
     accounts_q.set_states(svc.store, states, details)
+    outcomes_q.add(svc.store, outcomes_q.tally((r.account_id, r.observed_at.timestamp(), r.outcome in _FAULTS)
+                                               for r in attempted))
+
+
+_FAULTS = frozenset({Outcome.ERROR, Outcome.UNREACHABLE})
+"""Probe outcomes that count as failures in the error rate (a limit or a bad key is not the provider's fault)."""
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:

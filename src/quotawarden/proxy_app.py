@@ -23,6 +23,7 @@ from quotawarden.errors import QuotawardenError
 from quotawarden.sources.proxy import Batch, Budget, ProxyApp
 from quotawarden.sources.proxy.settings import proxy_config
 from quotawarden.store import accounts as accounts_q
+from quotawarden.store import outcomes as outcomes_q
 from quotawarden.store import samples as samples_q
 from quotawarden.store import usage as usage_q
 from quotawarden.store.engine import Store, open_store
@@ -153,6 +154,7 @@ def write_batch(store: Store, batch: Batch) -> None:
     samples_q.write_samples(store, batch.samples)
     _write_usage(store, batch.usage)
     accounts_q.set_states(store, batch.states)
+    outcomes_q.add(store, {k: (ok, failed) for k, (ok, failed) in batch.outcomes.items()})  # last: not idempotent
 
 
 def _write_usage(store: Store, events: list[UsageEvent]) -> None:

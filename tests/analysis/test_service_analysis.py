@@ -106,3 +106,17 @@ def test_findings_feed_the_alert_desk(scripted: Service) -> None:
     assert {f.kind for f in findings} <= set(kinds)
     assert any(f.subject.startswith("new_model:") for f in findings)
     scripted.evaluate_alerts(findings, kinds)  # accepted as they are
+
+
+def test_a_high_error_rate_over_a_day_turns_health_red(store_service: Service) -> None:
+    """Health weighs the 24-hour error rate the proxy and the poller record, with the thresholds from config."""
+    from quotawarden.store import outcomes as outcomes_q
+
+    samples_q.write_samples(store_service.store, [QuotaSample(
+        NOW, "claude-work", "5h", Unit.PERCENT, Source.PROBE, used_ratio=0.1, resets_at=NOW + timedelta(hours=3),
+        window_length_s=18000)])
+    t = NOW.timestamp() - 3600
+    calls = [("claude-work", t, False)] * 90 + [("claude-work", t, True)] * 10
+    outcomes_q.add(store_service.store, outcomes_q.tally(calls))
+    st = {s.account.id: s for s in store_service.status()}["claude-work"]
+    assert st.status is Health.RED and st.reason == "error rate 10.0% over 24h"

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from quotawarden.emulator import write_demo_config
+from quotawarden.store import open_store
+from quotawarden.store import outcomes as outcomes_q
 
 
 def test_poll_json_reports_outcomes_costs_and_status(emulator, cli, db_url, tmp_path: Path) -> None:
@@ -25,6 +28,12 @@ def test_poll_json_reports_outcomes_costs_and_status(emulator, cli, db_url, tmp_
     assert data["poll"]["requests"] >= 14
     status = {a["id"]: a for a in data["status"]["accounts"]}
     assert {w["name"] for w in status["claude-max-alice"]["windows"]} >= {"5h", "7d", "7d_opus"}
+    store = open_store(db_url)  # each probe counted for the error rate: a limit or a bad key is no failure
+    try:
+        rates = outcomes_q.error_rates(store, time.time() - 3600, min_calls=1)
+    finally:
+        store.close()
+    assert rates == {k: 1.0 if o in ("ERROR", "UNREACHABLE") else 0.0 for k, o in outcomes.items()}
 
 
 def test_two_accounts_of_one_provider_are_stored_and_reported_apart(emulator, cli, db_url, tmp_path) -> None:

@@ -123,6 +123,26 @@ def test_a_failing_header_reader_is_counted_not_raised(tiny: Any, run_proxy: Any
         assert httpx.get(f"{url}/_quotawarden/health").json()["header_errors"] == 2
 
 
+def test_answers_and_failures_are_counted_per_account_for_the_error_rate(tiny: Any, run_proxy: Any,
+                                                                         sink: RecordingSink) -> None:
+    """5xx, timeouts and a dead upstream count as failures; any other answer (a 429 too) as answered."""
+    _, up_url = tiny
+    dead = f"http://127.0.0.1:{closed_port()}"
+    cfg = ProxyConfig(provider_bases={"openai": up_url, "anthropic": dead}, upstream_timeout_s=0.3)
+    with run_proxy(cfg) as (_, url):
+        for fault in ("", "", "", "500", "hang"):
+            httpx.post(f"{url}/openai/v1/chat/completions", json=CHAT, headers={**KEY, "x-test": fault}, timeout=10)
+        httpx.post(f"{url}/anthropic/v1/messages", json=CHAT, headers={"x-api-key": "sk-ant-x"})
+        wait_for(lambda: sum(sum(c) for b in sink.batches for c in b.outcomes.values()) == 6)
+    totals: dict[str, list[int]] = {}
+    for b in sink.batches:
+        for (account, _hour), (ok, failed) in b.outcomes.items():
+            t = totals.setdefault(account.split("-")[1], [0, 0])
+            t[0] += ok
+            t[1] += failed
+    assert totals == {"openai": [3, 2], "anthropic": [0, 1]}
+
+
 @pytest.mark.slow
 def test_store_down_during_10000_requests_loses_nothing(tiny: Any, run_proxy: Any, sink: RecordingSink) -> None:
     _, up_url = tiny
@@ -147,6 +167,7 @@ def test_store_down_during_10000_requests_loses_nothing(tiny: Any, run_proxy: An
         sink.down = False
         wait_for(lambda: len({e.dedup_key for e in sink.usage}) == n, timeout=60)
         assert app.queue.stats.sink_failures > 0
+        assert sum(c[0] for b in sink.batches for c in b.outcomes.values()) == n  # counts survive the spill too
     by_agent = {f"agent-{k}": 0 for k in range(7)}
     for e in {e.dedup_key: e for e in sink.usage}.values():
         by_agent[e.consumer] += 1

@@ -1,7 +1,7 @@
 """A tiny OpenAI/Anthropic-shaped upstream for the proxy's fault tests: every misbehaviour on demand.
 
 The key picks the behaviour (``k-429`` answers 429, ``k-401`` answers 401); the ``x-test`` header picks a fault
-(``hang`` before headers, ``break`` mid-stream, ``forever`` streams until the caller leaves).
+(``500`` a server error, ``hang`` before headers, ``break`` mid-stream, ``forever`` streams until the caller leaves).
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ class TinyUpstream:
                                                       "param": None, "code": "invalid_api_key"}}, [])
         if fault == "hang":
             await asyncio.sleep(1)
+        if fault == "500":
+            return await _json(send, 500, {"error": {"message": "The server had an error", "type": "server_error",
+                                                      "param": None, "code": None}}, [])
         req = orjson.loads(body) if body else {}
         if not req.get("stream"):
             usage = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}

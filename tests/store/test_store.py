@@ -83,3 +83,16 @@ def test_a_newer_schema_is_a_clear_error(db_url: str) -> None:
     s.close()
     with pytest.raises(SchemaTooNew, match="newer than this quotawarden"):
         open_store(db_url)
+
+
+def test_outcome_counts_add_up_and_give_the_error_rate(store: Store) -> None:
+    from quotawarden.store import outcomes as outcomes_q
+
+    t0 = NOW.timestamp()
+    calls = [("a1", t0 - 600, False)] * 95 + [("a1", t0 - 300, True)] * 5 + [("a2", t0, True)] * 3
+    outcomes_q.add(store, outcomes_q.tally(calls[:50]))
+    outcomes_q.add(store, outcomes_q.tally(calls[50:]))  # the same hours again: counts add, rows do not
+    outcomes_q.add(store, outcomes_q.tally([("a1", t0 - 3 * 86400, True)] * 50))  # days ago: outside the day
+    assert outcomes_q.error_rates(store, t0 - 86400) == {"a1": pytest.approx(0.05)}  # a2: too few calls to say
+    assert outcomes_q.error_rates(store, t0 - 86400, min_calls=1) == {"a1": pytest.approx(0.05), "a2": 1.0}
+    assert outcomes_q.error_rates(store, t0 - 86400, account_ids=["a2"]) == {}

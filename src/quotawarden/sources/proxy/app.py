@@ -222,6 +222,7 @@ class ProxyApp:
                     with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
                         await resp.read()
                     resp.release()
+                    self.queue.put_outcome(target.account_id, resp.status >= 500, now.timestamp())
                     log.info("%s: %s answered %d; trying the next account", req.route.name, target.account_id,
                              resp.status)
                     continue
@@ -277,13 +278,15 @@ class ProxyApp:
                 return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
                                                    allow_redirects=False, skip_auto_headers=req.skip)
         except TimeoutError:
+            self.queue.put_outcome(target.account_id, True, self.clock.now().timestamp())
             if last:
                 await self._error(send, req.fam, 504, f"quotawarden: upstream {_host(url)} timed out")
             return None
         except (aiohttp.ClientError, OSError) as exc:
             log.warning("upstream %s unreachable: %s", _host(url), redact_text(str(exc)))
+            now = self.clock.now()
+            self.queue.put_outcome(target.account_id, True, now.timestamp())
             if req.route.kind == "pool" or target.secret:
-                now = self.clock.now()
                 self.pools.block(target.account_id, now + timedelta(seconds=5), Outcome.UNREACHABLE, "unreachable")
             if last:
                 await self._error(send, req.fam, 502, f"quotawarden: upstream {_host(url)} is unreachable")
@@ -316,6 +319,7 @@ class ProxyApp:
                 log.info("%s stream ended early (%s)", req.route.name,
                          "client left" if req.client_gone else "upstream closed")
         now = self.clock.now()
+        self.queue.put_outcome(target.account_id, status >= 500, now.timestamp())
         if not samples_done:
             self.capture.seen(target.provider, target.account_id, status, raw, now)
         self.capture.usage(reader, provider=target.provider, account_id=target.account_id, consumer=req.consumer,

@@ -33,6 +33,8 @@ def encode(batch: Batch) -> Iterator[bytes]:
         yield _line("u", {f: getattr(e, f) for f in UsageEvent.__slots__})  # type: ignore[attr-defined]
     for st in batch.states:
         yield _line("a", {f: getattr(st, f) for f in AccountState.__slots__})  # type: ignore[attr-defined]
+    for (account_id, hour), (ok, failed) in batch.outcomes.items():
+        yield _line("c", {"account_id": account_id, "hour": hour, "ok": ok, "errors": failed})
 
 
 def _line(kind: str, data: dict[str, Any]) -> bytes:
@@ -57,6 +59,10 @@ def decode(lines: Iterable[bytes]) -> tuple[Batch, int]:
                                                  _dt(d.get("observed_at")), _dt(d.get("retry_at"))))
             elif kind == "o":
                 batch.observed.append(ObservedAccount(**d))
+            elif kind == "c":
+                counts = batch.outcomes.setdefault((d["account_id"], int(d["hour"])), [0, 0])
+                counts[0] += int(d["ok"])
+                counts[1] += int(d["errors"])
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             bad += 1
     return batch, bad

@@ -68,9 +68,11 @@ class Batch:
     usage: list[UsageEvent] = field(default_factory=list)
     states: list[AccountState] = field(default_factory=list)
     observed: list[ObservedAccount] = field(default_factory=list)
+    outcomes: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    """(account id, hour start in epoch seconds) -> [answered, failed] upstream calls."""
 
     def __len__(self) -> int:
-        return len(self.samples) + len(self.usage) + len(self.states) + len(self.observed)
+        return len(self.samples) + len(self.usage) + len(self.states) + len(self.observed) + len(self.outcomes)
 
 
 Sink = Callable[[Batch], None]

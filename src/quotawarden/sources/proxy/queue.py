@@ -82,6 +82,15 @@ class WriteQueue:
         self._pending.states.append(state)
         self._grow()
 
+    def put_outcome(self, account_id: str, failed: bool, ts: float) -> None:
+        """One upstream call answered (any status below 500) or failed (5xx, unreachable, timed out)."""
+        key = (account_id, int(ts) // 3600 * 3600)
+        counts = self._pending.outcomes.get(key)
+        if counts is None:
+            counts = self._pending.outcomes[key] = [0, 0]
+            self._grow()
+        counts[failed] += 1
+
     def put_observed(self, account: ObservedAccount) -> None:
         self._pending.observed.append(account)
         self._grow()
