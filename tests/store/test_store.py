@@ -96,3 +96,5 @@ def test_outcome_counts_add_up_and_give_the_error_rate(store: Store) -> None:
     assert outcomes_q.error_rates(store, t0 - 86400) == {"a1": pytest.approx(0.05)}  # a2: too few calls to say
     assert outcomes_q.error_rates(store, t0 - 86400, min_calls=1) == {"a1": pytest.approx(0.05), "a2": 1.0}
     assert outcomes_q.error_rates(store, t0 - 86400, account_ids=["a2"]) == {}
+    assert outcomes_q.prune(store, t0 - 86400) == 1  # the old hour goes, the day stays
+    assert outcomes_q.error_rates(store, 0, min_calls=1) == {"a1": pytest.approx(0.05), "a2": 1.0}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from quotawarden.store._sql import insert
 from quotawarden.store.engine import Store
@@ -59,3 +59,10 @@ def error_rates(store: Store, since: float, *, min_calls: int = 10,
     with store.engine.connect() as conn:
         rows = conn.execute(q).all()
     return {a: err / (ok + err) for a, ok, err in rows if ok + err >= min_calls}
+
+
+def prune(store: Store, before: float) -> int:
+    """Drop counts of hours before ``before`` (the daemon's nightly prune keeps ``keep_raw_days``)."""
+    t = outcome_hours
+    with store.engine.begin() as conn:
+        return conn.execute(delete(t).where(t.c.hour_ts < float(hour_of(before)))).rowcount or 0

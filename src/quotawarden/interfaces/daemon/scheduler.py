@@ -29,7 +29,7 @@ from quotawarden.service import Service
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import instances as inst_q
 from quotawarden.store import jobs as jobs_q
-from quotawarden.store import poll_slots, rollups
+from quotawarden.store import outcomes, poll_slots, rollups
 
 log = logging.getLogger("quotawarden.daemon")
 
@@ -146,9 +146,10 @@ class Daemon:
         return job
 
     def prune(self) -> str:
-        keep = self.settings.schedule.keep_raw_days
-        removed, written = rollups.prune(self.svc.store, time.time() - keep * 86400)
-        return f"{removed} samples rolled into {written} hourly rows"
+        before = time.time() - self.settings.schedule.keep_raw_days * 86400
+        removed, written = rollups.prune(self.svc.store, before)
+        counts = outcomes.prune(self.svc.store, before)
+        return f"{removed} samples rolled into {written} hourly rows; {counts} hourly call counts dropped"
 
     def reap(self) -> str:
         dead = instances.reap(self.svc)
