@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quotawarden.errors import ConfigError
-from quotawarden.sources.log_tailer import IngestReport, Progress, ingest
+from quotawarden.sources.log_plan import IngestReport
+from quotawarden.sources.log_tailer import Progress, ingest
 
 if TYPE_CHECKING:
     from quotawarden.analysis.usage_report import ReportQuery

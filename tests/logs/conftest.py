@@ -11,7 +11,8 @@ import pytest
 
 from quotawarden.logsources import claude_code, codex, gemini_cli, opencode
 from quotawarden.pricing import Pricer
-from quotawarden.sources.log_tailer import IngestReport, ingest
+from quotawarden.sources.log_plan import IngestReport
+from quotawarden.sources.log_tailer import ingest
 from quotawarden.store import Store
 from quotawarden.store.ingest import StoreLogSink
 

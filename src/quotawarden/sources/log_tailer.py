@@ -5,31 +5,28 @@ is skipped when device, inode, size and mtime are unchanged; read from its offse
 the same; read from the start when it shrank (truncation), its inode or head changed (rotation, replaced in
 place); forgotten when it disappeared (its events stay: they are history). A line is consumed only once it ends
 in a newline, so a line still being written is read whole next time. Malformed lines are counted and named
-(``file:line``), never fatal.
+(``file:line``), never fatal. What to read is planned in :mod:`.log_plan`.
 
 The sink (``quotawarden.store.ingest.StoreLogSink``) is passed in: sources sit below the store.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
 from quotawarden.domain import QuotaSample
 from quotawarden.logsources.base import LogSourceSpec, MalformedRecord, ReaderContext, Record, record_of, record_total
 from quotawarden.pricing import Pricer
+from quotawarden.sources.log_plan import FileJob, FileState, IngestReport, LogSink, head_hash, plan
 
-HEAD_BYTES = 1024
 FLUSH_EVENTS = 20000
 IN_FLIGHT = 16
 WORKER_BYTES = 32 * 1024 * 1024
@@ -37,128 +34,6 @@ WORKER_BYTES = 32 * 1024 * 1024
 MAX_NAMED_MALFORMED = 200
 Progress = Callable[[int, int], None]
 """``(bytes_done, bytes_total)`` while reading."""
-
-
-@dataclass(frozen=True, slots=True)
-class FileState:
-    path: str
-    source: str
-    device: int
-    inode: int
-    size: int
-    offset: int
-    lines: int
-    head_hash: str | None
-    mtime: float
-    state: str | None = None
-
-
-class LogSink(Protocol):
-    def load_files(self) -> dict[str, FileState]: ...
-    def save_files(self, states: Sequence[FileState]) -> None: ...
-    def forget_files(self, paths: Iterable[str]) -> None: ...
-    def upsert_events(self, rows: list[tuple[Any, ...]], on_conflict: str) -> None:
-        """Rows in ``RECORD_FIELDS[:19]`` order (the ``usage_events`` columns)."""
-    def keys_with_prefix(self, prefixes: Iterable[str]) -> set[str]: ...
-    def delete_events(self, keys: Sequence[str]) -> list[float]: ...
-    def write_samples(self, samples: list[QuotaSample]) -> None: ...
-    def rebuild_hours(self, hours: Iterable[int]) -> int: ...
-    def close(self) -> None: ...
-    def bulk(self, new_bytes: int) -> AbstractContextManager[None]:
-        """Around a run that reads ``new_bytes``: the sink may batch it as one bulk load."""
-
-
-@dataclass
-class IngestReport:
-    files_seen: int = 0
-    files_read: int = 0
-    files_reset: int = 0
-    files_gone: int = 0
-    bytes_read: int = 0
-    lines: int = 0
-    events: int = 0
-    """Billable records offered to the store after in-run dedup."""
-    duplicates: int = 0
-    samples: int = 0
-    malformed: int = 0
-    malformed_at: list[str] = field(default_factory=list)
-    unpriced_models: set[str] = field(default_factory=set)
-    by_source: dict[str, int] = field(default_factory=dict)
-    hours_rebuilt: int = 0
-    seconds: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["unpriced_models"] = sorted(self.unpriced_models)
-        return d
-
-
-@dataclass
-class _Job:
-    spec: LogSourceSpec
-    root: Path
-    path: Path
-    st: os.stat_result
-    offset: int
-    lines: int
-    state: dict[str, Any]
-    head: str | None
-
-
-def head_hash(path: Path, n: int = HEAD_BYTES) -> str:
-    with open(path, "rb") as f:
-        data = f.read(n)
-    return f"{len(data)}:{hashlib.blake2b(data, digest_size=16).hexdigest()}"
-
-
-def _same_head(path: Path, stored: str | None) -> bool:
-    if not stored:
-        return False
-    n = int(stored.split(":", 1)[0])
-    return head_hash(path, n) == stored
-
-
-def plan(specs: Sequence[LogSourceSpec], roots: Mapping[str, list[Path]], known: Mapping[str, FileState],
-         report: IngestReport) -> tuple[list[_Job], list[str]]:
-    """Which files need reading and from where; which known files are gone."""
-    jobs: list[_Job] = []
-    seen: set[str] = set()
-    for spec in specs:
-        for root in roots.get(spec.slug, []):
-            if not root.is_dir():
-                continue
-            for path in spec.discover(root):
-                key = str(path)
-                if key in seen:
-                    continue
-                seen.add(key)
-                try:
-                    st = path.stat()
-                except OSError:
-                    continue
-                report.files_seen += 1
-                job = _decide(spec, root, path, st, known.get(key), report)
-                if job is not None:
-                    jobs.append(job)
-    slugs = {s.slug for s in specs}
-    gone = [p for p, f in known.items() if p not in seen and f.source in slugs and not os.path.exists(p)]
-    report.files_gone = len(gone)
-    return jobs, gone
-
-
-def _decide(spec: LogSourceSpec, root: Path, path: Path, st: os.stat_result, old: FileState | None,
-            report: IngestReport) -> _Job | None:
-    if old and (old.device, old.inode, old.size, old.mtime) == (st.st_dev, st.st_ino, st.st_size, st.st_mtime):
-        return None
-    fresh = _Job(spec, root, path, st, 0, 0, {}, None)
-    if old is None or spec.kind == "whole":
-        return fresh
-    if (old.device, old.inode) != (st.st_dev, st.st_ino) or st.st_size < old.offset \
-            or not _same_head(path, old.head_hash):
-        report.files_reset += 1
-        return fresh
-    return _Job(spec, root, path, st, old.offset, old.lines, orjson.loads(old.state) if old.state else {},
-                old.head_hash)
 
 
 class _Run:
@@ -270,7 +145,7 @@ def ingest(sink: LogSink, specs: Sequence[LogSourceSpec], roots: Mapping[str, li
     return report
 
 
-def _read_all(jobs: list[_Job], run: _Run, accounts: Mapping[str, str], progress: Progress | None,
+def _read_all(jobs: list[FileJob], run: _Run, accounts: Mapping[str, str], progress: Progress | None,
               workers: int | None) -> list[FileState]:
     report, host = run.report, run.host
     total = sum(j.st.st_size - j.offset for j in jobs)
@@ -312,11 +187,11 @@ def _malformed(report: IngestReport, where: str) -> None:
 _BatchResult = tuple[FileState, list[Record], int, list[str], int, int]
 """(new file state, records deduped within the file, lines read, the first malformed ``file:line``, how many
 lines were malformed, duplicates dropped)"""
-_WORKER_JOBS: list[tuple[_Job, str | None, str | None]] = []  # set before forking: children inherit, nothing pickled
+_WORKER_JOBS: list[tuple[FileJob, str | None, str | None]] = []  # set before forking: children inherit, nothing pickled
 
 
-def _batch_results(jobs: list[_Job], host: str | None, accounts: Mapping[str, str],
-                   workers: int | None) -> Iterator[tuple[_Job, _BatchResult]]:
+def _batch_results(jobs: list[FileJob], host: str | None, accounts: Mapping[str, str],
+                   workers: int | None) -> Iterator[tuple[FileJob, _BatchResult]]:
     args = [(j, host, accounts.get(j.spec.slug)) for j in jobs]
     nbytes = sum(j.st.st_size - j.offset for j in jobs)
     n = min(2, os.cpu_count() or 1) if workers is None else workers
@@ -360,7 +235,7 @@ def _read_batch_at(i: int) -> _BatchResult:
     return _read_batch(*_WORKER_JOBS[i])
 
 
-def _read_batch(job: _Job, host: str | None, account: str | None) -> _BatchResult:
+def _read_batch(job: FileJob, host: str | None, account: str | None) -> _BatchResult:
     """Read a file's new whole lines through the source's batch reader; dedup inside the file."""
     ctx = ReaderContext(job.path, job.root, host, account, job.state)
     reader: Any = job.spec.reader(ctx)  # type: ignore[misc]
@@ -393,14 +268,14 @@ def _dedup(records: list[Record], mode: str) -> tuple[list[Record], int]:
     return [*main.values(), *side.values()], dups
 
 
-def _file_state(job: _Job, end: int, size: int, nlines: int, reader: Any) -> FileState:
+def _file_state(job: FileJob, end: int, size: int, nlines: int, reader: Any) -> FileState:
     head = job.head if job.offset else (head_hash(job.path) if end else None)
     return FileState(str(job.path), job.spec.slug, job.st.st_dev, job.st.st_ino, job.offset + end,
                      job.offset + end, job.lines + nlines, head, job.st.st_mtime if end == size else -1.0,
                      orjson.dumps(reader.state()).decode())
 
 
-def _read_append(job: _Job, ctx: ReaderContext, run: _Run) -> FileState:
+def _read_append(job: FileJob, ctx: ReaderContext, run: _Run) -> FileState:
     spec, report = job.spec, run.report
     assert spec.reader is not None
     reader = spec.reader(ctx)
@@ -431,7 +306,7 @@ def _read_append(job: _Job, ctx: ReaderContext, run: _Run) -> FileState:
     return _file_state(job, end, len(data), len(lines), reader)
 
 
-def _read_whole(job: _Job, ctx: ReaderContext, run: _Run) -> FileState:
+def _read_whole(job: FileJob, ctx: ReaderContext, run: _Run) -> FileState:
     spec, report = job.spec, run.report
     assert spec.read_whole is not None
     try:
