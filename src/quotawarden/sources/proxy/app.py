@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,18 @@ from quotawarden.sources.proxy import dialects as d
 from quotawarden.sources.proxy.auth import Auth, Denied, Identity
 from quotawarden.sources.proxy.budgets import BudgetGuard
 from quotawarden.sources.proxy.capture import Capture
+from quotawarden.sources.proxy.exchange import (
+    ClientGone,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    host_of,
+    map_model,
+    read_body,
+    respond,
+    watch_disconnect,
+)
 from quotawarden.sources.proxy.model import (
     FingerprintLookup,
     ObservedAccount,
@@ -46,38 +58,11 @@ from quotawarden.sources.proxy.upstream import REQUEST_DROP, RESPONSE_DROP, auto
 from quotawarden.spec import ProviderSpec
 
 log = logging.getLogger("quotawarden.proxy")
-Scope = dict[str, Any]
-Receive = Callable[[], Any]
-Send = Callable[[dict[str, Any]], Any]
 
 FAILOVER = frozenset({401, 402, 429})
 _POOL_DROP = REQUEST_DROP | frozenset(d.KEY_HEADERS)  # pool mode: the caller's key never goes upstream
 _STREAM_BODY_CAP = 8 << 20  # usage of a chunked non-SSE body is read only up to this size
 _INVALID_HOLD = timedelta(hours=1)
-
-
-class ClientGone(Exception):
-    pass
-
-
-class Request:
-    """What one call needs to remember between forwarding and capture."""
-
-    __slots__ = ("client_gone", "consumer", "fam", "injected", "method", "model_hint", "pool", "project",
-                 "rest", "route", "skip")
-
-    def __init__(self, route: Route, ident: Identity, method: str, rest: str) -> None:
-        self.route = route
-        self.fam = route.family
-        self.consumer = ident.consumer
-        self.project = ident.project
-        self.pool = route.name if route.kind == "pool" else None
-        self.method = method
-        self.rest = rest
-        self.injected = False
-        self.client_gone = False
-        self.skip: tuple[str, ...] | None = None
-        self.model_hint = _gemini_model(rest) if self.fam == d.GEMINI else ""
 
 
 class ProxyApp:
@@ -154,16 +139,16 @@ class ProxyApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         seg, rest = split_path(scope.get("raw_path") or scope["path"].encode())
         if seg == "_quotawarden":
-            await _respond(send, 200, orjson.dumps(self.stats()), [(b"content-type", b"application/json")])
+            await respond(send, 200, orjson.dumps(self.stats()), [(b"content-type", b"application/json")])
             return
         route = self.router.get(seg)
         if route is None:
             known = ", ".join(sorted(self.router.routes))
-            await _respond(send, 404, orjson.dumps({"error": {"message": f"quotawarden: no pool or provider "
+            await respond(send, 404, orjson.dumps({"error": {"message": f"quotawarden: no pool or provider "
                                                                f"named {seg!r} (known: {known})"}}),
                            [(b"content-type", b"application/json")])
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         headers: list[tuple[bytes, bytes]] = scope["headers"]
         query: bytes = scope.get("query_string", b"")
         ident = self.auth.identify(headers, query, route)
@@ -245,7 +230,7 @@ class ProxyApp:
             fb = self.router.get(name)
             if fb is None or fb.family != route.family:
                 continue
-            rewritten = _map_model(body, route.model_map)
+            rewritten = map_model(body, route.model_map)
             out += [(u, rewritten) for u in self.pools.usable(fb.members, now)]
         return out
 
@@ -280,16 +265,16 @@ class ProxyApp:
         except TimeoutError:
             self.queue.put_outcome(target.account_id, True, self.clock.now().timestamp())
             if last:
-                await self._error(send, req.fam, 504, f"quotawarden: upstream {_host(url)} timed out")
+                await self._error(send, req.fam, 504, f"quotawarden: upstream {host_of(url)} timed out")
             return None
         except (aiohttp.ClientError, OSError) as exc:
-            log.warning("upstream %s unreachable: %s", _host(url), redact_text(str(exc)))
+            log.warning("upstream %s unreachable: %s", host_of(url), redact_text(str(exc)))
             now = self.clock.now()
             self.queue.put_outcome(target.account_id, True, now.timestamp())
             if req.route.kind == "pool" or target.secret:
                 self.pools.block(target.account_id, now + timedelta(seconds=5), Outcome.UNREACHABLE, "unreachable")
             if last:
-                await self._error(send, req.fam, 502, f"quotawarden: upstream {_host(url)} is unreachable")
+                await self._error(send, req.fam, 502, f"quotawarden: upstream {host_of(url)} is unreachable")
             return None
 
     async def _relay(self, req: Request, target: Upstream, resp: aiohttp.ClientResponse, receive: Receive,
@@ -332,7 +317,7 @@ class ProxyApp:
         strip = d.UsageChunkStripper(scanner) if req.injected and is_sse else None
         kept: list[bytes] = []
         kept_size = 0
-        watcher = asyncio.ensure_future(_watch_disconnect(receive, resp, req))
+        watcher = asyncio.ensure_future(watch_disconnect(receive, resp, req))
         try:
             async for chunk in resp.content.iter_any():
                 data = strip.feed(chunk) if strip is not None else chunk
@@ -378,7 +363,7 @@ class ProxyApp:
     async def _error(self, send: Send, fam: str, status: int, message: str, *, code: str | None = None,
                      extra: list[tuple[bytes, bytes]] | None = None) -> None:
         headers = [(b"content-type", b"application/json"), *(extra or [])]
-        await _respond(send, status, d.error_body(fam, status, message, code), headers)
+        await respond(send, status, d.error_body(fam, status, message, code), headers)
 
     def stats(self) -> dict[str, Any]:
         q = self.queue.stats
@@ -388,52 +373,3 @@ class ProxyApp:
                 "usage_events": self.capture.usage_events, "header_errors": self.capture.header_errors,
                 "blocked": {k: {"until": v.until.isoformat(), "outcome": v.outcome.value}
                             for k, v in self.pools.blocked.items() if v.until > self.clock.now()}}
-
-
-async def _read_body(receive: Receive) -> bytes:
-    parts = []
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            raise ClientGone
-        parts.append(msg.get("body", b""))
-        if not msg.get("more_body"):
-            return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
-async def _watch_disconnect(receive: Receive, resp: aiohttp.ClientResponse, req: Request) -> None:
-    """A client that leaves mid-stream cancels the upstream request (its connection is closed)."""
-    while True:
-        msg = await receive()
-        if msg["type"] == "http.disconnect":
-            req.client_gone = True
-            resp.close()
-            return
-
-
-async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
-
-
-def _host(url: str) -> str:
-    return URL(url).host or "?"
-
-
-def _gemini_model(path: str) -> str:
-    _, _, after = path.partition("/models/")
-    return after.split(":", 1)[0]
-
-
-def _map_model(body: bytes, model_map: Mapping[str, str]) -> bytes:
-    if not model_map or not body:
-        return body
-    try:
-        obj = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body
-    if isinstance(obj, dict) and obj.get("model") in model_map:
-        obj["model"] = model_map[obj["model"]]
-        return orjson.dumps(obj)
-    return body
