@@ -1,8 +1,8 @@
 """Proxy overhead, side by side in one run against one local upstream: direct, the bare floor, quotawarden, LiteLLM.
 
-    python bench/proxy.py                      # full run (LiteLLM installed into a temporary venv once)
-    python bench/proxy.py --requests 300 --rss-requests 10000 --no-litellm
-    python bench/proxy.py --rounds 3           # each cell 3 times, interleaved; medians (for noisy machines)
+    python bench/proxy.py                      # full run: every cell 3 times, interleaved, medians (~4 min;
+                                               # LiteLLM is installed into a temporary venv once)
+    python bench/proxy.py --requests 300 --rss-requests 10000 --no-litellm --rounds 1   # a quick look
 
 Each server runs in its own process (one uvicorn worker each); the load generator is this process (aiohttp).
 Reports requests/s, p50/p99 latency and time to first body byte, for OpenAI chat completions streamed and not,
@@ -186,8 +186,8 @@ def main() -> None:
     ap.add_argument("--requests-c1", type=int, default=400, help="requests per cell at concurrency 1")
     ap.add_argument("--litellm-requests", type=int, default=150, help="requests per LiteLLM cell (it is slow)")
     ap.add_argument("--rss-requests", type=int, default=100_000)
-    ap.add_argument("--rounds", type=int, default=1,
-                    help="run every cell this many times, interleaved, and report the medians")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="run every cell this many times, interleaved, and report the medians (the machine is noisy)")
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args()
