@@ -34,6 +34,7 @@ def parse_duration(value: Any) -> float:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+WebUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 Autonomy = Literal["auto", "ask", "off"]
 
 
@@ -87,6 +88,8 @@ class ScheduleSettings(Section):
     audit_timeout: Duration = 900
     ingest_interval: Duration = 60
     keep_raw_days: int = 30
+    status_interval: Duration = 300
+    """How often a poll reads the providers' status pages (``[status_pages]``) at most."""
 
 
 class ChannelConfig(Section):
@@ -198,6 +201,8 @@ class Settings(BaseSettings):
     budgets: list[BudgetConfig] = Field(default_factory=list)
     autonomy: AutonomySettings = Field(default_factory=AutonomySettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    status_pages: dict[str, WebUrl] = Field(default_factory=dict)
+    """Provider slug -> its Statuspage ``/api/v2/status.json`` URL; read after polls, weighed by health."""
 
     @classmethod
     def settings_customise_sources(

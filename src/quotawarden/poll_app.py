@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quotawarden.domain import Account, AccountState, Outcome
-from quotawarden.sources import poller
+from quotawarden.sources import poller, status_pages
 from quotawarden.sources.local_files import LocalFileTransport
 from quotawarden.sources.probe_runner import ProbeResult, ProbeRunner
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import outcomes as outcomes_q
+from quotawarden.store import provider_status as status_q
 from quotawarden.store import samples as samples_q
 from quotawarden.store import usage as usage_q
 
@@ -51,8 +52,22 @@ async def poll_async(svc: Service, account_ids: Sequence[str] | None = None,
                                    on_secret_update=write_back_secret)
     results = await poller.poll(runner, the_plan)
     record(svc, results)
+    await read_status_pages(svc, {r.provider for r in results})
     order = {a.id: i for i, a in enumerate(accounts)}
     return sorted(results, key=lambda r: order.get(r.account_id, len(order)))
+
+
+async def read_status_pages(svc: Service, providers: set[str]) -> None:
+    """The status pages of the providers just polled, each at most once per ``schedule.status_interval``."""
+    settings = svc.config.settings
+    pages = {p: url for p, url in settings.status_pages.items() if p in providers}
+    if not pages:
+        return
+    now = svc.now()
+    fresh = status_q.read_since(svc.store, now.timestamp() - float(settings.schedule.status_interval))
+    due = {p: url for p, url in pages.items() if p not in fresh}
+    if due:
+        status_q.save(svc.store, await status_pages.fetch(due, now))
 
 
 def poll(svc: Service, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,

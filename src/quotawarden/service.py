@@ -94,7 +94,9 @@ class Service:
 
     def status_report(self, account_ids: list[str] | None = None) -> dict[str, Any]:
         statuses = self.status(account_ids)
-        return status_json(statuses, overall(statuses), self.now())
+        report = status_json(statuses, overall(statuses), self.now())
+        report["services"] = insights.status_pages(self.store, self.config.settings, self.now())
+        return report
 
     # -- analysis (quotawarden.insights -> quotawarden.analysis) ----------------------------------------------
 

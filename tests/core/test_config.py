@@ -72,6 +72,7 @@ def test_good_config_resolves_accounts_and_provider_settings(plugins: Plugins) -
     (GOOD + "\n[thresholds]\nused_yelow = 0.4\n", "qw.toml:16: thresholds.used_yelow: unknown key"),
     (GOOD.replace('id = "two"', 'id = "one"'), "qw.toml:11: accounts[1].id: duplicate account id 'one'"),
     (GOOD + "\n[schedule]\npoll_interval = \"soon\"\n", "qw.toml:16: schedule.poll_interval: Value error"),
+    (GOOD + "\n[status_pages]\nacme = \"status.acme.example\"\n", "qw.toml:16: status_pages.acme: String should match"),
 ])
 def test_broken_config_names_the_place(plugins: Plugins, text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as err:

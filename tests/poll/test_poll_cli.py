@@ -6,7 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from quotawarden.emulator import write_demo_config
+from quotawarden.emulator import create_app, demo_scenario, serve, write_demo_config
+from quotawarden.emulator.scenario import status_page_url
 from quotawarden.store import open_store
 from quotawarden.store import outcomes as outcomes_q
 
@@ -100,3 +101,27 @@ def test_discover_offers_references_only(cli, tmp_path, monkeypatch) -> None:
     assert cli("accounts", "discover", "--add", "--yes", config=config)[0] == 0
     text = config.read_text()
     assert "env:OPENAI_API_KEY" in text and secret not in text and "envsecret" not in text
+
+
+def test_status_pages_weigh_in_on_health_and_are_read_once_per_interval(cli, db_url, tmp_path) -> None:
+    scenario = demo_scenario()
+    scenario.status["openai"] = "major"
+    app = create_app(scenario)
+    with serve(app) as url:
+        config = write_demo_config(scenario, url, tmp_path, db_url=db_url)
+        # a page that cannot be read says "unknown", never a health problem of the provider's
+        config.write_text(config.read_text().replace(status_page_url(url, "anthropic"), "http://127.0.0.1:9/down"))
+        for _ in range(2):
+            assert cli("poll", "--force", "--json", config=config)[0] == 0
+        reads = dict(app.state.emulator.status_reads)
+        _code, out, _ = cli("status", "--json", config=config)
+    assert reads == {p: 1 for p in {a.provider for a in scenario.accounts} - {"anthropic"}}  # once per interval
+    report = json.loads(out)
+    assert report["services"]["openai"]["state"] == "partial_outage"
+    assert report["services"]["openai"]["description"] == "Partial System Outage"
+    assert report["services"]["anthropic"]["state"] == "unknown"
+    accounts = report["accounts"]
+    openai = [a for a in accounts if a["provider"] == "openai" and a["windows"]]
+    assert openai and all(a["status"] in ("YELLOW", "RED") for a in openai)
+    assert any("service partial_outage" in w["reason"] for a in openai for w in a["windows"])
+    assert not any("service" in w["reason"] for a in accounts if a["provider"] != "openai" for w in a["windows"])

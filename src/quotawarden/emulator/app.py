@@ -62,6 +62,7 @@ class EmulatorState:
     credentials: dict[str, EmuAccount] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     fault_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    status_reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     scratch: dict[object, Any] = field(default_factory=dict)
     """Per-provider bookkeeping (last call times, refreshed-token expiry), keyed by tuples."""
     _consumed: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
@@ -177,11 +178,28 @@ async def _serve(request: Request, state: EmulatorState, provider: EmulatedProvi
     return response
 
 
+_INDICATOR_TEXT = {"none": "All Systems Operational", "minor": "Minor Service Outage",
+                   "major": "Partial System Outage", "critical": "Major System Outage"}
+
+
+async def status_page(request: Request) -> Response:
+    """A provider's status page in the Statuspage ``/api/v2/status.json`` shape."""
+    state: EmulatorState = request.app.state.emulator
+    provider = request.path_params["provider"]
+    indicator = state.scenario.status.get(provider, "none")
+    state.status_reads[provider] += 1
+    return json_response({
+        "page": {"id": f"emu-{provider}", "name": provider, "url": str(request.base_url),
+                 "time_zone": "Etc/UTC", "updated_at": state.clock.now().isoformat()},
+        "status": {"indicator": indicator, "description": _INDICATOR_TEXT.get(indicator, indicator)}})
+
+
 def create_app(scenario: Scenario | None = None, clock: Clock | None = None,
                providers: dict[str, EmulatedProvider] | None = None) -> Starlette:
     clock = clock or SystemClock()
     scenario = scenario or Scenario()
-    app = Starlette(routes=[StarletteRoute("/{path:path}", dispatch,
+    app = Starlette(routes=[StarletteRoute("/_status/{provider}/api/v2/status.json", status_page, methods=["GET"]),
+                            StarletteRoute("/{path:path}", dispatch,
                                            methods=["GET", "POST", "PUT", "DELETE", "PATCH"])])
     app.state.emulator = EmulatorState(scenario, clock, providers or load_emulated_providers(),
                                        scenario.start or clock.now())

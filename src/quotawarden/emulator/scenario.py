@@ -61,6 +61,9 @@ class Scenario:
     latency_ms: int = 0
     hang_s: float = 30.0
     """How long a ``timeout`` fault holds the request (ended early when the client disconnects)."""
+    status: dict[str, str] = field(default_factory=dict)
+    """Provider slug -> the indicator its status page shows (``none`` when absent; ``minor``, ``major``,
+    ``critical``), served at ``/_status/<provider>/api/v2/status.json`` in the Statuspage format."""
 
     def by_id(self, account_id: str) -> EmuAccount:
         for a in self.accounts:
@@ -173,9 +176,16 @@ def write_demo_config(scenario: Scenario, base_url: str, directory: str | Path, 
         for k, v in DEMO_SETTINGS.get(a.provider, {}).items():
             lines.append(f"{k} = {_toml_str(v) if isinstance(v, str) else v}")
         lines.append("")
+    lines.append("[status_pages]")
+    for provider in sorted({a.provider for a in scenario.accounts}):
+        lines.append(f"{provider} = {_toml_str(status_page_url(base_url, provider))}")
     path = root / "config.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def status_page_url(base_url: str, provider: str) -> str:
+    return f"{base_url.rstrip('/')}/_status/{provider}/api/v2/status.json"
 
 
 def _toml_str(value: str) -> str:

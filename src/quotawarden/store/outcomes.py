@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 
 from quotawarden.store._sql import insert
 from quotawarden.store.engine import Store
-from quotawarden.store.schema_outcomes import outcome_hours
+from quotawarden.store.schema_health import outcome_hours
 
 HOUR = 3600
 Counts = Mapping[tuple[str, int], tuple[int, int]]

@@ -38,6 +38,10 @@ port = 7878
 [proxy]
 host = "127.0.0.1"
 port = 8787
+
+# [status_pages]   # provider -> its Statuspage status.json: health weighs outages (off unless listed)
+# anthropic = "https://status.anthropic.com/api/v2/status.json"
+# openai = "https://status.openai.com/api/v2/status.json"
 '''
 
 config_app = typer.Typer(help="Create, check and show the configuration.", no_args_is_help=True)

@@ -34,6 +34,9 @@ def status(
         out = console()
         out.print(status_table(report, now))
         out.print(overall_line(report))
+        for provider, page in (report.get("services") or {}).items():
+            if page["state"] not in ("operational", "unknown"):
+                out.print(f"[yellow]{provider} status page: {page['description'] or page['state']}[/]")
     if check:
         if report["overall"].get("RED"):
             raise typer.Exit(EXIT_RED)

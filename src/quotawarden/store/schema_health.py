@@ -1,4 +1,5 @@
-"""Answers and failures per account per hour: the 24-hour error rate that health weighs."""
+"""What health weighs besides the quota itself: calls answered and failed per account and hour (the 24-hour error
+rate), and the last reading of each provider's status page."""
 
 from __future__ import annotations
 
@@ -15,4 +16,14 @@ outcome_hours = Table(
     Column("ok", Integer, nullable=False, default=0),
     # Calls that failed on the provider's side: 5xx, unreachable, timed out, or a probe that erred.
     Column("errors", Integer, nullable=False, default=0),
+)
+
+provider_status = Table(
+    "provider_status",
+    metadata,
+    Column("provider", String(64), primary_key=True),
+    # operational | degraded | partial_outage | major_outage | unknown (the page could not be read)
+    Column("state", String(32), nullable=False),
+    Column("description", String(300), nullable=False, default=""),
+    Column("observed_ts", Float, nullable=False),
 )
