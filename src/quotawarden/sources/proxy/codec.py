@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,8 @@ import orjson
 
 from quotawarden.domain import AccountState, Outcome, Provenance, QuotaSample, Source, Unit, UsageEvent
 from quotawarden.sources.proxy.model import Batch, ObservedAccount
+
+_SAMPLE, _USAGE, _STATE = ([f.name for f in fields(cls)] for cls in (QuotaSample, UsageEvent, AccountState))
 
 
 def _default(obj: Any) -> Any:
@@ -28,11 +31,11 @@ def encode(batch: Batch) -> Iterator[bytes]:
         yield _line("o", {"account_id": o.account_id, "provider": o.provider, "fingerprint": o.fingerprint,
                           "base_url": o.base_url})
     for s in batch.samples:
-        yield _line("s", {f: getattr(s, f) for f in QuotaSample.__slots__})  # type: ignore[attr-defined]
+        yield _line("s", {f: getattr(s, f) for f in _SAMPLE})
     for e in batch.usage:
-        yield _line("u", {f: getattr(e, f) for f in UsageEvent.__slots__})  # type: ignore[attr-defined]
+        yield _line("u", {f: getattr(e, f) for f in _USAGE})
     for st in batch.states:
-        yield _line("a", {f: getattr(st, f) for f in AccountState.__slots__})  # type: ignore[attr-defined]
+        yield _line("a", {f: getattr(st, f) for f in _STATE})
     for (account_id, hour), (ok, failed) in batch.outcomes.items():
         yield _line("c", {"account_id": account_id, "hour": hour, "ok": ok, "errors": failed})
 
