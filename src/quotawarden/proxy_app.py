@@ -9,6 +9,7 @@ import functools
 import itertools
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,7 +61,25 @@ def build_proxy(service: Service, host: str | None = None, port: int | None = No
     return ProxyApp(config, sink=StoreWriter(service), providers=service.plugins.providers,
                     ranker=ranker, pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),
-                    clock=service.clock)
+                    clock=service.clock, on_action=ActionReporter(service))
+
+
+class ActionReporter:
+    """The proxy's autonomous moves, audited and announced (``ActionDesk.act``) in a thread of their own: a slow
+    alert channel never holds up a request."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="quotawarden-proxy-actions")
+
+    def __call__(self, action: str, subject: str, summary: str, detail: dict[str, Any]) -> None:
+        self._pool.submit(self._act, action, subject, summary, detail)
+
+    def _act(self, action: str, subject: str, summary: str, detail: dict[str, Any]) -> None:
+        try:  # done already (auto) or only proposed (ask): act() audits and announces by the configured mode
+            self.service.actions.act(action, subject, summary, lambda: None, actor="proxy", detail=detail)
+        except Exception:
+            log.exception("could not record the proxy's %s", action)
 
 
 class RotationRanker:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -97,8 +98,9 @@ def pool(up_url: str, keys: list[str]) -> ProxyConfig:
 def test_failover_first_key_429_client_sees_one_success_and_the_key_is_skipped_until_reset(
         tiny: Any, run_proxy: Any, sink: RecordingSink) -> None:
     up, up_url = tiny
-    with run_proxy(pool(up_url, ["k-429", "k-good-1", "k-good-2"]), ranker=lambda ids, latest, now: list(ids)) \
-            as (app, url):
+    moves: list[tuple[str, str, str, dict[str, Any]]] = []
+    with run_proxy(pool(up_url, ["k-429", "k-good-1", "k-good-2"]), ranker=lambda ids, latest, now: list(ids),
+                   on_action=lambda *move: moves.append(move)) as (app, url):
         r = httpx.post(f"{url}/team/v1/chat/completions", json=CHAT,
                        headers={"authorization": "Bearer qw-alice-token"})
         assert r.status_code == 200
@@ -115,6 +117,25 @@ def test_failover_first_key_429_client_sees_one_success_and_the_key_is_skipped_u
     assert sink.states[0].account_id == "acct-0" and sink.states[0].outcome.value == "LIMITED"
     assert {e.consumer for e in sink.usage} == {"alice"}
     assert {e.account_id for e in sink.usage} == {"acct-1"}
+    (move,) = moves  # one move, reported for the audit trail and the channels
+    assert move[:3] == ("rotate_keys", "pool:team", "acct-0 answered 429: team moved to acct-1")
+    assert move[3]["from"] == "acct-0" and move[3]["to"] == "acct-1" and move[3]["status"] == 429
+
+
+@pytest.mark.parametrize("mode", ["ask", "off"])
+def test_with_rotation_not_on_auto_the_pool_stays_on_its_first_account(tiny: Any, run_proxy: Any, mode: str) -> None:
+    """``[autonomy] rotate_keys`` ask/off: the provider's 429 reaches the client; ask proposes the move once."""
+    up, up_url = tiny
+    moves: list[tuple[str, str, str, dict[str, Any]]] = []
+    cfg = replace(pool(up_url, ["k-429", "k-good-1"]), rotation=mode)
+    with run_proxy(cfg, on_action=lambda *move: moves.append(move)) as (_, url):
+        for _ in range(3):
+            r = httpx.post(f"{url}/team/v1/chat/completions", json=CHAT,
+                           headers={"authorization": "Bearer qw-alice-token"})
+            assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limit_exceeded"
+    assert [s["headers"]["authorization"] for s in up.seen] == ["Bearer k-429"] * 3
+    expected = [("rotate_keys", "pool:team", "acct-0 answered 429: move team to acct-1")] if mode == "ask" else []
+    assert [m[:3] for m in moves] == expected
 
 
 def test_pool_round_robins_among_equals(tiny: Any, run_proxy: Any) -> None:

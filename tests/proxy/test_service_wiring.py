@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import openai
+import pytest
 import sqlalchemy as sa
 
 from quotawarden.emulator import EmuAccount, Scenario, create_app, serve
@@ -95,3 +97,38 @@ def test_the_proxy_writes_through_a_small_sqlite_page_cache(tmp_path: Path) -> N
             assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
     finally:
         writer.close()
+
+
+@pytest.mark.parametrize(("mode", "status", "audited"), [("auto", 200, "rotate_keys"),
+                                                         ("ask", 429, "rotate_keys.proposed")])
+def test_key_rotation_obeys_autonomy_and_lands_in_the_audit_trail(tmp_path: Path, monkeypatch: Any, mode: str,
+                                                                  status: int, audited: str) -> None:
+    from quotawarden.store import audit as audit_q
+
+    keys = {"a": "sk-proj-" + "a" * 40, "b": "sk-proj-" + "b" * 40}
+    scenario = Scenario(accounts=[EmuAccount("a", "openai", keys["a"], limits={"requests": 100}, fault="429"),
+                                  EmuAccount("b", "openai", keys["b"], limits={"requests": 100})])
+    for name, key in keys.items():
+        monkeypatch.setenv(f"KEY_{name.upper()}", key)
+    with serve(create_app(scenario)) as emu:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f'[proxy]\nspill_dir = "{tmp_path / "spill"}"\n[autonomy]\nrotate_keys = "{mode}"\n'
+                       + "".join(f'[[accounts]]\nid = "{n}"\nprovider = "openai"\ncredential = "env:KEY_{n.upper()}"\n'
+                                 f'base_url = "{emu}"\npool = "team"\n' for n in keys)
+                       + '[[pools]]\nname = "team"\naccounts = ["a", "b"]\n', encoding="utf-8")
+        service = build_service(cfg, store_url=f"sqlite:///{tmp_path / 'qw.db'}")
+        with serve_proxy(service.build_proxy()) as url:
+            client = openai.OpenAI(base_url=f"{url}/team/v1", api_key="anything", max_retries=0)
+            try:
+                client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
+                got = 200
+            except openai.RateLimitError as exc:
+                got = exc.status_code
+        assert got == status
+        deadline = time.monotonic() + 10
+        while not (events := audit_q.recent(service.store)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(e.actor, e.action, e.subject) for e in events] == [("proxy", audited, "pool:team")]
+        assert events[0].detail["from"] == "a" and events[0].detail["to"] == "b"
+        assert keys["a"] not in str(events[0].detail) and keys["b"] not in str(events[0].detail)
+        service.close()

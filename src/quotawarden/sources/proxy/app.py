@@ -42,6 +42,7 @@ from quotawarden.sources.proxy.exchange import (
     watch_disconnect,
 )
 from quotawarden.sources.proxy.model import (
+    ActionHook,
     FingerprintLookup,
     ObservedAccount,
     Pricer,
@@ -51,6 +52,7 @@ from quotawarden.sources.proxy.model import (
     SpendLookup,
     Upstream,
 )
+from quotawarden.sources.proxy.moves import MoveReporter
 from quotawarden.sources.proxy.pools import PoolState
 from quotawarden.sources.proxy.queue import WriteQueue
 from quotawarden.sources.proxy.routing import Route, Router, split_path
@@ -68,7 +70,8 @@ _INVALID_HOLD = timedelta(hours=1)
 class ProxyApp:
     def __init__(self, config: ProxyConfig, *, sink: Sink, providers: Mapping[str, ProviderSpec],
                  ranker: Ranker | None = None, pricer: Pricer | None = None, spend: SpendLookup | None = None,
-                 fingerprint_lookup: FingerprintLookup | None = None, clock: Clock | None = None) -> None:
+                 fingerprint_lookup: FingerprintLookup | None = None, clock: Clock | None = None,
+                 on_action: ActionHook | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         self.router = Router(config, providers.keys())
@@ -84,6 +87,7 @@ class ProxyApp:
         self._key_cache: dict[str, str] = {}
         self._key_headers: dict[str, list[tuple[str, str]]] = {}
         self._lookup = fingerprint_lookup
+        self.moves = MoveReporter(on_action)
         self._session: aiohttp.ClientSession | None = None
         self._starting: asyncio.Task[None] | None = None
 
@@ -202,8 +206,9 @@ class ProxyApp:
                     return
                 continue
             if resp.status in FAILOVER:
-                self._limited(target, resp, now)
+                until = self._limited(target, resp, now)
                 if i < len(targets) - 1:
+                    self.moves.rotated(req.route, target, targets[i + 1][0], resp.status, until)
                     with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
                         await resp.read()
                     resp.release()
@@ -211,6 +216,8 @@ class ProxyApp:
                     log.info("%s: %s answered %d; trying the next account", req.route.name, target.account_id,
                              resp.status)
                     continue
+                if self.config.rotation == "ask":
+                    self.moves.propose(req.route, target, resp.status, until, now)
                 await self._relay(req, target, resp, receive, send, samples_done=True)
                 return
             await self._relay(req, target, resp, receive, send)
@@ -225,6 +232,8 @@ class ProxyApp:
         return found
 
     def _targets(self, route: Route, body: bytes, now: datetime) -> list[tuple[Upstream, bytes]]:
+        if self.config.rotation != "auto":  # autonomy: the pool stays on its first account, limited or not
+            return [(route.members[0], body)] if route.members else []
         out = [(u, body) for u in self.pools.usable(route.members, now)]
         for name in route.fallback:
             fb = self.router.get(name)
@@ -234,7 +243,7 @@ class ProxyApp:
             out += [(u, rewritten) for u in self.pools.usable(fb.members, now)]
         return out
 
-    def _limited(self, target: Upstream, resp: aiohttp.ClientResponse, now: datetime) -> None:
+    def _limited(self, target: Upstream, resp: aiohttp.ClientResponse, now: datetime) -> datetime:
         samples = self.capture.samples(target.provider, target.account_id, resp.status, resp.headers.items(), now)
         if resp.status == 401:
             outcome, until, reason = Outcome.INVALID, now + _INVALID_HOLD, "upstream answered 401"
@@ -245,6 +254,7 @@ class ProxyApp:
             reason = f"upstream answered {resp.status}"
         self.pools.block(target.account_id, until, outcome, reason)
         self.queue.put_state(AccountState(target.account_id, outcome, reason, now, until))
+        return until
 
     async def _forward(self, req: Request, target: Upstream, body: bytes, headers: list[tuple[str, str]],
                        query: bytes, send: Send, *, last: bool = True) -> aiohttp.ClientResponse | None:

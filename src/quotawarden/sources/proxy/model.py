@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from quotawarden.domain import AccountState, QuotaSample, UsageEvent
 
@@ -84,6 +85,9 @@ Pricer = Callable[[UsageEvent], Decimal | None]
 SpendLookup = Callable[[Budget, datetime], tuple[Decimal, Decimal]]
 """Spend already recorded (today, this month) for a budget, read once at start."""
 FingerprintLookup = Callable[[str], str | None]
+ActionHook = Callable[[str, str, str, dict[str, Any]], None]
+"""``(action type, subject, summary, detail)``: an autonomous move the proxy made (or, in ``ask`` mode, proposes),
+to be audited and announced away from the request path."""
 
 
 @dataclass(frozen=True)
@@ -105,4 +109,8 @@ class ProxyConfig:
     upstream_timeout_s: float = 600.0
     connect_timeout_s: float = 10.0
     limited_default_s: float = 60.0
+    rotation: str = "auto"
+    """``[autonomy] rotate_keys``: ``auto`` ranks a pool, fails over and falls back on its own; ``ask`` and ``off``
+    keep each pool on its first account and pass its 429s through (``ask`` also proposes the move, once per
+    limit, through ``on_action``)."""
     """How long a 429 without any reset hint keeps an account out of rotation."""

@@ -45,5 +45,5 @@ def proxy_config(settings: Any, accounts: Sequence[Account], secrets: Mapping[st
         budgets=budgets, provider_bases=dict(px.upstreams), extra_hosts=tuple(px.extra_upstream_hosts),
         known_fingerprints={fingerprint(v): k for k, v in secrets.items()}, queue_size=px.queue_size,
         flush_interval_s=px.flush_interval, spill_dir=Path(px.spill_dir).expanduser() if px.spill_dir else spill_dir,
-        upstream_timeout_s=px.upstream_timeout,
+        upstream_timeout_s=px.upstream_timeout, rotation=str(settings.autonomy.rotate_keys),
     )
