@@ -89,6 +89,8 @@ class ScheduleSettings(Section):
     ingest_interval: Duration = 60
     keep_raw_days: int = 30
     status_interval: Duration = 300
+    fairness_interval: Duration = 900
+    """How often the daemon weighs fairness and acts on it (``[autonomy] throttle_consumers``)."""
     """How often a poll reads the providers' status pages (``[status_pages]``) at most."""
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from quotawarden.sources.proxy.settings import proxy_config
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import outcomes as outcomes_q
 from quotawarden.store import samples as samples_q
+from quotawarden.store import throttles as throttles_q
 from quotawarden.store import usage as usage_q
 from quotawarden.store.engine import Store, open_store
 
@@ -61,7 +63,8 @@ def build_proxy(service: Service, host: str | None = None, port: int | None = No
     return ProxyApp(config, sink=StoreWriter(service), providers=service.plugins.providers,
                     ranker=ranker, pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),
-                    clock=service.clock, on_action=ActionReporter(service))
+                    clock=service.clock, on_action=ActionReporter(service),
+                    throttled=lambda: throttles_q.active(service.store, time.time()).keys())
 
 
 class ActionReporter:

@@ -93,3 +93,40 @@ def test_alerts_cli_json(make_service: Any, clock: FixedClock, webhook: Any, tmp
     assert (alert["severity"], alert["account_id"], alert["last_notice"]) == ("critical", "work-claude", "opened")
     assert cli("alerts", "ack", str(alert["id"]), "--json") == {"id": alert["id"], "acked": True}
     assert cli("alerts", "test", "--json", "--severity", Severity.CRITICAL.value)["deliveries"][0]["ok"]
+
+
+@pytest.mark.parametrize(("mode", "held", "audited"), [("auto", {"hog"}, ["throttle_consumers"]),
+                                                       ("ask", set(), ["throttle_consumers.proposed"]),
+                                                       ("off", set(), [])])
+def test_fairness_holds_back_a_consumer_far_over_its_share(db_url: str, clock: FixedClock, webhook: Any,
+                                                           mode: str, held: set[str], audited: list[str]) -> None:
+    """A pooled quota under pressure and one agent taking 80% of it: held back (auto), proposed (ask) or left alone
+    (off); a second run neither announces nor proposes again."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from quotawarden.config import from_text
+    from quotawarden.domain import Source, UsageEvent
+    from quotawarden.service import Service
+    from quotawarden.store import throttles as throttles_q
+    from tests.actions.conftest import ACCOUNTS, test_plugins
+
+    text = ACCOUNTS.replace('tags = { team = "platform" }', 'tags = { team = "platform" }\npool = "team"')
+    config = from_text(text + f'[alerts]\nchannels = ["json://{webhook.url}/plain"]\n'
+                       f'[autonomy]\nthrottle_consumers = "{mode}"\n', None, test_plugins())
+    svc = Service(config=config, plugins=test_plugins(), clock=clock, store_url=db_url)
+    try:
+        samples_q.write_samples(svc.store, [sample(clock, 0.85)])  # the pooled account is RED: pressure
+        who = ["hog"] * 8 + ["alice", "bob"]
+        usage_q.write_usage(svc.store, [UsageEvent(ts=clock.now() - timedelta(minutes=10 * i), provider="anthropic",
+                                                   model="claude-sonnet-4-5", source=Source.PROXY, dedup_key=f"t{i}",
+                                                   consumer=c, input_tokens=1000, cost=Decimal("0.5"))
+                                        for i, c in enumerate(who)])
+        svc.throttle_consumers()
+        svc.throttle_consumers()
+        assert set(throttles_q.active(svc.store, clock.now().timestamp())) == held
+        events = audit_q.recent(svc.store)
+        assert [(e.action, e.subject) for e in events] == [(a, "consumer:hog") for a in audited]
+        assert len(webhook.wait(len(audited)) if audited else webhook.requests) == len(audited)
+    finally:
+        svc.close()

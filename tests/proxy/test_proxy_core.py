@@ -218,3 +218,26 @@ def test_consumer_over_hard_budget_gets_the_providers_own_429(tiny: Any, run_pro
     else:
         assert body["error"]["type"] == "insufficient_quota"
     assert "daily budget 'alice-daily'" in str(body)
+
+
+@pytest.mark.parametrize(("consumer", "busiest"), [("hog", 1), ("alice", 4)])
+def test_a_throttled_consumer_gets_one_call_at_a_time(tiny: Any, run_proxy: Any, consumer: str, busiest: int) -> None:
+    """Consumers held back by ``throttle_consumers`` wait for their previous call; everyone else runs in parallel."""
+    import asyncio
+
+    import aiohttp
+
+    up, up_url = tiny
+    with run_proxy(ProxyConfig(provider_bases={"openai": up_url}), throttled=lambda: {"hog"}) as (_, url):
+        async def four() -> list[int]:
+            async with aiohttp.ClientSession() as s:
+                async def one() -> int:
+                    async with s.post(f"{url}/openai/v1/chat/completions", json=CHAT, headers={
+                            "authorization": "Bearer sk-test-0123456789abcdef", "x-test": "slow",
+                            "x-quotawarden-agent": consumer}) as r:
+                        await r.read()
+                        return r.status
+                return await asyncio.gather(*(one() for _ in range(4)))
+
+        assert asyncio.run(four()) == [200] * 4
+    assert up.busiest == busiest

@@ -1,7 +1,8 @@
 """A tiny OpenAI/Anthropic-shaped upstream for the proxy's fault tests: every misbehaviour on demand.
 
 The key picks the behaviour (``k-429`` answers 429, ``k-401`` answers 401); the ``x-test`` header picks a fault
-(``500`` a server error, ``hang`` before headers, ``break`` mid-stream, ``forever`` streams until the caller leaves).
+(``500`` a server error, ``hang`` before headers, ``slow`` 0.2 s before headers, ``break`` mid-stream, ``forever``
+streams until the caller leaves). ``busiest`` is the most calls it ever had in flight at once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class TinyUpstream:
         self.seen: list[dict[str, Any]] = []
         self.cancelled = 0
         self.extra_headers: list[tuple[bytes, bytes]] = []
+        self.in_flight = 0
+        self.busiest = 0
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -45,6 +48,11 @@ class TinyUpstream:
                                                       "param": None, "code": "invalid_api_key"}}, [])
         if fault == "hang":
             await asyncio.sleep(1)
+        if fault == "slow":
+            self.in_flight += 1
+            self.busiest = max(self.busiest, self.in_flight)
+            await asyncio.sleep(0.2)
+            self.in_flight -= 1
         if fault == "500":
             return await _json(send, 500, {"error": {"message": "The server had an error", "type": "server_error",
                                                       "param": None, "code": None}}, [])

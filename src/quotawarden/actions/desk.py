@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from quotawarden.actions import alerting, autonomy, rules, switcher
+from quotawarden.actions import alerting, autonomy, rules, switcher, throttling
 from quotawarden.actions.channels import Channel, Delivery, Message, Sender, channels_from_settings, deliver
 from quotawarden.actions.digest import PERIOD_LENGTH, Period, build_digest
 from quotawarden.analysis.status import AccountStatus
@@ -109,6 +109,14 @@ class ActionDesk:
                                   payload={"event": "action", "action": action_type, "mode": mode.value,
                                            "done": outcome.done, "subject": subject}))
         return outcome
+
+    def throttle(self, shares: Iterable[Any], hold_s: float = 3600, actor: str = "daemon"
+                 ) -> list[autonomy.Outcome]:
+        """Hold back the consumers fairness says to throttle, under ``autonomy.throttle_consumers``."""
+        mode = autonomy.mode_for(self.settings.autonomy, throttling.ACTION)
+        if mode is autonomy.Mode.OFF:
+            return []
+        return throttling.throttle(self.store(), shares, self.now(), mode, self.act, hold_s=hold_s, actor=actor)
 
     # -- digests --------------------------------------------------------------------------------------------
 

@@ -167,6 +167,8 @@ class Daemon:
             (JobSpec("prune", self.prune, singleton=True, lease_s=3600),
              CronTrigger.from_crontab("30 3 * * *", timezone="UTC")),
             (JobSpec("reap", self.reap, record=False), IntervalTrigger(seconds=30)),
+            (JobSpec("fairness", self._service_job("throttle_consumers", "fairness"), singleton=True,
+                     lease_s=float(s.fairness_interval)), IntervalTrigger(seconds=float(s.fairness_interval))),
         ]
 
     # -- life cycle --------------------------------------------------------------------------------------------

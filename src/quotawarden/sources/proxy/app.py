@@ -56,6 +56,7 @@ from quotawarden.sources.proxy.moves import MoveReporter
 from quotawarden.sources.proxy.pools import PoolState
 from quotawarden.sources.proxy.queue import WriteQueue
 from quotawarden.sources.proxy.routing import Route, Router, split_path
+from quotawarden.sources.proxy.throttle import Throttle, ThrottleLookup
 from quotawarden.sources.proxy.upstream import REQUEST_DROP, RESPONSE_DROP, auto_skips, open_session
 from quotawarden.spec import ProviderSpec
 
@@ -71,7 +72,7 @@ class ProxyApp:
     def __init__(self, config: ProxyConfig, *, sink: Sink, providers: Mapping[str, ProviderSpec],
                  ranker: Ranker | None = None, pricer: Pricer | None = None, spend: SpendLookup | None = None,
                  fingerprint_lookup: FingerprintLookup | None = None, clock: Clock | None = None,
-                 on_action: ActionHook | None = None) -> None:
+                 on_action: ActionHook | None = None, throttled: ThrottleLookup | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
         self.router = Router(config, providers.keys())
@@ -88,6 +89,7 @@ class ProxyApp:
         self._key_headers: dict[str, list[tuple[str, str]]] = {}
         self._lookup = fingerprint_lookup
         self.moves = MoveReporter(on_action)
+        self.throttle = Throttle(throttled)
         self._session: aiohttp.ClientSession | None = None
         self._starting: asyncio.Task[None] | None = None
 
@@ -102,11 +104,13 @@ class ProxyApp:
         self._session = open_session(self.config.connect_timeout_s, self.config.upstream_timeout_s)
         await self.queue.start()
         await asyncio.to_thread(self.budgets.load, self.clock.now())
+        await self.throttle.start()
 
     async def stop(self) -> None:
         """Flush queued records (to the store or the spill file) and close upstream connections."""
         if self._starting is not None:
             await self._starting
+            await self.throttle.stop()
             await self.queue.stop()
             if self._session is not None:
                 await self._session.close()
@@ -173,10 +177,14 @@ class ProxyApp:
                if k not in drop and not k.startswith(b"x-quotawarden-")]
         fwd.append(("Accept-Encoding", "identity"))
         req.skip = auto_skips(headers)
-        if ident.pool_mode:
-            await self._pool_mode(req, body, fwd, query, now, receive, send)
-        else:
-            await self._pass_through(req, ident, body, fwd, query, receive, send)
+        call = (self._pool_mode(req, body, fwd, query, now, receive, send) if ident.pool_mode
+                else self._pass_through(req, ident, body, fwd, query, receive, send))
+        gate = self.throttle.gate(req.consumer)
+        if gate is None:
+            await call
+        else:  # held back by throttle_consumers: one call at a time
+            async with gate:
+                await call
 
     async def _pass_through(self, req: Request, ident: Identity, body: bytes, fwd: list[tuple[str, str]],
                             query: bytes, receive: Receive, send: Send) -> None:
