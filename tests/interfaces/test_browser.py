@@ -227,6 +227,7 @@ def test_serve_with_emulator_data(browser: Any, tmp_path: Path) -> None:
     from quotawarden.service import build_service
 
     scenario = demo_scenario()
+    scenario.status["openai"] = "major"  # its status page reports a partial outage
     with serve(emulator_app(scenario)) as emu:
         svc = build_service(write_demo_config(scenario, emu, tmp_path, db_url=f"sqlite:///{tmp_path / 'qw.db'}"))
         from concurrent.futures import ThreadPoolExecutor
@@ -242,6 +243,8 @@ def test_serve_with_emulator_data(browser: Any, tmp_path: Path) -> None:
                     assert response is not None and response.status == 200, path
                     assert tab.page.locator("figure.chart[data-error]").count() == 0, path
                 assert tab.page.locator("h1").first.inner_text().startswith(scenario.accounts[-1].id)
+                tab.page.goto(base + "/", wait_until="networkidle")
+                assert "openai status page: Partial System Outage" in tab.page.inner_text("body")
                 assert tab.errors == [] and tab.outside == []
                 body = tab.page.content()
                 assert not any(a.credential in body for a in scenario.accounts)  # no key on any page

@@ -97,9 +97,12 @@ def next_rotation(svc: Any, accounts: list[dict[str, Any]]) -> list[dict[str, An
     return out
 
 
-def warnings(accounts: list[dict[str, Any]], open_alerts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def warnings(accounts: list[dict[str, Any]], open_alerts: list[dict[str, Any]],
+             services: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     seen = set()
-    out = []
+    out = [{"severity": "critical" if page["state"] == "major_outage" else "warning", "account": provider,
+            "message": f"{provider} status page: {page['description'] or page['state']}", "action": ""}
+           for provider, page in (services or {}).items() if page["state"] not in ("operational", "unknown")]
     for al in open_alerts:
         seen.add(al.get("account_id"))
         out.append({"severity": al["severity"], "account": al.get("account_id"), "message": al["message"],
@@ -120,7 +123,7 @@ def overview(svc: Any) -> dict[str, Any]:
     open_alerts = alerts_v.list_alerts(svc, "open")
     return {
         "generated_at": report["generated_at"], "overall": report["overall"], "accounts": accounts,
-        "providers": providers(svc, accounts), "warnings": warnings(accounts, open_alerts),
+        "providers": providers(svc, accounts), "warnings": warnings(accounts, open_alerts, report.get("services")),
         "next_resets": next_resets(accounts, now), "rotation": next_rotation(svc, accounts),
         "forecast": money_v.forecast(svc), "open_alerts": len(open_alerts),
     }
