@@ -170,12 +170,12 @@ class Service:
             findings, finding_kinds = self.analysis_findings()
         return self.actions.evaluate(findings, finding_kinds)
 
-    def throttle_consumers(self, hours: float = 24) -> Any:
+    def throttle_consumers(self, hours: float = 24, actor: str = "daemon") -> Any:
         """Fairness over the last ``hours``, and the ``throttle_consumers`` action on its advice (the daemon's
         ``fairness`` job)."""
         report = self.fairness(hours)
         hold = float(self.config.settings.schedule.fairness_interval) * 4
-        return self.actions.throttle(report.consumers, hold_s=hold)
+        return self.actions.throttle(report.consumers, hold_s=hold, actor=actor)
 
     def deliver_alerts(self) -> Any:
         """Send pending notices; each is claimed atomically first, so replicas never double-send."""

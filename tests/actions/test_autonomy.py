@@ -128,5 +128,22 @@ def test_fairness_holds_back_a_consumer_far_over_its_share(db_url: str, clock: F
         events = audit_q.recent(svc.store)
         assert [(e.action, e.subject) for e in events] == [(a, "consumer:hog") for a in audited]
         assert len(webhook.wait(len(audited)) if audited else webhook.requests) == len(audited)
+        if mode == "auto":  # seen and lifted from the CLI, the lift audited too
+            from quotawarden.interfaces.cli.app import build_app
+            from quotawarden.interfaces.cli.common import State
+
+            def cli(*args: str) -> Any:
+                state = State(None, None)
+                state.service_factory = lambda: svc
+                res = CliRunner().invoke(build_app(), list(args), obj=state)
+                assert res.exit_code == 0, res.output
+                return orjson.loads(res.output)
+
+            assert [r["consumer"] for r in cli("throttle", "list", "--json")["throttled"]] == ["hog"]
+            assert cli("throttle", "release", "hog", "--by", "carol", "--json") == {"consumer": "hog",
+                                                                                   "released": True}
+            assert cli("throttle", "list", "--json") == {"throttled": []}
+            assert (audit_q.recent(svc.store)[0].action, audit_q.recent(svc.store)[0].actor) == \
+                ("throttle_consumers.release", "carol")
     finally:
         svc.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from quotawarden.actions import alerting, autonomy, rules, switcher, throttling
@@ -17,6 +17,7 @@ from quotawarden.actions.digest import PERIOD_LENGTH, Period, build_digest
 from quotawarden.analysis.status import AccountStatus
 from quotawarden.domain import Account, Alert, AlertState, Severity
 from quotawarden.store import alerts as alerts_q
+from quotawarden.store import throttles as throttles_q
 from quotawarden.store import usage as usage_q
 from quotawarden.store.alerts import AlertRecord
 from quotawarden.store.engine import Store
@@ -117,6 +118,19 @@ class ActionDesk:
         if mode is autonomy.Mode.OFF:
             return []
         return throttling.throttle(self.store(), shares, self.now(), mode, self.act, hold_s=hold_s, actor=actor)
+
+    def throttled(self) -> list[dict[str, Any]]:
+        """Consumers held back now, with until when and why."""
+        held = throttles_q.active(self.store(), self.now().timestamp())
+        return [{"consumer": c, "until": datetime.fromtimestamp(until, UTC), "reason": reason}
+                for c, (until, reason) in sorted(held.items())]
+
+    def release(self, consumer: str, by: str = "user") -> bool:
+        """Lift a hold before it lapses (audited); False when the consumer was not held back."""
+        ok = throttles_q.release(self.store(), consumer)
+        if ok:
+            self.audit(by, f"{throttling.ACTION}.release", f"consumer:{consumer}")
+        return ok
 
     # -- digests --------------------------------------------------------------------------------------------
 
