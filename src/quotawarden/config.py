@@ -35,6 +35,8 @@ def parse_duration(value: Any) -> float:
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 WebUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
+Cron = Annotated[str, Field(pattern=r"^(\s*\S+(\s+\S+){4}\s*)?$")]
+"""Five cron fields (minute hour day-of-month month day-of-week), UTC; empty turns the job off where allowed."""
 Autonomy = Literal["auto", "ask", "off"]
 
 
@@ -84,7 +86,7 @@ class ScheduleSettings(Section):
     poll_interval: Duration = 3600
     min_poll_interval: Duration = 30
     cache_guard: Duration = 1200
-    audit_cron: str = "0 2 * * *"
+    audit_cron: Cron = "0 2 * * *"
     audit_timeout: Duration = 900
     ingest_interval: Duration = 60
     keep_raw_days: int = 30
@@ -105,8 +107,8 @@ class ChannelConfig(Section):
 class AlertSettings(Section):
     channels: list[str | ChannelConfig] = Field(default_factory=list)
     cooldown: Duration = 3600
-    daily_digest: str | None = "0 8 * * *"
-    weekly_digest: str | None = "0 8 * * mon"
+    daily_digest: Cron | None = "0 8 * * *"
+    weekly_digest: Cron | None = "0 8 * * mon"
     digest_channels: list[str] = Field(default_factory=list)
 
 

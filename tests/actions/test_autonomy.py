@@ -147,3 +147,23 @@ def test_fairness_holds_back_a_consumer_far_over_its_share(db_url: str, clock: F
                 ("throttle_consumers.release", "carol")
     finally:
         svc.close()
+
+
+def test_the_daemon_sends_the_digests_on_their_cron_lines(make_service: Any, clock: FixedClock, webhook: Any,
+                                                          tmp_path: Path) -> None:
+    import asyncio
+
+    from quotawarden.interfaces.daemon.runner import run
+    from quotawarden.interfaces.daemon.scheduler import Daemon
+
+    svc = make_service(f'[alerts]\nchannels = ["json://{webhook.url}/plain"]\ndaily_digest = "30 7 * * *"\n'
+                       'weekly_digest = "0 9 * * fri"\n')
+    jobs = {spec.name: (spec, trigger) for spec, trigger in Daemon(svc, holder="r1").jobs()}
+    assert str(jobs["digest-daily"][1]) == "cron[month='*', day='*', day_of_week='*', hour='7', minute='30']"
+    assert "day_of_week='fri', hour='9', minute='0'" in str(jobs["digest-weekly"][1])
+    assert asyncio.run(run(svc.store, "r1", jobs["digest-daily"][0])) == "ok"
+    body = orjson.loads(webhook.wait(1)[0]["body"])
+    assert "daily" in body["title"]
+    assert audit_q.recent(svc.store)[0].action == "send_digests"
+    off = make_service('[alerts]\ndaily_digest = ""\nweekly_digest = ""\n')  # empty: no digest jobs
+    assert not any(s.name.startswith("digest") for s, _ in Daemon(off, holder="r2").jobs())

@@ -73,6 +73,7 @@ def test_good_config_resolves_accounts_and_provider_settings(plugins: Plugins) -
     (GOOD.replace('id = "two"', 'id = "one"'), "qw.toml:11: accounts[1].id: duplicate account id 'one'"),
     (GOOD + "\n[schedule]\npoll_interval = \"soon\"\n", "qw.toml:16: schedule.poll_interval: Value error"),
     (GOOD + "\n[status_pages]\nacme = \"status.acme.example\"\n", "qw.toml:16: status_pages.acme: String should match"),
+    (GOOD + "\n[alerts]\ndaily_digest = \"0 8 * *\"\n", "qw.toml:16: alerts.daily_digest: String should match"),
 ])
 def test_broken_config_names_the_place(plugins: Plugins, text: str, expected: str) -> None:
     with pytest.raises(ConfigError) as err:

@@ -161,15 +161,35 @@ class Daemon:
         return [
             (JobSpec("ingest", self._service_job("ingest_logs", "log ingestion"), singleton=True,
                      lease_s=float(s.ingest_interval) * 2), IntervalTrigger(seconds=float(s.ingest_interval))),
-            (JobSpec("audit", self._service_job("audit_report", "the audit"), singleton=True,
-                     lease_s=timeout * 4 + 3600, timeout_s=timeout, retries=3, backoff_s=60),
-             CronTrigger.from_crontab(s.audit_cron, timezone="UTC")),
+            *([(JobSpec("audit", self._service_job("audit_report", "the audit"), singleton=True,
+                        lease_s=timeout * 4 + 3600, timeout_s=timeout, retries=3, backoff_s=60),
+                CronTrigger.from_crontab(s.audit_cron, timezone="UTC"))] if s.audit_cron.strip() else []),
             (JobSpec("prune", self.prune, singleton=True, lease_s=3600),
              CronTrigger.from_crontab("30 3 * * *", timezone="UTC")),
             (JobSpec("reap", self.reap, record=False), IntervalTrigger(seconds=30)),
             (JobSpec("fairness", self._service_job("throttle_consumers", "fairness"), singleton=True,
                      lease_s=float(s.fairness_interval)), IntervalTrigger(seconds=float(s.fairness_interval))),
+            *self._digest_jobs(),
         ]
+
+    def _digest_jobs(self) -> list[tuple[JobSpec, Any]]:
+        """The daily summary and the weekly report, on their cron lines (an empty line turns one off)."""
+        out = []
+        for period, cron in (("daily", self.settings.alerts.daily_digest),
+                             ("weekly", self.settings.alerts.weekly_digest)):
+            if cron:
+                out.append((JobSpec(f"digest-{period}", self._digest(period), singleton=True, lease_s=3600),
+                            CronTrigger.from_crontab(cron, timezone="UTC")))
+        return out
+
+    def _digest(self, period: str) -> Any:
+        def job() -> str:
+            actions = getattr(self.svc, "actions", None)
+            if actions is None:
+                raise Skipped("alert channels are not installed")
+            outcome = actions.send_digest(period)
+            return outcome.summary if outcome.done else f"{outcome.summary} (not sent)"
+        return job
 
     # -- life cycle --------------------------------------------------------------------------------------------
 
