@@ -21,6 +21,18 @@ from .test_alerts import sample
 DATA = Path(__file__).parent / "data"
 
 
+def cli_json(svc: Any, *args: str) -> Any:
+    """Run the CLI in-process on ``svc``; its --json output, parsed."""
+    from quotawarden.interfaces.cli.app import build_app
+    from quotawarden.interfaces.cli.common import State
+
+    state = State(None, None)
+    state.service_factory = lambda: svc
+    res = CliRunner().invoke(build_app(), list(args), obj=state)
+    assert res.exit_code == 0, res.output
+    return orjson.loads(res.output)
+
+
 def setup(make_service: Any, webhook: Any, tmp_path: Path, mode: str) -> tuple[Any, Path]:
     svc = make_service(f'[alerts]\nchannels = ["json://{webhook.url}/plain"]\n[autonomy]\nswitch_models = "{mode}"\n')
     cfg = tmp_path / "opencode.json"
@@ -75,18 +87,11 @@ def test_digest_sent_and_audited(make_service: Any, clock: FixedClock, webhook: 
 
 
 def test_alerts_cli_json(make_service: Any, clock: FixedClock, webhook: Any, tmp_path: Path) -> None:
-    from quotawarden.interfaces.cli.app import build_app
-    from quotawarden.interfaces.cli.common import State
-
     svc, _ = setup(make_service, webhook, tmp_path, "auto")
     samples_q.write_samples(svc.store, [sample(clock, 0.95)])
 
     def cli(*args: str) -> Any:
-        state = State(None, None)
-        state.service_factory = lambda: svc
-        res = CliRunner().invoke(build_app(), list(args), obj=state)
-        assert res.exit_code == 0, res.output
-        return orjson.loads(res.output)
+        return cli_json(svc, *args)
 
     assert cli("alerts", "run", "--json")["opened"] == ["health:work-claude:5h"]
     (alert,) = cli("alerts", "list", "--json")["alerts"]
@@ -129,15 +134,8 @@ def test_fairness_holds_back_a_consumer_far_over_its_share(db_url: str, clock: F
         assert [(e.action, e.subject) for e in events] == [(a, "consumer:hog") for a in audited]
         assert len(webhook.wait(len(audited)) if audited else webhook.requests) == len(audited)
         if mode == "auto":  # seen and lifted from the CLI, the lift audited too
-            from quotawarden.interfaces.cli.app import build_app
-            from quotawarden.interfaces.cli.common import State
-
             def cli(*args: str) -> Any:
-                state = State(None, None)
-                state.service_factory = lambda: svc
-                res = CliRunner().invoke(build_app(), list(args), obj=state)
-                assert res.exit_code == 0, res.output
-                return orjson.loads(res.output)
+                return cli_json(svc, *args)
 
             assert [r["consumer"] for r in cli("throttle", "list", "--json")["throttled"]] == ["hog"]
             assert cli("throttle", "release", "hog", "--by", "carol", "--json") == {"consumer": "hog",
