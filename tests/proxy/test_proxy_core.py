@@ -241,3 +241,25 @@ def test_a_throttled_consumer_gets_one_call_at_a_time(tiny: Any, run_proxy: Any,
 
         assert asyncio.run(four()) == [200] * 4
     assert up.busiest == busiest
+
+
+def test_a_limited_pool_falls_back_to_another_providers_pool_with_the_model_mapped(tiny: Any, run_proxy: Any,
+                                                                                   sink: RecordingSink) -> None:
+    """``primary`` (OpenAI) is limited: the call goes to its fallback tier ``backup`` (xAI, OpenAI-style API) with
+    the model renamed by the pool's model map; other families (an Anthropic pool) are never tried."""
+    up, up_url = tiny
+    accounts = (Upstream("openai-1", "openai", up_url, "k-429", "primary"),
+                Upstream("xai-1", "xai", up_url, "k-xai-good", "backup"),
+                Upstream("claude-1", "anthropic", up_url, "k-claude", "other"))
+    cfg = ProxyConfig(accounts=accounts, pools=(
+        PoolDef("primary", (), ("other", "backup"), {"gpt-4o-mini": "grok-3-mini"}),
+        PoolDef("backup", ()), PoolDef("other", ())))
+    moves: list[tuple[str, str, str, dict[str, Any]]] = []
+    with run_proxy(cfg, on_action=lambda *move: moves.append(move)) as (_, url):
+        r = httpx.post(f"{url}/primary/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer x"})
+        assert r.status_code == 200
+        wait_for(lambda: len(sink.usage) == 1)
+    sent = [(s["headers"]["authorization"], orjson.loads(s["body"])["model"]) for s in up.seen]
+    assert sent == [("Bearer k-429", "gpt-4o-mini"), ("Bearer k-xai-good", "grok-3-mini")]
+    assert sink.usage[0].account_id == "xai-1" and sink.usage[0].provider == "xai"
+    assert [m[3]["to"] for m in moves] == ["xai-1"]
