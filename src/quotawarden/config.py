@@ -154,6 +154,10 @@ class PoolConfig(Section):
     fallback: list[str] = Field(default_factory=list)
     """Pools (or providers) to try, in order, when this one has no headroom."""
     model_map: dict[str, str] = Field(default_factory=dict)
+    api: Literal["anthropic", "openai", "gemini"] | None = None
+    """The wire format the pool's accounts speak at their ``base_url`` when it is not their provider's own: a
+    Z.ai, DeepSeek, Moonshot or MiniMax key on the provider's Anthropic-compatible endpoint makes a fallback tier
+    for a Claude pool with ``api = "anthropic"``."""
 
 
 class BudgetConfig(Section):

@@ -263,3 +263,22 @@ def test_a_limited_pool_falls_back_to_another_providers_pool_with_the_model_mapp
     assert sent == [("Bearer k-429", "gpt-4o-mini"), ("Bearer k-xai-good", "grok-3-mini")]
     assert sink.usage[0].account_id == "xai-1" and sink.usage[0].provider == "xai"
     assert [m[3]["to"] for m in moves] == ["xai-1"]
+
+
+def test_a_claude_pool_falls_back_to_a_zai_key_on_its_anthropic_compatible_endpoint(tiny: Any,
+                                                                                    run_proxy: Any) -> None:
+    """``api = "anthropic"`` on the Z.ai pool puts it in the Anthropic family: a fallback tier for Claude keys, the
+    Z.ai key going up as a bearer token, the model mapped."""
+    up, up_url = tiny
+    accounts = (Upstream("claude-1", "anthropic", up_url, "k-429", "claude"),
+                Upstream("zai-1", "zai", up_url + "/api/anthropic", "zai-key-0123", "glm"))
+    cfg = ProxyConfig(accounts=accounts, pools=(
+        PoolDef("claude", (), ("glm",), {"claude-sonnet-4-5": "glm-4.6"}), PoolDef("glm", (), api="anthropic")))
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    with run_proxy(cfg) as (_, url):
+        r = httpx.post(f"{url}/claude/v1/messages", json=body, headers={"x-api-key": "anything"})
+    assert r.status_code == 200
+    first, second = up.seen
+    assert (first["path"], first["headers"]["x-api-key"]) == ("/v1/messages", "k-429")
+    assert (second["path"], second["headers"]["authorization"]) == ("/api/anthropic/v1/messages", "Bearer zai-key-0123")
+    assert "x-api-key" not in second["headers"] and orjson.loads(second["body"])["model"] == "glm-4.6"

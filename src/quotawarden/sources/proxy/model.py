@@ -31,6 +31,8 @@ class PoolDef:
     """Pools tried in order when every account of this one is limited."""
     model_map: Mapping[str, str] = field(default_factory=dict)
     """Model renames applied when a request falls back to another pool (``"claude-sonnet-4-5" = "gpt-5"``)."""
+    api: str | None = None
+    """The API family the members speak when it is not their provider's (``anthropic``, ``openai``, ``gemini``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,11 @@ class Route:
     base: str
     fallback: tuple[str, ...] = ()
     model_map: Mapping[str, str] = field(default_factory=dict)
+    api: str | None = None
 
     @property
     def family(self) -> str:
-        return family(self.provider)
+        return self.api or family(self.provider)
 
 
 class Router:
@@ -65,7 +66,8 @@ class Router:
         members = tuple(by_id[i] for i in ids if i in by_id and by_id[i].secret)
         provider = members[0].provider if members else ""
         base = members[0].base_url if members else ""
-        return Route(pool.name, "pool", provider, members, base.rstrip("/"), pool.fallback, pool.model_map)
+        return Route(pool.name, "pool", provider, members, base.rstrip("/"), pool.fallback, pool.model_map,
+                     pool.api)
 
     def get(self, name: str) -> Route | None:
         return self.routes.get(name)

@@ -37,7 +37,8 @@ def proxy_config(settings: Any, accounts: Sequence[Account], secrets: Mapping[st
         Upstream(a.id, a.provider, a.base_url or px.upstreams.get(a.provider) or DEFAULT_BASES.get(a.provider, ""),
                  secrets.get(a.id), a.pool)
         for a in accounts)
-    pools = tuple(PoolDef(p.name, tuple(p.accounts), tuple(p.fallback), dict(p.model_map)) for p in settings.pools)
+    pools = tuple(PoolDef(p.name, tuple(p.accounts), tuple(p.fallback), dict(p.model_map), p.api)
+                  for p in settings.pools)
     budgets = tuple(Budget(b.name, b.scope, b.match, _usd(b.daily_usd), _usd(b.monthly_usd), b.hard)
                     for b in settings.budgets)
     return ProxyConfig(
