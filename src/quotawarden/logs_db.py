@@ -182,8 +182,14 @@ class LogDb:
         if self.pg and len(rows) > 500:
             self._copy_events(rows, cols, tail)
             return
-        stmt = f"INSERT INTO usage_events ({cols}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) {tail}"
-        self._write([(stmt, rows)], many=True)
+        if self.pg:
+            stmt = f"INSERT INTO usage_events ({cols}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))}) {tail}"
+            self._write([(stmt, rows)], many=True)
+            return
+        # SQLite: keys in index order (each page of the primary-key B-tree is visited once per batch, not once
+        # per row), in multi-row statements of power-of-two sizes (a handful of statements, all cached)
+        rows = sorted(rows, key=_key)
+        self._write(_multi_row(f"INSERT INTO usage_events ({cols}) VALUES ", tail, len(EVENT_COLUMNS), rows))
 
     def _copy_events(self, rows: list[tuple[Any, ...]], cols: str, tail: str) -> None:
         cur = self.conn.cursor()
@@ -309,6 +315,22 @@ def hour_ranges(hours: Iterable[int]) -> list[tuple[int, int]]:
         else:
             out.append((h, h + 1))
     return out
+
+
+def _key(row: tuple[Any, ...]) -> Any:
+    return row[0]
+
+
+_MULTI_MAX = 256  # x 19 columns stays far below SQLite's 32,766 bound variables
+
+
+def _multi_row(head: str, tail: str, ncols: int, rows: list[tuple[Any, ...]]) -> Iterator[tuple[str, list[Any]]]:
+    one = "(" + ", ".join("?" * ncols) + ")"
+    i = 0
+    while i < len(rows):
+        n = min(_MULTI_MAX, 1 << ((len(rows) - i).bit_length() - 1))
+        yield f"{head}{', '.join([one] * n)} {tail}", [v for row in rows[i:i + n] for v in row]
+        i += n
 
 
 def _chunks(rows: list[Any], size: int) -> list[list[Any]]:
