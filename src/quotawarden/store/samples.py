@@ -65,23 +65,22 @@ def write_samples(store: Store, items: Iterable[QuotaSample]) -> int:
     Returns the number of samples offered. The latest value per account/window is kept current in the same
     transaction, so "latest for every account" never scans the history.
     """
-    items = list(items)
-    if not items:
-        return 0
-    latest: dict[tuple[str, str], QuotaSample] = {}
-    for s in items:
-        key = (s.account_id, s.window)
-        cur = latest.get(key)
-        if cur is None or s.observed_at >= cur.observed_at:
-            latest[key] = s
     rows = [_tuple(s) for s in items]
+    if not rows:
+        return 0
+    latest: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for r in rows:  # the newest per account/window; on a tie, the one offered last
+        key = (r[0], r[1])
+        cur = latest.get(key)
+        if cur is None or r[2] >= cur[2]:
+            latest[key] = r
     rows.sort(key=_KEY)  # in index order, inserts touch each part of the B-tree once: ~1.3x the write rate
     with store.engine.begin() as conn:
         if store.dialect == "postgresql" and len(rows) > 500:
             _copy_pg(conn, rows)
         else:
             _insert_many(store, conn, rows)
-        _upsert_latest(store, conn, [_row(s) for s in latest.values()])
+        _upsert_latest(store, conn, [dict(zip(_COLS, r, strict=True)) for r in latest.values()])
     return len(rows)
 
 
