@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -329,7 +330,7 @@ def _multi_row(head: str, tail: str, ncols: int, rows: list[tuple[Any, ...]]) ->
     i = 0
     while i < len(rows):
         n = min(_MULTI_MAX, 1 << ((len(rows) - i).bit_length() - 1))
-        yield f"{head}{', '.join([one] * n)} {tail}", [v for row in rows[i:i + n] for v in row]
+        yield f"{head}{', '.join([one] * n)} {tail}", list(chain.from_iterable(rows[i:i + n]))
         i += n
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import and_, select
@@ -100,8 +101,8 @@ def _insert_many(store: Store, conn: Any, rows: list[tuple[Any, ...]]) -> None:
         full = len(rows) - len(rows) % _ROWS_PER_STATEMENT
         if full:
             sql = f"{verb} samples ({cols}) VALUES {', '.join([one] * _ROWS_PER_STATEMENT)}{tail}"
-            cur.executemany(sql, [[v for r in rows[i:i + _ROWS_PER_STATEMENT] for v in r]
-                                  for i in range(0, full, _ROWS_PER_STATEMENT)])
+            step, flat = _ROWS_PER_STATEMENT, chain.from_iterable
+            cur.executemany(sql, [list(flat(rows[i:i + step])) for i in range(0, full, step)])
         if full < len(rows):
             cur.executemany(f"{verb} samples ({cols}) VALUES {one}{tail}", rows[full:])
     finally:
