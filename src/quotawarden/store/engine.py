@@ -54,6 +54,9 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the sample index's hot pages in memory on big writes
     cur.execute("PRAGMA foreign_keys=ON")
+    # checkpoint the WAL every ~40 MB instead of 4 MB: a page written by several batches in a row is copied into
+    # the database once, not once per batch (bench/store.py: ~15% more rows/s on big writes)
+    cur.execute("PRAGMA wal_autocheckpoint=10000")
     cur.close()
 
 
