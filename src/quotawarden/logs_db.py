@@ -87,6 +87,8 @@ class LogDb:
         cur = self.conn.cursor()
         cache = cur.execute("PRAGMA cache_size").fetchone()[0]
         cur.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")  # index builds sort within it: bounds peak memory
+        temp = cur.execute("PRAGMA temp_store").fetchone()[0]
+        cur.execute("PRAGMA temp_store = MEMORY")  # the roll-ups' GROUP BY sorts without temporary files
         cur.execute("BEGIN IMMEDIATE")
         found = cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
                             "tbl_name = 'usage_events' AND sql IS NOT NULL").fetchall()
@@ -105,6 +107,7 @@ class LogDb:
             raise
         finally:
             cur.execute(f"PRAGMA cache_size = {int(cache)}")
+            cur.execute(f"PRAGMA temp_store = {int(temp)}")
             cur.close()
 
     def _commit(self) -> None:

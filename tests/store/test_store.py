@@ -98,3 +98,16 @@ def test_outcome_counts_add_up_and_give_the_error_rate(store: Store) -> None:
     assert outcomes_q.error_rates(store, t0 - 86400, account_ids=["a2"]) == {}
     assert outcomes_q.prune(store, t0 - 86400) == 1  # the old hour goes, the day stays
     assert outcomes_q.error_rates(store, 0, min_calls=1) == {"a1": pytest.approx(0.05), "a2": 1.0}
+
+
+def test_migrations_create_the_indexes_the_metadata_declares(db_url: str) -> None:
+    from sqlalchemy import inspect
+
+    from quotawarden.store import schema
+
+    store = open_store(db_url)
+    try:
+        found = {ix["name"] for ix in inspect(store.engine).get_indexes("usage_events")}
+        assert found == {ix.name for ix in schema.usage_events.indexes}
+    finally:
+        store.close()

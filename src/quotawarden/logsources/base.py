@@ -98,8 +98,10 @@ class BatchReader(LineReader, Protocol):
     """Optional fast path for sources with no quota readings and no state (Claude Code): whole batches of lines
     straight to :data:`Record` tuples, so the tailer may also parse them in worker processes."""
 
-    def records(self, lines: Sequence[bytes]) -> tuple[list[Record], list[int]]:
-        """(records, indexes of malformed lines); lines without ``usage_hint`` are skipped unparsed."""
+    def records(self, lines: Sequence[bytes]) -> tuple[list[Record], list[int], int]:
+        """(records, indexes of malformed lines, duplicates dropped); lines without ``usage_hint`` are skipped
+        unparsed. Records are already deduplicated within the batch by the source's ``on_conflict`` rule, main
+        and sidechain copies apart (only main duplicates are counted)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from quotawarden.pricing import Pricer
 from quotawarden.sources.log_plan import FileJob, FileState, IngestReport, LogSink, head_hash, plan
 
 FLUSH_EVENTS = 20000
-IN_FLIGHT = 16
+IN_FLIGHT = 128
 WORKER_BYTES = 32 * 1024 * 1024
 """Below this much new data, worker processes cost more than they save."""
 MAX_NAMED_MALFORMED = 200
@@ -36,70 +36,21 @@ Progress = Callable[[int, int], None]
 """``(bytes_done, bytes_total)`` while reading."""
 
 
-class _Run:
-    """One ingestion run: in-run dedup buffers (records are plain tuples), then batched writes."""
+Row = tuple[Any, ...]
+"""A ``usage_events`` row: a record's first 19 fields, the cost calculated and the host filled in."""
 
-    def __init__(self, sink: LogSink, pricer: Pricer, report: IngestReport, host: str | None) -> None:
-        self.sink, self.pricer, self.report, self.host = sink, pricer, report, host
-        self.pending: dict[str, dict[str, Record]] = {}
-        self.sidechains: dict[str, Record] = {}
-        self.main_messages: set[int] = set()
-        self.samples: list[QuotaSample] = []
+
+class _Priced:
+    """Records -> rows, priced (``Pricer`` caches rates per model and day) and noted: hours touched, models
+    with no known price. Runs in the workers too, so the parent only dedups and writes."""
+
+    def __init__(self, pricer: Pricer, host: str | None) -> None:
+        self.pricer, self.rates, self.host = pricer, pricer.rates, host
         self.hours: set[int] = set()
+        self.unpriced: set[str] = set()
 
-    def add(self, spec: LogSourceSpec, item: Any) -> None:
-        if isinstance(item, QuotaSample):
-            self.samples.append(item)
-        else:
-            self.add_records([record_of(item, self.host)], spec.on_conflict)
-
-    def add_records(self, records: Sequence[Record], mode: str) -> None:
-        bucket = self.pending.setdefault(mode, {})
-        side, mains, replace = self.sidechains, self.main_messages, mode == "replace"
-        dups = 0
-        for r in records:
-            key = r[0]
-            if r[20]:
-                cur = side.get(key)
-                if cur is None or record_total(r) > record_total(cur):
-                    side[key] = r
-                continue
-            mains.add(hash(r[19]))
-            cur = bucket.get(key)
-            if cur is None:
-                bucket[key] = r
-            else:
-                dups += 1
-                if replace or record_total(r) > record_total(cur):
-                    bucket[key] = r
-        self.report.duplicates += dups
-        if len(bucket) >= FLUSH_EVENTS:
-            self.flush(mode)
-
-    def flush(self, mode: str) -> None:
-        items = self.pending.pop(mode, {})
-        if items:
-            self.sink.upsert_events(self.rows(items.values()), mode)
-            self.report.events += len(items)
-
-    def finish(self) -> None:
-        for mode in list(self.pending):
-            self.flush(mode)
-        # a sidechain copy of a message already seen under another request id is a replay: keep the main copy
-        side = [r for r in self.sidechains.values() if hash(r[19]) not in self.main_messages]
-        stored = self.sink.keys_with_prefix({r[19] + ":" for r in side}) if side else set()
-        keep = [r for r in side if r[19] + ":" not in stored]
-        self.report.duplicates += len(self.sidechains) - len(keep)
-        if keep:
-            self.sink.upsert_events(self.rows(keep), "larger")
-            self.report.events += len(keep)
-        if self.samples:
-            self.sink.write_samples(self.samples)
-            self.report.samples += len(self.samples)
-
-    def rows(self, records: Iterable[Record]) -> list[tuple[Any, ...]]:
-        """``usage_events`` rows: the record's first 19 fields with the calculated cost and the host."""
-        rates, hours, host, unpriced = self.pricer.rates, self.hours, self.host, self.report.unpriced_models
+    def rows(self, records: Iterable[Record]) -> list[Row]:
+        rates, hours, host, unpriced = self.rates, self.hours, self.host, self.unpriced
         out = []
         for r in records:
             ts = r[1]
@@ -112,6 +63,84 @@ class _Run:
                 cost = round(rate.cost(r[10], r[11], r[12], r[13], r[14]), 8)
             out.append((*r[:9], r[9] or host, *r[10:16], cost, r[17], r[18]))
         return out
+
+
+def _row_total(r: Row) -> int:
+    return int(r[10] + r[11] + r[12] + r[14])
+
+
+class _Run:
+    """One ingestion run: in-run dedup of priced rows (plain tuples), then batched writes. Sidechain records
+    wait for the end of the run: one is dropped when its message was seen as a main record."""
+
+    def __init__(self, sink: LogSink, pricer: Pricer, report: IngestReport, host: str | None) -> None:
+        self.sink, self.report, self.host = sink, report, host
+        self.priced = _Priced(pricer, host)
+        self.pending: dict[str, dict[str, Row]] = {}
+        self.sidechains: dict[str, Record] = {}
+        self.main_messages: set[int] = set()
+        self.samples: list[QuotaSample] = []
+
+    @property
+    def hours(self) -> set[int]:
+        return self.priced.hours
+
+    def add(self, spec: LogSourceSpec, item: Any) -> None:
+        if isinstance(item, QuotaSample):
+            self.samples.append(item)
+            return
+        r = record_of(item, self.host)
+        if r[20]:
+            self.add_sidechains([r])
+        else:
+            self.main_messages.add(hash(r[19]))
+            self.add_rows(self.priced.rows([r]), spec.on_conflict)
+
+    def add_sidechains(self, records: Iterable[Record]) -> None:
+        side = self.sidechains
+        for r in records:
+            cur = side.get(r[0])
+            if cur is None or record_total(r) > record_total(cur):
+                side[r[0]] = r
+
+    def add_rows(self, rows: Sequence[Row], mode: str) -> None:
+        bucket = self.pending.setdefault(mode, {})
+        replace = mode == "replace"
+        dups = 0
+        for r in rows:
+            key = r[0]
+            cur = bucket.get(key)
+            if cur is None:
+                bucket[key] = r
+            else:
+                dups += 1
+                if replace or _row_total(r) > _row_total(cur):
+                    bucket[key] = r
+        self.report.duplicates += dups
+        if len(bucket) >= FLUSH_EVENTS:
+            self.flush(mode)
+
+    def flush(self, mode: str) -> None:
+        items = self.pending.pop(mode, {})
+        if items:
+            self.sink.upsert_events(list(items.values()), mode)
+            self.report.events += len(items)
+
+    def finish(self) -> None:
+        for mode in list(self.pending):
+            self.flush(mode)
+        # a sidechain copy of a message already seen under another request id is a replay: keep the main copy
+        side = [r for r in self.sidechains.values() if hash(r[19]) not in self.main_messages]
+        stored = self.sink.keys_with_prefix({r[19] + ":" for r in side}) if side else set()
+        keep = [r for r in side if r[19] + ":" not in stored]
+        self.report.duplicates += len(self.sidechains) - len(keep)
+        if keep:
+            self.sink.upsert_events(self.priced.rows(keep), "larger")
+            self.report.events += len(keep)
+        self.report.unpriced_models |= self.priced.unpriced
+        if self.samples:
+            self.sink.write_samples(self.samples)
+            self.report.samples += len(self.samples)
 
     def touched_hours(self) -> set[int]:
         # the copy a row replaced may sit in a neighbouring hour
@@ -137,8 +166,8 @@ def ingest(sink: LogSink, specs: Sequence[LogSourceSpec], roots: Mapping[str, li
             sink.save_files(states)
             if gone:
                 sink.forget_files(gone)
-        if run.hours:
-            report.hours_rebuilt = sink.rebuild_hours(run.touched_hours())
+            if run.hours:  # inside a bulk load: before its indexes are rebuilt, in its one transaction
+                report.hours_rebuilt = sink.rebuild_hours(run.touched_hours())
     finally:
         sink.close()
     report.seconds = time.perf_counter() - started
@@ -153,13 +182,18 @@ def _read_all(jobs: list[FileJob], run: _Run, accounts: Mapping[str, str], progr
     states: list[FileState] = []
     batch = [j for j in jobs if j.spec.kind == "append" and hasattr(j.spec.reader, "records")]
     in_batch = {id(j) for j in batch}
-    for job, res in _batch_results(batch, host, accounts, workers):
-        state, records, lines, malformed, bad, dups = res
-        run.add_records(records, job.spec.on_conflict)
+    for job, res in _batch_results(batch, run.priced, accounts, workers):
+        state, rows, side, mains, lines, malformed, bad, dups, hours, unpriced = res
+        run.main_messages.update(mains)
+        run.add_rows(rows, job.spec.on_conflict)
+        if side:
+            run.add_sidechains(side)
+        run.hours.update(hours)
+        run.priced.unpriced.update(unpriced)
         report.duplicates += dups
         report.lines += lines
         report.bytes_read += state.offset - job.offset
-        report.by_source[job.spec.slug] = report.by_source.get(job.spec.slug, 0) + len(records) + dups
+        report.by_source[job.spec.slug] = report.by_source.get(job.spec.slug, 0) + len(rows) + len(side) + dups
         for where in malformed:
             _malformed(report, where)
         report.malformed += bad - len(malformed)
@@ -184,27 +218,29 @@ def _malformed(report: IngestReport, where: str) -> None:
         report.malformed_at.append(where)
 
 
-_BatchResult = tuple[FileState, list[Record], int, list[str], int, int]
-"""(new file state, records deduped within the file, lines read, the first malformed ``file:line``, how many
-lines were malformed, duplicates dropped)"""
-_WORKER_JOBS: list[tuple[FileJob, str | None, str | None]] = []  # set before forking: children inherit, nothing pickled
+_BatchResult = tuple[FileState, list[Row], list[Record], list[int], int, list[str], int, int, set[int], set[str]]
+"""(new file state, main rows deduped within the file and priced, sidechain records, hashes of the main
+records' message ids (a forked worker hashes with the parent's seed), lines read, the first malformed
+``file:line``, how many lines were malformed, duplicates dropped, hours touched, models with no known price)"""
+_WORKER_JOBS: list[tuple[FileJob, str | None]] = []  # set before forking: children inherit, nothing pickled
+_WORKER_PRICER: list[tuple[Pricer, str | None]] = []
 
 
-def _batch_results(jobs: list[FileJob], host: str | None, accounts: Mapping[str, str],
+def _batch_results(jobs: list[FileJob], priced: _Priced, accounts: Mapping[str, str],
                    workers: int | None) -> Iterator[tuple[FileJob, _BatchResult]]:
-    args = [(j, host, accounts.get(j.spec.slug)) for j in jobs]
+    args = [(j, accounts.get(j.spec.slug)) for j in jobs]
     nbytes = sum(j.st.st_size - j.offset for j in jobs)
     n = min(2, os.cpu_count() or 1) if workers is None else workers
     if n < 2 or len(jobs) < 2 or nbytes < WORKER_BYTES or not _can_fork():
-        for a in args:
-            yield a[0], _read_batch(*a)
+        for job, account in args:
+            yield job, _read_batch(job, account, priced.pricer, priced.host)
         return
     import multiprocessing as mp  # only a big read pays for it
 
-    global _WORKER_JOBS
-    _WORKER_JOBS = args
+    global _WORKER_JOBS, _WORKER_PRICER
+    _WORKER_JOBS, _WORKER_PRICER = args, [(priced.pricer, priced.host)]
     try:
-        with mp.get_context("fork").Pool(n) as pool:
+        with mp.get_context("fork").Pool(n, initializer=_worker_init) as pool:
             # a bounded window of files in flight: the parent writes slower than two workers parse, and an
             # unbounded queue of parsed results would hold most of the history in memory
             queue: deque[tuple[int, Any]] = deque()
@@ -219,7 +255,15 @@ def _batch_results(jobs: list[FileJob], host: str | None, accounts: Mapping[str,
                     queue.append((nxt, pool.apply_async(_read_batch_at, (nxt,))))
                 yield jobs[i], res
     finally:
-        _WORKER_JOBS = []
+        _WORKER_JOBS, _WORKER_PRICER = [], []
+
+
+def _worker_init() -> None:
+    # a worker lives for one run and builds millions of short-lived objects, none cyclic: the collector would
+    # only walk them again and again
+    import gc
+
+    gc.disable()
 
 
 def _can_fork() -> bool:
@@ -232,11 +276,11 @@ def _can_fork() -> bool:
 
 
 def _read_batch_at(i: int) -> _BatchResult:
-    return _read_batch(*_WORKER_JOBS[i])
+    return _read_batch(*_WORKER_JOBS[i], *_WORKER_PRICER[0])
 
 
-def _read_batch(job: FileJob, host: str | None, account: str | None) -> _BatchResult:
-    """Read a file's new whole lines through the source's batch reader; dedup inside the file."""
+def _read_batch(job: FileJob, account: str | None, pricer: Pricer, host: str | None) -> _BatchResult:
+    """Read a file's new whole lines through the source's batch reader; dedup inside the file; price."""
     ctx = ReaderContext(job.path, job.root, host, account, job.state)
     reader: Any = job.spec.reader(ctx)  # type: ignore[misc]
     with open(job.path, "rb") as f:
@@ -245,27 +289,15 @@ def _read_batch(job: FileJob, host: str | None, account: str | None) -> _BatchRe
     end = data.rfind(b"\n") + 1  # only whole lines; a line being written waits for its newline
     lines = data[:end].split(b"\n")
     lines.pop()
-    records, bad = reader.records(lines)
-    kept, dups = _dedup(records, job.spec.on_conflict)
+    records, bad, dups = reader.records(lines)
+    main = [r for r in records if not r[20]]
+    side = [r for r in records if r[20]] if len(main) < len(records) else []
+    mains = list({hash(r[19]) for r in main})
     malformed = [f"{job.path}:{job.lines + 1 + i}" for i in bad[:MAX_NAMED_MALFORMED]]
-    return _file_state(job, end, len(data), len(lines), reader), kept, len(lines), malformed, len(bad), dups
-
-
-def _dedup(records: list[Record], mode: str) -> tuple[list[Record], int]:
-    main: dict[str, Record] = {}
-    side: dict[str, Record] = {}
-    dups = 0
-    for r in records:
-        d = side if r[20] else main
-        cur = d.get(r[0])
-        if cur is None:
-            d[r[0]] = r
-            continue
-        if not r[20]:
-            dups += 1
-        if mode == "replace" or record_total(r) > record_total(cur):
-            d[r[0]] = r
-    return [*main.values(), *side.values()], dups
+    priced = _Priced(pricer, host)
+    rows = priced.rows(main)
+    return (_file_state(job, end, len(data), len(lines), reader), rows, side, mains, len(lines), malformed,
+            len(bad), dups, priced.hours, priced.unpriced)
 
 
 def _file_state(job: FileJob, end: int, size: int, nlines: int, reader: Any) -> FileState:

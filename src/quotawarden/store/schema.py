@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -115,9 +116,9 @@ usage_events = Table(
     Column("cost_recorded", Numeric(18, 8)),
     Column("request_id", String(200)),
     Index("ix_usage_ts", "ts"),
-    Index("ix_usage_project_ts", "project", "ts"),
-    Index("ix_usage_account_ts", "account_id", "ts"),
-    Index("ix_usage_consumer_ts", "consumer", "ts"),
+    # partial: agent-log events carry no account (migration logs_0003 says why the others went)
+    Index("ix_usage_account_ts", "account_id", "ts", sqlite_where=text("account_id IS NOT NULL"),
+          postgresql_where=text("account_id IS NOT NULL")),
 )
 
 alerts = Table(
