@@ -54,29 +54,40 @@ def from_service(svc: Service) -> LogsEnv:
 
 
 def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
-    """The environment from the raw TOML (``config``) on a migrated SQLite store at ``url``; None when the full
-    service is needed (PostgreSQL, a database not created or migrated yet)."""
-    from quotawarden.logs_db import LogDb, open_sqlite, sqlite_ready
+    """The environment from the raw TOML (``config``) on the SQLite store at ``url`` (created and migrated first
+    when needed); None when the full service is needed (PostgreSQL, a ``[logs]`` section pydantic must check)."""
+    from quotawarden.logs_db import LogDb, open_sqlite
 
     if not url.startswith("sqlite:///"):
         return None
     path = url.split("///", 1)[1]
-    if not path or path == ":memory:" or not os.path.exists(path):
+    if not path or path == ":memory:":
         return None
-    conn = open_sqlite(path)
-    try:
-        if not sqlite_ready(conn):
-            return None
-    finally:
-        conn.close()
     logs = config.get("logs", {})
     if not _plain_logs_section(logs) or not isinstance(config.get("accounts", []), list):
         return None  # the full CLI validates and names the file, line and field
+    if not _migrated(path):
+        # a first run: the store's migrations alone (the full CLI would load every command's code as well)
+        from quotawarden.store import open_store
+
+        open_store(url).close()
     return LogsEnv(_entry_point_log_sources(), lambda host: LogDb(lambda: open_sqlite(path), "sqlite", host,
                                                                     datetime.now(UTC).timestamp()),
                    lambda: datetime.now(UTC), list(logs.get("sources") or []), logs.get("paths") or {},
                    logs.get("host"), logs.get("cost_mode") or "auto", logs.get("price_overrides") or {},
                    [(str(a.get("id")), str(a.get("provider"))) for a in config.get("accounts", []) if a.get("id")])
+
+
+def _migrated(path: str) -> bool:
+    from quotawarden.logs_db import open_sqlite, sqlite_ready
+
+    if not os.path.exists(path):
+        return False
+    conn = open_sqlite(path)
+    try:
+        return sqlite_ready(conn)
+    finally:
+        conn.close()
 
 
 def _plain_logs_section(logs: Any) -> bool:
