@@ -125,3 +125,24 @@ def test_usage_fast_path_matches_the_service(store, db_url, tmp_path):
     help_text = subprocess.run([sys.executable, "-m", "quotawarden.interfaces.cli.main", "usage", "daily", "--help"],
                                env=env, capture_output=True, text=True, check=True).stdout
     assert "--since" in help_text and "--json" in help_text
+
+
+def test_a_first_run_creates_the_store_and_stays_on_the_fast_path(tmp_path):
+    root = _tree(tmp_path / "claude")
+    (tmp_path / "config.toml").write_text(f'[logs]\npaths = {{claude_code = ["{root}"]}}\n')
+    db = tmp_path / "new" / "qw.db"
+    env = {**os.environ, "QUOTAWARDEN_DB_URL": f"sqlite:///{db}", "QUOTAWARDEN_CONFIG": str(tmp_path / "config.toml")}
+    code = ("import sys, runpy\nsys.argv = ['quotawarden', 'usage', 'daily', '--json']\n"
+            "try:\n    runpy.run_module('quotawarden.interfaces.cli.main', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "sys.stderr.write('typer loaded: %s' % ('typer' in sys.modules))\n")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert p.stderr.endswith("typer loaded: False")  # no full CLI: the store's migrations ran alone
+    assert json.loads(p.stdout)["totals"]["outputTokens"] > 0
+    from quotawarden.store import open_store
+
+    store = open_store(f"sqlite:///{db}")  # migrated to the heads: opening it changes nothing
+    try:
+        assert totals(store)["events"] == 6 * 20 + 6 * 3
+    finally:
+        store.close()

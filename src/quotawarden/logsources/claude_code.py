@@ -172,10 +172,10 @@ class ClaudeCodeReader:
     def records(self, lines: Sequence[bytes]) -> tuple[list[Record], list[int], int]:
         # dedup on the decoded lines, so only the copy that is kept becomes a tuple (most lines are streamed
         # copies of a message written again as it grows)
-        best: dict[tuple[str, str, bool], tuple[int, int, _Line]] = {}
+        best: dict[tuple[str, str, bool], tuple[int, int, float, _Line]] = {}
         other: list[tuple[int, Record]] = []
         bad: list[int] = []
-        hint, fast, versions = SPEC.usage_hint or b"", _decode_line, _VERSIONS
+        hint, fast, versions, iso = SPEC.usage_hint or b"", _decode_line, _VERSIONS, datetime.fromisoformat
         dups = 0
         for i, line in enumerate(lines):
             if hint not in line:
@@ -194,23 +194,26 @@ class ClaudeCodeReader:
             v = o.version
             if v is not None and not (versions.get(v) or _version_ok(v)):
                 continue
+            try:
+                ts = iso(o.timestamp).timestamp() if o.timestamp and o.timestamp[-1] == "Z" else None
+            except ValueError:
+                ts = None
+            if ts is None:  # no time zone, or not a time at all: the dict path decides
+                self._slow(i, line, other, bad)
+                continue
             key = (msg_id, req_id, o.isSidechain is True)
             total = u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens
             cur = best.get(key)
             if cur is None:
-                best[key] = (total, i, o)
+                best[key] = (total, i, ts, o)
                 continue
             if not key[2]:
                 dups += 1
             if total > cur[0]:
-                best[key] = (total, i, o)
+                best[key] = (total, i, ts, o)
         out: dict[tuple[str, bool], tuple[int, Record]] = {}
-        for (_m, _r, side), (_t, i, o) in best.items():
-            try:
-                r = self._record(o)
-            except ValueError:
-                self._slow(i, lines[i], other, bad)
-                continue
+        for (_m, _r, side), (_t, i, ts, o) in best.items():
+            r = self._record(o, ts)
             out[(r[0], side)] = (i, r)
         for i, r in other:  # lines the typed decoder could not take: the same rule against the rest
             key2 = (r[0], r[20])
@@ -225,14 +228,11 @@ class ClaudeCodeReader:
                 out[key2] = (i, r)
         return [r for _i, r in out.values()], sorted(bad), dups
 
-    def _record(self, o: _Line) -> Record:
+    def _record(self, o: _Line, ts: float) -> Record:
         m = o.message
         assert m is not None and m.usage is not None
         u, split = m.usage, m.usage.cache_creation
-        t = datetime.fromisoformat(o.timestamp)  # type: ignore[arg-type]
-        if t.tzinfo is None:
-            raise ValueError("no time zone")
-        return (f"{m.id}:{o.requestId}", t.timestamp(), "anthropic", m.model, "log", None, "claude_code",
+        return (f"{m.id}:{o.requestId}", ts, "anthropic", m.model, "log", None, "claude_code",
                 self._project, o.sessionId, self._host, u.input_tokens, u.output_tokens,
                 u.cache_creation_input_tokens, 0 if split is None else split.ephemeral_1h_input_tokens,
                 u.cache_read_input_tokens, 0, None, o.costUSD, o.requestId, m.id, o.isSidechain is True)
