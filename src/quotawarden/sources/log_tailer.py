@@ -65,10 +65,6 @@ class _Priced:
         return out
 
 
-def _row_total(r: Row) -> int:
-    return int(r[10] + r[11] + r[12] + r[14])
-
-
 class _Run:
     """One ingestion run: in-run dedup of priced rows (plain tuples), then batched writes. Sidechain records
     wait for the end of the run: one is dropped when its message was seen as a main record."""
@@ -114,7 +110,7 @@ class _Run:
                 bucket[key] = r
             else:
                 dups += 1
-                if replace or _row_total(r) > _row_total(cur):
+                if replace or record_total(r) > record_total(cur):  # rows keep the token fields' places
                     bucket[key] = r
         self.report.duplicates += dups
         if len(bucket) >= FLUSH_EVENTS:
