@@ -275,9 +275,12 @@ class ProxyApp:
             try:
                 return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
                                                    allow_redirects=False, skip_auto_headers=req.skip)
-            except aiohttp.ServerDisconnectedError:
-                # A pooled keep-alive connection the upstream had already closed: nothing was answered, so the
-                # request goes once more, on a fresh connection.
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
+                # A pooled keep-alive connection the upstream had already closed (found on reading the answer or
+                # on writing the body): nothing was answered, so the request goes once more, on a fresh
+                # connection. A failed connect is not that: a dead upstream is not asked twice.
+                if isinstance(exc, aiohttp.ClientConnectorError):
+                    raise
                 return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
                                                    allow_redirects=False, skip_auto_headers=req.skip)
         except TimeoutError:
