@@ -189,7 +189,7 @@ def in_process_report(env: dict[str, str], repeat: int = 3) -> float:
     (one run when the data is new: a second would find nothing new)."""
     code = (
         "import time,statistics\n"
-        "from quotawarden.service import build_service\n"
+        "from quotawarden.app.service import build_service\n"
         "from quotawarden.analysis.usage_report import ReportQuery\n"
         "svc=build_service()\n"
         "svc.store\n"

@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from quotawarden import insights
+from quotawarden.app import reports
 from quotawarden.config import Settings
 from quotawarden.domain import Account
 from quotawarden.store import accounts as accounts_q
@@ -108,7 +108,7 @@ def status_once(url: str, accounts: list[Account]) -> dict[str, float]:
         latest = samples_q.latest(store)
         states = accounts_q.states(store)
         t1 = time.perf_counter()
-        sts = insights.statuses(store, accounts, latest, states, settings, NOW)
+        sts = reports.statuses(store, accounts, latest, states, settings, NOW)
         t2 = time.perf_counter()
         assert len(sts) == len(accounts)
         assert sum(1 for s in sts for w in s.windows if w.burn_rate_per_hour is not None) >= 0.9 * len(accounts)

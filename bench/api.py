@@ -56,11 +56,11 @@ def build_store(db: str, tmp: str, n_accounts: int, n_instances: int, history: i
     """A service over a store with ``n_accounts`` accounts (two per instance, the rest configured) and samples.
 
     Returns the service and one ``instance_id key`` line per instance."""
-    from quotawarden import instances
+    from quotawarden.app import instances
+    from quotawarden.app.service import Service
     from quotawarden.config import from_text
     from quotawarden.domain import Account, QuotaSample, Source, Unit
     from quotawarden.plugins import load_plugins
-    from quotawarden.service import Service
     from quotawarden.store import accounts as accounts_q
     from quotawarden.store import samples as samples_q
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
 from quotawarden.config import from_text
 from quotawarden.plugins import Plugins
-from quotawarden.service import Service
 from quotawarden.spec import ProviderSpec
 
 PROVIDERS = ("anthropic", "openai", "zai")

@@ -110,9 +110,9 @@ def test_fairness_holds_back_a_consumer_far_over_its_share(db_url: str, clock: F
     from datetime import timedelta
     from decimal import Decimal
 
+    from quotawarden.app.service import Service
     from quotawarden.config import from_text
     from quotawarden.domain import Source, UsageEvent
-    from quotawarden.service import Service
     from quotawarden.store import throttles as throttles_q
     from tests.actions.conftest import ACCOUNTS, test_plugins
 
@@ -151,8 +151,8 @@ def test_the_daemon_sends_the_digests_on_their_cron_lines(make_service: Any, clo
                                                           tmp_path: Path) -> None:
     import asyncio
 
-    from quotawarden.interfaces.daemon.runner import run
-    from quotawarden.interfaces.daemon.scheduler import Daemon
+    from quotawarden.app.daemon.runner import run
+    from quotawarden.app.daemon.scheduler import Daemon
 
     svc = make_service(f'[alerts]\nchannels = ["json://{webhook.url}/plain"]\ndaily_digest = "30 7 * * *"\n'
                        'weekly_digest = "0 9 * * fri"\n')

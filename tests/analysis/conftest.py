@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
-from quotawarden.service import Service
 from tests.analysis import seed
 from tests.conftest import NOW
 

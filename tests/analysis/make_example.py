@@ -10,8 +10,8 @@ import tempfile
 from pathlib import Path
 
 from quotawarden.analysis.audit import render
+from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
-from quotawarden.service import Service
 from tests.analysis import seed
 from tests.conftest import NOW
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from quotawarden.app.service import Service
 from quotawarden.interfaces.cli.app import build_app
 from quotawarden.interfaces.cli.common import State
-from quotawarden.service import Service
 
 COMMANDS = ["burn", "schedule", "weekly", "underspend", "rotation", "anomalies", "cost", "forecast", "tiers",
             "fairness"]

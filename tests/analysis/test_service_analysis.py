@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from quotawarden.analysis.audit import render
+from quotawarden.app.service import Service
 from quotawarden.domain import Health, QuotaSample, Source, Unit
-from quotawarden.service import Service
 from quotawarden.store import samples as samples_q
 from tests.conftest import NOW
 

@@ -8,13 +8,13 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
 from quotawarden.config import from_text
 from quotawarden.domain import AccountState, Outcome, Provenance, QuotaSample, Source, Unit
 from quotawarden.interfaces.cli.app import build_app
 from quotawarden.interfaces.cli.common import State
 from quotawarden.plugins import hookimpl, load_plugins
-from quotawarden.service import Service
 from quotawarden.spec import ProviderSpec
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import samples as samples_q

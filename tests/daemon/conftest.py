@@ -13,9 +13,9 @@ import httpx
 import pytest
 import uvicorn
 
+from quotawarden.app.service import Service
 from quotawarden.config import from_text
 from quotawarden.plugins import load_plugins
-from quotawarden.service import Service
 
 ADMIN = "qwa_test-admin-token-0123456789"
 DEEPSEEK_KEY = "sk-deepseekkey0123456789abcdef"

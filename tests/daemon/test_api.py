@@ -8,10 +8,10 @@ from typing import Any
 
 import httpx
 
+from quotawarden.app.service import Service
 from quotawarden.domain import QuotaSample, Source, Unit
 from quotawarden.interfaces.api import create_app
 from quotawarden.redact import fingerprint
-from quotawarden.service import Service
 from quotawarden.store import samples as samples_q
 from tests.daemon.conftest import ADMIN, DEEPSEEK_KEY, Uvicorn, make_service, register
 

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from typer.testing import CliRunner
 
+from quotawarden.app.daemon.runner import JobSpec, Skipped, run
+from quotawarden.app.service import Service
 from quotawarden.interfaces.cli.app import build_app
-from quotawarden.interfaces.daemon.runner import JobSpec, Skipped, run
-from quotawarden.service import Service
 from quotawarden.store import jobs as jobs_q
 from quotawarden.store import leases
 from tests.daemon.conftest import ADMIN

@@ -10,7 +10,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from quotawarden import instances
+from quotawarden.app import instances
 from quotawarden.interfaces.api import create_app
 from tests.daemon.conftest import ADMIN, DEEPSEEK_KEY, Uvicorn, make_service
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
-from quotawarden import instances
+from quotawarden.app import instances
+from quotawarden.app.service import Service
 from quotawarden.interfaces.api.hotpath import StatusFastPath
 from quotawarden.interfaces.api.state import Refreshed
-from quotawarden.service import Service
 from tests.daemon.conftest import ADMIN, register
 
 ADMIN_BEARER = {"Authorization": f"Bearer {ADMIN}"}

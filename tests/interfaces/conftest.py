@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
 from quotawarden.config import from_text
 from quotawarden.plugins import load_plugins
-from quotawarden.service import Service
 from quotawarden.store import Store
 from tests.conftest import NOW
 from tests.interfaces.seed import seed

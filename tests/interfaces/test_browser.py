@@ -13,11 +13,11 @@ from urllib.parse import urlparse
 
 import pytest
 
+from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
 from quotawarden.config import from_text
 from quotawarden.interfaces.web.dashboard import DashboardServer
 from quotawarden.plugins import load_plugins
-from quotawarden.service import Service
 from quotawarden.store import open_store
 from tests.conftest import NOW
 from tests.interfaces.seed import seed
@@ -221,10 +221,10 @@ def test_under_the_daemon_the_admin_token_opens_it(svc: Any) -> None:
 
 def test_serve_with_emulator_data(browser: Any, tmp_path: Path) -> None:
     """The daemon's app (API + dashboard) over data that the emulator produced through a real poll."""
+    from quotawarden.app.service import build_service
     from quotawarden.emulator import create_app as emulator_app
     from quotawarden.emulator import demo_scenario, serve, write_demo_config
     from quotawarden.interfaces.api.app import create_app
-    from quotawarden.service import build_service
 
     scenario = demo_scenario()
     scenario.status["openai"] = "major"  # its status page reports a partial outage

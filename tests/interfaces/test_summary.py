@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from quotawarden.interfaces import summary
+from quotawarden.interfaces.fast import summary
 from quotawarden.interfaces.cli.main import FAST_PATHS
-from quotawarden.interfaces.quickstore import load
 from quotawarden.store import Store
+from quotawarden.store.quick import load
 from tests.conftest import NOW
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from quotawarden import logs_db
 from quotawarden.pricing import Pricer
 from quotawarden.sources import log_tailer
+from quotawarden.store import logs_sql
 from tests.logs.conftest import cc_line, totals
 
 
@@ -57,8 +57,8 @@ def test_two_workers_and_bulk_import_match_the_plain_path(store, run_ingest, tmp
     # fork; the worker path itself is what is under test here, so only fork support is required.
     can_fork = "fork" in __import__("multiprocessing").get_all_start_methods()
     monkeypatch.setattr(log_tailer, "_can_fork", lambda: forked.append(can_fork) or forked[-1])
-    monkeypatch.setattr(logs_db, "BULK_EVENTS", 1)
-    monkeypatch.setattr(logs_db, "BYTES_PER_EVENT", 1)
+    monkeypatch.setattr(logs_sql, "BULK_EVENTS", 1)
+    monkeypatch.setattr(logs_sql, "BYTES_PER_EVENT", 1)
     fast = run_ingest({"claude_code": [root]}, host="fast")
     assert totals(store) == expected and expected["events"] == 30 * 20 + 30 * 3
     assert (fast.events, fast.duplicates, fast.lines) == (plain.events, plain.duplicates, plain.lines)
@@ -72,7 +72,7 @@ def test_a_failed_bulk_import_leaves_the_indexes(store, tmp_path, monkeypatch):
     from quotawarden.store.ingest import StoreLogSink
 
     indexes = _index_names(store)
-    monkeypatch.setattr(logs_db, "BULK_EVENTS", 1)
+    monkeypatch.setattr(logs_sql, "BULK_EVENTS", 1)
     sink = StoreLogSink(store, "h", 0.0)
     with pytest.raises(RuntimeError), sink.bulk(10**6):
         assert _index_names(store) == indexes  # another connection still sees them until the commit
@@ -85,8 +85,8 @@ def test_column_lists_agree():
     from quotawarden.analysis.usage_report import ROW_FIELDS
     from quotawarden.logsources.base import RECORD_FIELDS
 
-    assert RECORD_FIELDS[:19] == logs_db.EVENT_COLUMNS
-    assert logs_db.REPORT_COLUMNS == ROW_FIELDS
+    assert RECORD_FIELDS[:19] == logs_sql.EVENT_COLUMNS
+    assert logs_sql.REPORT_COLUMNS == ROW_FIELDS
 
 
 def test_rates_cache_gives_the_same_rates(tmp_path):
@@ -116,7 +116,7 @@ def test_usage_fast_path_matches_the_service(store, db_url, tmp_path):
 
     fast = {k: cli(k, "--json") for k in ("daily", "weekly", "monthly", "session", "blocks")}
     from quotawarden.analysis.usage_report import ReportQuery
-    from quotawarden.service import build_service
+    from quotawarden.app.service import build_service
 
     svc = build_service(tmp_path / "config.toml", store_url=db_url)
     for kind, data in fast.items():

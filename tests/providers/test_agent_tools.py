@@ -69,9 +69,9 @@ def test_not_installed_is_idle_not_an_error(tmp_path: Path) -> None:
 
 def test_poll_reads_local_agent_tools_without_a_custom_transport(tmp_path: Path) -> None:
     """`quotawarden poll` itself (Service.poll) reads file:// accounts: the default transport handles both."""
+    from quotawarden.app.service import Service
     from quotawarden.config import from_text
     from quotawarden.plugins import load_plugins
-    from quotawarden.service import Service
 
     home = tmp_path / "home"
     write(home, ".config/opencode/opencode.json", '{"model": "anthropic/claude-sonnet-4-5"}')

@@ -6,8 +6,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from quotawarden.analysis.health import Policy
+from quotawarden.app.proxy import RotationRanker
 from quotawarden.domain import QuotaSample, Source, Unit
-from quotawarden.proxy_app import RotationRanker
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ import openai
 import pytest
 import sqlalchemy as sa
 
+from quotawarden.app.service import build_service
 from quotawarden.emulator import EmuAccount, Scenario, create_app, serve
 from quotawarden.redact import fingerprint
-from quotawarden.service import build_service
 from quotawarden.store import schema
 from quotawarden.store import usage as usage_q
 from tests.proxy.conftest import serve as serve_proxy
@@ -70,8 +70,8 @@ def test_the_store_sink_writes_big_batches_once_each(store: Any, clock: Any) -> 
     """1,000 usage events (several multi-row statements), one repeated: stored once each, costs intact."""
     from decimal import Decimal
 
+    from quotawarden.app.proxy import write_batch
     from quotawarden.domain import Source, UsageEvent
-    from quotawarden.proxy_app import write_batch
     from quotawarden.sources.proxy import Batch
 
     events = [UsageEvent(ts=clock.now(), provider="openai", model="gpt-4o-mini", source=Source.PROXY,
@@ -87,7 +87,7 @@ def test_the_store_sink_writes_big_batches_once_each(store: Any, clock: Any) -> 
 
 def test_the_proxy_writes_through_a_small_sqlite_page_cache(tmp_path: Path) -> None:
     """A long-running proxy must not grow by the store's 64 MiB page cache (bench/proxy.py: RSS over 100k)."""
-    from quotawarden.proxy_app import StoreWriter
+    from quotawarden.app.proxy import StoreWriter
 
     cfg = tmp_path / "config.toml"
     cfg.write_text("", encoding="utf-8")

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from quotawarden.credentials.vault import PASSPHRASE_ENV, Vault
 from quotawarden.emulator import Scenario, create_app, demo_scenario, serve
 from quotawarden.errors import QuotawardenError
 from quotawarden.interfaces.cli.app import build_app
 from quotawarden.plugins import load_plugins
-from quotawarden.vault import PASSPHRASE_ENV, Vault
 
 pytestmark = pytest.mark.skipif("anthropic" not in load_plugins().providers, reason="anthropic provider not installed")
 

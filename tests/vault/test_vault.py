@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from quotawarden.credentials import resolve
+from quotawarden.credentials.vault import PASSPHRASE_ENV, Vault
 from quotawarden.errors import CredentialError, QuotawardenError, VaultError
 from quotawarden.interfaces.cli.app import build_app
-from quotawarden.vault import PASSPHRASE_ENV, Vault
 
 KEY = "sk-ant-api03-Vt7QeXample0SecretKeyMaterial9988776655-abcd"
 OAUTH = "sk-ant-oat01-AnotherSecretToken000000000000000000000-wxyz"

@@ -25,9 +25,9 @@ import json5
 import orjson
 
 from quotawarden.actions.jsonc import Path, ScanError, replace_strings
+from quotawarden.credentials.vault import atomic_write_bytes
 from quotawarden.domain import Health
 from quotawarden.errors import ConfigError
-from quotawarden.vault import atomic_write_bytes
 
 HealthOf = Callable[[str], Health]
 """The health of an OpenCode provider id (``anthropic``, ``openai``, ...)."""

@@ -1,4 +1,4 @@
-"""The agent-log sink on a ``Store``: ``quotawarden.logs_db`` (plain DB-API SQL) over the engine's raw connection.
+"""The agent-log sink on a ``Store``: ``store.logs_sql`` (plain DB-API SQL) over the engine's raw connection.
 
 Tables and the roll-ups' meaning: ``store/schema_logs.py``.
 """
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from quotawarden.logs_db import LogDb, hour_ranges
 from quotawarden.store.engine import Store
+from quotawarden.store.logs_sql import LogDb, hour_ranges
 
 __all__ = ["StoreLogSink", "hour_ranges", "report_rows"]
 

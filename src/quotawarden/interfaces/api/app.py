@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import quotawarden
+from quotawarden.app.service import Service
 from quotawarden.interfaces.api import (
     errors,
     metrics,
@@ -33,7 +34,6 @@ from quotawarden.interfaces.api import (
 )
 from quotawarden.interfaces.api.hotpath import StatusFastPath
 from quotawarden.interfaces.api.state import ApiState
-from quotawarden.service import Service
 
 log = logging.getLogger("quotawarden.api")
 OPEN_PREFIXES = ("/v1", "/metrics", "/openapi.json", "/docs", "/redoc")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 
-from quotawarden.instances import hash_key
+from quotawarden.app.instances import hash_key
 from quotawarden.interfaces.api.state import ApiState, api_state
 from quotawarden.store import instances as inst_q
 from quotawarden.store.instances import Instance

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from quotawarden.instances import hash_key
+from quotawarden.app.instances import hash_key
 from quotawarden.interfaces.api.auth import is_admin
 from quotawarden.interfaces.api.state import ApiState
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from quotawarden import instances
+from quotawarden.app import instances
 from quotawarden.interfaces.api.auth import Caller, caller, owner_or_admin
 from quotawarden.interfaces.api.models import Error, HeartbeatRequest, RegisterRequest, RegisterResponse, StatusOk
 from quotawarden.interfaces.api.state import ApiState, api_state

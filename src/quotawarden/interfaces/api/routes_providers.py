@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from quotawarden import instances
 from quotawarden.analysis import allocation as alloc
+from quotawarden.app import instances
 from quotawarden.interfaces.api.auth import Caller, caller
 from quotawarden.interfaces.api.models import Error, ProviderDetail, ProviderStatus
 from quotawarden.interfaces.api.routes_status import all_instances

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from quotawarden import instances
+from quotawarden.app import instances
 from quotawarden.interfaces.api.auth import Caller, caller, owner_or_admin
 from quotawarden.interfaces.api.models import Error, InstanceStatus
 from quotawarden.interfaces.api.state import ApiState, render

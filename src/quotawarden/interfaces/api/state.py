@@ -20,9 +20,9 @@ from typing import Any, Generic, TypeVar
 import orjson
 from fastapi import Request
 
-from quotawarden import instances
 from quotawarden.analysis import allocation as alloc
-from quotawarden.service import Service
+from quotawarden.app import instances
+from quotawarden.app.service import Service
 from quotawarden.store import instances as inst_q
 from quotawarden.store.instances import Instance
 

@@ -27,7 +27,7 @@ class State:
 
     def service(self) -> Any:
         if self._service is None:
-            from quotawarden.service import build_service
+            from quotawarden.app.service import build_service
 
             self._service = (self.service_factory() if self.service_factory
                              else build_service(self.config_path, store_url=self.db_url))
@@ -37,7 +37,7 @@ class State:
 
 
 def service(ctx: typer.Context) -> Any:
-    """The application service (``quotawarden.service.Service``) for this invocation."""
+    """The application service (``quotawarden.app.service.Service``) for this invocation."""
     root = ctx.find_root()
     state: State = root.obj
     return state.service()

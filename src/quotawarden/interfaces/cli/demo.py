@@ -39,8 +39,8 @@ def demo(
     keep: Path = typer.Option(None, "--keep", help="Keep the config, keys and database in this folder."),
 ) -> None:
     """Run quotawarden against the built-in provider emulator: no network, no keys, nothing to set up."""
+    from quotawarden.app.service import build_service
     from quotawarden.emulator import create_app, demo_scenario, serve, write_demo_config
-    from quotawarden.service import build_service
 
     with ExitStack() as stack:
         folder = keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="quotawarden-demo-")))

@@ -75,10 +75,10 @@ def token_monitor(
     json_out: bool = JsonOpt,
 ) -> None:
     """Import JSONL probe logs (ts, provider, status, utilization_5h, utilization_7d, reset_in_seconds) as samples."""
-    from quotawarden import poll_app
+    from quotawarden.app import polling
 
     try:
-        report = poll_app.import_token_monitor(service(ctx), [str(f) for f in files], account)
+        report = polling.import_token_monitor(service(ctx), [str(f) for f in files], account)
     except OSError as exc:
         fail(ConfigError(f"cannot read: {exc.strerror}", file=str(exc.filename)))
     if json_out:

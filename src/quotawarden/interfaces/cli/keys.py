@@ -9,9 +9,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from quotawarden.credentials.vault import PASSPHRASE_ENV, Vault, entry_json
 from quotawarden.errors import VaultError
 from quotawarden.interfaces.cli.common import JsonOpt, console, fail, print_json, service
-from quotawarden.vault import PASSPHRASE_ENV, Vault, entry_json
 
 keys_app = typer.Typer(help="Store API keys and OAuth tokens encrypted (AES-256-GCM); use them as vault:NAME.",
                        no_args_is_help=True)

@@ -124,7 +124,7 @@ def _db_url() -> str:
 
 def _sqlite(url: str, path: str, fresh: list[tuple[Any, ...]], now: float) -> Reading:
     """Plain ``sqlite3``: a few rows written and read, no SQLAlchemy (its import alone is over the budget)."""
-    from quotawarden.logs_db import LogDb, open_sqlite, sqlite_ready, write_sample_rows
+    from quotawarden.store.logs_sql import LogDb, open_sqlite, sqlite_ready, write_sample_rows
 
     conn = open_sqlite(path)
     if not sqlite_ready(conn):
@@ -150,9 +150,9 @@ def _sqlite(url: str, path: str, fresh: list[tuple[Any, ...]], now: float) -> Re
 
 def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float) -> Reading:
     """Any store (PostgreSQL, or a SQLite file not created or migrated yet) through SQLAlchemy: slower."""
-    from quotawarden.logs_db import LogDb, write_sample_rows
     from quotawarden.store import open_store
     from quotawarden.store import samples as samples_q
+    from quotawarden.store.logs_sql import LogDb, write_sample_rows
 
     store = open_store(url)
     try:

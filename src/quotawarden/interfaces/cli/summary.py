@@ -16,8 +16,8 @@ JOIN_HELP = "Separator between accounts (use ' | ' for a one-line status bar)."
 
 def run(*, fmt: str | None, join: str | None, json_out: bool, header: bool, config: str | None,
         db: str | None) -> int:
-    from quotawarden.interfaces import summary
-    from quotawarden.interfaces.quickstore import load
+    from quotawarden.interfaces.fast import summary
+    from quotawarden.store.quick import load
 
     try:
         lines, use, avoid = summary.build(load(config, db))

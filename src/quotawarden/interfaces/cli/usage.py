@@ -82,11 +82,11 @@ def _progress(quiet: bool) -> tuple[Any, Any]:
 
 
 def ingest(env: Any, o: Options) -> Any:
-    from quotawarden import logs_app
+    from quotawarden.app import agent_logs
 
     progress, stop = _progress(o.json_out)
     try:
-        report = logs_app.ingest_env(env, o.source or None, o.path or None, progress)
+        report = agent_logs.ingest_env(env, o.source or None, o.path or None, progress)
     finally:
         stop()
     if report.malformed and not o.json_out:
@@ -101,9 +101,9 @@ def ingest(env: Any, o: Options) -> Any:
 
 
 def run(env: Any, o: Options) -> None:
-    """One command on a ``logs_app.LogsEnv``; raises ``UsageError`` / ``QuotawardenError``."""
-    from quotawarden import logs_app
+    """One command on a ``agent_logs.LogsEnv``; raises ``UsageError`` / ``QuotawardenError``."""
     from quotawarden.analysis.usage_report import ReportQuery
+    from quotawarden.app import agent_logs
 
     if o.kind == "ingest":
         r = ingest(env, o)
@@ -124,7 +124,7 @@ def run(env: Any, o: Options) -> None:
                     source=o.source[0] if o.source and len(o.source) == 1 else None, project=o.project,
                     host=o.host, timezone=o.timezone, cost_mode=mode, breakdown=o.breakdown,  # type: ignore[arg-type]
                     by_host=o.by_host)
-    data = logs_app.report_env(env, q)
+    data = agent_logs.report_env(env, q)
     if o.json_out:
         _json(data)
     else:
@@ -145,11 +145,11 @@ def fast(argv: list[str]) -> int:
     env = None
     if o is not None:
         try:
-            from quotawarden import logs_app
-            from quotawarden.interfaces.quickstore import database_url, read_config
+            from quotawarden.app import agent_logs
+            from quotawarden.store.quick import database_url, read_config
 
             config = read_config(None)
-            env = logs_app.quick_env(config, database_url(config))
+            env = agent_logs.quick_env(config, database_url(config))
         except Exception:  # the full CLI reports config problems properly
             env = None
     from quotawarden.errors import QuotawardenError
@@ -241,10 +241,10 @@ def register(app: Any) -> None:
         _typer_run(ctx, Options("ingest", source=source, path=path, json_out=json_out, verbose=verbose))
 
     def _typer_run(ctx: typer.Context, o: Options) -> None:
-        from quotawarden import logs_app
+        from quotawarden.app import agent_logs
 
         try:
-            run(logs_app.from_service(service(ctx)), o)
+            run(agent_logs.from_service(service(ctx)), o)
         except UsageError as exc:
             fail(str(exc), 2)
 

@@ -17,10 +17,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from quotawarden.app.daemon.scheduler import Daemon
+from quotawarden.app.service import Service
 from quotawarden.credentials import resolve
 from quotawarden.errors import ConfigError, StoreError
-from quotawarden.interfaces.daemon.scheduler import Daemon
-from quotawarden.service import Service
 
 log = logging.getLogger("quotawarden.daemon")
 

@@ -11,7 +11,7 @@ import string
 import time
 from typing import Any, NamedTuple
 
-from quotawarden.interfaces.quickstore import QuickAccount, QuickState, QuickWindow
+from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow
 
 ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
 _RANK = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}

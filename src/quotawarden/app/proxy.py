@@ -32,7 +32,7 @@ from quotawarden.store import usage as usage_q
 from quotawarden.store.engine import Store, open_store
 
 if TYPE_CHECKING:
-    from quotawarden.service import Service
+    from quotawarden.app.service import Service
 
 log = logging.getLogger("quotawarden.proxy")
 
@@ -55,11 +55,11 @@ def build_proxy(service: Service, host: str | None = None, port: int | None = No
 
     spill = Path(platformdirs.user_data_dir("quotawarden")) / "proxy-spill"
     config = proxy_config(settings, service.config.accounts, secrets, tokens, host=host, port=port, spill_dir=spill)
-    from quotawarden import insights
+    from quotawarden.app import reports
     from quotawarden.pricing import Pricer
 
     pricer = Pricer(settings.logs.price_overrides)
-    ranker = RotationRanker({a.id: a.provider for a in service.config.accounts}, insights.policy(settings))
+    ranker = RotationRanker({a.id: a.provider for a in service.config.accounts}, reports.policy(settings))
     return ProxyApp(config, sink=StoreWriter(service), providers=service.plugins.providers,
                     ranker=ranker, pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),

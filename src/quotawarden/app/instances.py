@@ -1,7 +1,7 @@
 """Agent instances, quota-sentinel style: register with credentials, heartbeat, ask "may I proceed?".
 
 Instances that send the same key share one account, so one poller (the account id carries the key's
-fingerprint, never the key). What an instance sends is sealed at rest (:mod:`quotawarden.secretbox`).
+fingerprint, never the key). What an instance sends is sealed at rest (:mod:`quotawarden.credentials.secretbox`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from quotawarden.store import instances as inst_q
 
 if TYPE_CHECKING:
     from quotawarden.analysis.status import AccountStatus
-    from quotawarden.service import Service
+    from quotawarden.app.service import Service
 
 # quota-sentinel's auth keys (opencode auth.json names) -> provider slugs
 AUTH_KEYS: Mapping[str, str] = {

@@ -21,9 +21,9 @@ from quotawarden.sources.log_tailer import Progress, ingest
 
 if TYPE_CHECKING:
     from quotawarden.analysis.usage_report import ReportQuery
-    from quotawarden.logs_db import LogDb
+    from quotawarden.app.service import Service
     from quotawarden.logsources.base import LogSourceSpec
-    from quotawarden.service import Service
+    from quotawarden.store.logs_sql import LogDb
 
 # which configured provider's account a log's official quota readings belong to
 _ACCOUNT_PROVIDER = {"claude_code": "claude", "codex": "codex"}
@@ -56,7 +56,7 @@ def from_service(svc: Service) -> LogsEnv:
 def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
     """The environment from the raw TOML (``config``) on the SQLite store at ``url`` (created and migrated first
     when needed); None when the full service is needed (PostgreSQL, a ``[logs]`` section pydantic must check)."""
-    from quotawarden.logs_db import LogDb, open_sqlite
+    from quotawarden.store.logs_sql import LogDb, open_sqlite
 
     if not url.startswith("sqlite:///"):
         return None
@@ -79,7 +79,7 @@ def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
 
 
 def _migrated(path: str) -> bool:
-    from quotawarden.logs_db import open_sqlite, sqlite_ready
+    from quotawarden.store.logs_sql import open_sqlite, sqlite_ready
 
     if not os.path.exists(path):
         return False

@@ -23,9 +23,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from quotawarden import instances
-from quotawarden.interfaces.daemon.runner import JobSpec, Skipped, call, run
-from quotawarden.service import Service
+from quotawarden.app import instances
+from quotawarden.app.daemon.runner import JobSpec, Skipped, call, run
+from quotawarden.app.service import Service
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import instances as inst_q
 from quotawarden.store import jobs as jobs_q

@@ -13,8 +13,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quotawarden import insights
 from quotawarden.analysis.status import AccountStatus, HealthThresholds, overall, status_json
+from quotawarden.app import reports
 from quotawarden.clock import Clock, SystemClock
 from quotawarden.config import Config, load_config
 from quotawarden.domain import Account, AuditEvent
@@ -26,7 +26,7 @@ from quotawarden.store import samples as samples_q
 
 if TYPE_CHECKING:
     from quotawarden.actions.desk import ActionDesk
-    from quotawarden.vault import Vault
+    from quotawarden.credentials.vault import Vault
 
 
 @dataclass
@@ -89,69 +89,69 @@ class Service:
                 return []
         ids = [a.id for a in accounts] if account_ids else None
         latest = samples_q.latest(self.store, ids)
-        return insights.statuses(self.store, accounts, latest, accounts_q.states(self.store), self.config.settings,
+        return reports.statuses(self.store, accounts, latest, accounts_q.states(self.store), self.config.settings,
                                  self.now(), ids)
 
     def status_report(self, account_ids: list[str] | None = None) -> dict[str, Any]:
         statuses = self.status(account_ids)
         report = status_json(statuses, overall(statuses), self.now())
-        report["services"] = insights.status_pages(self.store, self.config.settings, self.now())
+        report["services"] = reports.status_pages(self.store, self.config.settings, self.now())
         return report
 
-    # -- analysis (quotawarden.insights -> quotawarden.analysis) ----------------------------------------------
+    # -- analysis (quotawarden.app.reports -> quotawarden.analysis) ----------------------------------------------
 
     def schedule(self, hours: float = 48) -> list[Any]:
         """Windows resetting within ``hours``, soonest first (``analysis.schedule.Reset``)."""
-        return insights.schedule.schedule(self.status(), self.now(), hours)
+        return reports.schedule.schedule(self.status(), self.now(), hours)
 
     def underspend(self) -> list[Any]:
         """Windows with >= 40% unused and < 2 h to reset (``analysis.schedule.Underspend``)."""
-        return insights.schedule.underspend(self.status(), self.now())
+        return reports.schedule.underspend(self.status(), self.now())
 
     def weekly(self, weeks: int = 8) -> list[Any]:
         """Peak/mean utilisation and exhaustion events per account, window and ISO week."""
-        return insights.weekly(self.store, self.now(), weeks)
+        return reports.weekly(self.store, self.now(), weeks)
 
     def rotation(self, pool: str | None = None) -> list[Any]:
         """Each pool's (or one pool's) accounts ranked for use, with fallback tiers (``analysis.rotation``)."""
-        return insights.rotations(self.status(), self.config.settings, pool)
+        return reports.rotations(self.status(), self.config.settings, pool)
 
     def pool_specs(self) -> list[Any]:
         """``[[pools]]`` as ``analysis.rotation.PoolSpec`` values, for ``analysis.rotation.rank``."""
-        return insights.pool_specs(self.config.settings)
+        return reports.pool_specs(self.config.settings)
 
     def anomalies(self) -> list[Any]:
         """Usage/cost spikes (median/MAD per hour-of-week), new models, error bursts (``analysis.anomaly``)."""
-        return insights.anomalies(self.store, self.now())
+        return reports.anomalies(self.store, self.now())
 
     def cost(self, period: str = "day", by: str = "provider", days: float = 30) -> list[Any]:
         """Cost lines per period and group (``analysis.cost.CostLine``)."""
-        return insights.cost.breakdown(insights.usage(self.store, self.now(), days), period, by)
+        return reports.cost.breakdown(reports.usage(self.store, self.now(), days), period, by)
 
     def forecast(self) -> tuple[Any, list[Any]]:
         """(month-end ``Forecast`` with a 90% interval, ``BudgetStatus`` of every ``[[budgets]]`` entry)."""
-        return insights.forecast(self.store, self.config.settings, self.accounts(), self.now())
+        return reports.forecast(self.store, self.config.settings, self.accounts(), self.now())
 
     def tier_advice(self) -> list[Any]:
         """Plan advice per account from the last 30 days (``analysis.tiers.Advice``)."""
-        return insights.tier_advice(self.store, self.accounts(), self.now())
+        return reports.tier_advice(self.store, self.accounts(), self.now())
 
     def fairness(self, hours: float = 24, anonymize: bool = False, keep: str | None = None) -> Any:
         """Shares, Jain index, Gini and advice across consumers (``analysis.fairness.Fairness``)."""
-        return insights.fairness_report(self.store, self.now(), hours, self.status(), keep, anonymize)
+        return reports.fairness_report(self.store, self.now(), hours, self.status(), keep, anonymize)
 
     def audit_report(self) -> dict[str, Any]:
         """The daily audit as plain data (summary/alerts/account_details/recommendations/historical_trends)."""
-        return insights.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now())
+        return reports.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now())
 
     def analysis_findings(self) -> tuple[list[Any], tuple[str, ...]]:
         """(budget and anomaly ``actions.rules.Finding`` values, the kinds evaluated), ready for
         ``evaluate_alerts(*service.analysis_findings())``."""
         from quotawarden.actions.rules import Finding
 
-        alerts = insights.findings(self.store, self.config.settings, self.accounts(), self.now())
+        alerts = reports.findings(self.store, self.config.settings, self.accounts(), self.now())
         return ([Finding(a.kind, a.key.split(":", 1)[1], a.severity, a.message, a.action, a.account_id, a.window)
-                 for a in alerts], insights.FINDING_KINDS)
+                 for a in alerts], reports.FINDING_KINDS)
 
     # -- actions: alerts, digests, autonomous actions (quotawarden.actions.desk) ---------------------------------
 
@@ -190,66 +190,66 @@ class Service:
 
     @cached_property
     def vault(self) -> Vault:
-        from quotawarden.vault import Vault
+        from quotawarden.credentials.vault import Vault
 
         return Vault.default(audit=self.audit)
 
-    # -- daemon and agent instances (quotawarden.instances, interfaces.daemon) --------------------------------
+    # -- daemon and agent instances (quotawarden.app.instances, interfaces.daemon) --------------------------------
 
     @cached_property
     def secret_box(self) -> Any:
-        """Seals instance credentials at rest (``quotawarden.secretbox.SecretBox``)."""
-        from quotawarden.secretbox import KeyFileBox
+        """Seals instance credentials at rest (``quotawarden.credentials.secretbox.SecretBox``)."""
+        from quotawarden.credentials.secretbox import KeyFileBox
 
         return KeyFileBox(self.config.settings.server.key_file)
 
     @cached_property
     def instance_secrets(self) -> Any:
         """A ``SecretSource`` for ``vault:instance/<fingerprint>`` references of registered instances."""
-        from quotawarden.instances import InstanceSecrets
+        from quotawarden.app.instances import InstanceSecrets
 
         return InstanceSecrets(self)
 
 
-    # -- agent logs (quotawarden.logs_app) ------------------------------------------------------------------
+    # -- agent logs (quotawarden.app.agent_logs) ------------------------------------------------------------------
 
     def ingest_logs(self, sources: list[str] | None = None, paths: Any = None, progress: Any = None) -> Any:
         """One incremental pass over the agent logs (safe to call on a schedule); returns an ``IngestReport``."""
-        from quotawarden import logs_app
+        from quotawarden.app import agent_logs
 
-        return logs_app.ingest_logs(self, sources, paths, progress)
+        return agent_logs.ingest_logs(self, sources, paths, progress)
 
     def usage_report(self, query: Any) -> dict[str, Any]:
         """A ccusage-shaped usage report (``analysis.usage_report.ReportQuery``) from the hourly roll-up."""
-        from quotawarden import logs_app
+        from quotawarden.app import agent_logs
 
-        return logs_app.usage_report(self, query)
+        return agent_logs.usage_report(self, query)
 
 
-    # -- polling (quotawarden.poll_app) --------------------------------------------------------------------
+    # -- polling (quotawarden.app.polling) --------------------------------------------------------------------
 
     def poll(self, account_ids: list[str] | None = None, providers: list[str] | None = None,
              force: bool = False) -> list[Any]:
         """Probe accounts now (cache guard unless ``force``); stores samples and outcomes. ``ProbeResult`` list."""
-        from quotawarden import poll_app
+        from quotawarden.app import polling
 
-        return poll_app.poll(self, account_ids, providers, force)
+        return polling.poll(self, account_ids, providers, force)
 
     async def poll_async(self, account_ids: list[str] | None = None, providers: list[str] | None = None,
                          force: bool = False) -> list[Any]:
         """``poll`` for callers already inside an event loop (the daemon's scheduler)."""
-        from quotawarden import poll_app
+        from quotawarden.app import polling
 
-        return await poll_app.poll_async(self, account_ids, providers, force)
+        return await polling.poll_async(self, account_ids, providers, force)
 
-    # -- piggyback proxy (quotawarden.proxy_app, sources.proxy) ---------------------------------------------
+    # -- piggyback proxy (quotawarden.app.proxy, sources.proxy) ---------------------------------------------
 
     def build_proxy(self, host: str | None = None, port: int | None = None) -> Any:
         """The proxy as a plain ASGI app (``sources.proxy.ProxyApp``) wired to this service's store, keys and
         prices; start/stop its flusher with ASGI lifespan or ``await app.start()`` / ``await app.stop()``."""
-        from quotawarden import proxy_app
+        from quotawarden.app import proxy
 
-        return proxy_app.build_proxy(self, host, port)
+        return proxy.build_proxy(self, host, port)
 
 
 def build_service(config_path: str | Path | None = None, *, store_url: str | None = None,

@@ -1,6 +1,6 @@
 """The poll use case behind ``Service.poll`` / ``Service.poll_async``: probe accounts, store what they said.
 
-Kept out of ``service.py`` so the facade stays a list of thin methods; everything here receives the service.
+Kept out of ``app/service.py`` so the facade stays a list of thin methods; everything here receives the service.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from quotawarden.store import samples as samples_q
 from quotawarden.store import usage as usage_q
 
 if TYPE_CHECKING:
-    from quotawarden.service import Service
+    from quotawarden.app.service import Service
 
 
 def select(svc: Service, account_ids: Sequence[str] | None, providers: Sequence[str] | None) -> list[Account]:

@@ -1,0 +1,1 @@
+"""The application layer: the facade every interface receives, and the use cases behind it."""
