@@ -38,6 +38,7 @@ WebUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 Cron = Annotated[str, Field(pattern=r"^(\s*\S+(\s+\S+){4}\s*)?$")]
 """Five cron fields (minute hour day-of-month month day-of-week), UTC; empty turns the job off where allowed."""
 Autonomy = Literal["auto", "ask", "off"]
+SeverityName = Literal["info", "warning", "critical"]
 
 
 class Section(BaseModel):
@@ -96,9 +97,13 @@ class ScheduleSettings(Section):
     """How often a poll reads the providers' status pages (``[status_pages]``) at most."""
 
 
+def _default_channel_severities() -> list[SeverityName]:
+    return ["warning", "critical"]
+
+
 class ChannelConfig(Section):
     url: str
-    severities: list[Literal["info", "warning", "critical"]] = Field(default_factory=lambda: ["warning", "critical"])
+    severities: list[SeverityName] = Field(default_factory=_default_channel_severities)
     tags: list[str] = Field(default_factory=list)
     hmac_secret: str | None = None
     """For ``json://`` webhooks: a credential reference whose value signs each body (X-Quotawarden-Signature)."""

@@ -76,6 +76,8 @@ def deliver_pending(store: Store, channels: Sequence[Channel], now: datetime, se
                     ) -> list[Sent]:
     out = []
     for rec in alerts_q.pending(store):
+        if rec.pending_notice is None:
+            continue  # pending() only returns records with a notice; nothing to send otherwise
         if not alerts_q.claim(store, rec, now):
             continue  # another replica took it
         notice = Notice(rec.pending_notice)

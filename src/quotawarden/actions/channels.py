@@ -55,14 +55,26 @@ class Channel:
     def safe_url(self) -> str:
         """The URL without its secrets (Apprise's privacy mode), for logs and the audit trail."""
         try:
-            import apprise
-
-            plugin = apprise.Apprise.instantiate(self.url)
-            if plugin is not None:
-                return str(plugin.url(privacy=True))
+            private = _apprise_private_url(self.url)
+            if private is not None:
+                return private
         except Exception:
             pass
         return self.url.split("://", 1)[0] + "://..."
+
+
+class _AppriseUrlPlugin(Protocol):
+    """The part of an Apprise plugin used here: ``url`` is not annotated upstream, so it is typed at this edge."""
+
+    def url(self, privacy: bool = False) -> object: ...
+
+
+def _apprise_private_url(url: str) -> str | None:
+    """The URL as Apprise prints it in privacy mode; None when Apprise does not know the URL."""
+    import apprise
+
+    plugin: _AppriseUrlPlugin | None = apprise.Apprise.instantiate(url)
+    return None if plugin is None else str(plugin.url(privacy=True))
 
 
 def channels_from_settings(entries: Sequence[Any], resolve: Callable[[str], str | None]) -> list[Channel]:

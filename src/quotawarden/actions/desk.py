@@ -6,6 +6,7 @@ importing the service, so the layers keep pointing one way.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -82,7 +83,7 @@ class ActionDesk:
         kwargs = {"sender": self.sender} if self.sender else {}
         return alerting.deliver_pending(self.store(), self.channels(), self.now(), **kwargs)
 
-    def list(self, states: Sequence[AlertState] | None = None, limit: int = 200) -> list[AlertRecord]:
+    def list(self, states: Sequence[AlertState] | None = None, limit: int = 200) -> builtins.list[AlertRecord]:
         return alerts_q.list_alerts(self.store(), states, limit)
 
     def ack(self, alert_id: int, by: str = "user") -> bool:
@@ -91,7 +92,7 @@ class ActionDesk:
             self.audit(by, "alert.ack", f"alert:{alert_id}")
         return ok
 
-    def test(self, severity: Severity, urls: Sequence[str] | None = None) -> list[Delivery]:
+    def test(self, severity: Severity, urls: Sequence[str] | None = None) -> builtins.list[Delivery]:
         return self._send(alerting.test_message(severity), self.channels(urls))
 
     # -- autonomous actions ---------------------------------------------------------------------------------
@@ -111,15 +112,15 @@ class ActionDesk:
                                            "done": outcome.done, "subject": subject}))
         return outcome
 
-    def throttle(self, shares: Iterable[Any], hold_s: float = 3600, actor: str = "daemon"
-                 ) -> list[autonomy.Outcome]:
+    def throttle(self, shares: Iterable[throttling.Share], hold_s: float = 3600, actor: str = "daemon"
+                 ) -> builtins.list[autonomy.Outcome]:
         """Hold back the consumers fairness says to throttle, under ``autonomy.throttle_consumers``."""
         mode = autonomy.mode_for(self.settings.autonomy, throttling.ACTION)
         if mode is autonomy.Mode.OFF:
             return []
         return throttling.throttle(self.store(), shares, self.now(), mode, self.act, hold_s=hold_s, actor=actor)
 
-    def throttled(self) -> list[dict[str, Any]]:
+    def throttled(self) -> builtins.list[dict[str, Any]]:
         """Consumers held back now, with until when and why."""
         held = throttles_q.active(self.store(), self.now().timestamp())
         return [{"consumer": c, "until": datetime.fromtimestamp(until, UTC), "reason": reason}
@@ -152,7 +153,7 @@ class ActionDesk:
     # -- OpenCode switching -----------------------------------------------------------------------------------
 
     def switch(self, paths: Sequence[str], hold: int = 3, aliases: dict[str, str] | None = None,
-               actor: str = "switcher") -> list[switcher.Result]:
+               actor: str = "switcher") -> builtins.list[switcher.Result]:
         """One switcher poll over ``paths``, under ``autonomy.switch_models``; each change is audited and announced."""
         mode = autonomy.mode_for(self.settings.autonomy, "switch_models")
         if mode is autonomy.Mode.OFF:
@@ -166,7 +167,7 @@ class ActionDesk:
                                                             "to": c.new})
         return results
 
-    def restore(self, paths: Sequence[str], actor: str = "user") -> list[switcher.Result]:
+    def restore(self, paths: Sequence[str], actor: str = "user") -> builtins.list[switcher.Result]:
         results = []
         for p in paths:
             r = switcher.Switcher(p).restore(self.now())

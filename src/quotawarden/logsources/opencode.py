@@ -19,6 +19,7 @@ import orjson
 
 from quotawarden.domain import Source, UsageEvent
 from quotawarden.logsources.base import (
+    Item,
     LogSourceSpec,
     MalformedRecord,
     Parsed,
@@ -55,10 +56,12 @@ def parse_message(data: Any, msg_id: str | None = None, session: str | None = No
     created = (data.get("time") or {}).get("created")
     if not mid or not isinstance(created, int | float):
         raise MalformedRecord("assistant message without id or time.created")
-    cache = tokens.get("cache") if isinstance(tokens.get("cache"), dict) else {}
+    cache_info = tokens.get("cache")
+    cache: dict[str, Any] = cache_info if isinstance(cache_info, dict) else {}
     cost = data.get("cost")
     provider = str(data.get("providerID") or "unknown")
-    path = data.get("path") if isinstance(data.get("path"), dict) else {}
+    path_info = data.get("path")
+    path: dict[str, Any] = path_info if isinstance(path_info, dict) else {}
     return Parsed(UsageEvent(
         ts=datetime.fromtimestamp(created / 1000, UTC), provider=provider, model=str(data.get("modelID") or ""),
         source=Source.LOG, dedup_key=f"opencode:{mid}", project=path.get("root") or path.get("cwd"),
@@ -83,7 +86,7 @@ def _read_json(ctx: ReaderContext) -> WholeFile:
 
 
 def _read_db(ctx: ReaderContext) -> WholeFile:
-    items: list[Any] = []
+    items: list[Item] = []
     bad: list[str] = []
     conn = sqlite3.connect(f"file:{ctx.path}?mode=ro", uri=True)
     try:

@@ -26,7 +26,7 @@ def _days(req: EmuRequest, start: datetime, end: datetime | None, limit: int) ->
         start = datetime.fromisoformat(base64.urlsafe_b64decode(page.removeprefix("page_")).decode())
     end = min(end or req.now, req.now)
     start = start.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    days = []
+    days: list[datetime] = []
     while start < end and len(days) < limit:
         days.append(start)
         start += DAY

@@ -191,7 +191,7 @@ async def responses(req: EmuRequest) -> Response:
         empty_item = dict(item, status="in_progress", content=[])
         part = {"type": "output_text", "annotations": [], "text": ""}
         started = _response_obj(rid, created, body["model"], "in_progress", None, None)
-        for name, data in [
+        frames: list[tuple[str, dict[str, Any]]] = [
             ("response.created", {"response": started}),
             ("response.in_progress", {"response": started}),
             ("response.output_item.added", {"output_index": 0, "item": empty_item}),
@@ -205,7 +205,8 @@ async def responses(req: EmuRequest) -> Response:
                                             "part": dict(part, text=text)}),
             ("response.output_item.done", {"output_index": 0, "item": item}),
             ("response.completed", {"response": done}),
-        ]:
+        ]
+        for name, data in frames:
             yield _sse({"type": name, "sequence_number": next(seq), **data}, name)
 
     return StreamingResponse(events(), media_type="text/event-stream")
