@@ -14,55 +14,17 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from quotawarden.domain import Source, Unit, UsageEvent
-from quotawarden.errors import CredentialError
+from quotawarden.domain import Source, UsageEvent
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._quota import SampleSet, arr, check_status, json_object, money, num, obj, parse_time
+from quotawarden.providers._admin_reports import AdminSettings, month_start, pages, settings_of, spend_reading
+from quotawarden.providers._quota import arr, money, num, obj, parse_time
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.anthropic.com"
-MAX_PAGES = 50
-
-
-class AdminSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    monthly_budget_usd: float | None = None
-    usage: bool = True
-    """Also fetch token usage by model (one more request per page)."""
-
-
-def month_start(now: datetime) -> datetime:
-    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-
-
-def next_month(now: datetime) -> datetime:
-    start = month_start(now)
-    return start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
 
 
 def _rfc3339(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def pages(ctx: ProbeContext, path: str, params: dict[str, str], what: str
-          ) -> Generator[HttpRequest, HttpResponse, list[dict[str, Any]]]:
-    assert ctx.secret is not None
-    headers = {"x-api-key": ctx.secret, "anthropic-version": "2023-06-01"}
-    buckets: list[dict[str, Any]] = []
-    page: str | None = None
-    for _ in range(MAX_PAGES):
-        query = dict(params, **({"page": page} if page else {}))
-        resp = yield HttpRequest("GET", ctx.url(BASE, path), headers=headers, params=query,
-                                 purpose="page" if page else "probe")
-        check_status(resp, what, ctx.now)
-        body = json_object(resp, what)
-        buckets += [obj(b, f"{what}.data[]") for b in arr(body.get("data"), f"{what}.data")]
-        page = body.get("next_page") if body.get("has_more") else None
-        if not page:
-            break
-    return buckets
 
 
 def cost_events(account_id: str, buckets: list[dict[str, Any]]) -> tuple[list[UsageEvent], Decimal]:
@@ -103,24 +65,18 @@ def usage_events(account_id: str, buckets: list[dict[str, Any]]) -> list[UsageEv
 
 
 def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
-    settings = ctx.settings if isinstance(ctx.settings, AdminSettings) else AdminSettings()
-    if not ctx.secret:
-        raise CredentialError("anthropic_admin: no Admin API key configured")
+    settings, secret = settings_of(ctx, "anthropic_admin")
+    headers = {"x-api-key": secret, "anthropic-version": "2023-06-01"}
     span = {"starting_at": _rfc3339(month_start(ctx.now)), "ending_at": _rfc3339(ctx.now), "bucket_width": "1d",
             "limit": "31"}
-    costs = yield from pages(ctx, "/v1/organizations/cost_report", {**span, "group_by[]": "description"},
-                             "anthropic_admin cost_report")
+    costs = yield from pages(ctx, ctx.url(BASE, "/v1/organizations/cost_report"), headers,
+                             {**span, "group_by[]": "description"}, "anthropic_admin cost_report")
     events, total = cost_events(ctx.account.id, costs)
     if settings.usage:
-        usage = yield from pages(ctx, "/v1/organizations/usage_report/messages", {**span, "group_by[]": "model"},
-                                 "anthropic_admin usage_report")
+        usage = yield from pages(ctx, ctx.url(BASE, "/v1/organizations/usage_report/messages"), headers,
+                                 {**span, "group_by[]": "model"}, "anthropic_admin usage_report")
         events += usage_events(ctx.account.id, usage)
-    out = SampleSet.of(ctx)
-    out.add("monthly", Unit.USD, used=float(total), limit=settings.monthly_budget_usd,
-            remaining=settings.monthly_budget_usd - float(total) if settings.monthly_budget_usd else None,
-            resets_at=next_month(ctx.now), signed=True)
-    reading = out.reading(month_to_date_usd=str(total.quantize(Decimal("0.0001"))), events=len(events))
-    return ProbeReading(reading.samples, reading.outcome, reading.reason, usage=events, details=reading.details)
+    return spend_reading(ctx, settings, total, events)
 
 
 SPEC = ProviderSpec(

@@ -12,33 +12,13 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from quotawarden.domain import Source, Unit, UsageEvent
-from quotawarden.errors import CredentialError
+from quotawarden.domain import Source, UsageEvent
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._quota import SampleSet, arr, check_status, json_object, money, num, obj
-from quotawarden.providers.anthropic_admin import AdminSettings, month_start, next_month
+from quotawarden.providers._admin_reports import AdminSettings, month_start, pages, settings_of, spend_reading
+from quotawarden.providers._quota import arr, money, num, obj
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.openai.com"
-MAX_PAGES = 50
-
-
-def pages(ctx: ProbeContext, path: str, params: dict[str, str], what: str
-          ) -> Generator[HttpRequest, HttpResponse, list[dict[str, Any]]]:
-    headers = {"Authorization": f"Bearer {ctx.secret}"}
-    buckets: list[dict[str, Any]] = []
-    page: str | None = None
-    for _ in range(MAX_PAGES):
-        query = dict(params, **({"page": page} if page else {}))
-        resp = yield HttpRequest("GET", ctx.url(BASE, path), headers=headers, params=query,
-                                 purpose="page" if page else "probe")
-        check_status(resp, what, ctx.now)
-        body = json_object(resp, what)
-        buckets += [obj(b, f"{what}.data[]") for b in arr(body.get("data"), f"{what}.data")]
-        page = body.get("next_page") if body.get("has_more") else None
-        if not page:
-            break
-    return buckets
 
 
 def _start(bucket: dict[str, Any]) -> datetime:
@@ -80,23 +60,18 @@ def usage_events(account_id: str, buckets: list[dict[str, Any]]) -> list[UsageEv
 
 
 def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
-    settings = ctx.settings if isinstance(ctx.settings, AdminSettings) else AdminSettings()
-    if not ctx.secret:
-        raise CredentialError("openai_admin: no Admin API key configured")
+    settings, secret = settings_of(ctx, "openai_admin")
+    headers = {"Authorization": f"Bearer {secret}"}
     span = {"start_time": str(int(month_start(ctx.now).timestamp())), "end_time": str(int(ctx.now.timestamp())),
             "bucket_width": "1d", "limit": "31"}
-    costs = yield from pages(ctx, "/v1/organization/costs", {**span, "group_by": "line_item"}, "openai_admin costs")
+    costs = yield from pages(ctx, ctx.url(BASE, "/v1/organization/costs"), headers, {**span, "group_by": "line_item"},
+                             "openai_admin costs")
     events, total = cost_events(ctx.account.id, costs)
     if settings.usage:
-        usage = yield from pages(ctx, "/v1/organization/usage/completions", {**span, "group_by": "model"},
-                                 "openai_admin usage")
+        usage = yield from pages(ctx, ctx.url(BASE, "/v1/organization/usage/completions"), headers,
+                                 {**span, "group_by": "model"}, "openai_admin usage")
         events += usage_events(ctx.account.id, usage)
-    out = SampleSet.of(ctx)
-    out.add("monthly", Unit.USD, used=float(total), limit=settings.monthly_budget_usd,
-            remaining=settings.monthly_budget_usd - float(total) if settings.monthly_budget_usd else None,
-            resets_at=next_month(ctx.now), signed=True)
-    reading = out.reading(month_to_date_usd=str(total.quantize(Decimal("0.0001"))), events=len(events))
-    return ProbeReading(reading.samples, reading.outcome, reading.reason, usage=events, details=reading.details)
+    return spend_reading(ctx, settings, total, events)
 
 
 SPEC = ProviderSpec(
