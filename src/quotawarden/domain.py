@@ -234,4 +234,32 @@ class AuditEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+
+@dataclass(frozen=True, slots=True)
+class PageStatus:
+    """A provider's public status page, as last read."""
+
+    provider: str
+    state: str
+    """operational | degraded | partial_outage | major_outage | unknown"""
+    description: str
+    observed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    """How far an agent-log file has been read: identity (device, inode, head hash), offset and lines."""
+
+    path: str
+    source: str
+    device: int
+    inode: int
+    size: int
+    offset: int
+    lines: int
+    head_hash: str | None
+    mtime: float
+    state: str | None = None
+
+
 ZERO = Decimal(0)

@@ -21,7 +21,7 @@ from quotawarden.sources.log_tailer import Progress, ingest
 
 if TYPE_CHECKING:
     from quotawarden.analysis.usage_report import ReportQuery
-    from quotawarden.app.service import Service
+    from quotawarden.app.context import AppContext
     from quotawarden.logsources.base import LogSourceSpec
     from quotawarden.store.logs_sql import LogDb
 
@@ -44,7 +44,7 @@ class LogsEnv:
     """(account id, provider) of the configured accounts."""
 
 
-def from_service(svc: Service) -> LogsEnv:
+def from_service(svc: AppContext) -> LogsEnv:
     from quotawarden.store.ingest import StoreLogSink
 
     logs = svc.config.settings.logs
@@ -232,13 +232,13 @@ def report_env(env: LogsEnv, query: ReportQuery) -> dict[str, Any]:
     return build(rows, query, env.now())
 
 
-def ingest_logs(svc: Service, sources: Iterable[str] | None = None,
+def ingest_logs(svc: AppContext, sources: Iterable[str] | None = None,
                 paths: Mapping[str, list[str]] | list[str] | None = None,
                 progress: Progress | None = None) -> IngestReport:
     return ingest_env(from_service(svc), sources, paths, progress)
 
 
-def usage_report(svc: Service, query: ReportQuery) -> dict[str, Any]:
+def usage_report(svc: AppContext, query: ReportQuery) -> dict[str, Any]:
     return report_env(from_service(svc), query)
 
 

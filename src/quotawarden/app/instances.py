@@ -27,7 +27,7 @@ from quotawarden.store import instances as inst_q
 
 if TYPE_CHECKING:
     from quotawarden.analysis.status import AccountStatus
-    from quotawarden.app.service import Service
+    from quotawarden.app.context import AppContext
 
 # quota-sentinel's auth keys (opencode auth.json names) -> provider slugs
 AUTH_KEYS: Mapping[str, str] = {
@@ -81,7 +81,7 @@ def account_id(provider: str, fp: str) -> str:
     return f"{provider}-{fp[:12]}"
 
 
-def register(svc: Service, *, project_name: str, framework: str, auth: Mapping[str, Any], poll_interval: int,
+def register(svc: AppContext, *, project_name: str, framework: str, auth: Mapping[str, Any], poll_interval: int,
              provider_config: Mapping[str, Any], hard_caps: Mapping[str, float]) -> tuple[inst_q.Instance, str]:
     creds = parse_auth(auth, provider_config)
     if not creds:
@@ -114,7 +114,7 @@ def register(svc: Service, *, project_name: str, framework: str, auth: Mapping[s
     return inst, api_key
 
 
-def deregister(svc: Service, instance_id: str) -> bool:
+def deregister(svc: AppContext, instance_id: str) -> bool:
     inst = inst_q.get(svc.store, instance_id)
     if inst is None:
         return False
@@ -124,7 +124,7 @@ def deregister(svc: Service, instance_id: str) -> bool:
     return True
 
 
-def _drop_orphans(svc: Service, inst: inst_q.Instance) -> None:
+def _drop_orphans(svc: AppContext, inst: inst_q.Instance) -> None:
     """An account no instance shares any more stops being polled (its history stays)."""
     in_use = {a for i in inst_q.all_instances(svc.store) for a in i.providers.values()}
     for aid in inst.providers.values():
@@ -132,7 +132,7 @@ def _drop_orphans(svc: Service, inst: inst_q.Instance) -> None:
             accounts_q.remove_account(svc.store, aid)
 
 
-def reap(svc: Service, now: float | None = None) -> list[str]:
+def reap(svc: AppContext, now: float | None = None) -> list[str]:
     """Instances that missed heartbeats for 3 poll intervals are removed."""
     now = time.time() if now is None else now
     dead = inst_q.stale(svc.store, now)
@@ -144,7 +144,7 @@ def reap(svc: Service, now: float | None = None) -> list[str]:
 class InstanceSecrets:
     """``vault:instance/<fingerprint>`` references, opened from the sealed registrations."""
 
-    def __init__(self, svc: Service) -> None:
+    def __init__(self, svc: AppContext) -> None:
         self.svc = svc
 
     def get(self, name: str) -> str:
@@ -162,7 +162,7 @@ def _iso(ts: datetime | None) -> str | None:
     return None if ts is None else ts.astimezone(UTC).isoformat()
 
 
-def provider_windows(svc: Service, account_ids: list[str], caps_for: Any,
+def provider_windows(svc: AppContext, account_ids: list[str], caps_for: Any,
                      statuses: Sequence[AccountStatus] | None = None) -> dict[str, dict[str, Any]]:
     """provider -> {status, windows} (or {status: UNKNOWN, error}) for these accounts, sentinel-shaped.
 
@@ -204,7 +204,7 @@ def provider_shares(all_instances: Sequence[inst_q.Instance]) -> dict[str, dict[
     return {p: alloc.weights(s) for p, s in subs.items()}
 
 
-def instance_status(svc: Service, inst: inst_q.Instance, all_instances: Sequence[inst_q.Instance], *,
+def instance_status(svc: AppContext, inst: inst_q.Instance, all_instances: Sequence[inst_q.Instance], *,
                     statuses: Sequence[AccountStatus] | None = None,
                     shares: Mapping[str, Mapping[str, float]] | None = None,
                     budget_weights: Mapping[str, float] | None = None) -> dict[str, Any]:

@@ -24,10 +24,11 @@ from quotawarden.store import samples as samples_q
 from quotawarden.store import usage as usage_q
 
 if TYPE_CHECKING:
-    from quotawarden.app.service import Service
+    from quotawarden.app.context import AppContext
+    from quotawarden.sources.token_monitor import ImportReport
 
 
-def select(svc: Service, account_ids: Sequence[str] | None, providers: Sequence[str] | None) -> list[Account]:
+def select(svc: AppContext, account_ids: Sequence[str] | None, providers: Sequence[str] | None) -> list[Account]:
     accounts = svc.accounts()
     if account_ids:
         wanted = set(account_ids)
@@ -38,7 +39,7 @@ def select(svc: Service, account_ids: Sequence[str] | None, providers: Sequence[
     return accounts
 
 
-async def poll_async(svc: Service, account_ids: Sequence[str] | None = None,
+async def poll_async(svc: AppContext, account_ids: Sequence[str] | None = None,
                      providers: Sequence[str] | None = None, force: bool = False,
                      runner: ProbeRunner | None = None) -> list[ProbeResult]:
     accounts = select(svc, account_ids, providers)
@@ -47,7 +48,7 @@ async def poll_async(svc: Service, account_ids: Sequence[str] | None = None,
                            lambda a: svc.resolve_credential(a.credential, a.id),
                            cache_guard_s=svc.config.settings.schedule.cache_guard, force=force)
     # file:// requests (local agent tools) are read from disk; everything else goes out over HTTP
-    transport = getattr(svc, "probe_transport", None) or LocalFileTransport()
+    transport = svc.probe_transport or LocalFileTransport()
     runner = runner or ProbeRunner(svc.clock, transport=transport,
                                    on_secret_update=write_back_secret)
     results = await poller.poll(runner, the_plan)
@@ -57,7 +58,7 @@ async def poll_async(svc: Service, account_ids: Sequence[str] | None = None,
     return sorted(results, key=lambda r: order.get(r.account_id, len(order)))
 
 
-async def read_status_pages(svc: Service, providers: set[str]) -> None:
+async def read_status_pages(svc: AppContext, providers: set[str]) -> None:
     """The status pages of the providers just polled, each at most once per ``schedule.status_interval``."""
     settings = svc.config.settings
     pages = {p: url for p, url in settings.status_pages.items() if p in providers}
@@ -70,12 +71,12 @@ async def read_status_pages(svc: Service, providers: set[str]) -> None:
         status_q.save(svc.store, await status_pages.fetch(due, now))
 
 
-def poll(svc: Service, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
+def poll(svc: AppContext, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
          force: bool = False) -> list[ProbeResult]:
     return asyncio.run(poll_async(svc, account_ids, providers, force))
 
 
-def record(svc: Service, results: Sequence[ProbeResult]) -> None:
+def record(svc: AppContext, results: Sequence[ProbeResult]) -> None:
     """Samples, usage events and per-account outcomes of the accounts actually attempted."""
     attempted = [r for r in results if not r.skipped]
     samples_q.write_samples(svc.store, [s for r in attempted for s in r.samples])
@@ -98,7 +99,8 @@ _FAULTS = frozenset({Outcome.ERROR, Outcome.UNREACHABLE})
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(details, default=str))
+    plain: dict[str, Any] = json.loads(json.dumps(details, default=str))
+    return plain
 
 
 def write_back_secret(account: Account, update: Any) -> None:
@@ -127,7 +129,7 @@ def write_back_secret(account: Account, update: Any) -> None:
     os.replace(tmp, path)
 
 
-def import_token_monitor(svc: Service, paths: Sequence[str], account: str | None = None) -> Any:
+def import_token_monitor(svc: AppContext, paths: Sequence[str], account: str | None = None) -> ImportReport:
     """Store the samples of older tools' JSONL probe logs (``sources.token_monitor``); returns the report."""
     from quotawarden.sources.token_monitor import read_files
 

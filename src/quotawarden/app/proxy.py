@@ -5,7 +5,6 @@ The proxy itself never imports the store or analysis; it receives these collabor
 
 from __future__ import annotations
 
-import functools
 import itertools
 import logging
 import time
@@ -16,11 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import event
-
 from quotawarden.analysis import rotation
 from quotawarden.analysis.health import Policy
-from quotawarden.domain import Account, Health, Outcome, QuotaSample, UsageEvent
+from quotawarden.domain import Account, Health, Outcome, QuotaSample
 from quotawarden.errors import QuotawardenError
 from quotawarden.sources.proxy import Batch, Budget, ProxyApp
 from quotawarden.sources.proxy.settings import proxy_config
@@ -29,15 +26,16 @@ from quotawarden.store import outcomes as outcomes_q
 from quotawarden.store import samples as samples_q
 from quotawarden.store import throttles as throttles_q
 from quotawarden.store import usage as usage_q
-from quotawarden.store.engine import Store, open_store
+from quotawarden.store.append import append_usage, open_appender
+from quotawarden.store.engine import Store
 
 if TYPE_CHECKING:
-    from quotawarden.app.service import Service
+    from quotawarden.app.context import AppContext
 
 log = logging.getLogger("quotawarden.proxy")
 
 
-def build_proxy(service: Service, host: str | None = None, port: int | None = None) -> ProxyApp:
+def build_proxy(service: AppContext, host: str | None = None, port: int | None = None) -> ProxyApp:
     settings = service.config.settings
     secrets: dict[str, str] = {}
     for a in service.config.accounts:
@@ -71,7 +69,7 @@ class ActionReporter:
     """The proxy's autonomous moves, audited and announced (``ActionDesk.act``) in a thread of their own: a slow
     alert channel never holds up a request."""
 
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: AppContext) -> None:
         self.service = service
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="quotawarden-proxy-actions")
 
@@ -130,25 +128,16 @@ def _step(headroom: float | None) -> float | None:
 
 
 class StoreWriter:
-    """The proxy's sink, used only from the queue's writer thread.
+    """The proxy's sink, used only from the queue's writer thread; writes through ``store.append``'s lean engine."""
 
-    It writes through an engine of its own on the service's database: on SQLite with a small page cache (the
-    store's 64 MiB cache suits big imports and reports; a proxy that only appends would grow by that much over
-    a long run, measured 33 MB over 100,000 requests), and usage rows go in with one DB-API ``executemany``
-    (SQLAlchemy's per-row parameter processing cost ~7% of the proxy's CPU under load).
-    """
-
-    def __init__(self, service: Service) -> None:
+    def __init__(self, service: AppContext) -> None:
         self.service = service
         self._store: Store | None = None
 
     def open(self) -> Store:
         if self._store is None:
-            url = self.service.store.url  # opens and migrates the database, registers configured accounts
-            store = open_store(url, migrate=False)
-            if store.is_sqlite:  # on checkout: open_store may already have pooled a connection
-                event.listen(store.engine, "checkout", _small_cache)
-            self._store = store
+            # the service's store opens and migrates the database and registers configured accounts first
+            self._store = open_appender(self.service.store.url)
         return self._store
 
     def close(self) -> None:
@@ -160,12 +149,6 @@ class StoreWriter:
         write_batch(self.open(), batch)
 
 
-def _small_cache(dbapi_conn: Any, *_: object) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-    cur.close()
-
-
 def write_batch(store: Store, batch: Batch) -> None:
     """Observed accounts first (samples refer to them), then samples, usage and states."""
     if batch.observed:
@@ -174,58 +157,12 @@ def write_batch(store: Store, batch: Batch) -> None:
                     for o in batch.observed],
             origin="observed", fingerprints={o.account_id: o.fingerprint for o in batch.observed})
     samples_q.write_samples(store, batch.samples)
-    _write_usage(store, batch.usage)
+    append_usage(store, batch.usage)
     accounts_q.set_states(store, batch.states)
     outcomes_q.add(store, {k: (ok, failed) for k, (ok, failed) in batch.outcomes.items()})  # last: not idempotent
 
 
-def _write_usage(store: Store, events: list[UsageEvent]) -> None:
-    """Idempotent on the dedup key, like ``store.usage.write_usage``; tuples straight to the DB-API.
-
-    On SQLite, multi-row ``INSERT ... VALUES (...), (...)`` statements in power-of-two sizes (a handful of
-    distinct statements, all in sqlite3's statement cache): half the CPU of ``executemany`` per row (measured
-    7.7 vs 16.3 us), and one GIL release per statement instead of one per row, so the writer thread hardly
-    interrupts the event loop.
-    """
-    if not events:
-        return
-    money: Any = float if store.is_sqlite else (lambda d: d)  # SQLite stores Numeric as REAL, psycopg takes Decimal
-    rows = [(e.dedup_key, e.ts.timestamp(), e.provider, e.model, e.source.value, e.account_id, e.consumer,
-             e.project, e.session, e.host, e.input_tokens, e.output_tokens, e.cache_write_tokens,
-             e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens,
-             None if e.cost is None else money(e.cost),
-             None if e.cost_recorded is None else money(e.cost_recorded), e.request_id) for e in events]
-    with store.engine.begin() as conn:
-        cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            if store.is_sqlite:
-                i = 0
-                while i < len(rows):
-                    n = min(_MAX_ROWS, 1 << ((len(rows) - i).bit_length() - 1))
-                    cur.execute(_sqlite_insert(n), [v for row in rows[i:i + n] for v in row])
-                    i += n
-            else:
-                marks = ", ".join(["%s"] * len(_USAGE_COLS))
-                cur.executemany(f"INSERT INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES ({marks}) "
-                                "ON CONFLICT (dedup_key) DO NOTHING", rows)
-        finally:
-            cur.close()
-
-
-@functools.cache
-def _sqlite_insert(n: int) -> str:
-    one = "(" + ", ".join(["?"] * len(_USAGE_COLS)) + ")"
-    return f"INSERT OR IGNORE INTO usage_events ({', '.join(_USAGE_COLS)}) VALUES " + ", ".join([one] * n)
-
-
-_MAX_ROWS = 256  # x 19 columns stays far below SQLite's 32,766 bound variables
-_CACHE_KIB = 4096
-_USAGE_COLS = ("dedup_key", "ts", "provider", "model", "source", "account_id", "consumer", "project", "session",
-               "host", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-               "cache_read_tokens", "reasoning_tokens", "cost", "cost_recorded", "request_id")
-
-
-def spent(service: Service, budget: Budget, now: datetime) -> tuple[Decimal, Decimal]:
+def spent(service: AppContext, budget: Budget, now: datetime) -> tuple[Decimal, Decimal]:
     """Cost already stored today and this month for a budget's scope (consumer, project, provider, total)."""
     month_start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     day_start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)

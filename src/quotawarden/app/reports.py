@@ -14,7 +14,7 @@ from quotawarden.analysis.burn import BurnRate, Point, burn_rate
 from quotawarden.analysis.health import Policy
 from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluate
 from quotawarden.config import Settings
-from quotawarden.domain import Account, AccountState, Health, QuotaSample
+from quotawarden.domain import Account, AccountState, Alert, Health, QuotaSample
 from quotawarden.store import Store
 from quotawarden.store import analysis_queries as aq
 from quotawarden.store import outcomes as outcomes_q
@@ -71,7 +71,7 @@ def weekly(store: Store, now: datetime, weeks: int = 8) -> list[schedule.WeekSta
 
 def usage(store: Store, now: datetime, days: float) -> list[cost.Usage]:
     rows = aq.usage_rows(store, now.timestamp() - days * DAY, now.timestamp())
-    return [cost.Usage(*r[:-1], _decimal(r[-1])) for r in rows]
+    return [cost.Usage._make((*r[:-1], _decimal(r[-1]))) for r in rows]
 
 
 def _decimal(v: Any) -> Decimal | None:
@@ -162,7 +162,7 @@ def audit_inputs(store: Store, settings: Settings, accounts: Sequence[Account], 
 FINDING_KINDS = ("budget", "anomaly")
 
 
-def findings(store: Store, settings: Settings, accounts: Sequence[Account], now: datetime) -> list[Any]:
+def findings(store: Store, settings: Settings, accounts: Sequence[Account], now: datetime) -> list[Alert]:
     """Budget and anomaly conditions as ``domain.Alert`` values (window health comes from status itself)."""
     _, budgets = forecast(store, settings, accounts, now)
     inp = audit.AuditInputs(statuses=[], now=now, budgets=budgets, anomalies=anomalies(store, now))

@@ -7,12 +7,14 @@ output. Built by :func:`build_service`; no module holds global state.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from quotawarden.analysis import cost, schedule
 from quotawarden.analysis.status import AccountStatus, HealthThresholds, overall, status_json
 from quotawarden.app import reports
 from quotawarden.clock import Clock, SystemClock
@@ -25,8 +27,24 @@ from quotawarden.store import audit as audit_q
 from quotawarden.store import samples as samples_q
 
 if TYPE_CHECKING:
+    import httpx
+
+    from quotawarden.actions import alerting, autonomy, rules
     from quotawarden.actions.desk import ActionDesk
+    from quotawarden.analysis.anomaly import Anomaly
+    from quotawarden.analysis.cost import BudgetStatus, CostLine, Forecast
+    from quotawarden.analysis.fairness import Fairness
+    from quotawarden.analysis.rotation import PoolSpec, Rotation
+    from quotawarden.analysis.schedule import Reset, Underspend, WeekStat
+    from quotawarden.analysis.tiers import Advice
+    from quotawarden.analysis.usage_report import ReportQuery
+    from quotawarden.app.instances import InstanceSecrets
+    from quotawarden.credentials.secretbox import SecretBox
     from quotawarden.credentials.vault import Vault
+    from quotawarden.sources.log_plan import IngestReport
+    from quotawarden.sources.log_tailer import Progress
+    from quotawarden.sources.probe_runner import ProbeResult
+    from quotawarden.sources.proxy import ProxyApp
 
 
 @dataclass
@@ -36,7 +54,7 @@ class Service:
     clock: Clock = field(default_factory=SystemClock)
     store_url: str | None = None
     _store: Store | None = None
-    probe_transport: Any = None
+    probe_transport: httpx.AsyncBaseTransport | None = None
     """An ``httpx.AsyncBaseTransport`` for probes (tests: ``httpx.ASGITransport``); None = real sockets."""
 
     _store_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -81,7 +99,7 @@ class Service:
 
     # -- status -----------------------------------------------------------------------------------------------
 
-    def status(self, account_ids: list[str] | None = None) -> list[AccountStatus]:
+    def status(self, account_ids: Sequence[str] | None = None) -> list[AccountStatus]:
         accounts = self.accounts()
         if account_ids:
             accounts = [a for a in accounts if a.id in set(account_ids)]
@@ -92,7 +110,7 @@ class Service:
         return reports.statuses(self.store, accounts, latest, accounts_q.states(self.store), self.config.settings,
                                  self.now(), ids)
 
-    def status_report(self, account_ids: list[str] | None = None) -> dict[str, Any]:
+    def status_report(self, account_ids: Sequence[str] | None = None) -> dict[str, Any]:
         statuses = self.status(account_ids)
         report = status_json(statuses, overall(statuses), self.now())
         report["services"] = reports.status_pages(self.store, self.config.settings, self.now())
@@ -100,43 +118,43 @@ class Service:
 
     # -- analysis (quotawarden.app.reports -> quotawarden.analysis) ----------------------------------------------
 
-    def schedule(self, hours: float = 48) -> list[Any]:
+    def schedule(self, hours: float = 48) -> list[Reset]:
         """Windows resetting within ``hours``, soonest first (``analysis.schedule.Reset``)."""
-        return reports.schedule.schedule(self.status(), self.now(), hours)
+        return schedule.schedule(self.status(), self.now(), hours)
 
-    def underspend(self) -> list[Any]:
+    def underspend(self) -> list[Underspend]:
         """Windows with >= 40% unused and < 2 h to reset (``analysis.schedule.Underspend``)."""
-        return reports.schedule.underspend(self.status(), self.now())
+        return schedule.underspend(self.status(), self.now())
 
-    def weekly(self, weeks: int = 8) -> list[Any]:
+    def weekly(self, weeks: int = 8) -> list[WeekStat]:
         """Peak/mean utilisation and exhaustion events per account, window and ISO week."""
         return reports.weekly(self.store, self.now(), weeks)
 
-    def rotation(self, pool: str | None = None) -> list[Any]:
+    def rotation(self, pool: str | None = None) -> list[Rotation]:
         """Each pool's (or one pool's) accounts ranked for use, with fallback tiers (``analysis.rotation``)."""
         return reports.rotations(self.status(), self.config.settings, pool)
 
-    def pool_specs(self) -> list[Any]:
+    def pool_specs(self) -> list[PoolSpec]:
         """``[[pools]]`` as ``analysis.rotation.PoolSpec`` values, for ``analysis.rotation.rank``."""
         return reports.pool_specs(self.config.settings)
 
-    def anomalies(self) -> list[Any]:
+    def anomalies(self) -> list[Anomaly]:
         """Usage/cost spikes (median/MAD per hour-of-week), new models, error bursts (``analysis.anomaly``)."""
         return reports.anomalies(self.store, self.now())
 
-    def cost(self, period: str = "day", by: str = "provider", days: float = 30) -> list[Any]:
+    def cost(self, period: str = "day", by: str = "provider", days: float = 30) -> list[CostLine]:
         """Cost lines per period and group (``analysis.cost.CostLine``)."""
-        return reports.cost.breakdown(reports.usage(self.store, self.now(), days), period, by)
+        return cost.breakdown(reports.usage(self.store, self.now(), days), period, by)
 
-    def forecast(self) -> tuple[Any, list[Any]]:
+    def forecast(self) -> tuple[Forecast, list[BudgetStatus]]:
         """(month-end ``Forecast`` with a 90% interval, ``BudgetStatus`` of every ``[[budgets]]`` entry)."""
         return reports.forecast(self.store, self.config.settings, self.accounts(), self.now())
 
-    def tier_advice(self) -> list[Any]:
+    def tier_advice(self) -> list[Advice]:
         """Plan advice per account from the last 30 days (``analysis.tiers.Advice``)."""
         return reports.tier_advice(self.store, self.accounts(), self.now())
 
-    def fairness(self, hours: float = 24, anonymize: bool = False, keep: str | None = None) -> Any:
+    def fairness(self, hours: float = 24, anonymize: bool = False, keep: str | None = None) -> Fairness:
         """Shares, Jain index, Gini and advice across consumers (``analysis.fairness.Fairness``)."""
         return reports.fairness_report(self.store, self.now(), hours, self.status(), keep, anonymize)
 
@@ -144,7 +162,7 @@ class Service:
         """The daily audit as plain data (summary/alerts/account_details/recommendations/historical_trends)."""
         return reports.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now())
 
-    def analysis_findings(self) -> tuple[list[Any], tuple[str, ...]]:
+    def analysis_findings(self) -> tuple[list[rules.Finding], tuple[str, ...]]:
         """(budget and anomaly ``actions.rules.Finding`` values, the kinds evaluated), ready for
         ``evaluate_alerts(*service.analysis_findings())``."""
         from quotawarden.actions.rules import Finding
@@ -163,21 +181,22 @@ class Service:
                           statuses=self.status, accounts=self.accounts, audit=self.audit,
                           resolve_secret=self.resolve_credential)
 
-    def evaluate_alerts(self, findings: Any = None, finding_kinds: Any = ()) -> Any:
+    def evaluate_alerts(self, findings: Sequence[rules.Finding] | None = None,
+                        finding_kinds: Sequence[str] = ()) -> alerting.Evaluation:
         """Open/update/resolve alerts from status and analysis findings (budgets, anomalies); the daemon calls it
         after each tick. ``findings=None`` computes them; pass ``()`` for health alerts only."""
         if findings is None:
             findings, finding_kinds = self.analysis_findings()
         return self.actions.evaluate(findings, finding_kinds)
 
-    def throttle_consumers(self, hours: float = 24, actor: str = "daemon") -> Any:
+    def throttle_consumers(self, hours: float = 24, actor: str = "daemon") -> list[autonomy.Outcome]:
         """Fairness over the last ``hours``, and the ``throttle_consumers`` action on its advice (the daemon's
         ``fairness`` job)."""
         report = self.fairness(hours)
         hold = float(self.config.settings.schedule.fairness_interval) * 4
         return self.actions.throttle(report.consumers, hold_s=hold, actor=actor)
 
-    def deliver_alerts(self) -> Any:
+    def deliver_alerts(self) -> list[alerting.Sent]:
         """Send pending notices; each is claimed atomically first, so replicas never double-send."""
         return self.actions.deliver()
 
@@ -197,14 +216,14 @@ class Service:
     # -- daemon and agent instances (quotawarden.app.instances, interfaces.daemon) --------------------------------
 
     @cached_property
-    def secret_box(self) -> Any:
+    def secret_box(self) -> SecretBox:
         """Seals instance credentials at rest (``quotawarden.credentials.secretbox.SecretBox``)."""
         from quotawarden.credentials.secretbox import KeyFileBox
 
         return KeyFileBox(self.config.settings.server.key_file)
 
     @cached_property
-    def instance_secrets(self) -> Any:
+    def instance_secrets(self) -> InstanceSecrets:
         """A ``SecretSource`` for ``vault:instance/<fingerprint>`` references of registered instances."""
         from quotawarden.app.instances import InstanceSecrets
 
@@ -213,13 +232,15 @@ class Service:
 
     # -- agent logs (quotawarden.app.agent_logs) ------------------------------------------------------------------
 
-    def ingest_logs(self, sources: list[str] | None = None, paths: Any = None, progress: Any = None) -> Any:
+    def ingest_logs(self, sources: Sequence[str] | None = None,
+                    paths: Mapping[str, list[str]] | list[str] | None = None,
+                    progress: Progress | None = None) -> IngestReport:
         """One incremental pass over the agent logs (safe to call on a schedule); returns an ``IngestReport``."""
         from quotawarden.app import agent_logs
 
         return agent_logs.ingest_logs(self, sources, paths, progress)
 
-    def usage_report(self, query: Any) -> dict[str, Any]:
+    def usage_report(self, query: ReportQuery) -> dict[str, Any]:
         """A ccusage-shaped usage report (``analysis.usage_report.ReportQuery``) from the hourly roll-up."""
         from quotawarden.app import agent_logs
 
@@ -228,15 +249,15 @@ class Service:
 
     # -- polling (quotawarden.app.polling) --------------------------------------------------------------------
 
-    def poll(self, account_ids: list[str] | None = None, providers: list[str] | None = None,
-             force: bool = False) -> list[Any]:
+    def poll(self, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
+             force: bool = False) -> list[ProbeResult]:
         """Probe accounts now (cache guard unless ``force``); stores samples and outcomes. ``ProbeResult`` list."""
         from quotawarden.app import polling
 
         return polling.poll(self, account_ids, providers, force)
 
-    async def poll_async(self, account_ids: list[str] | None = None, providers: list[str] | None = None,
-                         force: bool = False) -> list[Any]:
+    async def poll_async(self, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
+                         force: bool = False) -> list[ProbeResult]:
         """``poll`` for callers already inside an event loop (the daemon's scheduler)."""
         from quotawarden.app import polling
 
@@ -244,7 +265,7 @@ class Service:
 
     # -- piggyback proxy (quotawarden.app.proxy, sources.proxy) ---------------------------------------------
 
-    def build_proxy(self, host: str | None = None, port: int | None = None) -> Any:
+    def build_proxy(self, host: str | None = None, port: int | None = None) -> ProxyApp:
         """The proxy as a plain ASGI app (``sources.proxy.ProxyApp``) wired to this service's store, keys and
         prices; start/stop its flusher with ASGI lifespan or ``await app.start()`` / ``await app.stop()``."""
         from quotawarden.app import proxy

@@ -11,11 +11,7 @@ import asyncio
 import pkgutil
 import re
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import datetime
 from importlib import import_module
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -23,11 +19,16 @@ from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 
 from quotawarden.clock import Clock, SystemClock
-from quotawarden.emulator.base import EmulatedProvider, EmuRequest, Route, json_response, malformed
+from quotawarden.emulator.base import (
+    Call,
+    EmulatedProvider,
+    EmulatorState,
+    EmuRequest,
+    Route,
+    json_response,
+    malformed,
+)
 from quotawarden.emulator.scenario import EmuAccount, Scenario
-
-# how long consumption counts against a window, by window name (default: a one-minute bucket)
-HORIZON_S = {"rpd": 86400.0, "daily": 86400.0, "5h": 18000.0, "7d": 604800.0}
 
 
 def load_emulated_providers() -> dict[str, EmulatedProvider]:
@@ -43,59 +44,6 @@ def load_emulated_providers() -> dict[str, EmulatedProvider]:
         for item in items if isinstance(items, list) else [items] if items else []:
             found[item.slug] = item
     return found
-
-
-@dataclass
-class Call:
-    account_id: str | None
-    method: str
-    path: str
-    status: int
-
-
-@dataclass
-class EmulatorState:
-    scenario: Scenario
-    clock: Clock
-    providers: dict[str, EmulatedProvider]
-    start: datetime
-    credentials: dict[str, EmuAccount] = field(default_factory=dict)
-    calls: list[Call] = field(default_factory=list)
-    fault_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    status_reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    scratch: dict[object, Any] = field(default_factory=dict)
-    """Per-provider bookkeeping (last call times, refreshed-token expiry), keyed by tuples."""
-    _consumed: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
-
-    def __post_init__(self) -> None:
-        for a in self.scenario.accounts:
-            self.credentials[a.credential] = a
-
-    def add_account(self, account: EmuAccount) -> None:
-        self.scenario.accounts.append(account)
-        self.credentials[account.credential] = account
-
-    def alias(self, credential: str, account: EmuAccount) -> None:
-        """Make another credential (a refreshed OAuth token) name the same account."""
-        self.credentials[credential] = account
-
-    def revoke(self, credential: str) -> None:
-        self.credentials.pop(credential, None)
-
-    def consume(self, account_id: str, amounts: dict[str, float], now: datetime) -> None:
-        t = now.timestamp()
-        for window, amount in amounts.items():
-            self._consumed[(account_id, window)].append((t, amount))
-
-    def consumed(self, account_id: str, window: str, now: datetime) -> float:
-        items = self._consumed.get((account_id, window))
-        if not items:
-            return 0.0
-        since = now.timestamp() - HORIZON_S.get(window, 60.0)
-        return sum(a for t, a in items if t > since)
-
-    def calls_for(self, account_id: str) -> list[Call]:
-        return [c for c in self.calls if c.account_id == account_id]
 
 
 _AUTH = re.compile(r"^\s*(?:bearer|token)\s+(.+?)\s*$", re.IGNORECASE)

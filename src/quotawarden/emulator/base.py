@@ -31,19 +31,18 @@ Time comes from ``req.now`` (the injected clock), never the wall clock.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from quotawarden.emulator.scenario import EmuAccount
-
-if TYPE_CHECKING:
-    from quotawarden.emulator.app import EmulatorState
+from quotawarden.clock import Clock
+from quotawarden.emulator.scenario import EmuAccount, Scenario
 
 Handler = Callable[["EmuRequest"], Awaitable[Response]]
 
@@ -146,3 +145,60 @@ def openai_error(kind: str, message: str | None = None) -> Response:
 def malformed() -> Response:
     """A 200 whose body is not what the client expects (truncated JSON)."""
     return Response(b'{"error": {"message": "upstream conn', status_code=200, media_type="application/json")
+
+
+# how long consumption counts against a window, by window name (default: a one-minute bucket)
+HORIZON_S = {"rpd": 86400.0, "daily": 86400.0, "5h": 18000.0, "7d": 604800.0}
+
+
+@dataclass
+class Call:
+    account_id: str | None
+    method: str
+    path: str
+    status: int
+
+
+@dataclass
+class EmulatorState:
+    scenario: Scenario
+    clock: Clock
+    providers: dict[str, EmulatedProvider]
+    start: datetime
+    credentials: dict[str, EmuAccount] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    fault_hits: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    status_reads: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    scratch: dict[object, Any] = field(default_factory=dict)
+    """Per-provider bookkeeping (last call times, refreshed-token expiry), keyed by tuples."""
+    _consumed: dict[tuple[str, str], list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        for a in self.scenario.accounts:
+            self.credentials[a.credential] = a
+
+    def add_account(self, account: EmuAccount) -> None:
+        self.scenario.accounts.append(account)
+        self.credentials[account.credential] = account
+
+    def alias(self, credential: str, account: EmuAccount) -> None:
+        """Make another credential (a refreshed OAuth token) name the same account."""
+        self.credentials[credential] = account
+
+    def revoke(self, credential: str) -> None:
+        self.credentials.pop(credential, None)
+
+    def consume(self, account_id: str, amounts: dict[str, float], now: datetime) -> None:
+        t = now.timestamp()
+        for window, amount in amounts.items():
+            self._consumed[(account_id, window)].append((t, amount))
+
+    def consumed(self, account_id: str, window: str, now: datetime) -> float:
+        items = self._consumed.get((account_id, window))
+        if not items:
+            return 0.0
+        since = now.timestamp() - HORIZON_S.get(window, 60.0)
+        return sum(a for t, a in items if t > since)
+
+    def calls_for(self, account_id: str) -> list[Call]:
+        return [c for c in self.calls if c.account_id == account_id]

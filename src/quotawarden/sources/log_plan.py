@@ -17,24 +17,10 @@ from typing import Any, Protocol
 
 import orjson
 
-from quotawarden.domain import QuotaSample
+from quotawarden.domain import FileState, QuotaSample
 from quotawarden.logsources.base import LogSourceSpec
 
 HEAD_BYTES = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class FileState:
-    path: str
-    source: str
-    device: int
-    inode: int
-    size: int
-    offset: int
-    lines: int
-    head_hash: str | None
-    mtime: float
-    state: str | None = None
 
 
 class LogSink(Protocol):

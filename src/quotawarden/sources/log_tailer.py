@@ -22,10 +22,10 @@ from typing import Any
 
 import orjson
 
-from quotawarden.domain import QuotaSample
+from quotawarden.domain import FileState, QuotaSample
 from quotawarden.logsources.base import LogSourceSpec, MalformedRecord, ReaderContext, Record, record_of, record_total
 from quotawarden.pricing import Pricer
-from quotawarden.sources.log_plan import FileJob, FileState, IngestReport, LogSink, head_hash, plan
+from quotawarden.sources.log_plan import FileJob, IngestReport, LogSink, head_hash, plan
 
 FLUSH_EVENTS = 20000
 IN_FLIGHT = 128

@@ -7,25 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 
 import httpx
 import orjson
 
+from quotawarden.domain import PageStatus
 from quotawarden.redact import redact_text
 
 STATES = {"none": "operational", "minor": "degraded", "major": "partial_outage", "critical": "major_outage",
           "maintenance": "degraded"}
-
-
-@dataclass(frozen=True, slots=True)
-class PageStatus:
-    provider: str
-    state: str
-    """operational | degraded | partial_outage | major_outage | unknown"""
-    description: str
-    observed_at: datetime
 
 
 def parse(body: bytes) -> tuple[str, str]:

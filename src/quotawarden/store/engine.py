@@ -81,7 +81,7 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
         if migrate:
             from quotawarden.store.migrate import upgrade
 
-            upgrade(store)
+            upgrade(engine)
         return store
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)

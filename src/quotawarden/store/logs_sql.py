@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when used: the status line needs neither
-    from quotawarden.sources.log_plan import FileState
+    from quotawarden.domain import FileState
 
 EVENT_COLUMNS = ("dedup_key", "ts", "provider", "model", "source", "account_id", "consumer", "project", "session",
                  "host", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
@@ -154,7 +154,7 @@ class LogDb:
     # -- file positions -------------------------------------------------------------------------------------------
 
     def load_files(self) -> dict[str, FileState]:
-        from quotawarden.sources.log_plan import FileState
+        from quotawarden.domain import FileState
 
         rows = self._read(f"SELECT {_q(_FILE_COLS[1:11])} FROM log_files WHERE host = ?", (self.host,))
         return {r[0]: FileState(*r) for r in rows}

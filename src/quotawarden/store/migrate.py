@@ -12,10 +12,10 @@ import threading
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from quotawarden.errors import SchemaTooNew, StoreError
-from quotawarden.store.engine import Store
 
 VERSIONS = Path(__file__).parent / "migrations" / "versions"
 _REV = re.compile(r'^revision\s*(?::\s*str\s*)?=\s*["\']([^"\']+)["\']', re.M)
@@ -39,18 +39,19 @@ def known_revisions() -> tuple[set[str], set[str]]:
     return revs, revs - downs
 
 
-def current_revisions(store: Store) -> set[str]:
+def current_revisions(engine: Engine) -> set[str]:
     try:
-        with store.engine.connect() as conn:
+        with engine.connect() as conn:
             rows = conn.execute(text("SELECT version_num FROM alembic_version")).fetchall()
         return {r[0] for r in rows}
     except SQLAlchemyError:
         return set()
 
 
-def upgrade(store: Store) -> None:
+def upgrade(engine: Engine) -> None:
+    """Bring the schema behind ``engine`` to the newest revision (a no-op when it is there)."""
     revs, heads = known_revisions()
-    current = current_revisions(store)
+    current = current_revisions(engine)
     unknown = current - revs
     if unknown:
         raise SchemaTooNew(
@@ -59,21 +60,21 @@ def upgrade(store: Store) -> None:
         )
     if current == heads:
         return
-    _run_alembic(store)
+    _run_alembic(engine)
 
 
 _ALEMBIC = threading.Lock()  # Alembic keeps its migration context in module globals: one run at a time
 
 
-def _run_alembic(store: Store) -> None:
+def _run_alembic(engine: Engine) -> None:
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(VERSIONS.parent))
     try:
-        with _ALEMBIC, store.engine.begin() as conn:
-            if store.dialect == "postgresql":
+        with _ALEMBIC, engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_ID})
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "heads")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from quotawarden.sources.status_pages import PageStatus
+from quotawarden.domain import PageStatus
 from quotawarden.store._sql import insert
 from quotawarden.store.engine import Store
 from quotawarden.store.schema_health import provider_status
