@@ -1,1 +1,1 @@
-"""Stage 4: alert rules and delivery, rotation, the OpenCode switcher, budgets, the vault."""
+"""Stage 4: alert rules and delivery, key checks and rotation, the OpenCode switcher, budgets, autonomy, throttling."""

@@ -1,1 +1,1 @@
-"""The long-running daemon: scheduler, replica coordination and the ``serve`` runner."""
+"""The long-running daemon's process: the `serve` launcher (scheduler, API and proxy in one process) and its client."""
