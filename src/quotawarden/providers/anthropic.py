@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import Outcome, QuotaSample, Source, Unit
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._quota import SampleSet, check_status, json_object, log, num, parse_time, retry_after
+from quotawarden.providers._headers import add_pair, header_num, header_time, rate_limited
+from quotawarden.providers._quota import SampleSet, check_status, json_object
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.anthropic.com"
@@ -34,28 +35,6 @@ class AnthropicSettings(BaseModel):
     """The model of the one-token probe call (the cheapest one the key can use)."""
 
 
-def _number(headers: Headers, name: str) -> float | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        return num(raw, name)
-    except Exception:
-        log.warning("ignoring unreadable header %s", name)  # odd headers never crash a reading
-        return None
-
-
-def _time(headers: Headers, name: str) -> datetime | None:
-    raw = headers.get(name)
-    if not raw:
-        return None
-    try:
-        return parse_time(raw, name)
-    except Exception:
-        log.warning("ignoring unreadable header %s", name)
-        return None
-
-
 @dataclass(frozen=True, slots=True)
 class StandardHeaders:
     """Reads the standard rate-limit headers of any Messages API answer (probe or proxied traffic)."""
@@ -70,12 +49,8 @@ class StandardHeaders:
         out = SampleSet(account_id, now, source)
         for bucket, (window, unit) in BUCKETS.items():
             prefix = f"anthropic-ratelimit-{bucket}-"
-            limit, remaining = _number(headers, prefix + "limit"), _number(headers, prefix + "remaining")
-            if limit is None and remaining is None:
-                continue
-            used = max(limit - remaining, 0.0) if limit is not None and remaining is not None else None
-            out.add(window, unit, limit=limit, remaining=remaining, used=used,
-                    resets_at=_time(headers, prefix + "reset"), length_s=60)
+            add_pair(out, window, unit, header_num(headers, prefix + "limit"),
+                     header_num(headers, prefix + "remaining"), header_time(headers, prefix + "reset"), 60)
         return out.samples
 
 
@@ -96,10 +71,7 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
 def read_probe_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
     samples = HEADERS.read(ctx.account.id, resp.status, resp.headers, ctx.now, source=Source.PROBE)
     if resp.status == 429:
-        wait = retry_after(resp.headers, ctx.now)
-        return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
-                            retry_at=ctx.now + timedelta(seconds=wait) if wait is not None else None,
-                            reason="anthropic: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
+        return rate_limited("anthropic", samples, resp.headers, ctx.now)
     check_status(resp, "anthropic", ctx.now)
     body = json_object(resp, "anthropic")
     if not isinstance(body.get("usage"), dict):

@@ -9,23 +9,21 @@ LIMITED, no retry time, reason says so).
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from quotawarden.domain import Outcome, QuotaSample, Source, Unit
+from quotawarden.domain import Outcome, Source
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._quota import SampleSet, check_status, go_duration, json_object, log, num, retry_after
-from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
+from quotawarden.providers._headers import OpenAIStyleHeaders, rate_limited
+from quotawarden.providers._quota import check_status, json_object
+from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.openai.com"
 PROBE_TOKENS = 9
-# header kind -> (window, unit)
-KINDS = {"requests": ("rpm", Unit.REQUESTS), "tokens": ("tpm", Unit.TOKENS),
-         "project-tokens": ("tpm_project", Unit.TOKENS)}
+# header kind -> (window, length in seconds)
+KINDS = {"requests": ("rpm", 60), "tokens": ("tpm", 60), "project-tokens": ("tpm_project", 60)}
 
 
 class OpenAISettings(BaseModel):
@@ -33,40 +31,7 @@ class OpenAISettings(BaseModel):
     probe_model: str = "gpt-4.1-nano"
 
 
-def _number(headers: Headers, name: str) -> float | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        return num(raw, name)
-    except Exception:
-        log.warning("ignoring unreadable header %s", name)  # odd headers never crash a reading
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class RateLimitHeaders:
-    hosts: tuple[str, ...] = ("api.openai.com",)
-
-    def matches(self, host: str, path: str) -> bool:
-        return host.lower() in self.hosts and path.startswith("/v1/")
-
-    def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
-             source: Source = Source.PROXY) -> list[QuotaSample]:
-        out = SampleSet(account_id, now, source)
-        for kind, (window, unit) in KINDS.items():
-            limit = _number(headers, f"x-ratelimit-limit-{kind}")
-            remaining = _number(headers, f"x-ratelimit-remaining-{kind}")
-            if limit is None and remaining is None:
-                continue
-            reset = go_duration(headers.get(f"x-ratelimit-reset-{kind}"))
-            used = max(limit - remaining, 0.0) if limit is not None and remaining is not None else None
-            out.add(window, unit, limit=limit, remaining=remaining, used=used, length_s=60,
-                    resets_at=now + timedelta(seconds=reset) if reset is not None else None)
-        return out.samples
-
-
-HEADERS = RateLimitHeaders()
+HEADERS = OpenAIStyleHeaders(("api.openai.com",), KINDS, path_prefix="/v1/")
 
 
 def error_code(resp: HttpResponse) -> str:
@@ -95,10 +60,7 @@ def read_probe_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
             return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
                                 reason="openai: insufficient_quota: billing quota exhausted (add credit; "
                                        "retrying will not help)", details={"insufficient_quota": True})
-        wait = retry_after(resp.headers, ctx.now)
-        return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
-                            retry_at=ctx.now + timedelta(seconds=wait) if wait is not None else None,
-                            reason="openai: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
+        return rate_limited("openai", samples, resp.headers, ctx.now)
     check_status(resp, "openai", ctx.now)
     body = json_object(resp, "openai")
     if not isinstance(body.get("usage"), dict):

@@ -13,65 +13,18 @@ lists models instead: free, proves the key, but whether that route carries the h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from quotawarden.domain import Outcome, QuotaSample, Source, Unit
-from quotawarden.errors import MalformedResponse
+from quotawarden.domain import QuotaSample, Source, Unit
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._quota import (
-    SampleSet,
-    bearer,
-    check_status,
-    go_duration,
-    json_object,
-    log,
-    num,
-    retry_after,
-)
+from quotawarden.providers._headers import OpenAIStyleHeaders, add_pair, header_num, rate_limited
+from quotawarden.providers._quota import SampleSet, bearer, check_status, json_object
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, Probe, ProbeContext, ProbeReading, ProviderSpec
-
-_KINDS = {"requests": Unit.REQUESTS, "tokens": Unit.TOKENS}
-
-
-def _header_num(headers: Headers, name: str) -> float | None:
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        return num(raw, name)
-    except MalformedResponse:
-        log.warning("ignoring unreadable header %s", name)  # odd headers never crash a reading
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class OpenAIStyleHeaders:
-    """``x-ratelimit-*`` pairs; ``windows`` names each kind's window and its length in seconds."""
-
-    hosts: tuple[str, ...]
-    windows: Mapping[str, tuple[str, int | None]]
-
-    def matches(self, host: str, path: str) -> bool:
-        return host.lower() in self.hosts
-
-    def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
-             source: Source = Source.PROXY) -> list[QuotaSample]:
-        out = SampleSet(account_id, now, source)
-        for kind, (window, length) in self.windows.items():
-            limit = _header_num(headers, f"x-ratelimit-limit-{kind}")
-            remaining = _header_num(headers, f"x-ratelimit-remaining-{kind}")
-            if limit is None and remaining is None:
-                continue
-            reset = go_duration(headers.get(f"x-ratelimit-reset-{kind}"))
-            out.add(window, _KINDS[kind], limit=limit, remaining=remaining,
-                    used=limit - remaining if limit is not None and remaining is not None else None,
-                    resets_at=now + timedelta(seconds=reset) if reset is not None else None, length_s=length)
-        return out.samples
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,26 +39,18 @@ class MistralHeaders:
     def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
              source: Source = Source.PROXY) -> list[QuotaSample]:
         out = SampleSet(account_id, now, source)
-        minute_limit = _header_num(headers, "ratelimitbysize-limit")
+        minute_limit = header_num(headers, "ratelimitbysize-limit")
         if minute_limit is None:
-            minute_limit = _header_num(headers, "x-ratelimitbysize-limit-minute")
-        minute_left = _header_num(headers, "ratelimitbysize-remaining")
+            minute_limit = header_num(headers, "x-ratelimitbysize-limit-minute")
+        minute_left = header_num(headers, "ratelimitbysize-remaining")
         if minute_left is None:
-            minute_left = _header_num(headers, "x-ratelimitbysize-remaining-minute")
-        reset = _header_num(headers, "ratelimitbysize-reset")
-        self._add(out, "tpm", minute_limit, minute_left, now + timedelta(seconds=reset) if reset is not None else None,
-                  60)
-        self._add(out, "monthly", _header_num(headers, "x-ratelimitbysize-limit-month"),
-                  _header_num(headers, "x-ratelimitbysize-remaining-month"), None, None)
+            minute_left = header_num(headers, "x-ratelimitbysize-remaining-minute")
+        reset = header_num(headers, "ratelimitbysize-reset")
+        add_pair(out, "tpm", Unit.TOKENS, minute_limit, minute_left,
+                 now + timedelta(seconds=reset) if reset is not None else None, 60)
+        add_pair(out, "monthly", Unit.TOKENS, header_num(headers, "x-ratelimitbysize-limit-month"),
+                 header_num(headers, "x-ratelimitbysize-remaining-month"), None, None)
         return out.samples
-
-    @staticmethod
-    def _add(out: SampleSet, window: str, limit: float | None, left: float | None, resets_at: datetime | None,
-             length: int | None) -> None:
-        if limit is None and left is None:
-            return
-        used = limit - left if limit is not None and left is not None else None
-        out.add(window, Unit.TOKENS, limit=limit, remaining=left, used=used, resets_at=resets_at, length_s=length)
 
 
 class CompatSettings(BaseModel):
@@ -160,10 +105,7 @@ def read_compat_response(entry: CompatProvider, ctx: ProbeContext, resp: HttpRes
     """Samples from the headers of any answer; a 429 keeps them (remaining 0 is worth storing)."""
     samples = entry.headers.read(ctx.account.id, resp.status, resp.headers, ctx.now, source=Source.PROBE)
     if resp.status == 429:
-        wait = retry_after(resp.headers, ctx.now)
-        retry_at = ctx.now + timedelta(seconds=wait) if wait is not None else None
-        return ProbeReading(samples=samples, outcome=Outcome.LIMITED, retry_at=retry_at,
-                            reason=f"{entry.slug}: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
+        return rate_limited(entry.slug, samples, resp.headers, ctx.now)
     check_status(resp, entry.slug, ctx.now)
     json_object(resp, entry.slug)  # a 200 with a broken body is an upstream fault, not a reading
     details: dict[str, str] = {}

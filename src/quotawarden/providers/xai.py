@@ -18,14 +18,9 @@ from pydantic import Field
 
 from quotawarden.domain import Unit
 from quotawarden.plugins import hookimpl
+from quotawarden.providers._headers import OpenAIStyleHeaders
 from quotawarden.providers._quota import SampleSet, add_balance, bearer, check_status, json_object, money, obj
-from quotawarden.providers.openai_compatible import (
-    CompatProvider,
-    CompatSettings,
-    OpenAIStyleHeaders,
-    compat_request,
-    read_compat_response,
-)
+from quotawarden.providers.openai_compatible import CompatProvider, CompatSettings, compat_request, read_compat_response
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 MANAGEMENT_BASE = "https://management-api.x.ai"

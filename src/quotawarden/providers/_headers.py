@@ -1,0 +1,83 @@
+"""Reading rate-limit response headers, shared by the API-key providers (probe answers and proxied traffic alike).
+
+An odd header never crashes a reading: an unreadable value is logged and read as absent. A limit/remaining pair
+becomes one window whose ``used`` is ``limit - remaining``, floored at 0 (remainders may arrive rounded up).
+:class:`OpenAIStyleHeaders` reads the ``x-ratelimit-{limit,remaining,reset}-<kind>`` family (OpenAI, Groq, xAI)
+with Go-style relative resets (``6m0s``, ``1.5s``, ``20ms``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from quotawarden.domain import Outcome, QuotaSample, Source, Unit
+from quotawarden.errors import MalformedResponse
+from quotawarden.providers._quota import SampleSet, go_duration, log, num, parse_time, retry_after
+from quotawarden.spec import Headers, ProbeReading
+
+
+def header_num(headers: Headers, name: str) -> float | None:
+    """A numeric header; None when absent or unreadable (logged)."""
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return num(raw, name)
+    except MalformedResponse:
+        log.warning("ignoring unreadable header %s", name)
+        return None
+
+
+def header_time(headers: Headers, name: str) -> datetime | None:
+    """A header holding a time (RFC 3339 or epoch); None when absent, empty or unreadable (logged)."""
+    raw = headers.get(name)
+    if not raw:
+        return None
+    try:
+        return parse_time(raw, name)
+    except MalformedResponse:
+        log.warning("ignoring unreadable header %s", name)
+        return None
+
+
+def add_pair(out: SampleSet, window: str, unit: Unit, limit: float | None, remaining: float | None,
+             resets_at: datetime | None, length_s: int | None) -> None:
+    """One window from a limit/remaining pair (either may be missing; with both missing there is no window)."""
+    if limit is None and remaining is None:
+        return
+    used = max(limit - remaining, 0.0) if limit is not None and remaining is not None else None
+    out.add(window, unit, limit=limit, remaining=remaining, used=used, resets_at=resets_at, length_s=length_s)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIStyleHeaders:
+    """``x-ratelimit-*`` pairs; ``windows`` names each kind's window and its length in seconds (``requests`` counts
+    requests, every other kind tokens). Answers to ``hosts`` under ``path_prefix`` match."""
+
+    hosts: tuple[str, ...]
+    windows: Mapping[str, tuple[str, int | None]]
+    path_prefix: str = ""
+
+    def matches(self, host: str, path: str) -> bool:
+        return host.lower() in self.hosts and path.startswith(self.path_prefix)
+
+    def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
+             source: Source = Source.PROXY) -> list[QuotaSample]:
+        out = SampleSet(account_id, now, source)
+        for kind, (window, length) in self.windows.items():
+            reset = go_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+            add_pair(out, window, Unit.REQUESTS if kind == "requests" else Unit.TOKENS,
+                     header_num(headers, f"x-ratelimit-limit-{kind}"),
+                     header_num(headers, f"x-ratelimit-remaining-{kind}"),
+                     now + timedelta(seconds=reset) if reset is not None else None, length)
+        return out.samples
+
+
+def rate_limited(name: str, samples: list[QuotaSample], headers: Headers, now: datetime) -> ProbeReading:
+    """A 429 answer: LIMITED until ``Retry-After``, keeping the samples its headers carried (0 left is news)."""
+    wait = retry_after(headers, now)
+    return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
+                        retry_at=now + timedelta(seconds=wait) if wait is not None else None,
+                        reason=f"{name}: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
