@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from quotawarden.analysis import anomaly, cost, fairness, health, tiers
-from quotawarden.analysis.burn import BurnRate, project
-from quotawarden.domain import Health, QuotaSample, Source, Unit
+from quotawarden.analysis.burn import BurnRate
 
 NOW = datetime(2026, 8, 20, 14, 0, tzinfo=UTC)
 
 
-def smp(ratio: float, window: str = "5h", length: int = 18000, status: str | None = None) -> QuotaSample:
-    return QuotaSample(NOW, "a", window, Unit.PERCENT, Source.PROBE, used_ratio=ratio, status=status,
-                       resets_at=NOW + timedelta(hours=3), window_length_s=length)
+def win(ratio: float | None, provider: str = "claude", status: str | None = None,
+        remaining: float | None = None) -> health.Window:
+    return health.Window(provider, "5h", ratio, remaining, status, 18000, NOW + timedelta(hours=3))
 
 
 def rate(per_hour: float, last: float) -> BurnRate:
@@ -24,39 +24,60 @@ def rate(per_hour: float, last: float) -> BurnRate:
 
 
 @pytest.mark.parametrize(("ratio", "provider", "per_hour", "expected", "reason"), [
-    (0.30, "claude", 0.01, Health.GREEN, "5h at 30%"),
-    (0.55, "claude", 0.01, Health.YELLOW, "5h at 55% (>= 50%)"),
-    (0.81, "gemini", 0.0, Health.RED, "5h at 81% (> 80%)"),
-    (0.80, "claude", 0.0, Health.RED, "5h: exhausted: at 80% of its 80% cap"),
-    (0.80, "claude", None, Health.RED, "5h at 80% (hard cap 80%)"),
+    (0.30, "claude", 0.01, "GREEN", "5h at 30%"),
+    (0.55, "claude", 0.01, "YELLOW", "5h at 55% (>= 50%)"),
+    (0.81, "gemini", 0.0, "RED", "5h at 81% (> 80%)"),
+    (0.80, "claude", 0.0, "RED", "5h: exhausted: at 80% of its 80% cap"),
+    (0.80, "claude", None, "RED", "5h at 80% (hard cap 80%)"),
     # 70 %/h would fill the 5-hour window within a quarter of its length: the claude 5h cap of 80 % drops by the
     # 5 % safety margin to 75 %; at 60 %/h it does not
-    (0.76, "claude", 0.7, Health.RED, "5h: exhausted: at 76% of its 75% cap (burning fast: cap lowered to 75%)"),
-    (0.76, "claude", 0.6, Health.RED, "5h: exhausts in 4m, 2h56m before reset"),
+    (0.76, "claude", 0.7, "RED", "5h: exhausted: at 76% of its 75% cap (burning fast: cap lowered to 75%)"),
+    (0.76, "claude", 0.6, "RED", "5h: exhausts in 4m, 2h56m before reset"),
     # 20 %/h from 40 %: reaches 80 % in 2 h, before the reset in 3 h; 2 h > the scaled red threshold (70 min)
-    (0.40, "claude", 0.2, Health.YELLOW, "5h: exhausts in 2h00m, 1h00m before reset"),
+    (0.40, "claude", 0.2, "YELLOW", "5h: exhausts in 2h00m, 1h00m before reset"),
     # 40 %/h from 40 %: 1 h, under 70 min: RED
-    (0.40, "claude", 0.4, Health.RED, "5h: exhausts in 1h00m, 2h00m before reset"),
+    (0.40, "claude", 0.4, "RED", "5h: exhausts in 1h00m, 2h00m before reset"),
 ])
-def test_window_health(ratio: float, provider: str, per_hour: float | None, expected: Health, reason: str) -> None:
-    pol = health.Policy()
-    s = smp(ratio)
+def test_window_health(ratio: float, provider: str, per_hour: float | None, expected: str, reason: str) -> None:
     r = rate(per_hour, ratio) if per_hour is not None else None
-    cap, _ = health.effective_cap(pol, provider, "5h", r, 18000)
-    proj = project(r, s.resets_at, NOW, cap) if r else None
-    got = health.window_health(s, provider, r, proj, pol, NOW)
-    assert got == (expected, reason)
+    got = health.decide(win(ratio, provider), health.Policy(), NOW, rate=r)
+    assert (got.level, got.reason) == (expected, reason)
 
 
-def test_health_service_errors_and_rejected() -> None:
-    pol = health.Policy()
-    s = smp(0.1)
-    assert health.window_health(s, "x", None, None, pol, NOW, service="degraded")[0] is Health.YELLOW
-    assert health.window_health(s, "x", None, None, pol, NOW, errors=0.06) == (Health.RED, "error rate 6.0% over 24h")
-    assert health.window_health(s, "x", None, None, pol, NOW, errors=0.0005)[0] is Health.GREEN
-    assert health.window_health(smp(0.2, status="rejected"), "x", None, None, pol, NOW)[0] is Health.RED
+@pytest.mark.parametrize(("window", "kwargs", "expected"), [
+    (win(0.1, "x"), {"service": "degraded"}, ("YELLOW", "service degraded")),
+    (win(0.1, "x"), {"service": "major_outage"}, ("RED", "service major_outage")),
+    (win(0.1, "x"), {"service": "unknown"}, ("GREEN", "5h at 10%")),
+    (win(0.1, "x"), {"errors": 0.06}, ("RED", "error rate 6.0% over 24h")),
+    (win(0.1, "x"), {"errors": 0.0005}, ("GREEN", "5h at 10%")),
+    (win(0.2, "x", status="rejected"), {}, ("RED", "5h: rejected by the provider")),
+    (win(None, "x", remaining=0), {}, ("RED", "5h: nothing remaining")),
+    (win(None, "x"), {}, ("UNKNOWN", "5h: no utilisation reported")),
+    (win(None, "x"), {"service": "degraded"}, ("YELLOW", "service degraded")),
+])
+def test_health_service_errors_and_rejected(window: health.Window, kwargs: dict[str, Any],
+                                            expected: tuple[str, str]) -> None:
+    assert health.decide(window, health.Policy(), NOW, **kwargs)[:2] == expected
+
+
+def test_hard_caps_and_policy_from_config() -> None:
     assert health.Policy(hard_caps={"claude/5h": 0.7}).cap("claude", "5h") == 0.7
     assert health.Policy().cap("openai", "rpm") == 0.85
+    pol = health.Policy.from_mapping({"used_red": 1, "hard_caps": {"acme/monthly": 0.25}, "other": "x"})
+    assert (pol.used_red, pol.cap("acme", "monthly"), pol.cap("claude", "5h")) == (1.0, 0.25, 0.8)
+    verdict = health.decide(health.Window("acme", "monthly", 0.3), pol, NOW)
+    assert verdict[:2] == ("RED", "monthly at 30% (hard cap 25%)")
+
+
+@pytest.mark.parametrize(("levels", "outcome", "expected"), [
+    (["GREEN", "YELLOW", "UNKNOWN"], "OK", "YELLOW"),
+    (["UNKNOWN"], "OK", "UNKNOWN"),
+    ([], "UNKNOWN", "UNKNOWN"),
+    (["GREEN"], "LIMITED", "RED"),
+    ([], "INVALID", "RED"),
+])
+def test_account_level(levels: list[str], outcome: str, expected: str) -> None:
+    assert health.account_level(levels, outcome) == expected
 
 
 def test_robust_z_and_spikes() -> None:

@@ -4,23 +4,25 @@ A *segment* is the stretch of samples since the window last reset: a new one sta
 ``drop_tolerance``), when the stated reset time changes, or when a sample is observed after the previous sample's
 reset time. The slope is Theil-Sen (median of pairwise slopes), so a few wild samples do not move it; samples may
 arrive in any order (two sources, clock skew) and are sorted first.
+
+Cheap to import (plain named tuples, no ``statistics``, the domain types for annotations only): the wake-prompt
+fast path imports it through :mod:`quotawarden.analysis.health`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from statistics import median
+from typing import TYPE_CHECKING, NamedTuple
 
-from quotawarden.domain import QuotaSample
+if TYPE_CHECKING:
+    from quotawarden.domain import QuotaSample
 
 MAX_POINTS = 40
 """Theil-Sen is O(n^2): longer segments are thinned evenly (keeping both ends) to this many points."""
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+class Point(NamedTuple):
     """One observation of a window (or the mean of several in a time bucket, ``weight`` samples)."""
 
     t: float
@@ -33,8 +35,7 @@ class Point:
     weight: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class BurnRate:
+class BurnRate(NamedTuple):
     ratio_per_hour: float | None
     """Fraction of the limit per hour (0.1 = 10 %/h); None when the window reports no ratio."""
     units_per_hour: float | None
@@ -51,8 +52,7 @@ class BurnRate:
         return None if self.ratio_per_hour is None else self.ratio_per_hour * 100
 
 
-@dataclass(frozen=True, slots=True)
-class Projection:
+class Projection(NamedTuple):
     exhausts_at: datetime | None
     resets_at: datetime | None
     cap: float
@@ -102,7 +102,13 @@ def theil_sen(xs: Sequence[float], ys: Sequence[float]) -> float | None:
     for i in range(n - 1):
         xi, yi = xs[i], ys[i]
         slopes.extend([(yj - yi) / (xj - xi) for xj, yj in zip(xs[i + 1:], ys[i + 1:], strict=True) if xj != xi])
-    return median(slopes) if slopes else None
+    return _median(slopes) if slopes else None
+
+
+def _median(values: list[float]) -> float:
+    values.sort()
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def burn_rate(points: Sequence[Point], drop_tolerance: float = 0.02) -> BurnRate:

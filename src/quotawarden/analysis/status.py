@@ -1,4 +1,5 @@
-"""The status of every account: each window's health from its latest sample, the worst window sets the account's.
+"""The status of every account: each window's health from its latest sample (:func:`analysis.health.decide`, the
+one rule), the worst window sets the account's.
 
 This is the contract behind ``quotawarden status --json``. Burn rate and exhaustion come from
 ``analysis.burn`` when history is available; without it those fields stay ``None``. ``burn_rate_per_hour`` is a
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from quotawarden.analysis import health
-from quotawarden.analysis.burn import BurnRate, Projection, project
+from quotawarden.analysis.burn import BurnRate, Projection
 from quotawarden.domain import Account, AccountState, Health, Outcome, QuotaSample
 
 
@@ -51,60 +52,35 @@ class AccountStatus:
     observed_at: datetime | None = None
 
 
-_BAD_OUTCOMES = {Outcome.INVALID: Health.RED, Outcome.LIMITED: Health.RED, Outcome.OVERAGE: Health.RED}
-
-
-def window_health(s: QuotaSample, th: HealthThresholds) -> tuple[Health, str]:
-    """Health of one window from utilisation alone (analysis.health refines it with velocity and caps)."""
-    if s.status == "rejected":
-        return Health.RED, f"{s.window}: rejected by the provider"
-    ratio = s.effective_ratio
-    if ratio is None:
-        if s.remaining is not None and s.remaining <= 0:
-            return Health.RED, f"{s.window}: nothing remaining"
-        return Health.UNKNOWN, f"{s.window}: no utilisation reported"
-    pct = f"{ratio * 100:.0f}%"
-    if ratio > th.used_red:
-        return Health.RED, f"{s.window} at {pct} (> {th.used_red:.0%})"
-    if ratio >= th.used_yellow:
-        return Health.YELLOW, f"{s.window} at {pct} (>= {th.used_yellow:.0%})"
-    return Health.GREEN, f"{s.window} at {pct}"
-
-
 def evaluate(accounts: Sequence[Account], latest: Iterable[QuotaSample], states: Mapping[str, AccountState],
              thresholds: HealthThresholds, now: datetime, *, policy: health.Policy | None = None,
              rates: Mapping[tuple[str, str], BurnRate] | None = None,
              services: Mapping[str, str] | None = None, errors: Mapping[str, float] | None = None,
              ) -> list[AccountStatus]:
-    """Every account's status. With ``rates`` (keyed by account id and window) windows gain burn rate,
-    exhaustion and the hard-cap/velocity criteria; ``services`` (provider -> ``degraded``/``down``) and
-    ``errors`` (account id -> 24 h error rate) add theirs."""
+    """Every account's status, each window judged by :func:`quotawarden.analysis.health.decide`. ``policy``
+    defaults to ``thresholds`` with the built-in hard caps; ``rates`` (keyed by account id and window) add burn
+    rate and exhaustion, ``services`` (provider -> status page state) and ``errors`` (account id -> 24 h error
+    rate) add theirs."""
     by_account: dict[str, list[QuotaSample]] = defaultdict(list)
     for s in latest:
         by_account[s.account_id].append(s)
-    if policy is None and rates is None and not services and not errors:
-        return [combine(a, [WindowStatus(s, *window_health(s, thresholds)) for s in by_account.get(a.id, [])],
-                        states.get(a.id)) for a in accounts]
     pol = policy or health.Policy(thresholds.used_yellow, thresholds.used_red, thresholds.exhaust_days_yellow,
                                   thresholds.exhaust_days_red)
-    out = []
-    for account in accounts:
-        windows = [_rich_window(s, account, pol, (rates or {}).get((account.id, s.window)), now,
-                                (services or {}).get(account.provider), (errors or {}).get(account.id))
-                   for s in by_account.get(account.id, [])]
-        out.append(combine(account, windows, states.get(account.id)))
-    return out
+    rates, services, errors = rates or {}, services or {}, errors or {}
+    return [combine(account, [window_status(s, account.provider, pol, now, rates.get((account.id, s.window)),
+                                            services.get(account.provider), errors.get(account.id))
+                              for s in by_account.get(account.id, [])], states.get(account.id))
+            for account in accounts]
 
 
-def _rich_window(s: QuotaSample, account: Account, pol: health.Policy, rate: BurnRate | None, now: datetime,
-                 service: str | None, errors: float | None) -> WindowStatus:
-    cap, _ = health.effective_cap(pol, account.provider, s.window, rate, s.window_length_s)
-    proj = project(rate, s.resets_at, now, cap) if rate is not None else None
-    status, reason = health.window_health(s, account.provider, rate, proj, pol, now, service=service,
-                                          errors=errors)
-    return WindowStatus(s, status, reason, rate.ratio_per_hour if rate else None,
+def window_status(s: QuotaSample, provider: str, pol: health.Policy, now: datetime, rate: BurnRate | None = None,
+                  service: str | None = None, errors: float | None = None) -> WindowStatus:
+    w = health.Window(provider, s.window, s.effective_ratio, s.remaining, s.status, s.window_length_s, s.resets_at)
+    v = health.decide(w, pol, now, rate=rate, service=service, errors=errors)
+    proj = v.projection
+    return WindowStatus(s, Health(v.level), v.reason, rate.ratio_per_hour if rate else None,
                         proj.exhausts_at if proj and proj.exhausts_before_reset else None,
-                        burn_extra(rate, proj, cap))
+                        burn_extra(rate, proj, v.cap))
 
 
 def burn_extra(rate: BurnRate | None, proj: Projection | None, cap: float) -> dict[str, Any]:
@@ -122,13 +98,13 @@ def combine(account: Account, windows: list[WindowStatus], state: AccountState |
     """The worst window sets the account's status; an outcome such as INVALID or LIMITED overrides it."""
     outcome = state.outcome if state else (Outcome.OK if windows else Outcome.UNKNOWN)
     observed = max((w.sample.observed_at for w in windows), default=state.observed_at if state else None)
-    if outcome in _BAD_OUTCOMES:
+    worst = Health(health.account_level((w.status.value for w in windows), outcome.value))
+    if outcome.value in health.BAD_OUTCOMES:
         reason = f"{outcome.value}: {state.reason}" if state and state.reason else outcome.value
-        return AccountStatus(account, _BAD_OUTCOMES[outcome], reason, outcome, windows, observed)
+        return AccountStatus(account, worst, reason, outcome, windows, observed)
     if not windows:
         reason = (state.reason if state and state.reason else "no data yet")
-        return AccountStatus(account, Health.UNKNOWN, f"{outcome.value}: {reason}", outcome, windows, observed)
-    worst = Health.worst([w.status for w in windows])
+        return AccountStatus(account, worst, f"{outcome.value}: {reason}", outcome, windows, observed)
     ranked = sorted(windows, key=lambda w: (w.status.rank, w.sample.effective_ratio or 0), reverse=True)
     reason = ranked[0].reason
     if outcome in (Outcome.ERROR, Outcome.UNREACHABLE) and state:

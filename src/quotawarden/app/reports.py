@@ -24,9 +24,7 @@ DAY = 86400.0
 
 
 def policy(settings: Settings) -> Policy:
-    t = settings.thresholds
-    return Policy(t.used_yellow, t.used_red, t.exhaust_days_yellow, t.exhaust_days_red, t.error_rate_yellow,
-                  t.error_rate_red, t.safety_margin, dict(t.hard_caps), t.default_cap, t.fast_share)
+    return Policy.from_mapping(settings.thresholds.model_dump())  # as the fast paths read the raw file
 
 
 def status_pages(store: Store, settings: Settings, now: datetime) -> dict[str, dict[str, Any]]:
