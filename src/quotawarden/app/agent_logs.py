@@ -53,6 +53,15 @@ def from_service(svc: AppContext) -> LogsEnv:
                    [(a.id, a.provider) for a in svc.config.accounts])
 
 
+def quick_env_from_files() -> LogsEnv | None:
+    """``quick_env`` for the config file and database the environment names (``QUOTAWARDEN_CONFIG``,
+    ``QUOTAWARDEN_DB_URL``, else the platform defaults), read with ``tomllib`` alone."""
+    from quotawarden.store.quick import database_url, read_config
+
+    config = read_config(None)
+    return quick_env(config, database_url(config))
+
+
 def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
     """The environment from the raw TOML (``config``) on the SQLite store at ``url`` (created and migrated first
     when needed); None when the full service is needed (PostgreSQL, a ``[logs]`` section pydantic must check)."""

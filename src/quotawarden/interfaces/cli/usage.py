@@ -146,10 +146,8 @@ def fast(argv: list[str]) -> int:
     if o is not None:
         try:
             from quotawarden.app import agent_logs
-            from quotawarden.store.quick import database_url, read_config
 
-            config = read_config(None)
-            env = agent_logs.quick_env(config, database_url(config))
+            env = agent_logs.quick_env_from_files()
         except Exception:  # the full CLI reports config problems properly
             env = None
     from quotawarden.errors import QuotawardenError
