@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 import orjson
@@ -106,6 +106,11 @@ class HeaderReader(Protocol):
     def read(self, account_id: str, status: int, headers: Headers, now: datetime) -> list[QuotaSample]: ...
 
 
+Dialect = Literal["openai", "anthropic", "gemini"]
+"""The API shapes the proxy speaks: where the key goes, how errors look, where usage hides in a body or stream."""
+DIALECTS: tuple[str, ...] = get_args(Dialect)
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderSpec:
     slug: str
@@ -124,6 +129,13 @@ class ProviderSpec:
     probe_min_interval_s: int = 0
     """Providers whose usage endpoint is itself rate-limited set a floor between probes."""
     docs: str = ""
+    dialect: Dialect = "openai"
+    """The API shape of the provider's own traffic, for the proxy: ``openai`` (OpenAI and every OpenAI-compatible
+    API), ``anthropic`` (Messages API) or ``gemini`` (generateContent). Data only: the proxy implements each."""
+
+    def __post_init__(self) -> None:
+        if self.dialect not in DIALECTS:
+            raise ValueError(f"provider {self.slug!r}: dialect {self.dialect!r} is not one of {', '.join(DIALECTS)}")
 
 
 def join_url(base: str, path: str) -> str:

@@ -81,6 +81,7 @@ def read_probe_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
 
 
 SPEC = ProviderSpec(
+    dialect="anthropic",
     slug="anthropic", display_name="Anthropic API", default_base_url=BASE, credential_env=("ANTHROPIC_API_KEY",),
     settings_model=AnthropicSettings, probe=probe, headers=HEADERS, kind="api",
     probe_cost=f"1 POST /v1/messages, max_tokens=1 (~{PROBE_TOKENS} tokens)",

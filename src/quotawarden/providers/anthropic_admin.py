@@ -80,6 +80,7 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
 
 
 SPEC = ProviderSpec(
+    dialect="anthropic",
     slug="anthropic_admin", display_name="Anthropic Admin API", default_base_url=BASE,
     credential_env=("ANTHROPIC_ADMIN_KEY",), settings_model=AdminSettings, probe=probe, kind="admin",
     probe_cost="free GETs: cost_report + usage_report, 1 per page (31 days per page)",

@@ -244,6 +244,7 @@ def parse_usage(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
 
 
 SPEC = ProviderSpec(
+    dialect="anthropic",
     slug="claude", display_name="Claude subscription (OAuth)", default_base_url=BASE,
     credential_env=("CLAUDE_CODE_OAUTH_TOKEN",), settings_model=ClaudeSettings, probe=probe, headers=HEADERS,
     kind="subscription", probe_min_interval_s=180,

@@ -147,6 +147,7 @@ def read_probe_response(ctx: ProbeContext, settings: GeminiSettings, resp: HttpR
 
 
 SPEC = ProviderSpec(
+    dialect="gemini",
     slug="gemini", display_name="Google Gemini API", default_base_url=BASE,
     credential_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"), settings_model=GeminiSettings, probe=probe, kind="api",
     probe_cost="1 free GET /v1beta/models (probe=\"generate\": 1 request of the daily allowance, ~3 tokens)",

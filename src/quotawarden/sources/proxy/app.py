@@ -75,7 +75,7 @@ class ProxyApp:
                  on_action: ActionHook | None = None, throttled: ThrottleLookup | None = None) -> None:
         self.config = config
         self.clock = clock or SystemClock()
-        self.router = Router(config, providers.keys())
+        self.router = Router(config, {slug: spec.dialect for slug, spec in providers.items()})
         self.auth = Auth(config.client_tokens)
         self.pools = PoolState(ranker)
         self.budgets = BudgetGuard(config.budgets, spend)
@@ -236,7 +236,8 @@ class ProxyApp:
         found = self._key_headers.get(target.account_id)
         if found is None:
             found = self._key_headers[target.account_id] = [
-                (k.decode(), v.decode()) for k, v in d.key_headers(target.provider, target.secret or "")]
+                (k.decode(), v.decode())
+                for k, v in d.key_headers(self.router.dialect(target.provider), target.secret or "")]
         return found
 
     def _targets(self, route: Route, body: bytes, now: datetime) -> list[tuple[Upstream, bytes]]:

@@ -1,7 +1,8 @@
-"""The three API families the proxy speaks: where keys go, how errors look, where usage hides.
+"""The three API dialects the proxy speaks: where keys go, how errors look, where usage hides.
 
-Anthropic (``anthropic``, ``claude``), Gemini (``gemini``) and everything OpenAI-shaped (``openai`` and the
-OpenAI-compatible providers). Usage is read from a whole JSON body or fed event by event from a stream.
+Each provider declares its dialect (``ProviderSpec.dialect``: ``anthropic``, ``gemini`` or ``openai``, the last
+covering OpenAI and every OpenAI-compatible API); this module only implements them. Usage is read from a whole JSON
+body or fed event by event from a stream.
 """
 
 from __future__ import annotations
@@ -11,24 +12,18 @@ from typing import Any
 
 import orjson
 
-ANTHROPIC, OPENAI, GEMINI = "anthropic", "openai", "gemini"
-_FAMILY = {"anthropic": ANTHROPIC, "claude": ANTHROPIC, "anthropic_admin": ANTHROPIC, "gemini": GEMINI}
+ANTHROPIC, OPENAI, GEMINI = "anthropic", "openai", "gemini"  # the values of quotawarden.spec.Dialect
 
 # Headers that may carry a provider key or a client token; all are removed before a key is injected.
 KEY_HEADERS = (b"authorization", b"x-api-key", b"x-goog-api-key", b"api-key")
 
 
-def family(provider: str) -> str:
-    return _FAMILY.get(provider, OPENAI)
-
-
-def key_headers(provider: str, secret: str) -> list[tuple[bytes, bytes]]:
-    fam = family(provider)
-    if fam == ANTHROPIC:
+def key_headers(dialect: str, secret: str) -> list[tuple[bytes, bytes]]:
+    if dialect == ANTHROPIC:
         if secret.startswith("sk-ant-oat"):  # a Claude subscription OAuth token
             return [(b"authorization", b"Bearer " + secret.encode()), (b"anthropic-beta", b"oauth-2025-04-20")]
         return [(b"x-api-key", secret.encode())]
-    if fam == GEMINI:
+    if dialect == GEMINI:
         return [(b"x-goog-api-key", secret.encode())]
     return [(b"authorization", b"Bearer " + secret.encode())]
 
@@ -277,10 +272,6 @@ def _usage_only(event: bytes) -> dict[str, Any] | None:
 
 
 _NULL_USAGE = (b',"usage":null', b', "usage": null')
-
-
-
-
 
 _STREAM_TRUE = re.compile(rb'"stream"\s*:\s*true')
 

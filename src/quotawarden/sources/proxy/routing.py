@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from quotawarden.sources.proxy.dialects import family
+from quotawarden.sources.proxy.dialects import OPENAI
 from quotawarden.sources.proxy.model import PoolDef, ProxyConfig, Upstream
 
 # Origins the proxy forwards to when neither an account nor ``[proxy] upstreams`` names one. The client's path
@@ -37,22 +37,27 @@ class Route:
     fallback: tuple[str, ...] = ()
     model_map: Mapping[str, str] = field(default_factory=dict)
     api: str | None = None
+    dialect: str = OPENAI
+    """The dialect the provider declares (``ProviderSpec.dialect``); a pool's ``api`` overrides it."""
 
     @property
     def family(self) -> str:
-        return self.api or family(self.provider)
+        return self.api or self.dialect
 
 
 class Router:
-    def __init__(self, config: ProxyConfig, providers: Iterable[str]) -> None:
+    def __init__(self, config: ProxyConfig, dialects: Mapping[str, str]) -> None:
+        """``dialects``: each known provider's declared dialect (slug -> ``openai``/``anthropic``/``gemini``)."""
         self.routes: dict[str, Route] = {}
+        self.dialects = dialects
         by_id = {a.account_id: a for a in config.accounts}
         bases = {**DEFAULT_BASES, **config.provider_bases}
-        for slug in {*providers, *bases, *(a.provider for a in config.accounts)}:
+        for slug in {*dialects, *bases, *(a.provider for a in config.accounts)}:
             members = tuple(a for a in config.accounts if a.provider == slug and a.secret)
             base = bases.get(slug) or next((a.base_url for a in members), "")
             if base:
-                self.routes[slug] = Route(slug, "provider", slug, members, base.rstrip("/"))
+                self.routes[slug] = Route(slug, "provider", slug, members, base.rstrip("/"),
+                                          dialect=self.dialect(slug))
         for pool in config.pools:
             self.routes[pool.name] = self._pool(pool, by_id, config.accounts)
         self.hosts = {_host(r.base) for r in self.routes.values()}
@@ -60,14 +65,17 @@ class Router:
         self.hosts |= set(config.extra_hosts)
         self._bases: dict[str, bool] = {}
 
-    @staticmethod
-    def _pool(pool: PoolDef, by_id: Mapping[str, Upstream], accounts: Iterable[Upstream]) -> Route:
+    def _pool(self, pool: PoolDef, by_id: Mapping[str, Upstream], accounts: Iterable[Upstream]) -> Route:
         ids = pool.accounts or tuple(a.account_id for a in accounts if a.pool == pool.name)
         members = tuple(by_id[i] for i in ids if i in by_id and by_id[i].secret)
         provider = members[0].provider if members else ""
         base = members[0].base_url if members else ""
         return Route(pool.name, "pool", provider, members, base.rstrip("/"), pool.fallback, pool.model_map,
-                     pool.api)
+                     pool.api, self.dialect(provider))
+
+    def dialect(self, provider: str) -> str:
+        """The dialect a provider declared; OpenAI-shaped for one no plug-in knows (an ``[proxy] upstreams`` name)."""
+        return self.dialects.get(provider, OPENAI)
 
     def get(self, name: str) -> Route | None:
         return self.routes.get(name)
