@@ -2,6 +2,10 @@
 
 PostgreSQL cases read ``QUOTAWARDEN_TEST_PG_URL`` and are skipped, with that reason, only when it is unset.
 Each PostgreSQL test gets its own schema, dropped afterwards.
+
+The suite sees the built-in plug-ins only (``QUOTAWARDEN_LOAD_PLUGINS`` empty, set before any test module is
+loaded and inherited by every CLI subprocess), so third-party plug-ins installed next to quotawarden change no
+result; tests of third-party loading set the variable themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import pytest
 
 from quotawarden.clock import FixedClock
 from quotawarden.store import Store, open_store
+
+os.environ["QUOTAWARDEN_LOAD_PLUGINS"] = ""  # built-ins only (see the docstring); read when plug-ins load
 
 PG_URL = os.environ.get("QUOTAWARDEN_TEST_PG_URL")
 FIXTURES = Path(__file__).parent / "fixtures"
