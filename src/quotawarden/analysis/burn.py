@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
+from quotawarden.analysis.durations import human_duration
+
 if TYPE_CHECKING:
     from quotawarden.domain import QuotaSample
 
@@ -154,18 +156,8 @@ def project(rate: BurnRate, resets_at: datetime | None, now: datetime, cap: floa
     minutes = max(0.0, (exhausts - now).total_seconds() / 60)
     if resets_at is not None and resets_at <= exhausts:
         return Projection(exhausts, resets_at, cap, minutes, False, "safe: resets first")
-    lead = f", {human(resets_at - exhausts)} before reset" if resets_at is not None else ""
-    return Projection(exhausts, resets_at, cap, minutes, True, f"exhausts in {human(exhausts - now)}{lead}")
-
-
-def human(delta: timedelta) -> str:
-    """``3h10m``, ``2d04h``, ``45m``."""
-    s = max(0, int(delta.total_seconds()))
-    if s >= 86400:
-        return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
-    if s >= 3600:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 60}m"
+    lead = f", {human_duration(resets_at - exhausts)} before reset" if resets_at is not None else ""
+    return Projection(exhausts, resets_at, cap, minutes, True, f"exhausts in {human_duration(exhausts - now)}{lead}")
 
 
 def _dt(t: float) -> datetime:

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from quotawarden.analysis.burn import Point, human
+from quotawarden.analysis.burn import Point
+from quotawarden.analysis.durations import human_duration
 from quotawarden.analysis.status import AccountStatus
 
 
@@ -52,7 +53,7 @@ def underspend(statuses: Sequence[AccountStatus], now: datetime, min_unused: flo
             unused = 1.0 - ratio
             if unused >= min_unused:
                 out.append(Underspend(st.account.id, w.name, unused, reset,
-                                      f"{unused:.0%} of {w.name} unused, resets in {human(reset - now)}"))
+                                      f"{unused:.0%} of {w.name} unused, resets in {human_duration(reset - now)}"))
     return sorted(out, key=lambda u: (u.resets_at, -u.unused_ratio))
 
 

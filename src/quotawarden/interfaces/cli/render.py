@@ -8,23 +8,15 @@ from typing import Any
 from rich.table import Table
 from rich.text import Text
 
+from quotawarden.analysis.durations import human_duration
+
 STYLE = {"GREEN": "green", "YELLOW": "yellow", "RED": "bold red", "UNKNOWN": "dim"}
 
 
 def human_delta(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if -1 < seconds < 1:
+    if seconds is not None and -1 < seconds < 1:
         return "now"
-    s = int(abs(seconds))
-    sign = "-" if seconds < 0 else ""
-    if s < 60:
-        return f"{sign}{s}s"
-    if s < 3600:
-        return f"{sign}{s // 60}m"
-    if s < 86400:
-        return f"{sign}{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{sign}{s // 86400}d{(s % 86400) // 3600:02d}h"
+    return human_duration(seconds, signed=True)
 
 
 def _since(iso: str | None, now: datetime) -> float | None:

@@ -11,6 +11,7 @@ import string
 import time
 from typing import Any, NamedTuple
 
+from quotawarden.analysis.durations import human_duration
 from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow
 
 ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
@@ -37,19 +38,8 @@ class Line(NamedTuple):
         return {"id": self.id, "provider": self.provider, "pool": self.pool, "status": self.status,
                 "icon": ICONS[self.status], "window": self.window or "-",
                 "worst_pct": f"{self.ratio * 100:.0f}%" if self.ratio is not None else "-",
-                "resets_in": human(self.resets_in_s), "age": human(self.age_s), "reason": self.reason,
+                "resets_in": human_duration(self.resets_in_s), "age": human_duration(self.age_s), "reason": self.reason,
                 "use": use, "avoid": avoid}
-
-
-def human(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(max(seconds, 0))
-    if s < 3600:
-        return f"{s // 60}m"
-    if s < 86400:
-        return f"{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{s // 86400}d{(s % 86400) // 3600:02d}h"
 
 
 def window_health(w: QuickWindow, yellow: float, red: float) -> str:

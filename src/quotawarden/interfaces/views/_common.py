@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from quotawarden.analysis.durations import human_duration
+
 
 def use_case(svc: Any, name: str) -> Callable[..., Any] | None:
     """A ``Service`` method when this build has it (optional stages may be absent), else None."""
@@ -28,17 +30,8 @@ def seconds_until(value: str | datetime | None, now: datetime) -> float | None:
 
 
 def human(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(abs(seconds))
-    sign = "-" if seconds < 0 else ""
-    if s < 60:
-        return f"{sign}{s}s"
-    if s < 3600:
-        return f"{sign}{s // 60}m"
-    if s < 86400:
-        return f"{sign}{s // 3600}h{(s % 3600) // 60:02d}m"
-    return f"{sign}{s // 86400}d{(s % 86400) // 3600:02d}h"
+    """Signed, with seconds under a minute: ``-5m``, ``45s``, ``3h10m``."""
+    return human_duration(seconds, signed=True)
 
 
 def money(value: Decimal | float | None) -> float | None:
