@@ -16,22 +16,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from quotawarden.clock import parse_duration
 from quotawarden.domain import Account
 from quotawarden.errors import ConfigError, PluginError
 from quotawarden.plugins import Plugins
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, None: 1}
-
-
-def parse_duration(value: Any) -> float:
-    """``90``, ``"90s"``, ``"20m"``, ``"1h"``, ``"7d"`` -> seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.match(value)):
-        return float(m.group(1)) * _UNITS[m.group(2)]
-    raise ValueError(f"not a duration: {value!r} (use seconds or a string such as '30s', '20m', '1h', '7d')")
-
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 WebUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]

@@ -21,13 +21,16 @@ def test_lines_status_and_recommendation(seeded: Store, db_url: str) -> None:
     by_id = {ln.id: ln for ln in lines}
     assert by_id["home-claude"].status == "RED"
     assert by_id["home-claude"].window == "7d"
-    assert by_id["work-claude"].status == "GREEN"
+    # the rule of `status`: work-claude's 7d window runs out before its reset, openrouter's credits within 7 days
+    assert by_id["work-claude"].status == "YELLOW"
+    assert by_id["work-claude"].reason == "7d: exhausts in 3d15h, 1d05h before reset"
+    assert by_id["openrouter"].status == "RED"
     assert by_id["deepseek"].status == "UNKNOWN"  # a balance without a limit has no ratio
-    assert use == ["openai-api", "work-claude", "openrouter"]  # the least used usable account per provider
-    assert avoid == ["home-claude"]
+    assert use == ["openai-api", "work-claude"]  # the healthiest, least used account per provider
+    assert avoid == ["home-claude", "openrouter"]
     text = summary.render(lines, use, avoid)
     first, *rest = text.splitlines()
-    assert first == "quota: 1 RED, 1 YELLOW, 2 GREEN, 1 UNKNOWN"
+    assert first == "quota: 2 RED, 1 YELLOW, 1 GREEN, 1 UNKNOWN"
     assert rest[-1] == f"use {', '.join(use)}; avoid {', '.join(avoid)}"
     assert any("home-claude (claude) 7d 87% resets in 2d00h" in ln for ln in rest)
 

@@ -19,6 +19,7 @@ from quotawarden.store import Store
 from quotawarden.store import analysis_queries as aq
 from quotawarden.store import outcomes as outcomes_q
 from quotawarden.store import provider_status as status_q
+from quotawarden.store.health_inputs import PAGE_FRESH_INTERVALS
 
 DAY = 86400.0
 
@@ -29,7 +30,7 @@ def policy(settings: Settings) -> Policy:
 
 def status_pages(store: Store, settings: Settings, now: datetime) -> dict[str, dict[str, Any]]:
     """provider -> its status page's recent reading (``state``, ``description``, ``observed_at``)."""
-    since = now.timestamp() - 3 * float(settings.schedule.status_interval)
+    since = now.timestamp() - PAGE_FRESH_INTERVALS * float(settings.schedule.status_interval)
     return {p: {"state": state, "description": desc, "observed_at": datetime.fromtimestamp(ts, UTC).isoformat()}
             for p, (state, desc, ts) in sorted(status_q.read_since(store, since).items())}
 
@@ -44,7 +45,6 @@ def statuses(store: Store, accounts: Sequence[Account], latest: Sequence[QuotaSa
     t = settings.thresholds
     th = HealthThresholds(t.used_yellow, t.used_red, t.exhaust_days_yellow, t.exhaust_days_red)
     errors = outcomes_q.error_rates(store, now.timestamp() - DAY, account_ids=account_ids)
-    # a page reading counts for three status intervals: a stale "outage" must not outlive the outage by much
     services = {p: v["state"] for p, v in status_pages(store, settings, now).items()
                 if v["state"] not in status_q.QUIET}
     return evaluate(accounts, latest, states, th, now, policy=policy(settings), rates=rates(store, account_ids),

@@ -16,19 +16,10 @@ from typing import Any
 from sqlalchemy import bindparam, text
 
 from quotawarden.store.engine import Store
+from quotawarden.store.health_inputs import RATIO, lookback_for, recent_buckets_sql
 
 Row = tuple[float, float | None, float | None, float | None, float | None, float | None, int]
 Key = tuple[str, str]
-
-_RATIO = ('COALESCE(s.used_ratio, CASE WHEN s."limit" > 0 THEN COALESCE(s.used, s."limit" - s.remaining) '
-          '/ s."limit" END)')
-
-
-def lookback_for(window_length_s: int | None) -> tuple[float, float]:
-    """(look-back, bucket) in seconds: a quarter of the window, between 2 h and 24 h, in 24 buckets."""
-    span = 6 * 3600.0 if not window_length_s else min(24 * 3600.0, max(2 * 3600.0, window_length_s / 4))
-    return span, span / 24
-
 
 def _bucket(store: Store) -> str:
     return "FLOOR(s.observed_ts / :b)" if store.dialect == "postgresql" else "CAST(s.observed_ts / :b AS INTEGER)"
@@ -45,17 +36,8 @@ def recent_buckets(store: Store, account_ids: Sequence[str] | None = None) -> di
         lengths = [r[0] for r in conn.execute(text("SELECT DISTINCT window_length_s FROM latest_samples"))]
         for length in lengths:
             span, bucket = lookback_for(length)
-            where = "l.window_length_s IS NULL" if length is None else "l.window_length_s = :len"
-            if account_ids is not None:
-                where += " AND l.account_id IN :ids"
-            sql = text(
-                f'SELECT s.account_id, s."window", AVG(s.observed_ts), AVG({_RATIO}), AVG(s.used), '
-                f'AVG(s.remaining), MAX(s."limit"), MAX(s.resets_ts), COUNT(*) '
-                # CROSS JOIN: SQLite then drives the loop from latest_samples (one index range per window);
-                # PostgreSQL plans it as an ordinary join
-                f'FROM latest_samples l CROSS JOIN samples s WHERE s.account_id = l.account_id '
-                f'AND s."window" = l."window" AND s.observed_ts >= l.observed_ts - :lb '
-                f'AND {where} GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
+            sql = text(recent_buckets_sql(store.dialect, length_known=length is not None,
+                                          by_account=account_ids is not None))
             params: dict[str, Any] = {"lb": span, "b": bucket, "len": length}
             if account_ids is not None:
                 sql = sql.bindparams(bindparam("ids", expanding=True))
@@ -77,7 +59,7 @@ def series(store: Store, since_ts: float, until_ts: float, account_ids: Sequence
     if account_ids is not None:
         where += " AND s.account_id IN :ids"
         params["ids"] = list(account_ids)
-    sql = text(f'SELECT s.account_id, s."window", AVG(s.observed_ts), MAX({_RATIO}), AVG(s.used), '
+    sql = text(f'SELECT s.account_id, s."window", AVG(s.observed_ts), MAX({RATIO}), AVG(s.used), '
                f'AVG(s.remaining), MAX(s."limit"), MAX(s.resets_ts), COUNT(*) FROM samples s WHERE {where} '
                f'GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
     if account_ids is not None:

@@ -13,6 +13,8 @@ from sqlalchemy import delete, func, select
 
 from quotawarden.store._sql import insert
 from quotawarden.store.engine import Store
+from quotawarden.store.health_inputs import MIN_CALLS
+from quotawarden.store.health_inputs import error_rates as rates_from_counts
 from quotawarden.store.schema_health import outcome_hours
 
 HOUR = 3600
@@ -47,7 +49,7 @@ def add(store: Store, counts: Counts) -> None:
         conn.execute(stmt, sorted(rows, key=lambda r: (r["account_id"], r["hour_ts"])))
 
 
-def error_rates(store: Store, since: float, *, min_calls: int = 10,
+def error_rates(store: Store, since: float, *, min_calls: int = MIN_CALLS,
                 account_ids: Iterable[str] | None = None) -> dict[str, float]:
     """Failed / all calls per account since ``since``, for accounts with at least ``min_calls`` calls (one
     failed probe out of three says little)."""
@@ -58,7 +60,7 @@ def error_rates(store: Store, since: float, *, min_calls: int = 10,
         q = q.where(t.c.account_id.in_(list(account_ids)))
     with store.engine.connect() as conn:
         rows = conn.execute(q).all()
-    return {a: err / (ok + err) for a, ok, err in rows if ok + err >= min_calls}
+    return rates_from_counts(rows, min_calls)
 
 
 def prune(store: Store, before: float) -> int:

@@ -1,16 +1,23 @@
 """A read-only view of the latest state for latency-critical commands (``summary``, status lines).
 
 Importing SQLAlchemy, pydantic and the plug-ins costs more than the whole 100 ms budget, so this reader resolves the
-database URL and thresholds with ``tomllib`` alone and reads SQLite with the standard library. Only the
-``latest_samples``, ``account_state`` and ``accounts`` tables are touched (a few rows each, whatever the history's
-size). PostgreSQL stores fall back to the full store, which is slower but correct.
+database URL and thresholds with ``tomllib`` alone and reads SQLite with the standard library. It reads what health
+weighs, as ``status`` does (:mod:`quotawarden.store.health_inputs`): ``accounts``, ``account_state`` and
+``latest_samples`` (a few rows each), each window's recent samples in buckets (one index range per window, whatever
+the history's size), the day's ``outcome_hours`` and the fresh ``provider_status`` readings. PostgreSQL stores fall
+back to the full store, which is slower but correct.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import time
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
+
+from quotawarden.clock import parse_duration
+from quotawarden.store import health_inputs as hi
 
 
 class QuickWindow(NamedTuple):
@@ -25,6 +32,7 @@ class QuickWindow(NamedTuple):
     resets_ts: float | None
     status: str | None
     source: str
+    window_length_s: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -47,10 +55,22 @@ class QuickAccount(NamedTuple):
     windows: list[QuickWindow] = []  # never mutated after construction
 
 
+Bucket = tuple[float, float | None, float | None, float | None, float | None, float | None, int]
+"""One averaged bucket of a window's recent samples, in ``analysis.burn.Point`` order."""
+
+
 class QuickState(NamedTuple):
     accounts: list[QuickAccount]
-    used_yellow: float = 0.5
-    used_red: float = 0.8
+    thresholds: Mapping[str, Any] = {}
+    """The config's ``[thresholds]`` table as written (``analysis.health.Policy.from_mapping`` reads it)."""
+    recent: Mapping[tuple[str, str], list[Bucket]] = {}
+    """(account id, window) -> its recent samples, oldest first: what the burn rate rests on."""
+    errors: Mapping[str, float] = {}
+    """Account id -> its 24-hour error rate (accounts with enough calls)."""
+    services: Mapping[str, str] = {}
+    """Provider -> its status page's state, from readings fresh enough to count."""
+    now: float = 0.0
+    """When it was read (epoch seconds)."""
 
 
 def _user_dir(kind: str) -> str:
@@ -97,39 +117,69 @@ def database_url(config: dict[str, Any], explicit: str | None = None) -> str:
     return f"sqlite:///{os.path.join(_user_dir('data'), 'quotawarden.db')}"
 
 
-def load(config_path: str | None = None, db_url: str | None = None) -> QuickState:
+def load(config_path: str | None = None, db_url: str | None = None, now: float | None = None) -> QuickState:
+    now = time.time() if now is None else now
     config = read_config(config_path)
     url = database_url(config, db_url)
-    th = config.get("thresholds", {})
-    yellow, red = float(th.get("used_yellow", 0.5)), float(th.get("used_red", 0.8))
+    try:
+        interval = parse_duration(config.get("schedule", {}).get("status_interval", 300))
+    except ValueError:
+        interval = 300.0
+    since = {"errors": now - hi.ERROR_WINDOW_S, "pages": now - hi.PAGE_FRESH_INTERVALS * interval}
     configured = [(str(a.get("id")), str(a.get("provider")), a.get("pool"))
                   for a in config.get("accounts", []) if a.get("id") and a.get("enabled", True)]
-    rows = _sqlite_rows(url.split("///", 1)[-1]) if url.startswith("sqlite") else _store_rows(url)
-    return QuickState(_assemble(configured, *rows), yellow, red)
+    read = _sqlite_rows(url.split("///", 1)[-1], since) if url.startswith("sqlite") else _store_rows(url, since)
+    recent: dict[tuple[str, str], list[Bucket]] = {}
+    for r in sorted(read.recent, key=lambda r: r[2]):
+        recent.setdefault((r[0], r[1]), []).append(tuple(r[2:]))
+    return QuickState(_assemble(configured, read.accounts, read.states, read.latest),
+                      dict(config.get("thresholds", {})), recent, hi.error_rates(read.outcomes),
+                      {str(p): str(state) for p, state in read.pages}, now)
 
 
-Rows = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+class Rows(NamedTuple):
+    accounts: list[tuple[Any, ...]]
+    states: list[tuple[Any, ...]]
+    latest: list[tuple[Any, ...]]
+    recent: list[tuple[Any, ...]]
+    outcomes: list[tuple[Any, ...]]
+    pages: list[tuple[Any, ...]]
+
 
 _ACCOUNTS = "SELECT id, provider, pool FROM accounts ORDER BY id"
 _STATES = "SELECT account_id, outcome, reason FROM account_state"
 _LATEST = ('SELECT account_id, "window", observed_ts, unit, used_ratio, used, remaining, "limit", resets_ts, '
-           'status, source FROM latest_samples ORDER BY account_id, "window"')
+           'status, source, window_length_s FROM latest_samples ORDER BY account_id, "window"')
+_LENGTHS = "SELECT DISTINCT window_length_s FROM latest_samples"
+_NOTHING = Rows([], [], [], [], [], [])
+
+Query = Callable[[str, Mapping[str, Any]], list[tuple[Any, ...]]]
 
 
-def _sqlite_rows(path: str) -> Rows:
+def _read(query: Query, dialect: str, since: Mapping[str, float]) -> Rows:
+    recent: list[tuple[Any, ...]] = []
+    for (length,) in query(_LENGTHS, {}):
+        span, bucket = hi.lookback_for(length)
+        recent += query(hi.recent_buckets_sql(dialect, length_known=length is not None),
+                        {"lb": span, "b": bucket, "len": length})
+    return Rows(query(_ACCOUNTS, {}), query(_STATES, {}), query(_LATEST, {}), recent,
+                query(hi.OUTCOME_COUNTS, {"since": hi.hour_start(since["errors"])}),
+                query(hi.PAGES, {"since": since["pages"]}))
+
+
+def _sqlite_rows(path: str, since: Mapping[str, float]) -> Rows:
     if not path or not os.path.exists(path):
-        return [], [], []
+        return _NOTHING
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
     try:
-        return (conn.execute(_ACCOUNTS).fetchall(), conn.execute(_STATES).fetchall(),
-                conn.execute(_LATEST).fetchall())
+        return _read(lambda sql, params: conn.execute(sql, dict(params)).fetchall(), "sqlite", since)
     except sqlite3.OperationalError:  # a database never migrated: nothing to show yet
-        return [], [], []
+        return _NOTHING
     finally:
         conn.close()
 
 
-def _store_rows(url: str) -> Rows:
+def _store_rows(url: str, since: Mapping[str, float]) -> Rows:
     from sqlalchemy import text
 
     from quotawarden.store import open_store
@@ -137,8 +187,8 @@ def _store_rows(url: str) -> Rows:
     store = open_store(url, migrate=False)
     try:
         with store.engine.connect() as conn:
-            return tuple([tuple(r) for r in conn.execute(text(q))]  # type: ignore[return-value]
-                         for q in (_ACCOUNTS, _STATES, _LATEST))
+            return _read(lambda sql, params: [tuple(r) for r in conn.execute(text(sql), dict(params))],
+                         store.dialect, since)
     finally:
         store.close()
 

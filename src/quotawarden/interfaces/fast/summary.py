@@ -1,22 +1,23 @@
 """The wake-prompt block: one line per account and a "use X, avoid Y" line, from the store's latest values only.
 
-Kept free of heavy imports (see ``quickstore``): it answers in a few tens of milliseconds so an agent's start-up
-hook or a shell prompt can call it every time. The health rule is the utilisation part of ``analysis.status``
-(thresholds from the config file); the daemon's full status adds hard caps and velocity on top.
+Kept free of heavy imports (see ``store.quick``): it answers in a few tens of milliseconds so an agent's start-up
+hook or a shell prompt can call it every time. Health is ``analysis.health.decide``, the rule of ``status``, on the
+same inputs: thresholds and hard caps from the config file, burn rates from the recent samples, the day's error
+rate, the fresh status page readings.
 """
 
 from __future__ import annotations
 
 import string
-import time
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from quotawarden.analysis import health
+from quotawarden.analysis.burn import Point, burn_rate
 from quotawarden.analysis.durations import human_duration
 from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow
 
 ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
-_RANK = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
-_BAD = {"INVALID", "LIMITED", "OVERAGE"}
 
 FIELDS = ("id", "provider", "pool", "status", "icon", "window", "worst_pct", "resets_in", "age", "reason",
           "use", "avoid")
@@ -42,26 +43,27 @@ class Line(NamedTuple):
                 "use": use, "avoid": avoid}
 
 
-def window_health(w: QuickWindow, yellow: float, red: float) -> str:
-    if w.status == "rejected":
-        return "RED"
-    ratio = w.ratio
-    if ratio is None:
-        return "RED" if w.remaining is not None and w.remaining <= 0 else "UNKNOWN"
-    return "RED" if ratio > red else "YELLOW" if ratio >= yellow else "GREEN"
+def window_health(w: QuickWindow, acc: QuickAccount, state: QuickState, policy: health.Policy,
+                  now: datetime) -> health.Verdict:
+    recent = state.recent.get((acc.id, w.window))
+    rate = burn_rate([Point(*b) for b in recent]) if recent else None
+    window = health.Window(acc.provider, w.window, w.ratio, w.remaining, w.status, w.window_length_s,
+                           datetime.fromtimestamp(w.resets_ts, UTC) if w.resets_ts else None)
+    return health.decide(window, policy, now, rate=rate, service=state.services.get(acc.provider),
+                         errors=state.errors.get(acc.id))
 
 
-def account_line(acc: QuickAccount, state: QuickState, now: float) -> Line:
-    rated = [(window_health(w, state.used_yellow, state.used_red), w) for w in acc.windows]
-    worst = max(rated, key=lambda hw: (_RANK[hw[0]], hw[1].ratio or 0), default=None)
-    status = worst[0] if worst else "UNKNOWN"
-    reason = ""
-    if acc.outcome in _BAD:
-        status, reason = "RED", f"{acc.outcome}: {acc.reason}".rstrip(": ")
+def account_line(acc: QuickAccount, state: QuickState, now: float, policy: health.Policy | None = None) -> Line:
+    policy = policy or health.Policy.from_mapping(state.thresholds)
+    at = datetime.fromtimestamp(now, UTC)
+    rated = [(window_health(w, acc, state, policy, at), w) for w in acc.windows]
+    worst = max(rated, key=lambda vw: (health.RANK[vw[0].level], vw[1].ratio or 0), default=None)
+    status = health.account_level((v.level for v, _ in rated), acc.outcome)
+    reason = f"{acc.outcome}: {acc.reason}".rstrip(": ") if acc.outcome in health.BAD_OUTCOMES else ""
     w = worst[1] if worst else None
     observed = max((x.observed_ts for x in acc.windows), default=None)
-    if w is not None and not reason:
-        reason = f"{w.window} at {w.ratio * 100:.0f}%" if w.ratio is not None else f"{w.window}: no ratio"
+    if worst is not None and not reason:
+        reason = worst[0].reason
     return Line(acc.id, acc.provider, acc.pool or "", status, w.window if w else "", w.ratio if w else None,
                 (w.resets_ts - now) if w and w.resets_ts else None,
                 (now - observed) if observed else None, reason or "no data yet")
@@ -70,7 +72,7 @@ def account_line(acc: QuickAccount, state: QuickState, now: float) -> Line:
 def recommend(lines: list[Line]) -> tuple[list[str], list[str]]:
     """Use the accounts with the most headroom (GREEN first, least used first); avoid every RED one."""
     usable = [ln for ln in lines if ln.status in ("GREEN", "YELLOW")]
-    usable.sort(key=lambda ln: (_RANK[ln.status], ln.ratio if ln.ratio is not None else 1.0))
+    usable.sort(key=lambda ln: (health.RANK[ln.status], ln.ratio if ln.ratio is not None else 1.0))
     best_per_provider: dict[str, str] = {}
     for ln in usable:
         best_per_provider.setdefault(ln.provider, ln.id)
@@ -78,8 +80,10 @@ def recommend(lines: list[Line]) -> tuple[list[str], list[str]]:
 
 
 def build(state: QuickState, now: float | None = None) -> tuple[list[Line], list[str], list[str]]:
-    now = time.time() if now is None else now
-    lines = [account_line(a, state, now) for a in state.accounts]
+    """Every account's line and the recommendation, at ``now`` (default: when the state was read)."""
+    now = state.now if now is None else now
+    policy = health.Policy.from_mapping(state.thresholds)
+    lines = [account_line(a, state, now, policy) for a in state.accounts]
     use, avoid = recommend(lines)
     return lines, use, avoid
 

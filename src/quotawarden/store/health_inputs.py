@@ -1,0 +1,66 @@
+"""What health weighs besides each window's latest sample, as plain SQL text: the recent samples burn rates rest on,
+the 24-hour outcome counts of the error rate, the status pages' readings.
+
+Standard library only: the full store runs these through SQLAlchemy ``text()`` and the fast paths
+(:mod:`quotawarden.store.quick`) through ``sqlite3``, so ``status`` and ``summary`` weigh the same rows. Parameters
+are named (``:since``), which both accept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+RATIO = ('COALESCE(s.used_ratio, CASE WHEN s."limit" > 0 THEN COALESCE(s.used, s."limit" - s.remaining) '
+         '/ s."limit" END)')
+"""A sample's used fraction, stated or derived (as ``QuotaSample.effective_ratio``)."""
+
+ERROR_WINDOW_S = 86400.0
+MIN_CALLS = 10
+"""An error rate needs this many calls in the day (one failed probe out of three says little)."""
+PAGE_FRESH_INTERVALS = 3
+"""A status page reading counts for three ``schedule.status_interval``: a stale "outage" must not outlive the outage
+by much."""
+
+OUTCOME_COUNTS = ("SELECT account_id, SUM(ok), SUM(errors) FROM outcome_hours WHERE hour_ts >= :since "
+                  "GROUP BY account_id")
+PAGES = "SELECT provider, state FROM provider_status WHERE observed_ts >= :since"
+
+
+def lookback_for(window_length_s: int | None) -> tuple[float, float]:
+    """(look-back, bucket) in seconds: a quarter of the window, between 2 h and 24 h, in 24 buckets."""
+    span = 6 * 3600.0 if not window_length_s else min(24 * 3600.0, max(2 * 3600.0, window_length_s / 4))
+    return span, span / 24
+
+
+def recent_buckets_sql(dialect: str, *, length_known: bool, by_account: bool = False) -> str:
+    """The recent samples of every window of one length (``:len``, or none when not ``length_known``), averaged
+    into ``:b``-second buckets over the look-back ``:lb`` before each window's latest sample. Columns: account id,
+    window, then ``analysis.burn.Point``'s (t, ratio, used, remaining, limit, resets_t, weight). ``by_account``
+    adds ``AND l.account_id IN :ids`` (an expanding SQLAlchemy parameter)."""
+    bucket = "FLOOR(s.observed_ts / :b)" if dialect == "postgresql" else "CAST(s.observed_ts / :b AS INTEGER)"
+    where = "l.window_length_s = :len" if length_known else "l.window_length_s IS NULL"
+    if by_account:
+        where += " AND l.account_id IN :ids"
+    # CROSS JOIN: SQLite then drives the loop from latest_samples (one index range per window); PostgreSQL plans it
+    # as an ordinary join
+    return (f'SELECT s.account_id, s."window", AVG(s.observed_ts), AVG({RATIO}), AVG(s.used), AVG(s.remaining), '
+            f'MAX(s."limit"), MAX(s.resets_ts), COUNT(*) '
+            f'FROM latest_samples l CROSS JOIN samples s WHERE s.account_id = l.account_id '
+            f'AND s."window" = l."window" AND s.observed_ts >= l.observed_ts - :lb '
+            f'AND {where} GROUP BY s.account_id, s."window", s.resets_ts, {bucket}')
+
+
+def error_rates(counts: Iterable[tuple[Any, ...]], min_calls: int = MIN_CALLS) -> dict[str, float]:
+    """(account id, answered, failed) rows -> failed / all calls, for accounts with at least ``min_calls``."""
+    out = {}
+    for account_id, ok, err in counts:
+        total = int(ok or 0) + int(err or 0)
+        if total >= min_calls:
+            out[str(account_id)] = int(err or 0) / total
+    return out
+
+
+def hour_start(ts: float) -> float:
+    """The start of the hour ``ts`` falls in: ``outcome_hours`` counts whole hours."""
+    return float(int(ts) // 3600 * 3600)
