@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -174,6 +175,16 @@ def check_status(resp: HttpResponse, name: str, now: datetime) -> None:
     if resp.status >= 500:
         raise UpstreamError(reason)
     raise ProviderError(reason)
+
+
+def raise_for_code(code: Any, reason: str, auth: Collection[Any], limited: Collection[Any]) -> NoReturn:
+    """An error code inside a 2xx answer's own envelope: a credential code is invalid, a limit code limited, and
+    any other code a malformed answer."""
+    if code in auth:
+        raise CredentialError(reason)
+    if code in limited:
+        raise RateLimited(reason)
+    raise MalformedResponse(reason)
 
 
 def json_object(resp: HttpResponse, name: str) -> dict[str, Any]:

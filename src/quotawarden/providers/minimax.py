@@ -19,7 +19,6 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import Unit
-from quotawarden.errors import CredentialError, MalformedResponse, RateLimited
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
     SampleSet,
@@ -31,6 +30,7 @@ from quotawarden.providers._quota import (
     num,
     obj,
     opt_num,
+    raise_for_code,
     window_name,
 )
 from quotawarden.redact import redact_text
@@ -79,11 +79,7 @@ def parse_remains(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
     code = base.get("status_code", 0)
     if code not in (0, "0"):
         reason = f"minimax: error {str(code)[:12]}: {redact_text(str(base.get('status_msg', ''))[:200])}"
-        if code in _AUTH_CODES:
-            raise CredentialError(reason)
-        if code in _LIMIT_CODES:
-            raise RateLimited(reason)
-        raise MalformedResponse(reason)
+        raise_for_code(code, reason, _AUTH_CODES, _LIMIT_CODES)
     models = arr(body.get("model_remains"), "model_remains")
     for i, raw in enumerate(models):
         item = obj(raw, f"model_remains[{i}]")

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import Unit
-from quotawarden.errors import CredentialError, MalformedResponse, RateLimited
+from quotawarden.errors import MalformedResponse
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
     SampleSet,
@@ -30,6 +30,7 @@ from quotawarden.providers._quota import (
     num,
     obj,
     opt_num,
+    raise_for_code,
     window_name,
 )
 from quotawarden.redact import redact_text
@@ -74,12 +75,7 @@ def _limit(out: SampleSet, i: int, raw: Any) -> None:
 def parse_quota(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
     if body.get("success") is not True:
         code = body.get("code")
-        reason = f"zai: error {str(code)[:12]}: {error_text_of(body)}"
-        if code in _AUTH_CODES:
-            raise CredentialError(reason)
-        if code in _LIMIT_CODES:
-            raise RateLimited(reason)
-        raise MalformedResponse(reason)
+        raise_for_code(code, f"zai: error {str(code)[:12]}: {error_text_of(body)}", _AUTH_CODES, _LIMIT_CODES)
     data = obj(body.get("data"), "data")
     for i, raw in enumerate(arr(data.get("limits"), "data.limits")):
         _limit(out, i, raw)
