@@ -14,8 +14,17 @@ from datetime import datetime, timedelta
 
 from quotawarden.domain import Outcome, QuotaSample, Source, Unit
 from quotawarden.errors import MalformedResponse
-from quotawarden.providers._quota import SampleSet, go_duration, log, num, parse_time, retry_after
-from quotawarden.spec import Headers, ProbeReading
+from quotawarden.providers._quota import (
+    SampleSet,
+    check_status,
+    go_duration,
+    json_object,
+    log,
+    num,
+    parse_time,
+    retry_after,
+)
+from quotawarden.spec import Headers, HttpResponse, ProbeReading
 
 
 def header_num(headers: Headers, name: str) -> float | None:
@@ -81,3 +90,14 @@ def rate_limited(name: str, samples: list[QuotaSample], headers: Headers, now: d
     return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
                         retry_at=now + timedelta(seconds=wait) if wait is not None else None,
                         reason=f"{name}: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
+
+
+def answer_reading(name: str, samples: list[QuotaSample], resp: HttpResponse, now: datetime) -> ProbeReading:
+    """The answer to a one-token call that was not a 429: an error status raises, an answer without ``usage`` is an
+    ERROR (a 200 with a broken body is an upstream fault), anything else is a reading of its header samples."""
+    check_status(resp, name, now)
+    body = json_object(resp, name)
+    if not isinstance(body.get("usage"), dict):
+        return ProbeReading(outcome=Outcome.ERROR, reason=f"{name}: answer without usage (malformed body)")
+    return ProbeReading(samples=samples, reason="" if samples else "no rate-limit headers in the response",
+                        details={"model": body.get("model")})

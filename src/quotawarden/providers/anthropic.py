@@ -14,11 +14,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from quotawarden.domain import Outcome, QuotaSample, Source, Unit
+from quotawarden.domain import QuotaSample, Source, Unit
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._headers import add_pair, header_num, header_time, rate_limited
-from quotawarden.providers._quota import SampleSet, check_status, json_object
+from quotawarden.providers._headers import add_pair, answer_reading, header_num, header_time, rate_limited
+from quotawarden.providers._quota import SampleSet
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.anthropic.com"
@@ -72,12 +72,7 @@ def read_probe_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
     samples = HEADERS.read(ctx.account.id, resp.status, resp.headers, ctx.now, source=Source.PROBE)
     if resp.status == 429:
         return rate_limited("anthropic", samples, resp.headers, ctx.now)
-    check_status(resp, "anthropic", ctx.now)
-    body = json_object(resp, "anthropic")
-    if not isinstance(body.get("usage"), dict):
-        return ProbeReading(outcome=Outcome.ERROR, reason="anthropic: answer without usage (malformed body)")
-    reason = "" if samples else "no rate-limit headers in the response"
-    return ProbeReading(samples=samples, reason=reason, details={"model": body.get("model")})
+    return answer_reading("anthropic", samples, resp, ctx.now)
 
 
 SPEC = ProviderSpec(

@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from quotawarden.domain import Outcome, Source
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._headers import OpenAIStyleHeaders, rate_limited
-from quotawarden.providers._quota import check_status, json_object
+from quotawarden.providers._headers import OpenAIStyleHeaders, answer_reading, rate_limited
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.openai.com"
@@ -61,12 +60,7 @@ def read_probe_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
                                 reason="openai: insufficient_quota: billing quota exhausted (add credit; "
                                        "retrying will not help)", details={"insufficient_quota": True})
         return rate_limited("openai", samples, resp.headers, ctx.now)
-    check_status(resp, "openai", ctx.now)
-    body = json_object(resp, "openai")
-    if not isinstance(body.get("usage"), dict):
-        return ProbeReading(outcome=Outcome.ERROR, reason="openai: answer without usage (malformed body)")
-    return ProbeReading(samples=samples, reason="" if samples else "no rate-limit headers in the response",
-                        details={"model": body.get("model")})
+    return answer_reading("openai", samples, resp, ctx.now)
 
 
 SPEC = ProviderSpec(
