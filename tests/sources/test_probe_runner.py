@@ -12,7 +12,7 @@ import pytest
 from quotawarden.clock import FixedClock
 from quotawarden.domain import Account, Outcome, QuotaSample, Source, Unit
 from quotawarden.emulator import EmuAccount, Scenario, create_app, serve
-from quotawarden.providers._util import body_json, raise_for_status
+from quotawarden.providers._quota import check_status, json_object
 from quotawarden.sources.probe_runner import ProbeJob, ProbeRunner, validate
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 from tests.conftest import NOW
@@ -23,8 +23,8 @@ KEY = "sk-proj-runnertest0000000000000000abcd"
 def _probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
     resp = yield HttpRequest("GET", ctx.url("https://api.openai.com", "/v1/models"),
                              headers={"Authorization": f"Bearer {ctx.secret}"}, cost_tokens=3)
-    raise_for_status(resp, ctx.now, what="test")
-    body_json(resp)
+    check_status(resp, "test", ctx.now)
+    json_object(resp, "test")
     left = float(resp.headers["x-ratelimit-remaining-requests"])
     return ProbeReading(samples=[QuotaSample(ctx.now, ctx.account.id, "rpm", Unit.REQUESTS, Source.PROBE,
                                              remaining=left, limit=100)])
