@@ -128,6 +128,16 @@ class Window:
     """Nominal length of a rolling or calendar window, when the provider has one (5h = 18000)."""
 
 
+def derived_ratio(used: float | None, remaining: float | None, limit: float | None) -> float | None:
+    """The used share of a positive ``limit``: from ``used`` when known, else from ``remaining``; None otherwise."""
+    if limit and limit > 0:
+        if used is not None:
+            return used / limit
+        if remaining is not None:
+            return 1.0 - remaining / limit
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class QuotaSample:
     observed_at: datetime
@@ -148,14 +158,7 @@ class QuotaSample:
     @property
     def effective_ratio(self) -> float | None:
         """used_ratio when stated, otherwise derived from used/remaining/limit."""
-        if self.used_ratio is not None:
-            return self.used_ratio
-        if self.limit and self.limit > 0:
-            if self.used is not None:
-                return self.used / self.limit
-            if self.remaining is not None:
-                return 1.0 - self.remaining / self.limit
-        return None
+        return self.used_ratio if self.used_ratio is not None else derived_ratio(self.used, self.remaining, self.limit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import orjson
 
-from quotawarden.domain import Outcome, Provenance, QuotaSample, Source, Unit
+from quotawarden.domain import Outcome, Provenance, QuotaSample, Source, Unit, derived_ratio
 from quotawarden.errors import CredentialError, MalformedResponse, ProviderError, RateLimited, UpstreamError
 from quotawarden.redact import redact_text
 from quotawarden.spec import Headers, HttpResponse, ProbeContext, ProbeReading
@@ -229,11 +229,8 @@ class SampleSet:
             status: str | None = None, length_s: int | None = None,
             provenance: Provenance = Provenance.OFFICIAL, signed: bool = False) -> QuotaSample | None:
         """``signed`` allows negative ``remaining``: a balance may be a debt, a quota may not."""
-        if used_ratio is None and limit and limit > 0:
-            if used is not None:
-                used_ratio = used / limit
-            elif remaining is not None:
-                used_ratio = 1.0 - remaining / limit
+        if used_ratio is None:
+            used_ratio = derived_ratio(used, remaining, limit)
         problem = self._problem(used, remaining, limit, used_ratio, resets_at, signed)
         if problem:
             self.reject(window, problem)
