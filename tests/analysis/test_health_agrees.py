@@ -113,7 +113,7 @@ def mcp_status(args: list[str], env: dict[str, str]) -> dict[str, Any]:
         async with Client(params, read_timeout_seconds=60) as client:
             return payload(await client.call_tool("status", {}))
 
-    return asyncio.run(main())  # type: ignore[no-any-return]
+    return asyncio.run(main())
 
 
 def test_every_view_agrees(store: Store, db_url: str, tmp_path: Path) -> None:

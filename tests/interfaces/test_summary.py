@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from quotawarden.interfaces.fast import summary
 from quotawarden.interfaces.cli.main import FAST_PATHS
+from quotawarden.interfaces.fast import summary
 from quotawarden.store import Store
 from quotawarden.store.quick import load
 from tests.conftest import NOW
