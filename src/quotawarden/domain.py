@@ -228,6 +228,24 @@ class Consumer:
 
 
 @dataclass(frozen=True, slots=True)
+class Instance:
+    """A registered agent instance (quota-sentinel style): its key's hash, its providers' accounts, its caps."""
+
+    id: str
+    project: str
+    framework: str
+    state: str
+    poll_interval_s: int
+    api_key_hash: str
+    created_ts: float
+    last_heartbeat_ts: float | None
+    providers: dict[str, str] = field(default_factory=dict)
+    """provider slug -> account id (instances that share a key share the account, and so the poller)."""
+    hard_caps: dict[str, float] = field(default_factory=dict)
+    provider_config: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEvent:
     at: datetime
     actor: str

@@ -18,9 +18,16 @@ ACTION = "throttle_consumers"
 
 
 class Share(Protocol):
-    consumer: str
-    advice: str
-    reason: str
+    """What fairness says about one consumer (``analysis.fairness.ConsumerShare`` is one); read only."""
+
+    @property
+    def consumer(self) -> str: ...
+
+    @property
+    def advice(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
 
 
 Act = Callable[..., autonomy.Outcome]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from quotawarden.analysis.health import Policy
 from quotawarden.analysis.status import AccountStatus
@@ -154,7 +155,7 @@ def rank(cands: Sequence[Candidate], pools: Sequence[PoolSpec], pool: str) -> Ro
     return Rotation(pool, ranked, skipped, chain)
 
 
-def rotation_json(rot: Rotation) -> dict[str, object]:
+def rotation_json(rot: Rotation) -> dict[str, Any]:
     return {
         "pool": rot.pool, "chain": rot.chain,
         "ranked": [{"account": r.account_id, "provider": r.provider, "pool": r.pool, "tier": r.tier,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from quotawarden.analysis import allocation as alloc
-from quotawarden.domain import Account, Health
+from quotawarden.domain import Account, Health, Instance
 from quotawarden.errors import CredentialError
 from quotawarden.redact import fingerprint
 from quotawarden.store import accounts as accounts_q
@@ -82,7 +82,7 @@ def account_id(provider: str, fp: str) -> str:
 
 
 def register(svc: AppContext, *, project_name: str, framework: str, auth: Mapping[str, Any], poll_interval: int,
-             provider_config: Mapping[str, Any], hard_caps: Mapping[str, float]) -> tuple[inst_q.Instance, str]:
+             provider_config: Mapping[str, Any], hard_caps: Mapping[str, float]) -> tuple[Instance, str]:
     creds = parse_auth(auth, provider_config)
     if not creds:
         raise RegistrationError("no valid providers found in auth")
@@ -102,7 +102,7 @@ def register(svc: AppContext, *, project_name: str, framework: str, auth: Mappin
         fps[aid] = fp
         blob = orjson.dumps({"secret": c.secret, "extra": c.extra})
         sealed.append((c.provider, fp, svc.secret_box.seal(blob, f"instance/{fp}")))
-    inst = inst_q.Instance(id=iid, project=project_name, framework=framework, state="active",
+    inst = Instance(id=iid, project=project_name, framework=framework, state="active",
                            poll_interval_s=max(int(poll_interval), int(svc.config.settings.schedule.min_poll_interval)),
                            api_key_hash=hash_key(api_key), created_ts=now, last_heartbeat_ts=now,
                            providers=providers, hard_caps=dict(hard_caps), provider_config=dict(provider_config))
@@ -124,7 +124,7 @@ def deregister(svc: AppContext, instance_id: str) -> bool:
     return True
 
 
-def _drop_orphans(svc: AppContext, inst: inst_q.Instance) -> None:
+def _drop_orphans(svc: AppContext, inst: Instance) -> None:
     """An account no instance shares any more stops being polled (its history stays)."""
     in_use = {a for i in inst_q.all_instances(svc.store) for a in i.providers.values()}
     for aid in inst.providers.values():
@@ -139,6 +139,25 @@ def reap(svc: AppContext, now: float | None = None) -> list[str]:
     for iid in dead:
         deregister(svc, iid)
     return dead
+
+
+def all_instances(svc: AppContext) -> list[Instance]:
+    """Every registered instance, oldest first."""
+    return inst_q.all_instances(svc.store)
+
+
+def get(svc: AppContext, instance_id: str) -> Instance | None:
+    return inst_q.get(svc.store, instance_id)
+
+
+def by_key_hash(svc: AppContext, key_hash: str) -> Instance | None:
+    """The instance whose API key hashes to ``key_hash`` (see :func:`hash_key`)."""
+    return inst_q.by_key_hash(svc.store, key_hash)
+
+
+def heartbeat(svc: AppContext, instance_id: str, state: str | None = None) -> bool:
+    """Keep-alive now, optionally with a new state; False for an unknown instance."""
+    return inst_q.heartbeat(svc.store, instance_id, svc.now().timestamp(), state)
 
 
 class InstanceSecrets:
@@ -195,7 +214,7 @@ def provider_windows(svc: AppContext, account_ids: list[str], caps_for: Any,
     return out
 
 
-def provider_shares(all_instances: Sequence[inst_q.Instance]) -> dict[str, dict[str, float]]:
+def provider_shares(all_instances: Sequence[Instance]) -> dict[str, dict[str, float]]:
     """provider -> instance id -> its weighted share of that provider's budget."""
     subs: dict[str, list[alloc.Subscriber]] = {}
     for i in all_instances:
@@ -204,7 +223,7 @@ def provider_shares(all_instances: Sequence[inst_q.Instance]) -> dict[str, dict[
     return {p: alloc.weights(s) for p, s in subs.items()}
 
 
-def instance_status(svc: AppContext, inst: inst_q.Instance, all_instances: Sequence[inst_q.Instance], *,
+def instance_status(svc: AppContext, inst: Instance, all_instances: Sequence[Instance], *,
                     statuses: Sequence[AccountStatus] | None = None,
                     shares: Mapping[str, Mapping[str, float]] | None = None,
                     budget_weights: Mapping[str, float] | None = None) -> dict[str, Any]:

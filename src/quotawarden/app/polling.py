@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from quotawarden.domain import Account, AccountState, Outcome
 from quotawarden.sources import poller, status_pages
 from quotawarden.sources.local_files import LocalFileTransport
+from quotawarden.sources.poller import summary as summary  # re-exported: a round's totals, for the poll command
 from quotawarden.sources.probe_runner import ProbeResult, ProbeRunner
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import outcomes as outcomes_q

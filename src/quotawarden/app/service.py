@@ -19,12 +19,15 @@ from quotawarden.analysis.status import AccountStatus, HealthThresholds, overall
 from quotawarden.app import reports
 from quotawarden.clock import Clock, SystemClock
 from quotawarden.config import Config, load_config
-from quotawarden.domain import Account, AuditEvent
+from quotawarden.domain import Account, AuditEvent, QuotaSample, UsageEvent
 from quotawarden.plugins import Plugins, load_plugins
-from quotawarden.store import Store, open_store
+from quotawarden.store import Store, alerts_view, open_store, usage_totals
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import audit as audit_q
+from quotawarden.store import jobs as jobs_q
+from quotawarden.store import rollups as rollups_q
 from quotawarden.store import samples as samples_q
+from quotawarden.store import usage as usage_q
 
 if TYPE_CHECKING:
     import httpx
@@ -41,10 +44,13 @@ if TYPE_CHECKING:
     from quotawarden.app.instances import InstanceSecrets
     from quotawarden.credentials.secretbox import SecretBox
     from quotawarden.credentials.vault import Vault
+    from quotawarden.sources.discovery import Finding
     from quotawarden.sources.log_plan import IngestReport
     from quotawarden.sources.log_tailer import Progress
     from quotawarden.sources.probe_runner import ProbeResult
     from quotawarden.sources.proxy import ProxyApp
+    from quotawarden.store.jobs import JobRun
+    from quotawarden.store.usage_totals import MetricTotal
 
 
 @dataclass
@@ -97,6 +103,20 @@ class Service:
     def audit(self, actor: str, action: str, subject: str = "", **detail: Any) -> None:
         audit_q.record(self.store, AuditEvent(self.now(), actor, action, subject, detail))
 
+    def audit_events(self, limit: int = 100) -> list[AuditEvent]:
+        """The audit trail, newest first."""
+        return audit_q.recent(self.store, limit)
+
+    def forget_account(self, account_id: str) -> bool:
+        """Drop an account's row, latest samples and state from the store (its sample history stays)."""
+        return accounts_q.remove_account(self.store, account_id)
+
+    def discover_accounts(self) -> list[Finding]:
+        """Credential references found in provider env vars and agent tools' files (``sources.discovery``)."""
+        from quotawarden.sources.discovery import discover
+
+        return discover(self.plugins.providers.values())
+
     # -- status -----------------------------------------------------------------------------------------------
 
     def status(self, account_ids: Sequence[str] | None = None) -> list[AccountStatus]:
@@ -115,6 +135,55 @@ class Service:
         report = status_json(statuses, overall(statuses), self.now())
         report["services"] = reports.status_pages(self.store, self.config.settings, self.now())
         return report
+
+    # -- what the store holds, read for display -----------------------------------------------------------------
+
+    def samples(self, account_id: str, window: str | None = None, *, since: datetime | None = None,
+                until: datetime | None = None) -> list[QuotaSample]:
+        """Raw samples of one account (optionally one window) in a time range, oldest first."""
+        return samples_q.history(self.store, account_id, window, since=since, until=until)
+
+    def rollups(self, account_id: str, window: str | None = None) -> list[dict[str, Any]]:
+        """Hourly roll-ups of one account's pruned samples, oldest first."""
+        return rollups_q.rollups(self.store, account_id, window)
+
+    def usage_events(self, since: datetime | None = None, until: datetime | None = None, *,
+                     account_id: str | None = None) -> list[UsageEvent]:
+        """Stored usage events in ``[since, until)`` (of one account when given), oldest first."""
+        equals = {"account_id": account_id} if account_id is not None else {}
+        return usage_q.events_between(self.store, since, until, **equals)
+
+    def usage_totals(self, by: str, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
+        """Requests, tokens and cost grouped by ``by`` (``store.usage_totals.GROUPS``) between epoch seconds."""
+        return usage_totals.totals(self.store, by, since, until)
+
+    def usage_metric_totals(self) -> list[MetricTotal]:
+        """Tokens by kind and cost per (provider, model, project), all time: the Prometheus counters."""
+        return usage_totals.metric_totals(self.store)
+
+    def alert_rows(self, state: str | None = None) -> list[dict[str, Any]]:
+        """Stored alerts as table rows, most recently updated first (``state``: open, acked, resolved)."""
+        return alerts_view.list_alerts(self.store, state)
+
+    def acknowledge_alert(self, alert_id: int, by: str) -> bool:
+        """Acknowledge an open alert (others stay as they are); False when there is no such alert."""
+        return alerts_view.ack(self.store, alert_id, by, self.now().timestamp())
+
+    def job_runs(self, job: str | None = None, limit: int = 1000) -> list[JobRun]:
+        """Recent runs of the daemon's scheduled jobs (or of one job), newest first."""
+        return jobs_q.runs(self.store, job, limit)
+
+    def last_job_runs(self) -> list[JobRun]:
+        """The most recent run of every scheduled job."""
+        return jobs_q.last_runs(self.store)
+
+    def job_outcome_counts(self) -> dict[tuple[str, str], int]:
+        """(job, outcome) -> how many runs ended so."""
+        return jobs_q.outcome_counts(self.store)
+
+    def ping_database(self) -> None:
+        """One round trip to the database; raises when it cannot be reached."""
+        self.store.ping()
 
     # -- analysis (quotawarden.app.reports -> quotawarden.analysis) ----------------------------------------------
 

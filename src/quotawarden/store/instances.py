@@ -7,31 +7,15 @@ what it sent at registration is stored sealed by the caller's secret box, never 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
 
+from quotawarden.domain import Instance
 from quotawarden.store import schema
 from quotawarden.store._sql import insert
 from quotawarden.store.engine import Store
 from quotawarden.store.schema_daemon import instance_secrets
-
-
-@dataclass(frozen=True, slots=True)
-class Instance:
-    id: str
-    project: str
-    framework: str
-    state: str
-    poll_interval_s: int
-    api_key_hash: str
-    created_ts: float
-    last_heartbeat_ts: float | None
-    providers: dict[str, str] = field(default_factory=dict)
-    """provider slug -> account id (instances that share a key share the account, and so the poller)."""
-    hard_caps: dict[str, float] = field(default_factory=dict)
-    provider_config: dict[str, Any] = field(default_factory=dict)
 
 
 def _from_row(r: Any) -> Instance:

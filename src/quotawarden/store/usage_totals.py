@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +40,21 @@ def totals(store: Store, by: str, since: float | None = None, until: float | Non
              "cost_usd": float(Decimal(r.cost)) if r.cost is not None else None} for r in rows]
 
 
-def metric_totals(store: Store) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class MetricTotal:
+    """Tokens by kind and cost of one (provider, model, project), for the Prometheus counters."""
+
+    provider: str
+    model: str
+    project: str | None
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    cost: Decimal | None
+
+
+def metric_totals(store: Store) -> list[MetricTotal]:
     """(provider, model, project, tokens by kind, cost) for the Prometheus counters."""
     t = schema.usage_events
     q = select(t.c.provider, t.c.model, t.c.project, func.sum(t.c.input_tokens).label("input"),
@@ -47,4 +62,7 @@ def metric_totals(store: Store) -> list[Any]:
                func.sum(t.c.cache_write_tokens).label("cache_write"), func.sum(t.c.cost).label("cost"),
                ).group_by(t.c.provider, t.c.model, t.c.project)
     with store.engine.connect() as conn:
-        return list(conn.execute(q).fetchall())
+        rows = conn.execute(q).fetchall()
+    return [MetricTotal(r.provider, r.model, r.project, int(r.input or 0), int(r.output or 0),
+                        int(r.cache_read or 0), int(r.cache_write or 0),
+                        None if r.cost is None else Decimal(r.cost)) for r in rows]

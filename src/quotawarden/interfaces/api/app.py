@@ -78,7 +78,8 @@ def _token(headers: dict[str, str], query: str) -> str | None:
         name, _, value = part.strip().partition("=")
         if name == "qw_admin":
             return value
-    return (parse_qs(query).get("token") or [None])[0] or headers.get("x-admin-token")
+    tokens = parse_qs(query).get("token")
+    return (tokens[0] if tokens else None) or headers.get("x-admin-token")
 
 
 def create_app(service: Service, *, admin_token: str | None = None, replica: str | None = None,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 
+from quotawarden.app import instances
 from quotawarden.app.instances import hash_key
+from quotawarden.domain import Instance
 from quotawarden.interfaces.api.state import ApiState, api_state
-from quotawarden.store import instances as inst_q
-from quotawarden.store.instances import Instance
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="quotawarden", ApiKey header="X-API-Key"'}
 
@@ -43,7 +43,7 @@ async def _instance(st: ApiState, key: str) -> Instance | None:
     h = hash_key(key)
     found = (await st.board.get()).by_hash.get(h)
     if found is None:
-        found = await st.keys.aget(h, lambda: inst_q.by_key_hash(st.service.store, h))
+        found = await st.keys.aget(h, lambda: instances.by_key_hash(st.service, h))
     if found is not None and hmac.compare_digest(found.api_key_hash, h):
         return found
     return None

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quotawarden.errors import QuotawardenError, StoreError
+from quotawarden.interfaces.api.models import Error
 from quotawarden.redact import redact_text
 
 _WORDS = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found", 405: "method not allowed",
           409: "conflict", 422: "invalid request", 503: "unavailable"}
 
-ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
-    401: {"description": "Missing or wrong key", "model": None},
-    403: {"description": "The key does not grant this", "model": None},
-}
+Responses: TypeAlias = dict[int | str, dict[str, Any]]
+"""What FastAPI's ``responses=`` takes: status code -> OpenAPI response (``model``, ``description``...)."""
+
+
+def error_responses(*codes: int) -> Responses:
+    """These status codes, each documented with the :class:`~.models.Error` body."""
+    return {code: {"model": Error} for code in codes}
+
+
+AUTH_ERRORS: Responses = error_responses(400, 401, 403, 404)
+"""A route behind a key: a bad request, a missing or wrong key, a key that does not grant it, nothing there."""
 
 
 def install(app: FastAPI) -> None:

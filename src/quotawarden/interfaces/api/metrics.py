@@ -15,11 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from quotawarden.app import instances
 from quotawarden.interfaces.api.auth import bearer, is_admin
 from quotawarden.interfaces.api.state import ApiState, TTLCache, api_state
-from quotawarden.store import instances as inst_q
-from quotawarden.store import jobs as jobs_q
-from quotawarden.store import usage_totals
 
 router = APIRouter(tags=["operations"])
 _HEALTH = {"GREEN": 0, "YELLOW": 1, "RED": 2, "UNKNOWN": -1}
@@ -71,30 +69,30 @@ class StoreCollector(Collector):
         yield health
         yield from self._usage()
         yield from self._jobs()
-        insts = inst_q.all_instances(svc.store)
+        insts = instances.all_instances(svc)
         yield GaugeMetricFamily("quotawarden_instances", "Registered agent instances", value=len(insts))
 
     def _usage(self) -> Iterator[Metric]:
         labels = ["provider", "model", "project"]
         cost = CounterMetricFamily("quotawarden_cost_usd", "Cost in USD", labels=labels)
         tokens = CounterMetricFamily("quotawarden_tokens", "Tokens", labels=[*labels, "kind"])
-        for r in usage_totals.metric_totals(self.st.service.store):
+        for r in self.st.service.usage_metric_totals():
             lab = [r.provider, r.model, r.project or ""]
             if r.cost is not None:
                 cost.add_metric(lab, float(r.cost))
             for kind in ("input", "output", "cache_read", "cache_write"):
-                tokens.add_metric([*lab, kind], float(getattr(r, kind) or 0))
+                tokens.add_metric([*lab, kind], float(getattr(r, kind)))
         yield cost
         yield tokens
 
     def _jobs(self) -> Iterator[Metric]:
         runs = CounterMetricFamily("quotawarden_job_runs", "Scheduled job runs by outcome", labels=["job", "outcome"])
-        for (job, outcome), n in jobs_q.outcome_counts(self.st.service.store).items():
+        for (job, outcome), n in self.st.service.job_outcome_counts().items():
             runs.add_metric([job, outcome], n)
         yield runs
         last = GaugeMetricFamily("quotawarden_job_last_run_timestamp_seconds", "When each job last started",
                                  labels=["job", "outcome"])
-        for r in jobs_q.last_runs(self.st.service.store):
+        for r in self.st.service.last_job_runs():
             last.add_metric([r.job, r.outcome or "running"], r.started_ts)
         yield last
 

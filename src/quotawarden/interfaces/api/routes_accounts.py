@@ -8,13 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query
 
 from quotawarden.interfaces.api.auth import Caller, admin
-from quotawarden.interfaces.api.models import Error
+from quotawarden.interfaces.api.errors import AUTH_ERRORS
 from quotawarden.interfaces.api.state import ApiState, api_state
-from quotawarden.store import rollups as rollups_q
-from quotawarden.store import samples as samples_q
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], dependencies=[Depends(admin)])
-AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH = AUTH_ERRORS
 _EPOCH_MAX = 253402300799.0  # 9999-12-31
 
 
@@ -44,7 +42,7 @@ def samples(account_id: str, st: ApiState = Depends(api_state), window: str | No
             until: float | None = Query(None, description="epoch seconds"),
             _: Caller = Depends(admin)) -> list[dict[str, Any]]:
     """Raw samples of one account, oldest first (older ones live on as hourly roll-ups)."""
-    rows = samples_q.history(st.service.store, account_id, window, since=_when(since), until=_when(until))
+    rows = st.service.samples(account_id, window, since=_when(since), until=_when(until))
     return [{"window": s.window, "observed_at": s.observed_at.isoformat(), "used_ratio": s.effective_ratio,
              "used": s.used, "remaining": s.remaining, "limit": s.limit, "unit": s.unit.value,
              "resets_at": s.resets_at.isoformat() if s.resets_at else None, "source": s.source.value}
@@ -55,4 +53,4 @@ def samples(account_id: str, st: ApiState = Depends(api_state), window: str | No
 def rollups(account_id: str, st: ApiState = Depends(api_state),
             window: str | None = Query(None, max_length=64)) -> list[dict[str, Any]]:
     """Hourly roll-ups of pruned samples (kept for ever)."""
-    return rollups_q.rollups(st.service.store, account_id, window)
+    return st.service.rollups(account_id, window)

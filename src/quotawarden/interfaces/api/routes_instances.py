@@ -6,17 +6,16 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from quotawarden.app import instances
 from quotawarden.interfaces.api.auth import Caller, caller, owner_or_admin
-from quotawarden.interfaces.api.models import Error, HeartbeatRequest, RegisterRequest, RegisterResponse, StatusOk
+from quotawarden.interfaces.api.errors import error_responses
+from quotawarden.interfaces.api.models import HeartbeatRequest, RegisterRequest, RegisterResponse, StatusOk
 from quotawarden.interfaces.api.state import ApiState, api_state
-from quotawarden.store import instances as inst_q
 
 router = APIRouter(prefix="/v1/instances", tags=["instances"])
-AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error},
-        422: {"model": Error}}
+AUTH = error_responses(400, 401, 403, 404, 422)
 
 
 @router.post("", status_code=201, response_model=RegisterResponse,
-             responses={400: {"model": Error}, 422: {"model": Error}})
+             responses=error_responses(400, 422))
 def register(body: RegisterRequest, st: ApiState = Depends(api_state)) -> RegisterResponse:
     """Register an agent instance; the ``api_key`` in the answer is shown once (only its hash is kept)."""
     try:
@@ -46,8 +45,7 @@ def heartbeat(instance_id: str, body: HeartbeatRequest | None = None, who: Calle
               st: ApiState = Depends(api_state)) -> StatusOk:
     """Keep-alive, optionally with a new state (active, idle, paused) that re-weights the budget."""
     owner_or_admin(instance_id, who)
-    if not inst_q.heartbeat(st.service.store, instance_id, st.service.now().timestamp(),
-                            body.state if body else None):
+    if not instances.heartbeat(st.service, instance_id, body.state if body else None):
         raise HTTPException(404, "no such instance")
     if body is not None and body.state is not None:
         st.invalidate()  # the budget shares moved; a keep-alive alone changes no answer

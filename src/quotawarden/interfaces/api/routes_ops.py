@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from sqlalchemy import text
 
 from quotawarden.interfaces.api.auth import Caller, admin, caller
-from quotawarden.interfaces.api.models import Error, Health, JobRunOut, PollResponse
+from quotawarden.interfaces.api.errors import error_responses
+from quotawarden.interfaces.api.models import Health, JobRunOut, PollResponse
 from quotawarden.interfaces.api.routes_status import all_instances
 from quotawarden.interfaces.api.state import ApiState, api_state
-from quotawarden.store import jobs as jobs_q
 
 router = APIRouter(prefix="/v1", tags=["operations"])
-AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}}
+AUTH = error_responses(400, 401, 403)
 
 
 @router.get("/health", response_model=Health)
 def health(st: ApiState = Depends(api_state)) -> Health:
     """Liveness and database reachability; needs no key."""
-    status, providers, count = "ok", 0, 0
+    status: Literal["ok", "degraded"] = "ok"
+    providers = count = 0
     try:
-        with st.service.store.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        st.service.ping_database()
         insts = all_instances(st)
         count = len(insts)
         providers = len({a for i in insts for a in i.providers.values()})
@@ -56,7 +55,7 @@ def _iso(ts: float | None) -> str:
 def job_rows(st: ApiState) -> list[dict[str, Any]]:
     return [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
              "duration_s": None if r.finished_ts is None else round(r.finished_ts - r.started_ts, 3),
-             "outcome": r.outcome, "detail": r.detail} for r in jobs_q.last_runs(st.service.store)]
+             "outcome": r.outcome, "detail": r.detail} for r in st.service.last_job_runs()]
 
 
 @router.get("/jobs", response_model=list[JobRunOut], responses=AUTH)
@@ -67,4 +66,4 @@ def jobs(_: Caller = Depends(admin), st: ApiState = Depends(api_state),
         return job_rows(st)
     return [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
              "duration_s": None if r.finished_ts is None else round(r.finished_ts - r.started_ts, 3),
-             "outcome": r.outcome, "detail": r.detail} for r in jobs_q.runs(st.service.store, job, 200)]
+             "outcome": r.outcome, "detail": r.detail} for r in st.service.job_runs(job, 200)]

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException
 from quotawarden.analysis import allocation as alloc
 from quotawarden.app import instances
 from quotawarden.interfaces.api.auth import Caller, caller
-from quotawarden.interfaces.api.models import Error, ProviderDetail, ProviderStatus
+from quotawarden.interfaces.api.errors import AUTH_ERRORS
+from quotawarden.interfaces.api.models import ProviderDetail, ProviderStatus
 from quotawarden.interfaces.api.routes_status import all_instances
 from quotawarden.interfaces.api.state import ApiState, api_state
 
 router = APIRouter(prefix="/v1/providers", tags=["providers"])
-AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH = AUTH_ERRORS
 
 
 def _visible(who: Caller, st: ApiState) -> dict[str, str]:

@@ -12,13 +12,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from fastapi.encoders import jsonable_encoder
 
 from quotawarden.interfaces.api.auth import Caller, admin
-from quotawarden.interfaces.api.models import AlertAck, Error, StatusOk
+from quotawarden.interfaces.api.errors import AUTH_ERRORS
+from quotawarden.interfaces.api.models import AlertAck, StatusOk
 from quotawarden.interfaces.api.state import ApiState, api_state
-from quotawarden.store import alerts_view, usage_totals
-from quotawarden.store import audit as audit_q
 
 router = APIRouter(prefix="/v1", tags=["reports"], dependencies=[Depends(admin)])
-AUTH = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error}, 404: {"model": Error}}
+AUTH = AUTH_ERRORS
 
 
 @router.get("/usage", responses=AUTH)
@@ -27,20 +26,20 @@ def usage(st: ApiState = Depends(api_state),
           since: float | None = Query(None, description="epoch seconds"),
           until: float | None = Query(None, description="epoch seconds")) -> list[dict[str, Any]]:
     """Requests, tokens and cost grouped by day, model, provider, project, consumer or account."""
-    return usage_totals.totals(st.service.store, by, since, until)
+    return st.service.usage_totals(by, since, until)
 
 
 @router.get("/alerts", responses=AUTH)
 def alerts(st: ApiState = Depends(api_state),
            state: Literal["open", "acked", "resolved"] | None = None) -> list[dict[str, Any]]:
-    return jsonable_encoder(alerts_view.list_alerts(st.service.store, state))  # type: ignore[no-any-return]
+    return jsonable_encoder(st.service.alert_rows(state))  # type: ignore[no-any-return]
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=StatusOk, responses=AUTH)
 def ack(alert_id: int = Path(ge=1, le=2**53), body: AlertAck | None = None, who: Caller = Depends(admin),
         st: ApiState = Depends(api_state)) -> StatusOk:
     by = body.by if body else "api"
-    if not alerts_view.ack(st.service.store, alert_id, by, st.service.now().timestamp()):
+    if not st.service.acknowledge_alert(alert_id, by):
         raise HTTPException(404, "no such alert")
     st.service.audit("api", "alert.ack", str(alert_id), by=by)
     return StatusOk()
@@ -50,7 +49,7 @@ def ack(alert_id: int = Path(ge=1, le=2**53), body: AlertAck | None = None, who:
 def audit_events(st: ApiState = Depends(api_state), limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
     """The audit trail: every change and autonomous action, with who and when."""
     return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "subject": e.subject,
-             "detail": jsonable_encoder(e.detail)} for e in audit_q.recent(st.service.store, limit)]
+             "detail": jsonable_encoder(e.detail)} for e in st.service.audit_events(limit)]
 
 
 def _report(st: ApiState, name: str, **kwargs: Any) -> Any:

@@ -7,26 +7,23 @@ answer (``responses=``), and the contract test checks the bytes against it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from quotawarden.app import instances
+from quotawarden.domain import Instance
 from quotawarden.interfaces.api.auth import Caller, caller, owner_or_admin
-from quotawarden.interfaces.api.models import Error, InstanceStatus
+from quotawarden.interfaces.api.errors import AUTH_ERRORS
+from quotawarden.interfaces.api.models import InstanceStatus
 from quotawarden.interfaces.api.state import ApiState, render
-from quotawarden.store import instances as inst_q
-from quotawarden.store.instances import Instance
 
 router = APIRouter(prefix="/v1", tags=["status"])
-AUTH: dict[int | str, dict[str, Any]] = {400: {"model": Error}, 401: {"model": Error}, 403: {"model": Error},
-                                         404: {"model": Error}}
+AUTH = AUTH_ERRORS
 JSON = "application/json"
 
 
 def all_instances(st: ApiState) -> list[Instance]:
-    return st.instances.get("all", lambda: inst_q.all_instances(st.service.store))
+    return st.instances.get("all", lambda: instances.all_instances(st.service))
 
 
 async def answer(st: ApiState, inst: Instance) -> bytes:
@@ -67,7 +64,7 @@ async def instance_status(instance_id: str, request: Request) -> Response:
     if inst is None:  # the admin
         inst = (await st.board.get()).by_id.get(instance_id)
         if inst is None:
-            inst = await run_in_threadpool(inst_q.get, st.service.store, instance_id)
+            inst = await run_in_threadpool(instances.get, st.service, instance_id)
     if inst is None:
         raise HTTPException(404, "no such instance")
     return Response(await answer(st, inst), media_type=JSON)

@@ -23,8 +23,7 @@ from fastapi import Request
 from quotawarden.analysis import allocation as alloc
 from quotawarden.app import instances
 from quotawarden.app.service import Service
-from quotawarden.store import instances as inst_q
-from quotawarden.store.instances import Instance
+from quotawarden.domain import Instance
 
 T = TypeVar("T")
 
@@ -165,7 +164,7 @@ def render(value: Any) -> bytes:
 
 
 def build_board(svc: Service) -> Board:
-    insts = inst_q.all_instances(svc.store)
+    insts = instances.all_instances(svc)
     ids = sorted({a for i in insts for a in i.providers.values()})
     statuses = svc.status(ids) if ids else []
     shares = instances.provider_shares(insts)
@@ -202,7 +201,7 @@ class ApiState:
         report = dict(self.service.status_report())
         report["instances"] = {i.id: {"project_name": i.project, "framework": i.framework, "state": i.state,
                                       "providers": sorted(i.providers)}
-                               for i in inst_q.all_instances(self.service.store)}
+                               for i in instances.all_instances(self.service)}
         return orjson.dumps(report)
 
     def invalidate(self) -> None:

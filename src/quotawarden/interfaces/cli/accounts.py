@@ -121,9 +121,7 @@ def remove(ctx: typer.Context, account_id: str = typer.Argument(..., help="The a
     path.write_text("".join(kept), encoding="utf-8")
     load_config(path, load_plugins())
     if not keep_history:
-        from quotawarden.store import accounts as accounts_q
-
-        accounts_q.remove_account(service(ctx).store, account_id)
+        service(ctx).forget_account(account_id)
     if json_out:
         print_json({"removed": account_id, "file": str(path), "history_kept": keep_history})
         return

@@ -66,7 +66,8 @@ def load_plugins() -> Any:
 
 
 def _root_config(ctx: typer.Context) -> str | None:
-    return ctx.find_root().obj.config_path
+    path: str | None = ctx.find_root().obj.config_path
+    return path
 
 
 @config_app.command("init")

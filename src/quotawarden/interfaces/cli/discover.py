@@ -27,12 +27,10 @@ def discover(
 
     Each finding is a credential *reference* (env:VAR or file:PATH#key); no secret is ever copied.
     """
-    from quotawarden.sources.discovery import discover as find
-
     svc = service(ctx)
     configured = {a.id for a in svc.config.accounts}
     refs = {a.credential for a in svc.config.accounts}
-    found = [f for f in find(svc.plugins.providers.values()) if f.credential not in refs]
+    found = [f for f in svc.discover_accounts() if f.credential not in refs]
     new = [f for f in found if f.id not in configured]
     if json_out:
         print_json({"found": [f.as_json() | {"configured": f.id in configured} for f in found]})

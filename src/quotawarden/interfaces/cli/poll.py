@@ -26,7 +26,7 @@ def poll(
     """
     svc = service(ctx)
     results = svc.poll(account or None, provider or None, force)
-    from quotawarden.sources.poller import summary
+    from quotawarden.app.polling import summary
 
     if json_out:
         report = svc.status_report(account or None)
@@ -50,17 +50,17 @@ def providers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     from quotawarden.plugins import load_plugins
 
     plugins = load_plugins()
-    rows = [{"slug": s.slug, "name": s.display_name, "kind": s.kind, "credential_env": list(s.credential_env),
-             "probe": s.probe is not None, "header_reader": s.headers is not None, "probe_cost": s.probe_cost,
-             "min_probe_interval_s": s.probe_min_interval_s, "reports": s.docs}
-            for s in sorted(plugins.providers.values(), key=lambda s: s.slug)]
+    specs = sorted(plugins.providers.values(), key=lambda s: s.slug)
     if json_out:
+        rows = [{"slug": s.slug, "name": s.display_name, "kind": s.kind, "credential_env": list(s.credential_env),
+                 "probe": s.probe is not None, "header_reader": s.headers is not None, "probe_cost": s.probe_cost,
+                 "min_probe_interval_s": s.probe_min_interval_s, "reports": s.docs} for s in specs]
         print_json({"providers": rows, "failed": plugins.failed})
         return
     table = Table("provider", "kind", "credential", "probe cost", "reports")
-    for r in rows:
-        table.add_row(r["slug"], r["kind"], " / ".join(r["credential_env"]) or "-", r["probe_cost"] or "-",
-                      r["reports"] or r["name"])
+    for s in specs:
+        table.add_row(s.slug, s.kind, " / ".join(s.credential_env) or "-", s.probe_cost or "-",
+                      s.docs or s.display_name)
     console().print(table)
 
 

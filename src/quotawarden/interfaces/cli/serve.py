@@ -29,9 +29,7 @@ def serve(
 
 def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Each scheduled job's last run: when, how long, outcome, on which replica."""
-    from quotawarden.store import jobs as jobs_q
-
-    runs = jobs_q.last_runs(service(ctx).store)
+    runs = service(ctx).last_job_runs()
     rows = [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
              "duration_s": None if r.finished_ts is None else round(r.finished_ts - r.started_ts, 3),
              "outcome": r.outcome or "running", "detail": r.detail or ""} for r in runs]

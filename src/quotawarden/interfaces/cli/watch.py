@@ -6,7 +6,7 @@ import os
 import select
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -99,10 +99,15 @@ def _in(secs: float | None) -> str:
 
 
 @contextmanager
-def keys() -> Iterator[Any]:
+def keys() -> Iterator[Callable[[float], str | None]]:
     """A reader of single key presses (cbreak mode) when stdin is a terminal; restores the terminal afterwards."""
     if not sys.stdin.isatty():
-        yield lambda timeout: (time.sleep(timeout), None)[1]
+
+        def wait(timeout: float) -> str | None:
+            time.sleep(timeout)
+            return None
+
+        yield wait
         return
     import termios
     import tty

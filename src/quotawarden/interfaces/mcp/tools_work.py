@@ -20,12 +20,10 @@ _RANK = {"GREEN": 0, "YELLOW": 1}
 
 def _models(svc: Any, account_id: str, days: int = 14) -> list[tuple[str, float]]:
     """Models this account served lately, with their mean cost per call (cheapest first)."""
-    from quotawarden.store import usage as usage_q
-
     now = svc.now()
     cost: dict[str, Decimal] = defaultdict(Decimal)
     calls: dict[str, int] = defaultdict(int)
-    for e in usage_q.events_between(svc.store, now - timedelta(days=days), now, account_id=account_id):
+    for e in svc.usage_events(now - timedelta(days=days), now, account_id=account_id):
         cost[e.model] += e.cost or Decimal(0)
         calls[e.model] += 1
     return sorted(((m, float(cost[m]) / calls[m]) for m in calls), key=lambda mc: mc[1])

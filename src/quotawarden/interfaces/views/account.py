@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quotawarden.interfaces.views import alerts as alerts_v
 from quotawarden.interfaces.views._common import iso, parse_iso
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
 RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 MAX_POINTS = 600
@@ -49,10 +52,7 @@ def _projection(window: dict[str, Any], last: list[float] | None) -> list[list[f
     return [[t0, r0], [t_end, min(r0 + rate * (t_end - t0) / 3600, 1.0)]]
 
 
-def detail(svc: Any, account_id: str, range_: str = "7d") -> dict[str, Any]:
-    from quotawarden.store import audit as audit_q
-    from quotawarden.store import samples as samples_q
-
+def detail(svc: Service, account_id: str, range_: str = "7d") -> dict[str, Any]:
     if range_ not in RANGES:
         raise ValueError(f"range must be one of {', '.join(RANGES)}, not {range_!r}")
     if account_id not in {a.id for a in svc.accounts()}:
@@ -61,7 +61,7 @@ def detail(svc: Any, account_id: str, range_: str = "7d") -> dict[str, Any]:
     account = report["accounts"][0]
     now = svc.now()
     since = now - RANGES[range_]
-    samples = samples_q.history(svc.store, account_id, since=since)
+    samples = svc.samples(account_id, since=since)
     by_window: dict[str, list[Any]] = {}
     for s in samples:
         by_window.setdefault(s.window, []).append(s)
@@ -79,7 +79,7 @@ def detail(svc: Any, account_id: str, range_: str = "7d") -> dict[str, Any]:
         })
     sources = Counter(s.source.value for s in samples)
     events = [{"at": iso(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}
-              for e in audit_q.recent(svc.store, 500) if e.subject == account_id][:50]
+              for e in svc.audit_events(500) if e.subject == account_id][:50]
     return {
         "account": account, "range": range_, "since": since.timestamp(), "until": now.timestamp(),
         "series": series, "sources": dict(sorted(sources.items())), "events": events,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from quotawarden.domain import Alert, AlertState
 from quotawarden.interfaces.views._common import iso, jsonable, use_case
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
 SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -13,80 +17,36 @@ class NotFound(LookupError):
     """The thing asked for does not exist (an unknown alert or account id)."""
 
 
-def list_alerts(svc: Any, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+def list_alerts(svc: Service, state: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Newest first; ``state`` is open, acked, resolved or None for all."""
-    desk = getattr(svc, "actions", None)
-    if desk is not None and hasattr(desk, "list"):
-        from quotawarden.domain import AlertState
-
-        rows = [_record_json(r) for r in desk.list([AlertState(state)] if state else None, limit)]
-    else:
-        rows = _stored_alerts(svc, state)
+    rows = [_alert_json(r.alert, r.acked_by) for r in svc.actions.list([AlertState(state)] if state else None, limit)]
     rows.sort(key=lambda a: (a["state"] != "open", SEVERITY_RANK.get(a["severity"], 3),
                              -(a.get("opened_ts") or 0)))
     return rows[:limit]
 
 
-def _record_json(rec: Any) -> dict[str, Any]:
-    """An ``AlertRecord`` (alert plus delivery bookkeeping) as the fields a person reads."""
-    a = rec.alert
+def _alert_json(a: Alert, acked_by: str | None) -> dict[str, Any]:
+    """A stored alert (and who acknowledged it) as the fields a person reads."""
     return {"id": a.id, "key": a.key, "kind": a.kind, "severity": a.severity.value, "state": a.state.value,
             "account_id": a.account_id, "window": a.window, "message": a.message, "action": a.action,
             "opened_at": iso(a.opened_at), "updated_at": iso(a.updated_at),
-            "opened_ts": a.opened_at.timestamp() if a.opened_at else None, "acked_by": rec.acked_by}
+            "opened_ts": a.opened_at.timestamp() if a.opened_at else None, "acked_by": acked_by}
 
 
-def _stored_alerts(svc: Any, state: str | None) -> list[dict[str, Any]]:
-    from sqlalchemy import select
-
-    from quotawarden.store import schema
-    from quotawarden.store._sql import dt
-
-    t = schema.alerts
-    q = select(t).order_by(t.c.opened_ts.desc())
-    if state:
-        q = q.where(t.c.state == state)
-    with svc.store.engine.connect() as conn:
-        rows = conn.execute(q).fetchall()
-    return [{"id": r.id, "key": r.key, "kind": r.kind, "severity": r.severity, "state": r.state,
-             "account_id": r.account_id, "window": r.window, "message": r.message, "action": r.action,
-             "opened_at": iso(dt(r.opened_ts)), "updated_at": iso(dt(r.updated_ts)), "opened_ts": r.opened_ts,
-             "acked_by": r.acked_by} for r in rows]
-
-
-def ack(svc: Any, alert_id: int, by: str = "dashboard") -> dict[str, Any]:
+def ack(svc: Service, alert_id: int, by: str = "dashboard") -> dict[str, Any]:
     """Acknowledge one open alert; acknowledging an acked one is a no-op; unknown ids raise :class:`NotFound`."""
-    desk = getattr(svc, "actions", None)
-    if desk is not None and hasattr(desk, "ack"):
-        desk.ack(alert_id, by=by)  # False for an alert that is not open: acking twice is harmless
-        found = [a for a in list_alerts(svc, None, 10_000) if a["id"] == alert_id]
-        if not found:
-            raise NotFound(f"no alert with id {alert_id}")
-        return found[0]
-    return _ack_stored(svc, alert_id, by)
+    svc.actions.ack(alert_id, by=by)  # False for an alert that is not open: acking twice is harmless
+    found = [a for a in list_alerts(svc, None, 10_000) if a["id"] == alert_id]
+    if not found:
+        raise NotFound(f"no alert with id {alert_id}")
+    return found[0]
 
 
-def _ack_stored(svc: Any, alert_id: int, by: str) -> dict[str, Any]:
-    from sqlalchemy import update
-
-    from quotawarden.store import schema
-
-    t = schema.alerts
-    now = svc.now().timestamp()
-    with svc.store.engine.begin() as conn:
-        found = conn.execute(t.select().where(t.c.id == alert_id)).first()
-        if found is None:
-            raise NotFound(f"no alert with id {alert_id}")
-        if found.state == "open":
-            conn.execute(update(t).where(t.c.id == alert_id).values(state="acked", acked_by=by, updated_ts=now))
-    svc.audit(by, "alert.ack", str(alert_id))
-    return next(a for a in _stored_alerts(svc, None) if a["id"] == alert_id)
-
-
-def latest_audit(svc: Any) -> dict[str, Any]:
+def latest_audit(svc: Service) -> dict[str, Any]:
     """The most recent audit report: the analysis stage's when present, else a report built from the status now."""
     if fn := use_case(svc, "audit_report"):
-        return jsonable(fn())  # type: ignore[no-any-return]
+        report: dict[str, Any] = jsonable(fn())
+        return report
     status = svc.status_report()
     open_alerts = list_alerts(svc, "open")
     return {

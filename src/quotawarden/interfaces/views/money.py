@@ -11,9 +11,13 @@ import calendar
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quotawarden.interfaces.views._common import money, use_case
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
+    from quotawarden.domain import UsageEvent
 
 DIMENSIONS = ("provider", "model", "project", "consumer", "account_id")
 PERIODS = ("day", "week", "month")
@@ -23,10 +27,8 @@ def month_start(now: datetime) -> datetime:
     return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _events(svc: Any, since: datetime, until: datetime | None = None) -> list[Any]:
-    from quotawarden.store import usage as usage_q
-
-    return usage_q.events_between(svc.store, since, until)
+def _events(svc: Service, since: datetime, until: datetime | None = None) -> list[UsageEvent]:
+    return svc.usage_events(since, until)
 
 
 def _bucket(ts: datetime, period: str) -> str:
@@ -39,11 +41,11 @@ def _bucket(ts: datetime, period: str) -> str:
     return d.isoformat()
 
 
-def _cost(e: Any) -> Decimal:
+def _cost(e: UsageEvent) -> Decimal:
     return e.cost if e.cost is not None else (e.cost_recorded or Decimal(0))
 
 
-def breakdown(svc: Any, days: int = 30, period: str = "day") -> dict[str, Any]:
+def breakdown(svc: Service, days: int = 30, period: str = "day") -> dict[str, Any]:
     """Cost and tokens over the last ``days``, per period and per dimension."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
@@ -71,7 +73,7 @@ def breakdown(svc: Any, days: int = 30, period: str = "day") -> dict[str, Any]:
     }
 
 
-def forecast(svc: Any) -> dict[str, Any]:
+def forecast(svc: Service) -> dict[str, Any]:
     """Spend this month so far and the month-end estimate (with a 90% interval from the analysis stage)."""
     now = svc.now()
     if fn := use_case(svc, "forecast"):
@@ -88,7 +90,7 @@ def forecast(svc: Any) -> dict[str, Any]:
             "low": None, "high": None, "method": "month-to-date run rate"}
 
 
-def budgets(svc: Any) -> list[dict[str, Any]]:
+def budgets(svc: Service) -> list[dict[str, Any]]:
     if fn := use_case(svc, "forecast"):
         _, statuses = fn()
         return [{"name": b.budget.name, "scope": b.budget.scope, "match": b.budget.match,
@@ -104,14 +106,14 @@ def budgets(svc: Any) -> list[dict[str, Any]]:
         spent = sum((_cost(e) for e in events if _in_scope(e, b.scope, b.match)), Decimal(0))
         limit = b.monthly_usd
         projected = float(spent) * ratio
-        over, breach = bool(limit) and float(spent) > limit, bool(limit) and projected > limit  # type: ignore[operator]
+        over, breach = (float(spent) > limit, projected > limit) if limit else (False, False)
         state = "over" if over else "breach" if breach else "ok"
         out.append({"name": b.name, "scope": b.scope, "match": b.match, "monthly_usd": limit,
                     "spent": money(spent), "forecast": round(projected, 2), "hard": b.hard, "state": state})
     return out
 
 
-def _in_scope(e: Any, scope: str, match: str) -> bool:
+def _in_scope(e: UsageEvent, scope: str, match: str) -> bool:
     import fnmatch
 
     if scope == "total":
@@ -121,7 +123,7 @@ def _in_scope(e: Any, scope: str, match: str) -> bool:
     return value is not None and fnmatch.fnmatch(value, match)
 
 
-def fairness(svc: Any, days: int = 7) -> dict[str, Any]:
+def fairness(svc: Service, days: int = 7) -> dict[str, Any]:
     """Each consumer's share of cost, per day, and Jain's index over the shares (1.0 = perfectly even)."""
     now = svc.now()
     per_day: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from quotawarden.interfaces.views import alerts as alerts_v
 from quotawarden.interfaces.views import money as money_v
 from quotawarden.interfaces.views._common import human, seconds_until, use_case
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
 _RANK = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
 TREND_EPSILON = 0.01
@@ -20,7 +23,7 @@ def worst_ratio(account: dict[str, Any]) -> float | None:
     return max(ratios, default=None)
 
 
-def account_trend(svc: Any, account: dict[str, Any]) -> str:
+def account_trend(svc: Service, account: dict[str, Any]) -> str:
     """``up`` (using more), ``down`` or ``flat``: the burn rate when known, else the last hour's change."""
     rates = [w["burn_rate_per_hour"] for w in account["windows"] if w.get("burn_rate_per_hour") is not None]
     if rates:
@@ -32,15 +35,13 @@ def account_trend(svc: Any, account: dict[str, Any]) -> str:
     return "up" if rate > TREND_EPSILON else "down" if rate < -TREND_EPSILON else "flat"
 
 
-def _hourly_change(svc: Any, account: dict[str, Any]) -> float | None:
-    from quotawarden.store import samples as samples_q
-
+def _hourly_change(svc: Service, account: dict[str, Any]) -> float | None:
     now = svc.now()
     worst = max((w for w in account["windows"] if w["used_ratio"] is not None),
                 key=lambda w: w["used_ratio"], default=None)
     if worst is None:
         return None
-    hist = samples_q.history(svc.store, account["id"], worst["name"], since=now - timedelta(hours=1))
+    hist = svc.samples(account["id"], worst["name"], since=now - timedelta(hours=1))
     ratios = [(s.observed_at, s.effective_ratio) for s in hist if s.effective_ratio is not None]
     if len(ratios) < 2 or ratios[-1][1] < ratios[0][1]:  # a reset inside the hour says nothing about the trend
         return None
@@ -48,7 +49,7 @@ def _hourly_change(svc: Any, account: dict[str, Any]) -> float | None:
     return (ratios[-1][1] - ratios[0][1]) / hours
 
 
-def providers(svc: Any, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def providers(svc: Service, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for a in accounts:
         groups[a["provider"]].append(a)
@@ -77,7 +78,7 @@ def next_resets(accounts: list[dict[str, Any]], now: Any, limit: int = 8) -> lis
     return sorted(rows, key=lambda r: r["in_s"])[:limit]
 
 
-def next_rotation(svc: Any, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def next_rotation(svc: Service, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per pool (or provider, for accounts in no pool): the account to use next and the ones to avoid."""
     if (fn := use_case(svc, "rotation")) and (rotations := fn()):
         return [{"pool": r.pool, "use": r.ranked[0].account_id if r.ranked else None,
@@ -100,9 +101,10 @@ def next_rotation(svc: Any, accounts: list[dict[str, Any]]) -> list[dict[str, An
 def warnings(accounts: list[dict[str, Any]], open_alerts: list[dict[str, Any]],
              services: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     seen = set()
-    out = [{"severity": "critical" if page["state"] == "major_outage" else "warning", "account": provider,
-            "message": f"{provider} status page: {page['description'] or page['state']}", "action": ""}
-           for provider, page in (services or {}).items() if page["state"] not in ("operational", "unknown")]
+    out: list[dict[str, Any]] = [
+        {"severity": "critical" if page["state"] == "major_outage" else "warning", "account": provider,
+         "message": f"{provider} status page: {page['description'] or page['state']}", "action": ""}
+        for provider, page in (services or {}).items() if page["state"] not in ("operational", "unknown")]
     for al in open_alerts:
         seen.add(al.get("account_id"))
         out.append({"severity": al["severity"], "account": al.get("account_id"), "message": al["message"],
@@ -114,7 +116,7 @@ def warnings(accounts: list[dict[str, Any]], open_alerts: list[dict[str, Any]],
     return out
 
 
-def overview(svc: Any) -> dict[str, Any]:
+def overview(svc: Service) -> dict[str, Any]:
     report = svc.status_report()
     now = svc.now()
     accounts = report["accounts"]
