@@ -8,7 +8,7 @@ from importlib import import_module
 # command -> "module:function" taking argv; each must answer --help itself or defer to the full CLI
 FAST_PATHS: dict[str, str] = {
     "summary": "quotawarden.interfaces.cli.summary:fast",
-    "statusline": "quotawarden.interfaces.cli.statusline:main",
+    "statusline": "quotawarden.interfaces.fast.statusline:main",
     "usage": "quotawarden.interfaces.cli.usage:fast",
 }
 

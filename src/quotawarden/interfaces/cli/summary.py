@@ -4,39 +4,18 @@ The typer command registered below gives it ``--help`` and lets it run after roo
 (``quotawarden --config x summary``); both routes end in :func:`run`.
 """
 
-import sys
-from typing import Any
+from typing import TYPE_CHECKING
+
+from quotawarden.interfaces.fast.summary import run
+
+if TYPE_CHECKING:
+    import typer
 
 HELP = ("A compact block for an agent's start-up prompt: one line per account (status, worst window %, time to "
         "reset) and 'use X, avoid Y'. Reads the store only; never calls a provider.")
 FORMAT_HELP = ("A template applied to each account, e.g. '{icon} {id} {worst_pct}'. Fields: id, provider, pool, "
                "status, icon, window, worst_pct, resets_in, age, reason, use, avoid.")
 JOIN_HELP = "Separator between accounts (use ' | ' for a one-line status bar)."
-
-
-def run(*, fmt: str | None, join: str | None, json_out: bool, header: bool, config: str | None,
-        db: str | None) -> int:
-    from quotawarden.interfaces.fast import summary
-    from quotawarden.store.quick import load
-
-    try:
-        lines, use, avoid = summary.build(load(config, db))
-        if json_out:
-            import orjson
-
-            sys.stdout.write(orjson.dumps(summary.as_json(lines, use, avoid), option=orjson.OPT_INDENT_2).decode()
-                             + "\n")
-            return 0
-        sys.stdout.write(summary.render(lines, use, avoid, fmt, join if join is not None else "\n", header) + "\n")
-        return 0
-    except ValueError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
-    except Exception as exc:  # the prompt must never break: say why, exit non-zero, print nothing half-done
-        from quotawarden.redact import redact_text
-
-        sys.stderr.write(f"error: summary unavailable: {redact_text(str(exc))}\n")
-        return 1
 
 
 def fast(argv: list[str]) -> int:
@@ -52,7 +31,7 @@ def fast(argv: list[str]) -> int:
     return run(**vars(p.parse_args(argv)))
 
 
-def register(app: Any) -> None:
+def register(app: "typer.Typer") -> None:
     import typer
 
     from quotawarden.interfaces.cli.common import JsonOpt

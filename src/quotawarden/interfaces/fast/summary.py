@@ -9,13 +9,14 @@ rate, the fresh status page readings.
 from __future__ import annotations
 
 import string
+import sys
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from quotawarden.analysis import health
 from quotawarden.analysis.burn import Point, burn_rate
 from quotawarden.analysis.durations import human_duration
-from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow
+from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow, load
 
 ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
 
@@ -117,3 +118,25 @@ def as_json(lines: list[Line], use: list[str], avoid: list[str]) -> dict[str, An
                           "resets_in_s": ln.resets_in_s, "age_s": ln.age_s, "reason": ln.reason}
                          for ln in lines],
             "use": use, "avoid": avoid}
+
+
+def run(*, fmt: str | None, join: str | None, json_out: bool, header: bool, config: str | None,
+        db: str | None) -> int:
+    try:
+        lines, use, avoid = build(load(config, db))
+        if json_out:
+            import orjson
+
+            sys.stdout.write(orjson.dumps(as_json(lines, use, avoid), option=orjson.OPT_INDENT_2).decode()
+                             + "\n")
+            return 0
+        sys.stdout.write(render(lines, use, avoid, fmt, join if join is not None else "\n", header) + "\n")
+        return 0
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except Exception as exc:  # the prompt must never break: say why, exit non-zero, print nothing half-done
+        from quotawarden.redact import redact_text
+
+        sys.stderr.write(f"error: summary unavailable: {redact_text(str(exc))}\n")
+        return 1

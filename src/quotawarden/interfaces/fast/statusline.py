@@ -162,9 +162,11 @@ def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float) -> Re
             today, burn = db.cost_since(now - now % 86400, now - 3600)
         finally:
             db.close()
-        windows = {s.window: (s.effective_ratio, s.resets_at.timestamp() if s.resets_at else None)
-                   for s in samples_q.latest(store, [ACCOUNT])
-                   if s.window in ("5h", "7d") and s.effective_ratio is not None}
-        return windows, today, burn  # type: ignore[return-value]
+        windows: dict[str, tuple[float, float | None]] = {}
+        for s in samples_q.latest(store, [ACCOUNT]):
+            ratio = s.effective_ratio
+            if s.window in ("5h", "7d") and ratio is not None:
+                windows[s.window] = (ratio, s.resets_at.timestamp() if s.resets_at else None)
+        return windows, today, burn
     finally:
         store.close()
