@@ -21,18 +21,21 @@ what the project's own test suite runs with).
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from quotawarden.errors import PluginError
-from quotawarden.spec import ProviderSpec
+
+if TYPE_CHECKING:  # annotations only: the fast paths read the selection rule without loading pydantic
+    import importlib.metadata
+
+    from quotawarden.spec import ProviderSpec
 
 hookspec = pluggy.HookspecMarker("quotawarden")
 hookimpl = pluggy.HookimplMarker("quotawarden")
@@ -99,6 +102,8 @@ def _dist_of(ep: importlib.metadata.EntryPoint) -> str:
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    import importlib.metadata
+
     eps = importlib.metadata.entry_points()
     return [ep for group in ENTRY_POINT_GROUPS for ep in eps.select(group=group)]
 

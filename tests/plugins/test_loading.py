@@ -153,3 +153,40 @@ def test_the_cli_reports_a_duplicate_and_keeps_working(tmp_path: Path) -> None:
     config.write_text('[[accounts]]\nid = "a"\nprovider = "anthropic"\ncredential = "env:ANTHROPIC_API_KEY"\n')
     check = cli(tmp_path, "--config", str(config), "config", "check")
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# A third party that ships its own "claude_code" log source (a built-in slug) and one of its own.
+LOG_SHADOW = '''
+from quotawarden.logsources.base import LogSourceSpec, hookimpl
+
+
+@hookimpl
+def register_log_sources(register):
+    register(LogSourceSpec(slug="claude_code", display_name="Shadow Claude Code", provider="anthropic",
+                           roots=lambda environ, home: [], discover=lambda root: []))
+'''
+LOG_EXTRA = '''
+from quotawarden.logsources.base import LogSourceSpec, hookimpl
+
+
+@hookimpl
+def register_log_sources(register):
+    register(LogSourceSpec(slug="acme_cli", display_name="Acme CLI", provider="acme",
+                           roots=lambda environ, home: [], discover=lambda root: []))
+'''
+
+
+def test_the_usage_fast_path_chooses_log_sources_as_the_full_path_does(site: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from quotawarden.app.agent_logs import _entry_point_log_sources
+
+    install_dist(site, "qw-log-shadow", "[quotawarden.log_sources]\nshadow = qw_log_shadow\n",
+                 {"qw_log_shadow": LOG_SHADOW})
+    install_dist(site, "qw-log-extra", "[quotawarden.log_sources]\nextra = qw_log_extra\n",
+                 {"qw_log_extra": LOG_EXTRA})
+    fast, full = _entry_point_log_sources(), load_plugins()
+    assert fast["claude_code"].display_name == full.log_sources["claude_code"].display_name != "Shadow Claude Code"
+    assert set(fast) == set(full.log_sources) and "acme_cli" in fast
+    monkeypatch.setenv("QUOTAWARDEN_LOAD_PLUGINS", "")
+    assert "acme_cli" not in _entry_point_log_sources()
+    assert set(_entry_point_log_sources()) == set(load_plugins().log_sources)

@@ -118,31 +118,46 @@ def _plain_logs_section(logs: Any) -> bool:
 
 
 def _entry_point_log_sources() -> dict[str, LogSourceSpec]:
-    """The ``quotawarden.log_sources`` entry points only (the provider plug-ins are not needed here)."""
+    """The ``quotawarden.log_sources`` entry points only (the provider plug-ins are not needed here), chosen as
+    ``plugins.load_plugins`` chooses them: built-ins first and they keep their slugs, third parties as
+    ``QUOTAWARDEN_LOAD_PLUGINS`` selects, the first registration of a slug wins. Problems are reported by the
+    full path (``quotawarden providers``); here a failing plug-in is simply left out."""
     from importlib import import_module
 
+    from quotawarden.plugins import BUILTIN_DIST, selected_dists
+
+    allowed = selected_dists()
     found: dict[str, LogSourceSpec] = {}
-    for _name, target in entry_points("quotawarden.log_sources"):
+    eps = entry_points("quotawarden.log_sources")
+    for _name, target, dist in sorted(eps, key=lambda e: e[2] != BUILTIN_DIST):
+        if dist != BUILTIN_DIST and allowed is not None and dist not in allowed:
+            continue
         module, _, attr = target.partition(":")
         try:
             plugin: Any = import_module(module.strip())
             for part in filter(None, attr.strip().split(".")):
                 plugin = getattr(plugin, part)
             hook = getattr(plugin, "register_log_sources", None)
-        except Exception:  # reported by `quotawarden plugins` on the full path; never fatal here
+            if hook is None:
+                continue
+            mine: dict[str, LogSourceSpec] = {}
+            hook(register=lambda spec, into=mine: into.__setitem__(spec.slug, spec))
+        except Exception:  # reported by `quotawarden providers` on the full path; never fatal here
             continue
-        if hook is not None:
-            hook(register=lambda spec: found.__setitem__(spec.slug, spec))
+        if not set(mine) & set(found):  # a plug-in loads whole or not at all, as on the full path
+            found.update(mine)
     return found
 
 
-def entry_points(group: str) -> list[tuple[str, str]]:
-    """(name, "module:attr") of one entry-point group, read straight from the installed distributions'
-    ``entry_points.txt`` (an INI file): importing ``importlib.metadata`` alone costs ~90 ms, a fifth of the
-    budget of a report with nothing new. Falls back to it when nothing is found this way (zipped installs)."""
+def entry_points(group: str) -> list[tuple[str, str, str]]:
+    """(name, "module:attr", normalized distribution) of one entry-point group, read straight from the installed
+    distributions' ``entry_points.txt`` (an INI file): importing ``importlib.metadata`` alone costs ~90 ms, a fifth
+    of the budget of a report with nothing new. Falls back to it when nothing is found this way (zipped installs)."""
     import sys
 
-    seen: dict[str, str] = {}
+    from quotawarden.plugins import normalize
+
+    seen: dict[tuple[str, str], str] = {}
     header = f"[{group}]"
     for base in sys.path:
         try:
@@ -158,13 +173,15 @@ def entry_points(group: str) -> list[tuple[str, str]]:
             except OSError:
                 continue
             if header in text:
+                dist = normalize(e.name.rsplit(".", 1)[0].split("-", 1)[0])
                 for name, value in _section(text, header):
-                    seen.setdefault(name, value)
+                    seen.setdefault((dist, name), value)
     if not seen:
         import importlib.metadata
 
-        return [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=group)]
-    return list(seen.items())
+        return [(ep.name, ep.value, normalize(ep.dist.name) if ep.dist else "")
+                for ep in importlib.metadata.entry_points(group=group)]
+    return [(name, value, dist) for (dist, name), value in seen.items()]
 
 
 def _section(text: str, header: str) -> list[tuple[str, str]]:
