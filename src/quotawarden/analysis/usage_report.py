@@ -1,6 +1,6 @@
 """Usage reports (daily, weekly, monthly, session, 5-hour blocks) over the hourly roll-up of agent-log usage.
 
-Pure: roll-up rows in (tuples in ``ROW_FIELDS`` order, from ``logs_db.LogDb.report_rows``), plain dicts
+Pure: roll-up rows in (tuples in ``ROW_FIELDS`` order, from ``store.logs_sql.LogDb.report_rows``), plain dicts
 out, ``now`` passed in. The JSON uses ccusage 20's shape and field names (``{"daily": [...], "totals": {...}}``,
 ``period``, ``inputTokens``, ..., ``modelBreakdowns``) so its scripts keep working; extra fields are additive. A
 cost that contains events with no known price carries ``unknownCostEvents`` > 0: the dollar figure then covers
@@ -24,7 +24,7 @@ BLOCK_S = 5 * 3600
 
 
 class Row(NamedTuple):
-    """One roll-up row (``logs_db.REPORT_COLUMNS``)."""
+    """One roll-up row (``store.logs_sql.REPORT_COLUMNS``)."""
 
     hour_ts: float
     consumer: str | None

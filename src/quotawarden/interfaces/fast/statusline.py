@@ -19,7 +19,7 @@ Reading = tuple[dict[str, tuple[float, float | None]], float | None, float | Non
 
 
 def sample_rows(data: Any, now: float, account: str = ACCOUNT) -> list[tuple[Any, ...]]:
-    """Official readings as rows in ``logs_db.SAMPLE_COLUMNS`` order; impossible values are dropped."""
+    """Official readings as rows in ``store.logs_sql.SAMPLE_COLUMNS`` order; impossible values are dropped."""
     limits = data.get("rate_limits") if isinstance(data, dict) else None
     out = []
     for key, (name, length) in _WINDOWS.items():
