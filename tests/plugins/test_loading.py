@@ -149,6 +149,7 @@ def test_the_cli_reports_a_duplicate_and_keeps_working(tmp_path: Path) -> None:
                              "quotawarden; skipped"]
     table = cli(tmp_path, "providers")
     assert table.returncode == 0 and "anthropic" in table.stdout and "shadow_extra" not in table.stdout
+    assert "warning: plug-in skipped: quotawarden.providers:shadow (qw-shadow)" in table.stderr
     config = tmp_path / "qw.toml"
     config.write_text('[[accounts]]\nid = "a"\nprovider = "anthropic"\ncredential = "env:ANTHROPIC_API_KEY"\n')
     check = cli(tmp_path, "--config", str(config), "config", "check")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
+from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, print_json, service
 from quotawarden.interfaces.cli.render import overall_line, status_table
 
 OUTCOME_STYLE = {"OK": "green", "LIMITED": "yellow", "OVERAGE": "bold magenta", "INVALID": "red", "ERROR": "red",
@@ -62,6 +62,8 @@ def providers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
         table.add_row(s.slug, s.kind, " / ".join(s.credential_env) or "-", s.probe_cost or "-",
                       s.docs or s.display_name)
     console().print(table)
+    for line in plugins.failed:  # the table lists what loaded; what did not is said beside it, not hidden
+        err_console().print(f"warning: plug-in skipped: {line}", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:
