@@ -46,7 +46,7 @@ def _safe_ref(ref: str | None) -> str | None:
 def list_(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Every account: id, provider, plan, pool, credential reference (never the secret)."""
     accounts = service(ctx).accounts()
-    rows = [{"id": a.id, "provider": a.provider, "label": a.label, "plan": a.plan, "pool": a.pool,
+    rows: list[dict[str, Any]] = [{"id": a.id, "provider": a.provider, "label": a.label, "plan": a.plan, "pool": a.pool,
              "credential": _safe_ref(a.credential), "base_url": a.base_url, "tags": a.tags} for a in accounts]
     if json_out:
         print_json({"accounts": rows})

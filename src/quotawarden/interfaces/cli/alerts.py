@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import typer
 from rich.table import Table
@@ -92,15 +92,16 @@ def digest(ctx: typer.Context, period: str = typer.Argument("daily", help="daily
     """Print (or send) the daily summary or the weekly report."""
     if period not in ("daily", "weekly"):
         fail("period must be daily or weekly")
+    kind: Literal["daily", "weekly"] = "weekly" if period == "weekly" else "daily"
     actions = service(ctx).actions
     if send:
-        outcome = actions.send_digest(period, actor="user")
+        outcome = actions.send_digest(kind, actor="user")
         if json_out:
             print_json({"mode": outcome.mode.value, "done": outcome.done, "summary": outcome.summary})
         else:
             console().print(outcome.summary)
         return
-    msg = actions.digest(period)
+    msg = actions.digest(kind)
     if json_out:
         print_json({"title": msg.title, "body": msg.body, **msg.payload})
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import orjson
 import typer
@@ -12,6 +12,9 @@ from rich.console import Console
 
 from quotawarden.errors import QuotawardenError
 from quotawarden.redact import redact_text
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON (schema in docs/cli-json.md).")
 
@@ -22,10 +25,10 @@ class State:
     def __init__(self, config: str | None, db: str | None) -> None:
         self.config_path = config
         self.db_url = db
-        self._service: Any = None
-        self.service_factory: Callable[[], Any] | None = None
+        self._service: Service | None = None
+        self.service_factory: Callable[[], Service] | None = None
 
-    def service(self) -> Any:
+    def service(self) -> Service:
         if self._service is None:
             from quotawarden.app.service import build_service
 
@@ -36,7 +39,7 @@ class State:
         return self._service
 
 
-def service(ctx: typer.Context) -> Any:
+def service(ctx: typer.Context) -> Service:
     """The application service (``quotawarden.app.service.Service``) for this invocation."""
     root = ctx.find_root()
     state: State = root.obj

@@ -10,25 +10,29 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, print_json
 from quotawarden.interfaces.cli.render import overall_line, status_table
 
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
-def _collect(svc: Any) -> None:
+
+def _collect(svc: Service) -> None:
     svc.poll(force=True)
-    for name in ("ingest_logs", "evaluate_alerts"):  # later stages, when installed
-        step = getattr(svc, name, None)
-        if step is not None:
-            try:
-                step()
-            except Exception as exc:  # the demo shows what it can; one stage failing is reported
-                err_console().print(f"[yellow]demo:[/] {name} failed: {exc}")
+    steps: tuple[tuple[str, Callable[[], object]], ...] = (
+        ("ingest_logs", svc.ingest_logs), ("evaluate_alerts", svc.evaluate_alerts))
+    for name, step in steps:
+        try:
+            step()
+        except Exception as exc:  # the demo shows what it can; one stage failing is reported
+            err_console().print(f"[yellow]demo:[/] {name} failed: {exc}")
 
 
 def demo(
@@ -65,7 +69,7 @@ def demo(
         _serve_forever(svc, port, interval)
 
 
-def _serve_forever(svc: Any, port: int, interval: float) -> None:
+def _serve_forever(svc: Service, port: int, interval: float) -> None:
     import uvicorn
 
     from quotawarden.interfaces.api.app import create_app

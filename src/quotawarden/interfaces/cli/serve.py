@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -30,7 +31,7 @@ def serve(
 def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Each scheduled job's last run: when, how long, outcome, on which replica."""
     runs = service(ctx).last_job_runs()
-    rows = [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
+    rows: list[dict[str, Any]] = [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
              "duration_s": None if r.finished_ts is None else round(r.finished_ts - r.started_ts, 3),
              "outcome": r.outcome or "running", "detail": r.detail or ""} for r in runs]
     if json_out:

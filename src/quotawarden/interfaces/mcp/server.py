@@ -6,7 +6,8 @@ as tool errors whose text says what went wrong and what to do, never a secret.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -16,8 +17,11 @@ from quotawarden.errors import QuotawardenError
 from quotawarden.interfaces.views import alerts as alerts_v
 from quotawarden.interfaces.views import money as money_v
 from quotawarden.interfaces.views import overview as overview_v
-from quotawarden.interfaces.views._common import jsonable, use_case
+from quotawarden.interfaces.views._common import jsonable
 from quotawarden.redact import redact_text
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
 INSTRUCTIONS = ("quotawarden knows every quota, rate limit, balance and dollar across this user's LLM accounts. "
                 "Call `status` or `recommend` before starting heavy work; `list_alerts` says what needs attention.")
@@ -29,8 +33,11 @@ Dimension = Literal["provider", "model", "project", "consumer", "account_id"]
 AlertStateName = Literal["open", "acked", "resolved", "all"]
 TaskSize = Literal["small", "medium", "large"]
 
+P = ParamSpec("P")
+T = TypeVar("T")
 
-def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
+
+def _guard(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Domain errors become tool errors with their (redacted) message; anything else stays a crash."""
     try:
         return fn(*args, **kwargs)
@@ -38,14 +45,7 @@ def _guard(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise ToolError(redact_text(str(exc))) from None
 
 
-def _need(svc: Any, name: str) -> Any:
-    fn = use_case(svc, name)
-    if fn is None:
-        raise ToolError(f"{name} is not available in this installation of quotawarden")
-    return fn
-
-
-def build_server(svc: Any) -> MCPServer:
+def build_server(svc: Service) -> MCPServer:
     from quotawarden import __version__
     from quotawarden.interfaces.mcp import tools_keys, tools_work
 
@@ -58,7 +58,7 @@ def build_server(svc: Any) -> MCPServer:
             unknown = sorted(set(account_ids) - {a.id for a in svc.accounts()})
             if unknown:
                 raise ToolError(f"unknown account id(s): {', '.join(unknown)}")
-        return _guard(svc.status_report, account_ids or None)  # type: ignore[no-any-return]
+        return _guard(svc.status_report, account_ids or None)
 
     @server.tool(description="Spend and tokens over the last days: total, per provider and per model.")
     def usage_summary(days: Days = 7) -> dict[str, Any]:
@@ -80,12 +80,12 @@ def build_server(svc: Any) -> MCPServer:
     @server.tool(description="Which subscription tier fits each account's last 30 days, the monthly saving and "
                              "how sure that is.")
     def subscription_analysis() -> dict[str, Any]:
-        advice = _guard(_need(svc, "tier_advice"))
+        advice = _guard(svc.tier_advice)
         return {"advice": jsonable(advice)}
 
     @server.tool(description="Fairness between consumers sharing quota: shares, Jain's index, advice.")
     def fairness_report(days: Annotated[int, Field(ge=1, le=90)] = 7) -> dict[str, Any]:
-        return _guard(money_v.fairness, svc, days)  # type: ignore[no-any-return]
+        return _guard(money_v.fairness, svc, days)
 
     @server.tool(description="Alerts, newest and most severe first.")
     def list_alerts(state: AlertStateName = "open") -> dict[str, Any]:
@@ -94,20 +94,20 @@ def build_server(svc: Any) -> MCPServer:
 
     @server.tool(description="Acknowledge an open alert by id (acknowledging twice is harmless).")
     def ack_alert(alert_id: Annotated[int, Field(ge=1)]) -> dict[str, Any]:
-        return _guard(alerts_v.ack, svc, alert_id, by="mcp")  # type: ignore[no-any-return]
+        return _guard(alerts_v.ack, svc, alert_id, by="mcp")
 
     @server.tool(description="Run the account audit now and return the report (also readable as the resource "
                              f"{AUDIT_URI}).")
     def run_audit() -> dict[str, Any]:
-        return _guard(alerts_v.latest_audit, svc)  # type: ignore[no-any-return]
+        return _guard(alerts_v.latest_audit, svc)
 
     @server.tool(description="The overview: per-provider health, warnings, next resets, next rotation, cost.")
     def overview() -> dict[str, Any]:
         data = _guard(overview_v.overview, svc)
         data.pop("accounts", None)
-        return data  # type: ignore[no-any-return]
+        return data
 
-    tools_work.register(server, svc, _guard, _need)
+    tools_work.register(server, svc, _guard)
     tools_keys.register(server, svc, _guard)
 
     @server.resource(AUDIT_URI, name="latest-audit", title="Latest account audit (Markdown)",
@@ -125,7 +125,7 @@ def build_server(svc: Any) -> MCPServer:
     return server
 
 
-def mount(app: Any, service: Any, path: str = "/mcp") -> None:
+def mount(app: Any, service: Service, path: str = "/mcp") -> None:
     """Serve the MCP server over streamable HTTP at ``path`` on the daemon's app (it keeps the daemon's auth).
 
     The SDK's session manager must run for the app's lifetime, so it is wrapped around the app's own lifespan.
@@ -145,5 +145,5 @@ def mount(app: Any, service: Any, path: str = "/mcp") -> None:
     app.mount(path, sub)
 
 
-def run_stdio(service: Any) -> None:
+def run_stdio(service: Service) -> None:
     build_server(service).run("stdio")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
 from pydantic import Field
 
 from quotawarden.errors import QuotawardenError
 from quotawarden.redact import mask, redact_text
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
+    from quotawarden.interfaces.mcp.tools_work import Guard
 
 _REFS = ("env", "file", "vault")
 
@@ -20,7 +24,7 @@ def _ref(ref: str | None) -> str | None:
     return ref
 
 
-def list_keys(svc: Any) -> dict[str, Any]:
+def list_keys(svc: Service) -> dict[str, Any]:
     accounts = [{"account": a.id, "provider": a.provider, "credential": _ref(a.credential)} for a in svc.accounts()]
     vault: dict[str, Any] = {"available": False, "entries": []}
     try:
@@ -34,10 +38,10 @@ def list_keys(svc: Any) -> dict[str, Any]:
     return {"accounts": accounts, "vault": vault}
 
 
-def register(server: MCPServer, svc: Any, guard: Any) -> None:
+def register(server: MCPServer, svc: Service, guard: Guard) -> None:
     @server.tool(name="list_keys", description="Every account's credential reference and the vault's keys, masked.")
     def list_keys_tool() -> dict[str, Any]:
-        return guard(list_keys, svc)  # type: ignore[no-any-return]
+        return guard(list_keys, svc)
 
     @server.tool(description="Store an API key in the encrypted vault under a name; accounts then use "
                              "credential = \"vault:NAME\". The key is never echoed back.")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, Protocol, TypeVar
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -15,10 +16,23 @@ from quotawarden.interfaces.views import overview as overview_v
 from quotawarden.interfaces.views._common import jsonable
 from quotawarden.redact import redact_text
 
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Guard(Protocol):
+    """How the server runs a tool's call: ``guard(fn, *args, **kwargs)`` returns ``fn``'s result and turns domain
+    errors into tool errors (``mcp.server._guard``)."""
+
+    def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
+
 _RANK = {"GREEN": 0, "YELLOW": 1}
 
 
-def _models(svc: Any, account_id: str, days: int = 14) -> list[tuple[str, float]]:
+def _models(svc: Service, account_id: str, days: int = 14) -> list[tuple[str, float]]:
     """Models this account served lately, with their mean cost per call (cheapest first)."""
     now = svc.now()
     cost: dict[str, Decimal] = defaultdict(Decimal)
@@ -29,7 +43,7 @@ def _models(svc: Any, account_id: str, days: int = 14) -> list[tuple[str, float]
     return sorted(((m, float(cost[m]) / calls[m]) for m in calls), key=lambda mc: mc[1])
 
 
-def recommend(svc: Any, task: str, size: str, provider: str | None, pool: str | None) -> dict[str, Any]:
+def recommend(svc: Service, task: str, size: str, provider: str | None, pool: str | None) -> dict[str, Any]:
     accounts = svc.status_report()["accounts"]
     if provider:
         accounts = [a for a in accounts if a["provider"] == provider]
@@ -62,7 +76,7 @@ def recommend(svc: Any, task: str, size: str, provider: str | None, pool: str | 
     }
 
 
-def register(server: MCPServer, svc: Any, guard: Any, need: Any) -> None:
+def register(server: MCPServer, svc: Service, guard: Guard) -> None:
     @server.tool(description="Which account (and model) to use for a task now: the healthiest account with the "
                              "most headroom, and the ones to avoid.")
     def recommend_account(
@@ -71,7 +85,7 @@ def register(server: MCPServer, svc: Any, guard: Any, need: Any) -> None:
         provider: Annotated[str | None, Field(description="Only accounts of this provider.")] = None,
         pool: Annotated[str | None, Field(description="Only accounts in this pool.")] = None,
     ) -> dict[str, Any]:
-        return guard(recommend, svc, task, size, provider, pool)  # type: ignore[no-any-return]
+        return guard(recommend, svc, task, size, provider, pool)
 
     @server.tool(description="Probe accounts now (the cache guard skips ones observed recently unless force) and "
                              "return what each probe found.")
@@ -81,7 +95,7 @@ def register(server: MCPServer, svc: Any, guard: Any, need: Any) -> None:
         unknown = sorted(set(account_ids or []) - known)
         if unknown:
             raise ToolError(f"unknown account id(s): {', '.join(unknown)}")
-        results = guard(need(svc, "poll"), account_ids or None, force=force)
+        results = guard(svc.poll, account_ids or None, force=force)
         import orjson
 
         text = redact_text(orjson.dumps(jsonable(results), default=str).decode())

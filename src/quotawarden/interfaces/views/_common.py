@@ -1,19 +1,12 @@
-"""Helpers the view modules share: optional service use cases, time and number formatting."""
+"""Helpers the view modules share: time and number formatting, JSON-ready values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from quotawarden.analysis.durations import human_duration
-
-
-def use_case(svc: Any, name: str) -> Callable[..., Any] | None:
-    """A ``Service`` method when this build has it (optional stages may be absent), else None."""
-    fn = getattr(svc, name, None)
-    return fn if callable(fn) else None
 
 
 def iso(value: datetime | None) -> str | None:

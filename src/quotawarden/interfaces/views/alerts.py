@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from quotawarden.domain import Alert, AlertState
-from quotawarden.interfaces.views._common import iso, jsonable, use_case
+from quotawarden.interfaces.views._common import iso, jsonable
 
 if TYPE_CHECKING:
     from quotawarden.app.service import Service
@@ -43,25 +43,9 @@ def ack(svc: Service, alert_id: int, by: str = "dashboard") -> dict[str, Any]:
 
 
 def latest_audit(svc: Service) -> dict[str, Any]:
-    """The most recent audit report: the analysis stage's when present, else a report built from the status now."""
-    if fn := use_case(svc, "audit_report"):
-        report: dict[str, Any] = jsonable(fn())
-        return report
-    status = svc.status_report()
-    open_alerts = list_alerts(svc, "open")
-    return {
-        "generated_at": status["generated_at"],
-        "summary": {"accounts": len(status["accounts"]), **status["overall"], "open_alerts": len(open_alerts)},
-        "alerts": [{"severity": a["severity"], "account": a.get("account_id"), "message": a["message"],
-                    "action": a.get("action", "")} for a in open_alerts],
-        "account_details": [{"account": a["id"], "provider": a["provider"], "status": a["status"],
-                             "reason": a["reason"], "windows": [
-                                 {"name": w["name"], "used_ratio": w["used_ratio"], "remaining": w["remaining"],
-                                  "resets_at": w["resets_at"], "burn_rate_per_hour": w["burn_rate_per_hour"],
-                                  "exhausts_at": w["exhausts_at"]} for w in a["windows"]]}
-                            for a in status["accounts"]],
-        "recommendations": [],
-    }
+    """The audit report the analysis stage builds now, as JSON-ready data."""
+    report: dict[str, Any] = jsonable(svc.audit_report())
+    return report
 
 
 def audit_markdown(report: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from quotawarden.interfaces.views import alerts as alerts_v
 from quotawarden.interfaces.views import money as money_v
-from quotawarden.interfaces.views._common import human, seconds_until, use_case
+from quotawarden.interfaces.views._common import human, seconds_until
 
 if TYPE_CHECKING:
     from quotawarden.app.service import Service
@@ -80,7 +80,7 @@ def next_resets(accounts: list[dict[str, Any]], now: Any, limit: int = 8) -> lis
 
 def next_rotation(svc: Service, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per pool (or provider, for accounts in no pool): the account to use next and the ones to avoid."""
-    if (fn := use_case(svc, "rotation")) and (rotations := fn()):
+    if rotations := svc.rotation():
         return [{"pool": r.pool, "use": r.ranked[0].account_id if r.ranked else None,
                  "then": [x.account_id for x in r.ranked[1:3]], "avoid": [acc for acc, _ in r.skipped],
                  "reason": r.ranked[0].reason if r.ranked else "; ".join(f"{a}: {why}" for a, why in r.skipped)}

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import HTTPException, Request
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
 COOKIE = "qw_admin"
 
@@ -24,7 +27,7 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def admin_token(request: Request, svc: Any) -> str | None:
+def admin_token(request: Request, svc: Service) -> str | None:
     """The daemon's resolved token when mounted under it, else the config's ``server.admin_token``."""
     qw = getattr(request.app.state, "qw", None)
     if qw is not None and getattr(qw, "admin_token", None):
@@ -42,7 +45,7 @@ def supplied(request: Request) -> str | None:
             or request.query_params.get("token"))
 
 
-def check(request: Request, svc: Any) -> None:
+def check(request: Request, svc: Service) -> None:
     """Raise 401/403 unless the caller is on loopback or shows the admin token."""
     if is_loopback(request.client.host if request.client else None):
         return

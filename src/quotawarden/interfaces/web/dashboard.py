@@ -9,21 +9,24 @@ from __future__ import annotations
 import threading
 import time
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from quotawarden.interfaces.web.pages import STATIC_PREFIX, make_router
 
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
-def mount(app: FastAPI, service: Any) -> None:
+
+def mount(app: FastAPI, service: Service) -> None:
     app.include_router(make_router(service))
     app.mount(STATIC_PREFIX, StaticFiles(directory=str(files("quotawarden.interfaces.web") / "static")),
               name="qw-static")
 
 
-def create_app(service: Any) -> FastAPI:
+def create_app(service: Service) -> FastAPI:
     """A stand-alone app with the dashboard only (the daemon's app adds the API beside it)."""
     app = FastAPI(title="quotawarden dashboard", docs_url=None, redoc_url=None, openapi_url=None)
     mount(app, service)
@@ -33,7 +36,7 @@ def create_app(service: Any) -> FastAPI:
 class DashboardServer:
     """``with DashboardServer(service, port=0) as url: ...``: serve in a thread; ``port=0`` picks a free port."""
 
-    def __init__(self, service: Any, host: str = "127.0.0.1", port: int = 0, app: FastAPI | None = None) -> None:
+    def __init__(self, service: Service, host: str = "127.0.0.1", port: int = 0, app: FastAPI | None = None) -> None:
         import uvicorn
 
         self.config = uvicorn.Config(app or create_app(service), host=host, port=port, log_level="warning",
@@ -65,7 +68,7 @@ class DashboardServer:
         self.stop()
 
 
-def serve(service: Any, host: str = "127.0.0.1", port: int = 7878) -> None:
+def serve(service: Service, host: str = "127.0.0.1", port: int = 7878) -> None:
     """Serve the dashboard in the foreground until interrupted."""
     import uvicorn
 

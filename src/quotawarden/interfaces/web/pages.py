@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -17,6 +17,9 @@ from quotawarden.interfaces.views import money as money_v
 from quotawarden.interfaces.views import overview as overview_v
 from quotawarden.interfaces.views._common import human, parse_iso
 from quotawarden.interfaces.web import auth
+
+if TYPE_CHECKING:
+    from quotawarden.app.service import Service
 
 NAV = [("overview", "Overview"), ("costs", "Costs"), ("fairness", "Fairness"), ("alerts", "Alerts"),
        ("audit", "Audit")]
@@ -48,7 +51,7 @@ def environment() -> Environment:
     return env
 
 
-def make_router(svc: Any) -> APIRouter:
+def make_router(svc: Service) -> APIRouter:
     env = environment()
 
     def gate(request: Request) -> None:
@@ -161,7 +164,7 @@ def _until(value: Any, now: datetime) -> str:
     return f"in {human(secs)}" if secs >= 0 else f"{human(-secs)} ago"
 
 
-def util_chart(data: dict[str, Any], svc: Any) -> dict[str, Any]:
+def util_chart(data: dict[str, Any], svc: Service) -> dict[str, Any]:
     series = [s for s in data["series"] if s["points"]]
     marks = sorted({t for s in series for t in s["resets"]})
     caps = [w.get("hard_cap") for w in data["account"]["windows"] if w.get("hard_cap")]
