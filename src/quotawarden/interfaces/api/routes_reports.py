@@ -1,8 +1,4 @@
-"""Our richer endpoints (admin): usage and cost, alerts (list/ack), audit, fairness and forecasts.
-
-Analysis reports come from the service when it offers them (``forecast``, ``fairness``, ``audit_report``);
-a missing one answers 404 with a clear body rather than guessing.
-"""
+"""Our richer endpoints (admin): usage and cost, alerts (list/ack), audit, fairness and forecasts."""
 
 from __future__ import annotations
 
@@ -52,26 +48,19 @@ def audit_events(st: ApiState = Depends(api_state), limit: int = Query(100, ge=1
              "detail": jsonable_encoder(e.detail)} for e in st.service.audit_events(limit)]
 
 
-def _report(st: ApiState, name: str, **kwargs: Any) -> Any:
-    method = getattr(st.service, name, None)
-    if method is None:
-        raise HTTPException(404, f"the {name.replace('_', ' ')} is not available in this installation")
-    return jsonable_encoder(method(**{k: v for k, v in kwargs.items() if v is not None}))
-
-
 @router.get("/audit/report", responses=AUTH)
 def audit_report(st: ApiState = Depends(api_state)) -> Any:
     """The latest audit report (the daily audit job writes it)."""
-    return _report(st, "audit_report")
+    return jsonable_encoder(st.service.audit_report())
 
 
 @router.get("/fairness", responses=AUTH)
 def fairness(st: ApiState = Depends(api_state)) -> Any:
     """How evenly consumers and projects share each pool."""
-    return _report(st, "fairness")
+    return jsonable_encoder(st.service.fairness())
 
 
 @router.get("/forecast", responses=AUTH)
 def forecast(st: ApiState = Depends(api_state)) -> Any:
     """Spend and exhaustion forecasts."""
-    return _report(st, "forecast")
+    return jsonable_encoder(st.service.forecast())
