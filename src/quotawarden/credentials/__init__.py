@@ -1,6 +1,8 @@
 """Credential references: ``env:VAR``, ``file:PATH`` (``file:PATH#json.key.path``), ``vault:NAME``, or a literal.
 
 Resolution happens at the moment of use, never at config load, and errors say what to set, never the value.
+Every failure is a :class:`~quotawarden.errors.CredentialError` naming the account, vault errors included, so a
+caller handling one account's credential (a poll) marks that account INVALID and carries on with the others.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Protocol
 
 import orjson
 
-from quotawarden.errors import CredentialError
+from quotawarden.errors import CredentialError, VaultError
 
 
 class SecretSource(Protocol):
@@ -50,5 +52,8 @@ def resolve(ref: str | None, *, env: Mapping[str, str] | None = None, vault: Sec
     if scheme == "vault" and rest:
         if vault is None:
             raise CredentialError(f"{who}vault:{rest} is referenced but the vault is not available")
-        return vault.get(rest)
+        try:
+            return vault.get(rest)
+        except VaultError as exc:  # locked, no passphrase, missing entry: this credential's problem, no one else's
+            raise CredentialError(f"{who}vault:{rest} cannot be read: {exc}") from None
     return ref  # a literal; config loading has already warned about it

@@ -128,7 +128,8 @@ class Vault:
         """The secret of ``name`` (credential references ``vault:NAME`` resolve through this)."""
         entries = self._load()
         if name not in entries:
-            raise VaultError(f"no entry {name!r} in the vault {self.path} (see `quotawarden keys list`)")
+            raise VaultError(f"no entry {name!r} in the vault {self.path} (add it with `quotawarden keys add "
+                             f"{name}`; `quotawarden keys list` shows what is there)")
         last = entries[name]["meta"].get("last_used_at")
         if last is None or self._now() - datetime.fromisoformat(last) >= _TOUCH_EVERY:
             with contextlib.suppress(VaultError, OSError):
