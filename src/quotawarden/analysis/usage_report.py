@@ -37,6 +37,7 @@ class Row(NamedTuple):
     output_tokens: int
     cache_write_tokens: int
     cache_read_tokens: int
+    reasoning_tokens: int
     cost_calc: float
     unknown_calc: int
     cost_recorded: float
@@ -67,10 +68,10 @@ class ReportQuery:
 
 class _Acc:
     __slots__ = ("cache_create", "cache_read", "cost", "events", "first", "hosts", "inp", "last", "models", "out",
-                 "projects", "unknown")
+                 "projects", "reasoning", "unknown")
 
     def __init__(self) -> None:
-        self.inp = self.out = self.cache_create = self.cache_read = self.events = self.unknown = 0
+        self.inp = self.out = self.cache_create = self.cache_read = self.reasoning = self.events = self.unknown = 0
         self.cost = 0.0
         self.first = float("inf")
         self.last = 0.0
@@ -83,6 +84,7 @@ class _Acc:
         self.out += r.output_tokens
         self.cache_create += r.cache_write_tokens
         self.cache_read += r.cache_read_tokens
+        self.reasoning += r.reasoning_tokens
         self.cost += cost
         self.unknown += unknown
         self.events += r.events
@@ -101,8 +103,11 @@ class _Acc:
         return self.inp + self.out + self.cache_create + self.cache_read
 
     def tokens(self) -> dict[str, Any]:
-        return {"inputTokens": self.inp, "outputTokens": self.out, "cacheCreationTokens": self.cache_create,
-                "cacheReadTokens": self.cache_read, "totalTokens": self.total}
+        """ccusage's token fields. ``outputTokens`` leaves reasoning out (it is in ``reasoningTokens``, an
+        additive field); ``totalTokens`` counts it once."""
+        return {"inputTokens": self.inp, "outputTokens": self.out - self.reasoning,
+                "cacheCreationTokens": self.cache_create, "cacheReadTokens": self.cache_read,
+                "reasoningTokens": self.reasoning, "totalTokens": self.total}
 
     def item(self, period: str, q: ReportQuery) -> dict[str, Any]:
         d: dict[str, Any] = {"period": period, **self.tokens(), "totalCost": float(self.cost),
@@ -178,8 +183,10 @@ def build(rows: Iterable[Sequence[Any]], q: ReportQuery, now: datetime) -> dict[
 
 
 def blocks(rows: Sequence[Any], q: ReportQuery, now: datetime, col: str, unknown_col: str | None) -> dict[str, Any]:
-    """ccusage's 5-hour billing blocks: a block starts at the hour of its first event and ends 5 h later, or
-    earlier when 5 h pass without activity."""
+    """ccusage's 5-hour billing blocks (its ``blocks --json`` shape, ``_session-blocks.ts`` / ``blocks.rs``): a block
+    starts at the hour of its first event and ends 5 h later, or earlier when 5 h pass without activity; such a
+    pause becomes a gap block (``isGap``) from 5 h after the last event to the next one. Rows are hourly
+    roll-ups, so a block boundary falls on the hour row that crosses it."""
     out: list[dict[str, Any]] = []
     cur: _Acc | None = None
     start = 0.0
@@ -189,6 +196,8 @@ def blocks(rows: Sequence[Any], q: ReportQuery, now: datetime, col: str, unknown
         if cur is None or r.first_ts >= start + BLOCK_S or r.first_ts - cur.last > BLOCK_S:
             if cur is not None:
                 out.append(_block(cur, start, now_ts, q))
+                if r.first_ts - cur.last > BLOCK_S:
+                    out.append(_gap(cur.last + BLOCK_S, r.first_ts, q))
             cur, start = _Acc(), float(int(r.first_ts // 3600) * 3600)
         cost, unknown = float(getattr(r, col) or 0), getattr(r, unknown_col) if unknown_col else 0
         cur.add(r, cost, unknown)
@@ -205,22 +214,47 @@ def blocks(rows: Sequence[Any], q: ReportQuery, now: datetime, col: str, unknown
                                       "unknownCostEvents": totals.unknown}}
 
 
+def _block_fields(acc: _Acc, block_id: str, start: float, end: float, last: float | None, active: bool,
+                  gap: bool) -> dict[str, Any]:
+    """ccusage's block fields, in its order."""
+    return {"id": block_id, "startTime": _iso(start), "endTime": _iso(end),
+            "actualEndTime": None if last is None else _iso(last), "isActive": active, "isGap": gap,
+            "entries": acc.events,
+            "tokenCounts": {"inputTokens": acc.inp, "outputTokens": acc.out - acc.reasoning,
+                            "cacheCreationInputTokens": acc.cache_create, "cacheReadInputTokens": acc.cache_read,
+                            "reasoningTokens": acc.reasoning},
+            "totalTokens": acc.total, "costUSD": float(acc.cost), "models": list(acc.models),
+            "burnRate": None, "projection": None}
+
+
 def _block(acc: _Acc, start: float, now_ts: float, q: ReportQuery) -> dict[str, Any]:
     end = start + BLOCK_S
-    active = start <= now_ts < end and now_ts - acc.last < BLOCK_S
-    item = acc.item(_iso(start), q)
-    item.update(_start=start, id=_iso(start), startTime=_iso(start), endTime=_iso(end),
-                actualEndTime=_iso(acc.last), isActive=active)
-    if active:
-        minutes = max((acc.last - acc.first) / 60, 1.0)
+    active = now_ts - acc.last < BLOCK_S and now_ts < end
+    item = _ccusage_first(_block_fields(acc, _iso(start), start, end, acc.last, active, False),
+                          acc.item(_iso(start), q), start)
+    minutes = (acc.last - acc.first) / 60
+    if active and minutes > 0:
         per_min = acc.total / minutes
         per_hour = float(acc.cost) / minutes * 60
-        left_min = max(0.0, (end - now_ts) / 60)
-        item["burnRate"] = {"tokensPerMinute": per_min, "costPerHour": per_hour}
-        item["projection"] = {"totalTokens": int(acc.total + per_min * left_min),
-                              "totalCost": float(acc.cost) + per_hour * left_min / 60,
+        left_min = float(round((end - now_ts) / 60))
+        item["burnRate"] = {"tokensPerMinute": per_min,
+                            "tokensPerMinuteForIndicator": (acc.inp + acc.out - acc.reasoning) / minutes,
+                            "costPerHour": per_hour}
+        item["projection"] = {"totalTokens": round(acc.total + per_min * left_min),
+                              "totalCost": round((float(acc.cost) + per_hour / 60 * left_min) * 100) / 100,
                               "remainingMinutes": int(left_min)}
     return item
+
+
+def _gap(start: float, end: float, q: ReportQuery) -> dict[str, Any]:
+    empty = _Acc()
+    return _ccusage_first(_block_fields(empty, f"gap-{_iso(start)}", start, end, None, False, True),
+                          empty.item(_iso(start), q), start)
+
+
+def _ccusage_first(fields: dict[str, Any], own: dict[str, Any], start: float) -> dict[str, Any]:
+    """ccusage's fields in its order, then quotawarden's own (``period``, ``modelBreakdowns``, ... for the table)."""
+    return {**fields, **{k: v for k, v in own.items() if k not in fields}, "_start": start}
 
 
 def _iso(ts: float) -> str:

@@ -1,5 +1,9 @@
 """Gemini CLI: ``~/.gemini/tmp/<projectHash>/chats/session-*.jsonl`` (older builds: one ``.json`` per session).
 
+Thoughts are output tokens (billed at the output price) kept apart as reasoning: ``output_tokens`` holds
+``tokens.output + tokens.thoughts`` and ``reasoning_tokens`` the thoughts, and reports show output without them
+(``outputTokens``) next to ``reasoningTokens``, as ccusage does.
+
 The same message id is re-appended when its tokens arrive, so the last record per id wins, and
 ``{"$rewindTo": id}`` drops that message and everything after it (reference section 8d). Both need the whole
 file, so this source re-reads a session file when it changes; dedup keys keep that idempotent.
@@ -61,6 +65,21 @@ def _records(ctx: ReaderContext, malformed: list[str]) -> list[Any]:
     return out
 
 
+def tokens_of(tokens: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+    """(uncached input, output, cache read, thoughts, tool) of one ``tokens`` object, as ccusage reads it.
+
+    ``input`` is Gemini's ``promptTokenCount``, which includes the cached part, and ``total`` is then
+    input + output + thoughts + tool; only in that case is ``cached`` subtracted from ``input`` (a record whose
+    ``total`` also adds ``cached`` keeps its input as written)."""
+    inp, out, cached = as_int(tokens.get("input")), as_int(tokens.get("output")), as_int(tokens.get("cached"))
+    thoughts, tool = as_int(tokens.get("thoughts")), as_int(tokens.get("tool"))
+    total = tokens.get("total")
+    inclusive = inp + out + thoughts + tool
+    if cached and total is not None and as_int(total) == inclusive and as_int(total) != inclusive + cached:
+        inp -= min(inp, cached)
+    return inp, out, cached, thoughts, tool
+
+
 def read_whole(ctx: ReaderContext) -> WholeFile:
     malformed: list[str] = []
     session = ctx.path.stem
@@ -88,13 +107,11 @@ def read_whole(ctx: ReaderContext) -> WholeFile:
         if rec.get("type") != "gemini" or not isinstance(tokens, dict):
             continue
         try:
-            cached = as_int(tokens.get("cached"))
-            thoughts = as_int(tokens.get("thoughts"))
+            inp, out, cached, thoughts, tool = tokens_of(tokens)
             items.append(Parsed(UsageEvent(
                 ts=parse_iso(rec.get("timestamp")), provider="google", model=str(rec.get("model") or "gemini"),
                 source=Source.LOG, dedup_key=f"gemini:{session}:{mid}", project=project, session=session,
-                host=ctx.host, input_tokens=max(0, as_int(tokens.get("input")) - cached) + as_int(tokens.get("tool")),
-                cache_read_tokens=cached, output_tokens=as_int(tokens.get("output")) + thoughts,
+                host=ctx.host, input_tokens=inp + tool, cache_read_tokens=cached, output_tokens=out + thoughts,
                 reasoning_tokens=thoughts, consumer="gemini_cli",
             ), message_id=mid))
         except MalformedRecord:

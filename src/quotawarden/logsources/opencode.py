@@ -1,9 +1,13 @@
 """OpenCode: the SQLite database ``opencode.db`` (and channel databases ``opencode-*.db``) first, then the older
 ``storage/message/<session>/<message>.json`` files for messages the database does not hold (reference 8c).
 
-Tokens map as ccusage maps them: input <- ``tokens.input``, output <- ``tokens.output``, cache read <-
-``tokens.cache.read``, cache write <- ``tokens.cache.write``. ``cost`` is kept as the recorded cost only when it
-is above 0 (subscription providers write 0, which is not a price).
+Tokens: input <- ``tokens.input``, cache read <- ``tokens.cache.read``, cache write <- ``tokens.cache.write``,
+reasoning <- ``tokens.reasoning``. Output is every token billed at the output price, so reasoning is part of it:
+current OpenCode (AI SDK v6, anomalyco/opencode#21047) writes ``tokens.total`` and keeps reasoning *apart* from
+``tokens.output`` (``total = input + output + reasoning + cache.read + cache.write``), older versions wrote no
+``total`` and counted reasoning *inside* ``output``. :func:`output_with_reasoning` tells them apart from the
+record. ``cost`` is kept as the recorded cost only when it is above 0 (subscription providers write 0, which is
+not a price).
 """
 
 from __future__ import annotations
@@ -45,6 +49,24 @@ def discover(root: Path) -> list[Path]:
     return [*legacy, *dbs]
 
 
+def output_with_reasoning(tokens: Mapping[str, Any]) -> tuple[int, int]:
+    """(output tokens including reasoning, reasoning tokens) of one OpenCode ``tokens`` object.
+
+    Reasoning is apart from ``output`` when the record has ``total`` and ``total`` is not the sum without it (a
+    record whose ``total`` equals input + output + cache has its reasoning inside ``output``, like every record
+    without ``total``)."""
+    out, reasoning = as_int(tokens.get("output")), as_int(tokens.get("reasoning"))
+    total = tokens.get("total")
+    if total is None or not reasoning:
+        return out, min(reasoning, out)
+    cache_info = tokens.get("cache")
+    cache: Mapping[str, Any] = cache_info if isinstance(cache_info, dict) else {}
+    without = as_int(tokens.get("input")) + out + as_int(cache.get("read")) + as_int(cache.get("write"))
+    if as_int(total) == without:
+        return out, min(reasoning, out)
+    return out + reasoning, reasoning
+
+
 def parse_message(data: Any, msg_id: str | None = None, session: str | None = None,
                   host: str | None = None) -> Parsed | None:
     if not isinstance(data, dict) or data.get("role") != "assistant":
@@ -62,12 +84,13 @@ def parse_message(data: Any, msg_id: str | None = None, session: str | None = No
     provider = str(data.get("providerID") or "unknown")
     path_info = data.get("path")
     path: dict[str, Any] = path_info if isinstance(path_info, dict) else {}
+    output, reasoning = output_with_reasoning(tokens)
     return Parsed(UsageEvent(
         ts=datetime.fromtimestamp(created / 1000, UTC), provider=provider, model=str(data.get("modelID") or ""),
         source=Source.LOG, dedup_key=f"opencode:{mid}", project=path.get("root") or path.get("cwd"),
         session=str(session or data.get("sessionID") or ""), host=host,
-        input_tokens=as_int(tokens.get("input")), output_tokens=as_int(tokens.get("output")),
-        reasoning_tokens=as_int(tokens.get("reasoning")), cache_read_tokens=as_int(cache.get("read")),
+        input_tokens=as_int(tokens.get("input")), output_tokens=output,
+        reasoning_tokens=reasoning, cache_read_tokens=as_int(cache.get("read")),
         cache_write_tokens=as_int(cache.get("write")), consumer="opencode",
         cost_recorded=Decimal(str(cost)) if isinstance(cost, int | float) and cost > 0 else None,
     ), message_id=str(mid))

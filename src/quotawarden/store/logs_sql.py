@@ -30,7 +30,8 @@ SESSION_KEYS = ("source", "consumer", "provider", "host", "project", "session", 
 MODEL_KEYS = ("source", "consumer", "provider", "host", "project", "model")
 COSTS = ("cost_calc", "unknown_calc", "cost_recorded", "cost_auto", "unknown_auto")
 REPORT_COLUMNS = ("hour_ts", "consumer", "host", "project", "session", "model", "events", "input_tokens",
-                  "output_tokens", "cache_write_tokens", "cache_read_tokens", *COSTS, "first_ts", "last_ts")
+                  "output_tokens", "cache_write_tokens", "cache_read_tokens", "reasoning_tokens", *COSTS, "first_ts",
+                  "last_ts")
 REQUIRED_TABLES = ("usage_events", "log_files", "usage_hourly", "usage_rollup", "samples", "latest_samples")
 _BATCH = 5000
 BYTES_PER_EVENT = 4096

@@ -25,7 +25,7 @@ def table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> Ta
     for name in (first, "Models", "Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"):
         t.add_column(name, justify="left" if name in (first, "Models") else "right")
     for item in data[kind]:
-        label = item["period"] + (" (active)" if item.get("isActive") else "")
+        label = item["period"] + (" (active)" if item.get("isActive") else " (gap)" if item.get("isGap") else "")
         t.add_row(label, ", ".join(item["modelsUsed"]), *_nums(item),
                   _money(item["totalCost"], item.get("unknownCostEvents", 0)))
         if breakdown:
@@ -45,7 +45,8 @@ def table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> Ta
 
 
 def _sum(m: dict[str, Any]) -> int:
-    return int(m["inputTokens"] + m["outputTokens"] + m["cacheCreationTokens"] + m["cacheReadTokens"])
+    return int(m["inputTokens"] + m["outputTokens"] + m["cacheCreationTokens"] + m["cacheReadTokens"]
+               + m.get("reasoningTokens", 0))
 
 
 def _nums(d: dict[str, Any]) -> list[str]:
