@@ -21,7 +21,7 @@ from quotawarden.domain import Alert, Health, Outcome, Severity
 HEALTH_SEVERITY = {Health.YELLOW: Severity.WARNING, Health.RED: Severity.CRITICAL}
 
 KINDS = ("health", "key_invalid", "limited", "provider_down", "budget", "cost", "forecast", "anomaly",
-         "underspend", "fairness")
+         "underspend", "fairness", "provider_anomaly")
 """Every alert kind a rule can raise (the tags a channel can route on, besides account and provider ids)."""
 
 

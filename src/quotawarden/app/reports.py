@@ -9,15 +9,26 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from quotawarden.analysis import anomaly, audit, cost, fairness, rotation, schedule, tiers
+from quotawarden.analysis import (
+    anomaly,
+    audit,
+    cost,
+    fairness,
+    provider_anomalies,
+    reconcile,
+    rotation,
+    schedule,
+    tiers,
+)
 from quotawarden.analysis.burn import BurnRate, Point, burn_rate
 from quotawarden.analysis.health import Policy
 from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluate
 from quotawarden.config import Settings
-from quotawarden.domain import Account, AccountState, Alert, Health, QuotaSample
+from quotawarden.domain import Account, AccountState, Alert, Health, QuotaSample, Severity
 from quotawarden.store import Store
 from quotawarden.store import analysis_queries as aq
 from quotawarden.store import outcomes as outcomes_q
+from quotawarden.store import provider_anomalies as pa_q
 from quotawarden.store import provider_status as status_q
 from quotawarden.store.health_inputs import PAGE_FRESH_INTERVALS
 
@@ -47,8 +58,26 @@ def statuses(store: Store, accounts: Sequence[Account], latest: Sequence[QuotaSa
     errors = outcomes_q.error_rates(store, now.timestamp() - DAY, account_ids=account_ids)
     services = {p: v["state"] for p, v in status_pages(store, settings, now).items()
                 if v["state"] not in status_q.QUIET}
-    return evaluate(accounts, latest, states, th, now, policy=policy(settings), rates=rates(store, account_ids),
-                    errors=errors, services=services)
+    one = readings(store, latest, now, account_ids)
+    sts = evaluate(accounts, reconcile.chosen_samples(one), states, th, now, policy=policy(settings),
+                   rates=rates(store, account_ids), errors=errors, services=services)
+    return reconcile.annotate(sts, one)
+
+
+READINGS_HORIZON_S = DAY
+"""How far back an official reading is looked for when the newest sample of a window is an estimate."""
+
+
+def readings(store: Store, latest: Sequence[QuotaSample], now: datetime,
+             account_ids: Sequence[str] | None = None) -> dict[tuple[str, str], reconcile.Reading]:
+    """The one reading per account and window (``analysis.reconcile``): each source's latest sample of the windows
+    in ``latest``, reconciled."""
+    if not latest:
+        return {}
+    ids = sorted({s.account_id for s in latest}) if account_ids is None else list(account_ids)
+    per_source = pa_q.latest_per_source(store, now.timestamp() - READINGS_HORIZON_S, ids,
+                                        sorted({s.window for s in latest}))
+    return reconcile.reconcile(per_source, now, latest)
 
 
 def pool_specs(settings: Settings) -> list[rotation.PoolSpec]:
@@ -157,11 +186,58 @@ def audit_inputs(store: Store, settings: Settings, accounts: Sequence[Account], 
         daily_cost=daily_cost, last_used=last_used, fairness=fairness_report(store, now, 24, sts), rotation=rots)
 
 
-FINDING_KINDS = ("budget", "anomaly")
+FINDING_KINDS = ("budget", "anomaly", "provider_anomaly")
 
 
 def findings(store: Store, settings: Settings, accounts: Sequence[Account], now: datetime) -> list[Alert]:
-    """Budget and anomaly conditions as ``domain.Alert`` values (window health comes from status itself)."""
+    """Budget, anomaly and provider-anomaly conditions as ``domain.Alert`` values (window health comes from status
+    itself)."""
     _, budgets = forecast(store, settings, accounts, now)
     inp = audit.AuditInputs(statuses=[], now=now, budgets=budgets, anomalies=anomalies(store, now))
-    return [a for a in audit.findings(inp) if a.kind in FINDING_KINDS]
+    found = [a for a in audit.findings(inp) if a.kind in FINDING_KINDS]
+    return found + provider_anomaly_alerts(stored_provider_anomalies(store, since=now - ANOMALY_ALERT_SPAN))
+
+
+# -- provider anomalies (analysis.provider_anomalies) -----------------------------------------------------------
+
+ANOMALY_LOOKBACK = timedelta(hours=1)
+"""Each detection pass reads the readings, usage and refusals of the last hour (the daemon runs it after polls)."""
+ANOMALY_ALERT_SPAN = timedelta(days=7)
+"""An anomaly's alert stays open this long after it happened (one notice when it opens), then resolves."""
+
+
+def detect_provider_anomalies(store: Store, now: datetime, lookback: timedelta = ANOMALY_LOOKBACK
+                              ) -> list[provider_anomalies.ProviderAnomaly]:
+    """Find provider anomalies in the stored readings, usage and refusals of ``lookback``; store them (each once).
+    Returns the ones not stored before."""
+    since = (now - lookback).timestamp()
+    samples = pa_q.official_samples(store, since, now.timestamp())
+    uses = [provider_anomalies.Use(*r) for r in pa_q.usage_points(store, since, now.timestamp())]
+    refs = [provider_anomalies.Refusal(acc, datetime.fromtimestamp(at, UTC), reason, details)
+            for acc, at, reason, details in pa_q.refusals(store, since)]
+    found = provider_anomalies.detect(samples, uses, refs)
+    rows = [{"key": a.key, "kind": a.kind, "account_id": a.account_id, "window": a.window,
+             "at_ts": a.at.timestamp(), "detected_ts": now.timestamp(), "message": a.message,
+             "expected": a.expected, "evidence": a.evidence} for a in found]
+    stored = {r["key"] for r in pa_q.list_anomalies(store, since=since - 1, limit=100_000)}
+    pa_q.save(store, rows)
+    return [a for a in found if a.key not in stored]
+
+
+def stored_provider_anomalies(store: Store, account_id: str | None = None, since: datetime | None = None,
+                              limit: int = 1000) -> list[provider_anomalies.ProviderAnomaly]:
+    """Stored anomalies (of one account, since a time), newest first."""
+    rows = pa_q.list_anomalies(store, account_id, since.timestamp() if since else None, limit)
+    return [provider_anomalies.ProviderAnomaly(
+        key=r["key"], kind=r["kind"], account_id=r["account_id"], window=r["window"],
+        at=datetime.fromtimestamp(r["at_ts"], UTC), message=r["message"], expected=r["expected"] or "",
+        evidence=dict(r["evidence"] or {}), detected_at=datetime.fromtimestamp(r["detected_ts"], UTC))
+        for r in rows]
+
+
+def provider_anomaly_alerts(found: Sequence[provider_anomalies.ProviderAnomaly]) -> list[Alert]:
+    """One warning per anomaly, keyed by the anomaly: it opens (and is announced) once."""
+    return [Alert(f"provider_anomaly:{a.key}", Severity.WARNING, a.message,
+                  f"expected {a.expected}; export the evidence for the provider: "
+                  f"`quotawarden evidence {a.account_id}`", a.account_id, a.window, "provider_anomaly")
+            for a in found]

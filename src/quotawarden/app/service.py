@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from quotawarden.analysis.anomaly import Anomaly
     from quotawarden.analysis.cost import BudgetStatus, CostLine, Forecast
     from quotawarden.analysis.fairness import Fairness
+    from quotawarden.analysis.provider_anomalies import ProviderAnomaly
     from quotawarden.analysis.rotation import PoolSpec, Rotation
     from quotawarden.analysis.schedule import Reset, Underspend, WeekStat
     from quotawarden.analysis.tiers import Advice
@@ -239,6 +240,16 @@ class Service:
         alerts = reports.findings(self.store, self.config.settings, self.accounts(), self.now())
         return ([Finding(a.kind, a.key.split(":", 1)[1], a.severity, a.message, a.action, a.account_id, a.window)
                  for a in alerts], reports.FINDING_KINDS)
+
+    def detect_provider_anomalies(self) -> list[ProviderAnomaly]:
+        """Find provider anomalies in the last hour's readings, usage and refusals and store them (each once);
+        returns the new ones (``analysis.provider_anomalies``). The daemon runs it after polls, as does ``poll``."""
+        return reports.detect_provider_anomalies(self.store, self.now())
+
+    def provider_anomalies(self, account_id: str | None = None, since: datetime | None = None,
+                           limit: int = 1000) -> list[ProviderAnomaly]:
+        """Stored provider anomalies with their evidence (of one account, since a time), newest first."""
+        return reports.stored_provider_anomalies(self.store, account_id, since, limit)
 
     # -- actions: alerts, digests, autonomous actions (quotawarden.actions.desk) ---------------------------------
 

@@ -2,6 +2,7 @@
 
 * ``poll``   every second: claim the accounts whose slot is due (shared with other replicas), poll them, advance
   their slots by one interval. Per-account intervals come from the config or the registering instances.
+* ``anomalies`` after polls (at most once a minute, one replica): provider anomalies in the last hour's readings.
 * ``alerts`` after polls, on one replica only (lease), so each alert is sent once.
 * ``ingest`` every ``schedule.ingest_interval``: new agent-log lines (one replica).
 * ``audit``  cron ``schedule.audit_cron`` (02:00 UTC): 15-minute timeout, 3 retries with exponential backoff.
@@ -32,6 +33,8 @@ from quotawarden.store import jobs as jobs_q
 from quotawarden.store import outcomes, poll_slots, rollups
 
 log = logging.getLogger("quotawarden.daemon")
+ANOMALIES_EVERY_S = 60.0
+"""Provider anomalies are looked for after polls, at most this often (each pass reads the last hour)."""
 
 
 def replica_id() -> str:
@@ -47,6 +50,7 @@ class Daemon:
         self._polling = asyncio.Lock()
         self._last_sync = 0.0
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._last_anomalies = 0.0
 
     @property
     def settings(self) -> Any:
@@ -96,6 +100,7 @@ class Daemon:
             # would hammer a provider that is down. A timed-out poll leaves its claim to lapse instead.
             if outcome != "timeout":
                 await asyncio.to_thread(poll_slots.complete, self.svc.store, claims, self.holder, time.time())
+            await self.anomalies()
             await self.alerts()
 
     async def _skip_done(self, claims: list[poll_slots.Claim]) -> list[poll_slots.Claim]:
@@ -136,6 +141,21 @@ class Daemon:
 
         lease = float(self.settings.server.alerts_lease)
         await run(self.svc.store, self.holder, JobSpec("alerts", both, singleton=True, lease_s=lease))
+
+    async def anomalies(self) -> None:
+        """Look for provider anomalies in what the polls (and the proxy) stored, on the one replica holding the
+        ``job:anomalies`` lease, at most every :data:`ANOMALIES_EVERY_S`; the alerts that follow announce them."""
+        detect = getattr(self.svc, "detect_provider_anomalies", None)
+        now = time.time()
+        if detect is None or now - self._last_anomalies < ANOMALIES_EVERY_S:
+            return
+        self._last_anomalies = now
+
+        def job() -> str:
+            found = detect()
+            return f"{len(found)} new provider anomalies"
+
+        await run(self.svc.store, self.holder, JobSpec("anomalies", job, singleton=True, lease_s=120.0))
 
     def _service_job(self, method: str, what: str) -> Any:
         def job() -> Any:

@@ -26,6 +26,7 @@ def poll(
     """
     svc = service(ctx)
     results = svc.poll(account or None, provider or None, force)
+    svc.detect_provider_anomalies()  # stored with their evidence; `quotawarden evidence` exports them
     from quotawarden.app.polling import summary
 
     if json_out:

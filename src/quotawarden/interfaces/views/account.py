@@ -1,4 +1,5 @@
-"""One account over time: utilisation per window with resets marked, the burn-rate projection, samples by source."""
+"""One account over time: utilisation per window with resets marked, the burn-rate projection, samples by source,
+and the provider anomalies found on it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from quotawarden.interfaces.views import alerts as alerts_v
+from quotawarden.interfaces.views import evidence as evidence_v
 from quotawarden.interfaces.views._common import iso, parse_iso
 
 if TYPE_CHECKING:
@@ -84,4 +86,5 @@ def detail(svc: Service, account_id: str, range_: str = "7d") -> dict[str, Any]:
         "account": account, "range": range_, "since": since.timestamp(), "until": now.timestamp(),
         "series": series, "sources": dict(sorted(sources.items())), "events": events,
         "alerts": [a for a in alerts_v.list_alerts(svc) if a.get("account_id") == account_id][:50],
+        "anomalies": evidence_v.rows(svc, account_id),
     }
