@@ -128,6 +128,25 @@ class Window:
     """Nominal length of a rolling or calendar window, when the provider has one (5h = 18000)."""
 
 
+_NAMED_LENGTHS = {5 * 3600: "5h", 86400: "daily", 7 * 86400: "7d"}
+_MONTH_DAYS = range(28, 32)
+
+
+def window_name(length_s: float) -> str:
+    """A window's name from its length in seconds, the one rule for every provider and log source: 18000 -> ``5h``,
+    86400 -> ``daily``, 604800 -> ``7d``, 28 to 31 days -> ``monthly``; any other length in its largest whole unit
+    (60 -> ``1m``, 10800 -> ``3h``, 1209600 -> ``14d``), else in seconds."""
+    s = round(length_s)
+    if s in _NAMED_LENGTHS:
+        return _NAMED_LENGTHS[s]
+    if s % 86400 == 0 and s // 86400 in _MONTH_DAYS:
+        return "monthly"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size and s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
 def derived_ratio(used: float | None, remaining: float | None, limit: float | None) -> float | None:
     """The used share of a positive ``limit``: from ``used`` when known, else from ``remaining``; None otherwise."""
     if limit and limit > 0:

@@ -173,3 +173,50 @@ def test_llamacpp_loading_and_ollama_idle(emulator: tuple[str, EmulatorState]) -
     idle = probe(base_url, "ollama", 800)
     assert loading.outcome is Outcome.ERROR and "Loading model" in loading.reason
     assert idle.outcome is Outcome.OK and idle.samples[0].status == "idle" and idle.details["models"] == []
+
+# the current answers of four providers, as real captures show them (tests/providers/<slug>/SOURCES.md)
+CURRENT = [
+    ("copilot", {"limits": {"premium": 300}, "used": {"premium": 301}, "resets": {"premium": D7},
+                 "extra": {"allow_over_limit": True, "overage_permitted": False}},
+     Outcome.LIMITED, {"premium": (Unit.REQUESTS, 301, 0, 300, D7), "chat": (Unit.REQUESTS, None, None, None, D7),
+                       "completions": (Unit.REQUESTS, None, None, None, D7)}),
+    ("copilot", {"limits": {"premium": 300}, "used": {"premium": 310}, "resets": {"premium": D7},
+                 "extra": {"allow_over_limit": True}},
+     Outcome.OVERAGE, {"premium": (Unit.REQUESTS, 310, 0, 300, D7), "chat": (Unit.REQUESTS, None, None, None, D7),
+                       "completions": (Unit.REQUESTS, None, None, None, D7)}),
+    ("kimi", {"limits": {"7d": 100, "5h": 100, "monthly": 1000}, "used": {"7d": 26, "5h": 27, "monthly": 228},
+              "resets": {"7d": D7, "5h": H5}, "extra": {"shape": "2026-09"}},
+     Outcome.OK, {"7d": (Unit.REQUESTS, 26, 74, 100, D7), "5h": (Unit.REQUESTS, 27, 73, 100, H5),
+                  "monthly": (Unit.PERCENT, None, None, None, None)}),
+    ("minimax", {"limits": {"5h": 100, "7d": 100}, "used": {"5h": 13, "7d": 2}, "resets": {"5h": H5, "7d": D7},
+                 "extra": {"token_plan": True}},
+     Outcome.OK, {"5h": (Unit.PERCENT, None, None, None, H5), "7d": (Unit.PERCENT, None, None, None, D7)}),
+    ("zai", {"limits": {"5h": 2000, "7d": 10000}, "used": {"5h": 27, "7d": 27}, "resets": {"5h": H5, "7d": D7},
+             "extra": {"credits": True, "level": "lite"}},
+     Outcome.OK, {"5h": (Unit.CREDITS, 27, 1973, 2000, H5), "7d": (Unit.CREDITS, 27, 9973, 10000, D7)}),
+]
+RATIOS = {("kimi", "monthly"): 0.228, ("minimax", "5h"): 0.13, ("minimax", "7d"): 0.02, ("copilot", "premium"): None}
+
+
+@pytest.mark.parametrize(("slug", "knobs", "outcome", "expected"), CURRENT,
+                         ids=[f"{c[0]}-{c[2].value.lower()}" for c in CURRENT])
+def test_current_answers_over_loopback(emulator: tuple[str, EmulatorState], slug: str, knobs: dict[str, Any],
+                                       outcome: Outcome, expected: dict[str, tuple[Any, ...]]) -> None:
+    base_url, state = emulator
+    n = 900 + CURRENT.index(next(c for c in CURRENT if c[0] == slug and c[2] is outcome))
+    state.add_account(emu_account(slug, n, knobs))
+    result = probe(base_url, slug, n)
+    assert result.outcome is outcome, result.reason
+    got = {s.window: s for s in result.samples}
+    assert set(got) == set(expected) and result.rejected == []
+    for window, (unit, used, remaining, limit, resets) in expected.items():
+        s = got[window]
+        assert (s.unit, s.used, s.remaining, s.limit) == (unit, used, remaining, limit), window
+        if resets is not None:
+            assert s.resets_at == resets, window
+        if RATIOS.get((slug, window)) is not None:
+            assert s.used_ratio == pytest.approx(RATIOS[(slug, window)]), window
+        if (slug, window) == ("copilot", "premium"):
+            assert s.effective_ratio is not None and s.effective_ratio > 1.0
+    if slug == "zai":
+        assert result.details["plan"] == "lite"

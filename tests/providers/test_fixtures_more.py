@@ -217,3 +217,11 @@ def test_base_url_replaces_host_and_keeps_prefix() -> None:
 
     run("deepseek", context("deepseek", base_url="http://127.0.0.1:9/gw"), answer)
     assert seen == ["http://127.0.0.1:9/gw/user/balance"]
+
+@pytest.mark.parametrize(("length_s", "name"), [
+    (18000, "5h"), (604800, "7d"), (86400, "daily"), (30 * 86400, "monthly"), (28 * 86400, "monthly"),
+    (31 * 86400, "monthly"), (60, "1m"), (3 * 3600, "3h"), (14 * 86400, "14d"), (90, "90s")])
+def test_windows_are_named_by_their_length(length_s: int, name: str) -> None:
+    from quotawarden.domain import window_name
+
+    assert window_name(length_s) == name

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from quotawarden.domain import Provenance, QuotaSample, Source, Unit, UsageEvent
+from quotawarden.domain import Provenance, QuotaSample, Source, Unit, UsageEvent, window_name
 from quotawarden.logsources.base import (
     Item,
     LogSourceSpec,
@@ -41,16 +41,6 @@ def discover(root: Path) -> list[Path]:
     return list(walk(root, (".jsonl",)))
 
 
-def window_name(minutes: int) -> str:
-    if minutes == 300:
-        return "5h"
-    if minutes == 10080:
-        return "7d"
-    if minutes % 1440 == 0:
-        return f"{minutes // 1440}d"
-    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
-
-
 def rate_limit_samples(limits: Any, at: datetime, account_id: str) -> list[QuotaSample]:
     if not isinstance(limits, dict):
         return []
@@ -71,7 +61,7 @@ def rate_limit_samples(limits: Any, at: datetime, account_id: str) -> list[Quota
         else:
             resets = None
         out.append(QuotaSample(
-            observed_at=at, account_id=account_id, window=prefix + window_name(minutes), unit=Unit.PERCENT,
+            observed_at=at, account_id=account_id, window=prefix + window_name(minutes * 60), unit=Unit.PERCENT,
             source=Source.LOG, provenance=Provenance.OFFICIAL, used_ratio=used / 100, resets_at=resets,
             window_length_s=minutes * 60,
         ))

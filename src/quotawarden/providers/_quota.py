@@ -113,15 +113,6 @@ def parse_time(value: Any, what: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def window_name(length_s: float) -> str:
-    """A window's name from its length: 18000 -> ``5h``, 604800 -> ``7d``, 60 -> ``1m``."""
-    s = round(length_s)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if s >= size and s % size == 0:
-            return f"{s // size}{unit}"
-    return f"{s}s"
-
-
 def retry_after(headers: Headers, now: datetime) -> float | None:
     """Seconds to wait: ``retry-after-ms``, ``Retry-After`` seconds or HTTP-date (provider rule 3)."""
     ms = go_duration(headers.get("retry-after-ms"))

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from quotawarden.domain import Outcome, Unit
+from quotawarden.domain import Outcome, Unit, window_name
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
@@ -28,7 +28,6 @@ from quotawarden.providers._quota import (
     obj,
     opt_num,
     parse_time,
-    window_name,
 )
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 

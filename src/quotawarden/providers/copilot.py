@@ -6,13 +6,19 @@ Paid plans: ``quota_snapshots.{premium_interactions, chat, completions}`` each w
 ``overage_count``, ``overage_permitted``; monthly reset from ``quota_reset_date_utc``. Free plan:
 ``monthly_quotas`` (totals) and ``limited_user_quotas`` (**remaining**), reset ``limited_user_reset_date``.
 
-Paid overage (``overage_count > 0``) sets the ``OVERAGE`` outcome. Guessed: after the 2026-06 move to
+Paid overage (``overage_count > 0``) sets the ``OVERAGE`` outcome. Over the allowance (``quota_remaining`` below
+zero, ``percent_remaining`` negative: confirmed by a real answer, see tests/providers/copilot/SOURCES.md) the window
+is exhausted, never dropped: used = entitlement - remaining (past the entitlement), remaining 0, a used ratio of 1
+or more (capped at ``MAX_RATIO``), status ``exhausted``, and the outcome LIMITED, or OVERAGE when
+``overage_permitted`` says paid overage carries on. Guessed: after the 2026-06 move to
 "GitHub AI Credits" a snapshot carrying ``credits_used`` is read in credits rather than requests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +28,7 @@ from quotawarden.domain import Outcome, Unit
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
+    MAX_RATIO,
     SampleSet,
     arr,
     bearer,
@@ -44,45 +51,66 @@ _SNAPSHOTS = {"premium_interactions": "premium", "chat": "chat", "completions": 
 _MONTH = 30 * 86400
 
 
-def _snapshot(out: SampleSet, window: str, snap: dict[str, Any], reset: Any) -> float:
-    """Add one snapshot; returns its overage count."""
+@dataclass
+class _Premium:
+    """What the snapshots say about paid overage and an exhausted allowance."""
+
+    overage: float = 0.0
+    permitted: bool = False
+    over: list[str] = field(default_factory=list)
+    """Windows used past their allowance (``remaining`` below zero), as ``"<window> <used> of <entitlement>"``."""
+    resets_at: datetime | None = None
+    """The soonest reset of those windows."""
+
+
+def _snapshot(out: SampleSet, window: str, snap: dict[str, Any], reset: Any, premium: _Premium) -> None:
     what = f"quota_snapshots.{window}"
     resets_at = parse_time(snap["quota_reset_at"], f"{what}.quota_reset_at") if snap.get("quota_reset_at") else reset
     overage = opt_num(snap.get("overage_count"), f"{what}.overage_count") or 0.0
+    premium.overage += overage
     if snap.get("unlimited"):
         out.add(window, Unit.REQUESTS, used_ratio=0.0, status="unlimited", resets_at=resets_at, length_s=_MONTH)
-        return overage
+        return
     entitlement = num(snap.get("entitlement", 0), f"{what}.entitlement")
     exact = snap.get("quota_remaining", snap.get("remaining"))
     remaining = num(exact, f"{what}.quota_remaining") if exact is not None else None
     if entitlement == 0 and not remaining:
-        return overage  # a placeholder, not a quota
+        return  # a placeholder, not a quota
     unit = Unit.REQUESTS
     used = entitlement - remaining if remaining is not None else None
     if snap.get("credits_used") is not None:
         unit, used = Unit.CREDITS, num(snap["credits_used"], f"{what}.credits_used")
+    over = remaining is not None and remaining < 0 and entitlement > 0
     pct = opt_num(snap.get("percent_remaining"), f"{what}.percent_remaining")
-    ratio = 1.0 - pct / 100.0 if pct is not None and 0 <= pct <= 100 else None
-    if pct is not None and ratio is None:
+    if pct is not None and not (pct <= 100 and (pct >= 0 or over)):
         out.reject(window, f"percent_remaining {pct:g} is outside 0..100")
-        return overage
-    status = "overage" if overage > 0 else None
-    out.add(window, unit, limit=entitlement, remaining=max(remaining, 0.0) if remaining is not None else None,
-            used=max(used, 0.0) if used is not None else None, used_ratio=ratio, resets_at=resets_at,
-            status=status, length_s=_MONTH)
-    return overage
+        return
+    ratio = 1.0 - pct / 100.0 if pct is not None else None
+    if over:  # past the allowance: exhausted (nothing remains, used is the true count), the ratio capped for display
+        ratio = min(max(ratio if ratio is not None else 0.0, (used or entitlement) / entitlement, 1.0), MAX_RATIO)
+        premium.permitted = premium.permitted or bool(snap.get("overage_permitted"))
+        premium.over.append(f"{window} {used:g} of {entitlement:g}")
+        if resets_at is not None:
+            premium.resets_at = min(resets_at, premium.resets_at or resets_at)
+    status = "overage" if overage > 0 or (over and snap.get("overage_permitted")) else "exhausted" if over else None
+    out.add(window, unit, limit=entitlement, remaining=_floor0(remaining), used=_floor0(used), used_ratio=ratio,
+            resets_at=resets_at, status=status, length_s=_MONTH)
 
 
-def parse_user(out: SampleSet, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    """Samples from a paid or a free user; returns (overage count, details)."""
+def _floor0(value: float | None) -> float | None:
+    return max(value, 0.0) if value is not None else None
+
+
+def parse_user(out: SampleSet, body: dict[str, Any]) -> tuple[_Premium, dict[str, Any]]:
+    """Samples from a paid or a free user; returns the overage and over-allowance facts, and details."""
     reset_raw = body.get("quota_reset_date_utc") or body.get("quota_reset_date") or body.get("limited_user_reset_date")
     reset = parse_time(reset_raw, "quota_reset_date") if reset_raw else None
-    overage = 0.0
+    premium = _Premium()
     snapshots = body.get("quota_snapshots")
     if isinstance(snapshots, dict):
         for key, window in _SNAPSHOTS.items():
             if isinstance(snapshots.get(key), dict):
-                overage += _snapshot(out, window, snapshots[key], reset)
+                _snapshot(out, window, snapshots[key], reset, premium)
     totals, left = body.get("monthly_quotas"), body.get("limited_user_quotas")
     if isinstance(totals, dict) and isinstance(left, dict):
         for key in ("chat", "completions"):
@@ -93,7 +121,7 @@ def parse_user(out: SampleSet, body: dict[str, Any]) -> tuple[float, dict[str, A
                         resets_at=reset, length_s=_MONTH)
     details: dict[str, Any] = {k: body[k] for k in ("login", "copilot_plan", "access_type_sku", "chat_enabled",
                                     "token_based_billing") if k in body}
-    return overage, details
+    return premium, details
 
 
 def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
@@ -105,10 +133,17 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
         raise CredentialError("copilot: HTTP 404: this GitHub account has no Copilot seat")
     check_status(resp, "copilot", ctx.now)
     out = SampleSet.of(ctx)
-    overage, details = parse_user(out, json_object(resp, "copilot"))
-    if overage > 0:
-        return out.reading(Outcome.OVERAGE, f"copilot: {overage:g} premium requests billed as paid overage",
-                           overage_count=overage, **details)
+    premium, details = parse_user(out, json_object(resp, "copilot"))
+    over = "; ".join(premium.over)
+    until = f", resets {premium.resets_at.date().isoformat()}" if premium.resets_at else ""
+    if premium.overage > 0:
+        return out.reading(Outcome.OVERAGE, f"copilot: {premium.overage:g} premium requests billed as paid overage",
+                           overage_count=premium.overage, **details)
+    if over and premium.permitted:
+        return out.reading(Outcome.OVERAGE, f"copilot: over the allowance ({over}), paid overage permitted{until}",
+                           **details)
+    if over:
+        return out.reading(Outcome.LIMITED, f"copilot: allowance exhausted ({over}){until}", **details)
     return out.reading(**details)
 
 

@@ -4,21 +4,31 @@
   voucher_balance, cash_balance}}`` in the account currency (CNY on ``api.moonshot.cn``, USD on
   ``api.moonshot.ai``; set ``currency`` to override). ``cash_balance`` may be negative.
 * ``kimi``: ``GET api.kimi.com/coding/v1/usages`` (Observed) -> ``usage{limit, used, remaining, resetTime}`` and
-  ``limits[{window:{duration, timeUnit}, detail:{...}}]``; counters are **strings**.
+  ``limits[{window:{duration, timeUnit}, detail:{...}}]``; counters are **strings**. Since about 2026-09 a count
+  may lack ``used`` or ``remaining`` (the other is ``limit`` minus it), and a ``usages`` map adds percentages:
+  ``{limit_5h|limit_7d|limit_month_total|limit_month_code: {used_ratio, reset_time}}`` (camelCase ``limit5h``,
+  ``usedRatio``, ``resetAt`` under ``data.quota.usages`` in one answer). Confirmed against real answers, see
+  tests/providers/kimi/SOURCES.md. A window with counts keeps them (a reported ``used_ratio`` of 0 next to an
+  exhausted count was seen); a ``usages`` entry without counts is a percent window named by its length
+  (``5h``, ``7d``, ``monthly``; ``limit_month_code`` -> ``monthly_code``). A zero ``limit`` is no count.
 
-Guessed: the unit of Kimi Code counters (we say requests) and the top-level ``usage`` window's length (its
-reset matches the weekly reset, so it is named ``7d`` without a stated length).
+Guessed: the unit of Kimi Code counters (we say requests). The top-level ``usage`` takes the name and length of
+the ``usages`` entry that resets with it (a real answer: ``limit_7d``); without one it is named ``7d`` without a
+stated length, as before.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from quotawarden.domain import Unit
+from quotawarden.domain import Unit, window_name
 from quotawarden.errors import MalformedResponse
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
@@ -31,8 +41,8 @@ from quotawarden.providers._quota import (
     money,
     num,
     obj,
+    opt_num,
     parse_time,
-    window_name,
 )
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
@@ -68,23 +78,104 @@ def balance_probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, Pro
     return out.reading(currency=currency, **details)
 
 
-def _detail(out: SampleSet, window: str, raw: Any, what: str, length: int | None) -> None:
-    d = obj(raw, what)
-    reset = parse_time(d["resetTime"], f"{what}.resetTime") if d.get("resetTime") else None
-    out.add(window, Unit.REQUESTS, limit=num(d.get("limit"), f"{what}.limit"), used=num(d.get("used"), f"{what}.used"),
-            remaining=num(d.get("remaining"), f"{what}.remaining"), resets_at=reset, length_s=length)
+_RATIO_KEY = re.compile(r"^limit_?(\d+[hd]|month)(?:_([a-z0-9]+))?$")
+_SPAN_S = {"h": 3600, "d": 86400}
+_MONTH_S = 30 * 86400
+
+
+@dataclass(frozen=True)
+class _Ratio:
+    """One ``usages`` entry: a used share of a window, with its reset."""
+
+    name: str
+    length: int
+    ratio: float
+    resets_at: datetime | None
+
+
+def _counts(d: dict[str, Any], what: str) -> tuple[float, float, float] | None:
+    """(limit, used, remaining) from a count detail; either of used/remaining may be missing. None for no count."""
+    limit = opt_num(d.get("limit"), f"{what}.limit")
+    used, left = opt_num(d.get("used"), f"{what}.used"), opt_num(d.get("remaining"), f"{what}.remaining")
+    if not limit:
+        return None
+    if used is None:
+        if left is None:
+            raise MalformedResponse(f"{what}: neither used nor remaining")
+        used = max(0.0, limit - left)
+    return limit, used, max(0.0, limit - used) if left is None else left
+
+
+def _reset(d: dict[str, Any], what: str, *keys: str) -> datetime | None:
+    key = next((k for k in keys if d.get(k)), None)
+    return parse_time(d[key], f"{what}.{key}") if key else None
+
+
+def _ratios(body: dict[str, Any]) -> list[_Ratio]:
+    """The ``usages`` map (top level, or ``data.quota.usages``), in the answer's order."""
+    raw = body.get("usages")
+    if raw is None and isinstance(body.get("data"), dict) and isinstance(body["data"].get("quota"), dict):
+        raw = body["data"]["quota"].get("usages")
+    out: list[_Ratio] = []
+    for key, entry in obj(raw or {}, "usages").items():
+        match = _RATIO_KEY.match(str(key))
+        if entry is None or match is None:
+            continue
+        span, scope = match.groups()
+        length = _MONTH_S if span == "month" else int(span[:-1]) * _SPAN_S[span[-1]]
+        d = obj(entry, f"usages.{key}")
+        what = f"usages.{key}"
+        ratio = opt_num(d.get("used_ratio", d.get("usedRatio")), f"{what}.used_ratio")
+        if ratio is None:
+            continue
+        name = window_name(length) + (f"_{scope}" if scope and scope != "total" else "")
+        out.append(_Ratio(name, length, ratio, _reset(d, what, "reset_time", "resetAt", "reset_at")))
+    return out
+
+
+def _matching(ratios: list[_Ratio], reset: datetime | None) -> _Ratio | None:
+    """The longer-than-5h ``usages`` window that resets with the top-level ``usage`` (within a minute)."""
+    if reset is None:
+        return None
+    return next((r for r in ratios if r.length > 5 * 3600 and r.resets_at is not None
+                 and abs((r.resets_at - reset).total_seconds()) <= 60), None)
+
+
+def _add_counts(out: SampleSet, window: str, d: dict[str, Any], what: str, length: int | None) -> bool:
+    counts = _counts(d, what)
+    if counts is None:
+        return False
+    limit, used, left = counts
+    out.add(window, Unit.REQUESTS, limit=limit, used=used, remaining=left,
+            resets_at=_reset(d, what, "resetTime", "reset_time", "resetAt"), length_s=length)
+    return True
 
 
 def parse_kimi(out: SampleSet, body: dict[str, Any]) -> None:
+    """Both shapes: counts in ``usage`` and ``limits[]``, percentages in ``usages``; counts win per window."""
+    if not any(k in body for k in ("usage", "limits", "usages", "data")):
+        raise MalformedResponse("kimi: no usage, limits or usages in the answer")
+    ratios = _ratios(body)
+    done: set[str] = set()
     if body.get("usage") is not None:
-        _detail(out, "7d", body["usage"], "usage", None)
-    for i, raw in enumerate(arr(body.get("limits", []), "limits")):
+        d = obj(body["usage"], "usage")
+        twin = _matching(ratios, _reset(d, "usage", "resetTime", "reset_time", "resetAt"))
+        name, length = (twin.name, twin.length) if twin else ("7d", None)
+        if _add_counts(out, name, d, "usage", length):
+            done.add(name)
+    for i, raw in enumerate(arr(body.get("limits") or [], "limits")):
         window = obj(obj(raw, f"limits[{i}]").get("window"), f"limits[{i}].window")
         scale = _TIME_UNITS.get(str(window.get("timeUnit")))
         if scale is None:
             raise MalformedResponse(f"limits[{i}].window: unknown timeUnit {str(window.get('timeUnit'))[:24]!r}")
         length = int(num(window.get("duration"), f"limits[{i}].window.duration") * scale)
-        _detail(out, window_name(length), raw.get("detail"), f"limits[{i}].detail", length)
+        name = window_name(length)
+        if _add_counts(out, name, obj(raw.get("detail"), f"limits[{i}].detail"), f"limits[{i}].detail", length):
+            done.add(name)
+    for r in ratios:
+        if r.name not in done:
+            done.add(r.name)
+            out.add(r.name, Unit.PERCENT, used_ratio=r.ratio, resets_at=r.resets_at, length_s=r.length)
 
 
 def kimi_probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
@@ -103,7 +194,7 @@ SPECS = (
     ProviderSpec(slug="kimi", display_name="Kimi Code", default_base_url=KIMI_BASE,
                  credential_env=("KIMI_API_KEY",), probe=kimi_probe, kind="subscription",
                  probe_cost="1 free GET /coding/v1/usages",
-                 docs="Kimi Code plan: the overall allowance and each rolling window (e.g. 5h)."),
+                 docs="Kimi Code plan: the allowance and each rolling window (5h, 7d, monthly), counts or percent."),
 )
 
 

@@ -1,13 +1,19 @@
 """Z.ai / Zhipu GLM Coding Plan: ``GET /api/monitor/usage/quota/limit`` (Observed, undocumented).
 
-Body ``{code, msg, success, data:{planName?, limits:[...]}}``; errors may arrive with HTTP 200, so ``success``
-is checked. Each limit: ``type`` (``TOKENS_LIMIT``, ``TIME_LIMIT`` = MCP/tool calls, ``CREDIT_LIMIT``),
-``unit`` (1 day, 3 hour, 5 minute, 6 week: CodexBar's mapping), ``number`` (window length in units),
-``percentage`` (0..100), ``nextResetTime`` (epoch ms); TIME_LIMIT also ``usage`` (cap), ``currentValue``,
-``remaining``. Token windows are named by length (``5h``, ``7d``). China: ``base_url = "https://open.bigmodel.cn"``.
+Body ``{code, msg, success, data:{planName?, level?, limits:[...]}}``; errors may arrive with HTTP 200, so
+``success`` is checked. Each limit: ``type`` (``TOKENS_LIMIT``, ``TIME_LIMIT`` = MCP/tool calls,
+``CREDIT_LIMIT``), ``unit`` (1 day, 3 hour, 5 minute, 6 week: CodexBar's mapping), ``number`` (window length in
+units), ``percentage`` (0..100), ``nextResetTime`` (epoch ms); TIME_LIMIT and CREDIT_LIMIT also ``usage`` (cap),
+``currentValue`` (used, may pass the cap) and ``remaining``. Windows are named by their length
+(:func:`quotawarden.domain.window_name`: ``5h``, ``7d``) whatever their type, so ``hard_caps`` for ``zai/5h`` apply
+to credit plans too; a CREDIT_LIMIT of the same length as a TOKENS_LIMIT in the same answer is ``<name>_credits``.
+A credit window with counts is in credits (limit, used, remaining) with the stated percentage as its used ratio.
+The plan is ``planName``, else ``level`` (``lite``, ``pro``), reported as the ``plan`` detail.
+China: ``base_url = "https://open.bigmodel.cn"``.
 
+Confirmed against real answers (CREDIT_LIMIT windows, ``level``): see tests/providers/zai/SOURCES.md.
 Guessed: the TIME_LIMIT window's length (the unit mapping gives 1 minute, which is implausible for a tool-call
-allowance), so it is stored as ``tools`` without a length.
+allowance; other monitors call it monthly), so it is stored as ``tools`` without a length.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from quotawarden.domain import Unit
+from quotawarden.domain import Unit, window_name
 from quotawarden.errors import MalformedResponse
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
@@ -31,7 +37,6 @@ from quotawarden.providers._quota import (
     obj,
     opt_num,
     raise_for_code,
-    window_name,
 )
 from quotawarden.redact import redact_text
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
@@ -59,17 +64,23 @@ def _limit(out: SampleSet, i: int, raw: Any) -> None:
         out.reject(kind.lower(), f"percentage {pct:g} is outside 0..100")
         return
     reset = epoch_ms(item["nextResetTime"], f"{what}.nextResetTime") if item.get("nextResetTime") else None
+    cap, used = opt_num(item.get("usage"), f"{what}.usage"), opt_num(item.get("currentValue"), f"{what}.currentValue")
+    left = opt_num(item.get("remaining"), f"{what}.remaining")
     if kind == "TIME_LIMIT":
-        out.add("tools", Unit.REQUESTS, used_ratio=pct / 100, limit=opt_num(item.get("usage"), f"{what}.usage"),
-                used=opt_num(item.get("currentValue"), f"{what}.currentValue"),
-                remaining=opt_num(item.get("remaining"), f"{what}.remaining"), resets_at=reset)
+        out.add("tools", Unit.REQUESTS, used_ratio=pct / 100, limit=cap, used=used, remaining=left, resets_at=reset)
         return
     unit_s = _UNIT_S.get(int(num(item.get("unit"), f"{what}.unit")))
     if unit_s is None:
         raise MalformedResponse(f"{what}: unknown unit {item.get('unit')!r}")
     length = int(num(item.get("number", 1), f"{what}.number") * unit_s)
-    name = window_name(length) if kind == "TOKENS_LIMIT" else f"credits_{window_name(length)}"
-    out.add(name, Unit.PERCENT, used_ratio=pct / 100, resets_at=reset, length_s=length)
+    name = window_name(length)
+    if kind == "CREDIT_LIMIT" and any(s.window == name for s in out.samples):
+        name += "_credits"  # a token window of the same length came first: keep both
+    if kind == "CREDIT_LIMIT" and cap:
+        out.add(name, Unit.CREDITS, used_ratio=pct / 100, limit=cap, used=used, remaining=left, resets_at=reset,
+                length_s=length)
+    else:
+        out.add(name, Unit.PERCENT, used_ratio=pct / 100, resets_at=reset, length_s=length)
 
 
 def parse_quota(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +90,13 @@ def parse_quota(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
     data = obj(body.get("data"), "data")
     for i, raw in enumerate(arr(data.get("limits"), "data.limits")):
         _limit(out, i, raw)
-    return {"plan": data["planName"]} if data.get("planName") else {}
+    details: dict[str, Any] = {}
+    plan = data.get("planName") or data.get("level")
+    if plan:
+        details["plan"] = str(plan)
+    if data.get("level"):
+        details["level"] = str(data["level"])
+    return details
 
 
 def error_text_of(body: dict[str, Any]) -> str:
@@ -106,7 +123,7 @@ SPEC = ProviderSpec(
     slug="zai", display_name="Z.ai GLM Coding Plan", default_base_url=BASE,
     credential_env=("ZAI_API_KEY", "ZHIPU_API_KEY"), settings_model=ZaiSettings, probe=probe, kind="subscription",
     probe_cost="1 free GET /api/monitor/usage/quota/limit",
-    docs="Token windows (5h, weekly) as percent used, MCP/tool calls with cap and remaining.")
+    docs="Token or credit windows (5h, 7d) as percent used (credits with counts), MCP/tool calls, plan level.")
 
 
 @hookimpl

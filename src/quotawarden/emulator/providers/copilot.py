@@ -1,6 +1,8 @@
 """GitHub Copilot ``/copilot_internal/user`` and the premium-request billing report.
 
-* ``copilot``: window ``premium`` (monthly premium requests; ``extra["overage"]`` adds an overage count);
+* ``copilot``: window ``premium`` (monthly premium requests; ``extra["overage"]`` adds an overage count,
+  ``extra["overage_permitted"]`` (default true) the paid-overage switch; with ``extra["allow_over_limit"]`` usage
+  past the entitlement answers a negative remaining and percentage, as GitHub does);
   ``extra["free"]`` switches to the Free plan shape with windows ``chat`` and ``completions``.
 * ``copilot_billing``: window ``premium`` again, reported as one ``usageItems`` entry per ``extra["models"]``
   share (default one model).
@@ -20,11 +22,14 @@ _TEXT = {401: "Bad credentials", 403: "Resource not accessible by integration", 
          429: "API rate limit exceeded for user."}
 
 
-def _snapshot(quota_id: str, entitlement: float, left: float, overage: float, unlimited: bool) -> dict[str, object]:
-    pct = 100.0 if unlimited or not entitlement else round(100 * left / entitlement, 1)
-    return {"entitlement": int(entitlement), "overage_count": overage, "overage_permitted": True,
-            "percent_remaining": pct, "quota_id": quota_id, "quota_remaining": left, "remaining": int(left),
-            "unlimited": unlimited, "timestamp_utc": "2026-08-20T14:03:11.482Z"}
+def _snapshot(quota_id: str, entitlement: float, left: float, overage: float, unlimited: bool,
+              permitted: bool = True) -> dict[str, object]:
+    """``left`` goes below zero past the allowance, and ``percent_remaining`` with it (a real answer had -1 of 300
+    remaining at -0.333 %)."""
+    pct = 100.0 if unlimited or not entitlement else 100 * left / entitlement
+    return {"entitlement": int(entitlement), "overage_count": overage, "overage_permitted": permitted,
+            "percent_remaining": pct if pct < 0 else round(pct, 1), "quota_id": quota_id, "quota_remaining": left,
+            "remaining": int(left), "unlimited": unlimited, "timestamp_utc": "2026-08-20T14:03:11.482Z"}
 
 
 async def user(req: EmuRequest) -> Response:
@@ -43,8 +48,9 @@ async def user(req: EmuRequest) -> Response:
     body["quota_snapshots"] = {
         "chat": _snapshot("chat", 0, 0, 0, True), "completions": _snapshot("completions", 0, 0, 0, True),
         "premium_interactions": _snapshot("premium_interactions", a.limits.get("premium", 0.0),
-                                          round(req.remaining("premium"), 1), float(a.extra.get("overage", 0)),
-                                          False)}
+                                          round(a.limits.get("premium", 0.0) - req.used("premium"), 1),
+                                          float(a.extra.get("overage", 0)), False,
+                                          bool(a.extra.get("overage_permitted", True)))}
     return json_response(body)
 
 

@@ -1,7 +1,9 @@
 """MiniMax Coding Plan ``/v1/api/openplatform/coding_plan/remains``. Windows ``5h`` and ``7d`` (prompt counts).
 
-Faithful to the trap: ``current_*_usage_count`` carries the **remaining** count. Errors come as HTTP 200 with
-``base_resp.status_code`` (1004 auth, 1002 rate limit, 1008 balance: MiniMax's documented error codes)."""
+Faithful to the trap: ``current_*_usage_count`` carries the **remaining** count. ``extra["token_plan"]`` answers
+the Token Plan row instead: model ``general``, every count 0, ``current_*_remaining_percent`` (of ``limits``).
+Errors come as HTTP 200 with ``base_resp.status_code`` (1004 auth, 1002 rate limit, 1008 balance: MiniMax's
+documented error codes)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,12 @@ async def remains(req: EmuRequest) -> Response:
             "weekly_remains_time": int((end7 - req.now).total_seconds() * 1000),
             "current_weekly_total_count": int(a.limits.get("7d", 0)),
             "current_weekly_usage_count": int(req.remaining("7d"))}
+    if a.extra.get("token_plan"):  # counts 0, a remaining percentage only (real answers: tests/providers/minimax)
+        item.update({"model_name": a.extra.get("model", "general"), "current_interval_total_count": 0,
+                     "current_interval_usage_count": 0, "current_weekly_total_count": 0,
+                     "current_weekly_usage_count": 0, "current_interval_status": 1, "current_weekly_status": 1,
+                     "current_interval_remaining_percent": round(100 * req.remaining("5h") / (a.limits["5h"] or 1)),
+                     "current_weekly_remaining_percent": round(100 * req.remaining("7d") / (a.limits["7d"] or 1))})
     return json_response({"model_remains": [item], "base_resp": {"status_code": 0, "status_msg": "success"}})
 
 

@@ -2,7 +2,9 @@
 
 * ``moonshot``: window ``balance`` (``extra["voucher"]`` of it is voucher credit) ->
   ``{code: 0, data:{available_balance, voucher_balance, cash_balance}, scode, status}``.
-* ``kimi``: windows ``7d`` (the overall ``usage``) and ``5h`` (one ``limits[]`` entry), counters as strings.
+* ``kimi``: windows ``7d`` (the overall ``usage``) and ``5h`` (one ``limits[]`` entry), counters as strings. With
+  ``extra["shape"] = "2026-09"`` the current answer: counts without ``used`` and a ``usages`` map of ratios
+  (``limit_5h``, ``limit_7d``, ``limit_month_total`` for windows ``5h``, ``7d``, ``monthly``).
 """
 
 from __future__ import annotations
@@ -23,18 +25,33 @@ async def balance(req: EmuRequest) -> Response:
                           "scode": "0x0", "status": True})
 
 
-def _detail(req: EmuRequest, window: str, default: timedelta) -> dict[str, str]:
+_DEFAULTS = {"5h": timedelta(hours=5), "7d": timedelta(days=7), "monthly": timedelta(days=30)}
+_RATIO_KEYS = {"5h": "limit_5h", "7d": "limit_7d", "monthly": "limit_month_total"}
+
+
+def _detail(req: EmuRequest, window: str, default: timedelta, *, with_used: bool = True) -> dict[str, str]:
     limit = req.acct.limits.get(window, 0.0)
     used = req.used(window)
-    return {"limit": f"{limit:.0f}", "used": f"{used:.0f}", "remaining": f"{max(0.0, limit - used):.0f}",
-            "resetTime": iso(reset_of(req, window, default))}
+    out = {"limit": f"{limit:.0f}", "used": f"{used:.0f}", "remaining": f"{max(0.0, limit - used):.0f}",
+           "resetTime": iso(reset_of(req, window, default))}
+    if not with_used:  # the 2026-09 answers leave ``used`` out (real answers quoted in tests/providers/kimi)
+        del out["used"]
+    return out
 
 
 async def usages(req: EmuRequest) -> Response:
-    body: dict[str, object] = {"usage": _detail(req, "7d", timedelta(days=7))}
-    if "5h" in req.acct.limits:
+    current = req.acct.extra.get("shape") == "2026-09"
+    limits = req.acct.limits
+    body: dict[str, object] = {}
+    if "7d" in limits or not current:
+        body["usage"] = _detail(req, "7d", _DEFAULTS["7d"], with_used=not current)
+    if "5h" in limits:
         body["limits"] = [{"window": {"duration": 300, "timeUnit": "TIME_UNIT_MINUTE"},
-                           "detail": _detail(req, "5h", timedelta(hours=5))}]
+                           "detail": _detail(req, "5h", _DEFAULTS["5h"], with_used=not current)}]
+    if current:
+        body["usages"] = {key: {"used_ratio": round(req.used(w) / (limits[w] or 1), 6),
+                                "reset_time": iso(reset_of(req, w, _DEFAULTS[w]))}
+                          for w, key in _RATIO_KEYS.items() if w in limits}
     return json_response(body)
 
 
