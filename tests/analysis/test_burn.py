@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from quotawarden.analysis.burn import Point, burn_rate, current_segment, from_samples, project, theil_sen
+from quotawarden.analysis.burn import (
+    RESET_JITTER_S,
+    Point,
+    burn_rate,
+    current_segment,
+    from_samples,
+    project,
+    same_reset,
+    theil_sen,
+)
 from quotawarden.domain import QuotaSample, Source, Unit
 
 T0 = datetime(2026, 8, 20, 12, 0, tzinfo=UTC)
@@ -36,9 +45,14 @@ def test_linear_burn_rate_and_exhaustion() -> None:
     assert p.exhausts_at == T0 + timedelta(hours=7, minutes=30)
     assert not p.exhausts_before_reset and p.message == "safe: resets first"
     p80 = project(rate, RESET + timedelta(hours=10), now, cap=0.8)
-    # (0.80 - 0.22) / 0.12 = 4h50m
-    assert p80.minutes_to_exhaustion == pytest.approx(290)
-    assert p80.message == "exhausts in 4h50m, 9h10m before reset"
+    # the 80 % cap: (0.80 - 0.22) / 0.12 = 4h50m; exhaustion (100 %): (1.00 - 0.22) / 0.12 = 6h30m
+    assert p80.minutes_to_cap == pytest.approx(290) and p80.cap_before_reset
+    assert p80.minutes_to_exhaustion == pytest.approx(390) and p80.exhausts_before_reset
+    assert p80.message == "reaches its 80% cap in 4h50m; exhausted in 6h30m"
+    # the cap before the reset, 100 % after it
+    p_late = project(rate, RESET + timedelta(hours=1), now, cap=0.8)
+    assert p_late.cap_before_reset and not p_late.exhausts_before_reset
+    assert p_late.message == "reaches its 80% cap in 4h50m, 10m before reset"
 
 
 def test_reset_mid_series_starts_a_new_segment() -> None:
@@ -119,6 +133,26 @@ def test_out_of_order_samples_and_clock_skew() -> None:
 
 def test_already_exhausted_and_idle() -> None:
     rate = burn_rate(from_samples([sample(0, 0.95), sample(10, 1.0)]))
-    assert project(rate, RESET, T0, 1.0).message == "exhausted: at 100% of its 100% cap"
+    assert project(rate, RESET, T0, 1.0).message == "exhausted: at 100%"
+    over = burn_rate(from_samples([sample(0, 0.80), sample(60, 0.85)]))  # 5 %/h, at 85 % of an 80 % cap
+    p = project(over, T0 + timedelta(hours=5), T0 + timedelta(hours=1), 0.8)
+    assert p.message == "at 85%, over its 80% cap; exhausted in 3h00m"
+    assert p.cap_reached_at == T0 + timedelta(hours=1) and p.minutes_to_cap == 0
+    assert p.exhausts_at == T0 + timedelta(hours=4) and p.exhausts_before_reset
     idle = burn_rate(from_samples([sample(0, 0.3), sample(10, 0.3)]))
     assert project(idle, RESET, T0).message == "safe: not burning"
+
+
+def test_reset_jitter_is_the_same_window() -> None:
+    """Anthropic recomputes ``resets_at`` on every answer: it moves by a second or two. Readings every 5 minutes
+    with the reset wandering within 2 s are one segment; a move past the tolerance is a new window."""
+    jitter = [0.0, 1.2, -0.8, 2.0, 0.4, -1.6, 1.0, 0.0, 1.9, -2.0, 0.7, 1.3, -0.3]
+    series = [sample(i * 5, round(0.10 + 0.01 * i, 10), resets=RESET + timedelta(seconds=j))
+              for i, j in enumerate(jitter)]
+    rate = burn_rate(from_samples(series))
+    assert rate.samples == 13 and rate.segment_start == T0
+    assert rate.ratio_per_hour == pytest.approx(0.12)
+    assert same_reset(RESET.timestamp(), RESET.timestamp() + RESET_JITTER_S)
+    assert not same_reset(RESET.timestamp(), RESET.timestamp() + RESET_JITTER_S + 1)
+    moved = [*series, sample(65, 0.23, resets=RESET + timedelta(minutes=5))]
+    assert burn_rate(from_samples(moved)).samples == 1

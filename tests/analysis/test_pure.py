@@ -27,16 +27,18 @@ def rate(per_hour: float, last: float) -> BurnRate:
     (0.30, "claude", 0.01, "GREEN", "5h at 30%"),
     (0.55, "claude", 0.01, "YELLOW", "5h at 55% (>= 50%)"),
     (0.81, "gemini", 0.0, "RED", "5h at 81% (> 80%)"),
-    (0.80, "claude", 0.0, "RED", "5h: exhausted: at 80% of its 80% cap"),
-    (0.80, "claude", None, "RED", "5h at 80% (hard cap 80%)"),
+    (0.80, "claude", 0.0, "RED", "5h at 80%, at its 80% cap"),
+    (0.80, "claude", None, "RED", "5h at 80%, at its 80% cap"),
+    (0.85, "claude", None, "RED", "5h at 85%, over its 80% cap"),
+    (1.00, "claude", None, "RED", "5h at 100%: exhausted"),
     # 70 %/h would fill the 5-hour window within a quarter of its length: the claude 5h cap of 80 % drops by the
     # 5 % safety margin to 75 %; at 60 %/h it does not
-    (0.76, "claude", 0.7, "RED", "5h: exhausted: at 76% of its 75% cap (burning fast: cap lowered to 75%)"),
-    (0.76, "claude", 0.6, "RED", "5h: exhausts in 4m, 2h56m before reset"),
+    (0.76, "claude", 0.7, "RED", "5h at 76%, over its 75% cap; exhausted in 20m (burning fast: cap lowered to 75%)"),
+    (0.76, "claude", 0.6, "RED", "5h: reaches its 80% cap in 4m; exhausted in 24m"),
     # 20 %/h from 40 %: reaches 80 % in 2 h, before the reset in 3 h; 2 h > the scaled red threshold (70 min)
-    (0.40, "claude", 0.2, "YELLOW", "5h: exhausts in 2h00m, 1h00m before reset"),
+    (0.40, "claude", 0.2, "YELLOW", "5h: reaches its 80% cap in 2h00m, 1h00m before reset"),
     # 40 %/h from 40 %: 1 h, under 70 min: RED
-    (0.40, "claude", 0.4, "RED", "5h: exhausts in 1h00m, 2h00m before reset"),
+    (0.40, "claude", 0.4, "RED", "5h: reaches its 80% cap in 1h00m; exhausted in 1h30m"),
 ])
 def test_window_health(ratio: float, provider: str, per_hour: float | None, expected: str, reason: str) -> None:
     r = rate(per_hour, ratio) if per_hour is not None else None
@@ -66,7 +68,35 @@ def test_hard_caps_and_policy_from_config() -> None:
     pol = health.Policy.from_mapping({"used_red": 1, "hard_caps": {"acme/monthly": 0.25}, "other": "x"})
     assert (pol.used_red, pol.cap("acme", "monthly"), pol.cap("claude", "5h")) == (1.0, 0.25, 0.8)
     verdict = health.decide(health.Window("acme", "monthly", 0.3), pol, NOW)
-    assert verdict[:2] == ("RED", "monthly at 30% (hard cap 25%)")
+    assert verdict[:2] == ("RED", "monthly at 30%, over its 25% cap")
+
+
+def test_a_window_past_its_reset_is_stale_not_its_old_ratio() -> None:
+    """Codex rate limits read from February logs must not read "GREEN 5h at 10%" in December, nor a 90 % window
+    stay RED for ever: after its reset a window's usage is unknown."""
+    feb = datetime(2026, 2, 10, 9, 0, tzinfo=UTC)
+    dec = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    for ratio in (0.10, 0.90):
+        old = health.Window("codex", "5h", ratio, None, None, 18000, feb + timedelta(hours=3), feb)
+        v = health.decide(old, health.Policy(), dec, rate=rate(0.3, ratio))
+        assert (v.level, v.stale, v.projection) == ("UNKNOWN", True, None)
+        assert v.reason.startswith("5h: reset ") and v.reason.endswith(" ago, no reading since")
+        assert v.age_s == (dec - feb).total_seconds()
+    # reset an hour ago, read two hours ago: stale although younger than the window
+    w = health.Window("claude", "5h", 0.9, None, None, 18000, NOW - timedelta(hours=1), NOW - timedelta(hours=2))
+    assert health.decide(w, health.Policy(), NOW)[:2] == ("UNKNOWN", "5h: reset 1h00m ago, no reading since")
+    # no reset time: stale once older than the window's own length
+    young = health.Window("openai", "rpm", 0.9, None, None, 60, None, NOW - timedelta(seconds=59))
+    old = young._replace(observed_at=NOW - timedelta(minutes=5))
+    assert health.decide(young, health.Policy(), NOW)[:2] == ("RED", "rpm at 90%, over its 85% cap")
+    assert health.decide(old, health.Policy(), NOW)[:2] == ("UNKNOWN", "rpm: stale, read 5m ago")
+    # a window without a length or a reset (a balance) never goes stale by age; its age is still told
+    bal = health.Window("deepseek", "balance", None, 12.5, None, None, None, NOW - timedelta(days=40))
+    v = health.decide(bal, health.Policy(), NOW)
+    assert not v.stale and v.age_s == 40 * 86400
+    # the service page still counts on a stale window
+    v = health.decide(old, health.Policy(), NOW, service="major_outage")
+    assert (v.level, v.reason) == ("RED", "service major_outage; rpm: stale, read 5m ago")
 
 
 @pytest.mark.parametrize(("levels", "outcome", "expected"), [

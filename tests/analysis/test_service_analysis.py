@@ -22,7 +22,8 @@ def test_status_gains_burn_rates_and_projection(scripted: Service) -> None:
     assert gem["burn_rate_per_hour"] == pytest.approx(0.05, rel=0.1)
     assert gem["burn_units_per_hour"] == pytest.approx(12.5, rel=0.1)
     assert gem["burn_samples"] >= 10 and gem["hard_cap"] == 0.9
-    assert gem["exhausts_at"] is not None and gem["projection"].startswith("exhausts in")
+    assert gem["cap_reached_at"] is not None and gem["projection"].startswith("reaches its 90% cap in")
+    assert gem["age_s"] is not None and gem["stale"] is False
     assert by_id["gemini-free"]["status"] == "RED"
     side = {w["name"]: w for w in by_id["claude-side"]["windows"]}
     assert side["5h"]["projection"] == "safe: resets first" and side["5h"]["exhausts_at"] is None
@@ -37,11 +38,12 @@ def test_status_burn_rate_is_exact_on_a_linear_series(store_service: Service) ->
     st = {s.account.id: s for s in store_service.status()}["claude-work"]
     w = st.windows[0]
     assert w.burn_rate_per_hour == pytest.approx(0.12)  # 1 point per 5 minutes
-    # cap 80 % for claude/5h; at 50 % and 12 %/h: 2.5 h, before the reset in 3 h
-    assert w.exhausts_at == NOW + timedelta(hours=2.5)
+    # cap 80 % for claude/5h; at 50 % and 12 %/h: 2.5 h, before the reset in 3 h; 100 % only after the reset
+    assert w.cap_reached_at == NOW + timedelta(hours=2.5)
+    assert w.exhausts_at is None and w.extra["minutes_to_cap"] == pytest.approx(150)
     assert w.extra["burn_samples"] == 25  # the 2-hour look-back of a 5-hour window, both ends included
     assert st.status is Health.YELLOW
-    assert st.reason == "5h: exhausts in 2h30m, 30m before reset"
+    assert st.reason == "5h: reaches its 80% cap in 2h30m, 30m before reset"
 
 
 def test_schedule_underspend_rotation(scripted: Service) -> None:

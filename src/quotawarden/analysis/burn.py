@@ -1,9 +1,11 @@
 """Burn rate of one quota window: a robust slope over the current segment, and when the window runs out.
 
 A *segment* is the stretch of samples since the window last reset: a new one starts when usage drops (by more than
-``drop_tolerance``), when the stated reset time changes, or when a sample is observed after the previous sample's
-reset time. The slope is Theil-Sen (median of pairwise slopes), so a few wild samples do not move it; samples may
-arrive in any order (two sources, clock skew) and are sorted first.
+``drop_tolerance``), when the stated reset time moves by more than :data:`RESET_JITTER_S`, or when a sample is
+observed after the previous sample's reset time. Providers recompute the reset time on every answer (Anthropic's
+moves by a second or two from one answer to the next): a move within :data:`RESET_JITTER_S` is the same window.
+The slope is Theil-Sen (median of pairwise slopes), so a few wild samples do not move it; samples may arrive
+in any order (two sources, clock skew) and are sorted first.
 
 Cheap to import (plain named tuples, no ``statistics``, the domain types for annotations only): the wake-prompt
 fast path imports it through :mod:`quotawarden.analysis.health`.
@@ -20,6 +22,9 @@ from quotawarden.analysis.durations import human_duration
 if TYPE_CHECKING:
     from quotawarden.domain import QuotaSample
 
+RESET_JITTER_S = 60.0
+"""Two reset times closer than this are the same reset (the one tolerance for "the window reset", see
+:func:`same_reset`)."""
 MAX_POINTS = 40
 """Theil-Sen is O(n^2): longer segments are thinned evenly (keeping both ends) to this many points."""
 
@@ -55,12 +60,20 @@ class BurnRate(NamedTuple):
 
 
 class Projection(NamedTuple):
+    """Where the current rate leads: the hard cap first (``cap_reached_at``), then exhaustion, the provider's own
+    100 % (``exhausts_at``), each against the window's reset."""
+
     exhausts_at: datetime | None
+    """When the window reaches 100 % at this rate (the provider starts refusing); None when not burning."""
     resets_at: datetime | None
     cap: float
     minutes_to_exhaustion: float | None
     exhausts_before_reset: bool
     message: str
+    cap_reached_at: datetime | None = None
+    """When the window reaches ``cap`` at this rate (the last reading's time when it already has)."""
+    cap_before_reset: bool = False
+    minutes_to_cap: float | None = None
 
 
 def from_samples(samples: Iterable[QuotaSample]) -> list[Point]:
@@ -74,15 +87,24 @@ def current_segment(points: Sequence[Point], drop_tolerance: float = 0.02) -> li
     start = 0
     for i in range(1, len(pts)):
         prev, cur = pts[i - 1], pts[i]
-        if _is_reset(prev, cur, drop_tolerance):
+        if is_reset(prev, cur, drop_tolerance):
             start = i
     return pts[start:]
 
 
-def _is_reset(prev: Point, cur: Point, tol: float) -> bool:
+def same_reset(a: float | None, b: float | None) -> bool:
+    """Two stated reset times (epoch seconds) name the same reset: both unknown, or within :data:`RESET_JITTER_S`."""
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= RESET_JITTER_S
+
+
+def is_reset(prev: Point, cur: Point, tol: float = 0.02) -> bool:
+    """Whether the window reset between two readings (in time order): ``cur`` was observed after ``prev``'s reset
+    time, the stated reset time moved by more than :data:`RESET_JITTER_S`, or usage dropped by more than ``tol``."""
     if prev.resets_t is not None and cur.t >= prev.resets_t:
         return True
-    if prev.resets_t is not None and cur.resets_t is not None and abs(cur.resets_t - prev.resets_t) > 60:
+    if prev.resets_t is not None and cur.resets_t is not None and not same_reset(prev.resets_t, cur.resets_t):
         return True
     if prev.ratio is not None and cur.ratio is not None:
         return cur.ratio < prev.ratio - tol
@@ -143,21 +165,50 @@ def _slope(xs: Sequence[float], ys: Sequence[float | None]) -> float | None:
 
 
 def project(rate: BurnRate, resets_at: datetime | None, now: datetime, cap: float = 1.0) -> Projection:
-    """When the window reaches ``cap`` at the current rate, against when it resets."""
+    """When the window reaches ``cap`` and when it is exhausted (100 %) at the current rate, against its reset."""
     if rate.ratio_per_hour is None or rate.last_ratio is None or rate.last_at is None:
         return Projection(None, resets_at, cap, None, False, "unknown: not enough samples")
-    if rate.last_ratio >= cap:
-        msg = f"exhausted: at {rate.last_ratio:.0%} of its {cap:.0%} cap"
-        return Projection(rate.last_at, resets_at, cap, 0.0, True, msg)
-    if rate.ratio_per_hour <= 0:
-        return Projection(None, resets_at, cap, None, False, "safe: not burning")
-    hours = (cap - rate.last_ratio) / rate.ratio_per_hour
-    exhausts = rate.last_at + timedelta(hours=hours)
-    minutes = max(0.0, (exhausts - now).total_seconds() / 60)
-    if resets_at is not None and resets_at <= exhausts:
-        return Projection(exhausts, resets_at, cap, minutes, False, "safe: resets first")
-    lead = f", {human_duration(resets_at - exhausts)} before reset" if resets_at is not None else ""
-    return Projection(exhausts, resets_at, cap, minutes, True, f"exhausts in {human_duration(exhausts - now)}{lead}")
+    last, at, per_hour = rate.last_ratio, rate.last_at, rate.ratio_per_hour
+    if last >= 1.0:
+        return Projection(at, resets_at, cap, 0.0, True, f"exhausted: at {last:.0%}", at, True, 0.0)
+    exhausts = at + timedelta(hours=(1.0 - last) / per_hour) if per_hour > 0 else None
+    reaches = at if last >= cap else (at + timedelta(hours=(cap - last) / per_hour) if per_hour > 0 else None)
+
+    def before_reset(t: datetime | None) -> bool:
+        return t is not None and (resets_at is None or t < resets_at)
+
+    def minutes(t: datetime | None) -> float | None:
+        return None if t is None else max(0.0, (t - now).total_seconds() / 60)
+
+    exh_first, cap_first = before_reset(exhausts), before_reset(reaches)
+    parts = _Parts(exhausts, reaches, resets_at, now)
+    if last >= cap:
+        msg = f"at {last:.0%}, {'over' if last > cap else 'at'} its {cap:.0%} cap" + parts.exhaustion(exh_first)
+    elif reaches is None:
+        msg = "safe: not burning"
+    elif not cap_first:
+        msg = "safe: resets first"
+    elif cap >= 1.0:
+        msg = f"exhausts in {human_duration(reaches - now)}{parts.lead(reaches)}"
+    elif exh_first:
+        msg = f"reaches its {cap:.0%} cap in {human_duration(reaches - now)}{parts.exhaustion(True)}"
+    else:
+        msg = f"reaches its {cap:.0%} cap in {human_duration(reaches - now)}{parts.lead(reaches)}"
+    return Projection(exhausts, resets_at, cap, minutes(exhausts), exh_first, msg, reaches, cap_first,
+                      minutes(reaches))
+
+
+class _Parts(NamedTuple):
+    exhausts: datetime | None
+    reaches: datetime | None
+    resets_at: datetime | None
+    now: datetime
+
+    def lead(self, t: datetime) -> str:
+        return f", {human_duration(self.resets_at - t)} before reset" if self.resets_at is not None else ""
+
+    def exhaustion(self, first: bool) -> str:
+        return f"; exhausted in {human_duration(self.exhausts - self.now)}" if first and self.exhausts else ""
 
 
 def _dt(t: float) -> datetime:

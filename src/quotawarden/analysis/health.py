@@ -5,11 +5,15 @@ the MCP tools, ``/metrics``).
 (:class:`Policy`), the window's burn rate, the provider's status page and the account's 24 h error rate. Each
 criterion yields a (level, reason); the worst known one wins and its reason is kept:
 
+- freshness: a reading whose window has reset since (its ``resets_at`` has passed) or that is older than the
+  window's own length says nothing about the window now: it is *stale*, its utilisation unknown, its health UNKNOWN
+  ("5h: reset 3h ago, no reading since"), whatever the old ratio was (:func:`freshness`);
 - utilisation: at or over the window's hard cap RED, over ``used_red`` RED, at or over ``used_yellow`` YELLOW; a
   window the provider rejected, or with nothing remaining, RED; no ratio at all UNKNOWN;
-- projected exhaustion: reaching the cap before the reset YELLOW, RED when that is closer than
+- projected cap: reaching the hard cap before the reset YELLOW, RED when that is closer than
   ``exhaust_days_red`` days, shrunk in proportion for windows shorter than 30 days (a 5-hour window turns RED when
-  it would run out within ~70 minutes);
+  it would reach its cap within ~70 minutes). Reaching the cap (``cap_reached_at``) and exhaustion, the provider's
+  own 100 % (``exhausts_at``), are told apart: "reaches its 80% cap in 40m; exhausted in 1h10m";
 - the 24 h error rate: ``error_rate_yellow`` and over YELLOW, over ``error_rate_red`` RED;
 - the provider's status page: degraded or a partial outage YELLOW, down or a major outage RED; an operational or
   unknown page changes nothing.
@@ -30,6 +34,7 @@ from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from quotawarden.analysis.burn import BurnRate, Projection, project
+from quotawarden.analysis.durations import human_duration
 
 Level = Literal["GREEN", "YELLOW", "RED", "UNKNOWN"]
 RANK: Mapping[str, int] = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
@@ -87,6 +92,30 @@ class Window(NamedTuple):
     """What the provider said of the window; ``rejected`` makes it RED."""
     length_s: float | None = None
     resets_at: datetime | None = None
+    observed_at: datetime | None = None
+    """When the reading was taken; None means "now" (no age, never stale)."""
+
+
+class Freshness(NamedTuple):
+    age_s: float | None
+    """Seconds since the reading (None when its time is unknown)."""
+    stale: bool
+    """The reading no longer describes the window: it has reset since, or the reading is older than its length."""
+    reset: bool
+    """The window's stated reset time has passed since the reading."""
+
+
+def freshness(w: Window, now: datetime) -> Freshness:
+    """How old the reading is, and whether it still describes the window at ``now``.
+
+    After its reset a window's usage is unknown, not zero: the account may have been used since by something
+    quotawarden does not see (another machine, the provider's own app), so only a new reading tells.
+    """
+    if w.observed_at is None:
+        return Freshness(None, False, False)
+    age = max(0.0, (now - w.observed_at).total_seconds())
+    reset = w.resets_at is not None and w.resets_at <= now
+    return Freshness(age, reset or (bool(w.length_s) and age > float(w.length_s or 0)), reset)
 
 
 class Verdict(NamedTuple):
@@ -95,13 +124,26 @@ class Verdict(NamedTuple):
     cap: float
     """The hard cap applied (lowered by the safety margin when the window burns fast)."""
     projection: Projection | None
-    """When the window reaches that cap at its burn rate (None without a rate)."""
+    """When the window reaches that cap, and 100 %, at its burn rate (None without a rate, or when stale)."""
+    age_s: float | None = None
+    stale: bool = False
+    """The reading is stale (:func:`freshness`): its utilisation is unknown and it was not judged on it."""
 
 
 def decide(w: Window, policy: Policy, now: datetime, *, rate: BurnRate | None = None, service: str | None = None,
            errors: float | None = None) -> Verdict:
     """The window's health: the worst of every criterion that has an opinion, with its reason (on a tie, the
-    exhaustion projection's reason wins: it says more than the utilisation)."""
+    exhaustion projection's reason wins: it says more than the utilisation). A stale reading is UNKNOWN whatever
+    its old ratio and rate (:func:`freshness`); the service page and the error rate still count."""
+    fresh = freshness(w, now)
+    if fresh.stale:
+        cap = policy.cap(w.provider, w.name)
+        stale = stale_reason(w, fresh, now)
+        others = [v for v in (service_health(service), error_rate(errors, policy)) if v is not None and v[1]]
+        if others:
+            level, reason = max(others, key=lambda v: RANK[v[0]])
+            return Verdict(level, f"{reason}; {stale}", cap, None, fresh.age_s, True)
+        return Verdict("UNKNOWN", stale, cap, None, fresh.age_s, True)
     cap, fast = effective_cap(policy, w.provider, w.name, rate, w.length_s)
     proj = project(rate, w.resets_at, now, cap) if rate is not None else None
     used = utilisation(w, policy, cap)
@@ -109,12 +151,19 @@ def decide(w: Window, policy: Policy, now: datetime, *, rate: BurnRate | None = 
               if v is not None]
     known = [v for v in [*others, used] if v[0] != "UNKNOWN"]
     if not known:
-        return Verdict(used[0], used[1], cap, proj)
+        return Verdict(used[0], used[1], cap, proj, fresh.age_s)
     level, reason = max(known, key=lambda v: RANK[v[0]])
     reason = reason or used[1]
     if fast and level != "GREEN":
         reason += f" (burning fast: cap lowered to {cap:.0%})"
-    return Verdict(level, reason, cap, proj)
+    return Verdict(level, reason, cap, proj, fresh.age_s)
+
+
+def stale_reason(w: Window, fresh: Freshness, now: datetime) -> str:
+    """``5h: reset 3h00m ago, no reading since`` or ``5h: stale, read 2d04h ago``."""
+    if fresh.reset and w.resets_at is not None:
+        return f"{w.name}: reset {human_duration(now - w.resets_at)} ago, no reading since"
+    return f"{w.name}: stale, read {human_duration(fresh.age_s)} ago"
 
 
 def account_level(levels: Iterable[str], outcome: str | None = None) -> Level:
@@ -152,7 +201,7 @@ def utilisation(w: Window, policy: Policy, cap: float) -> Judgement:
         return "UNKNOWN", f"{w.name}: no utilisation reported"
     pct = f"{ratio * 100:.0f}%"
     if ratio >= cap:
-        return "RED", f"{w.name} at {pct} (hard cap {cap:.0%})"
+        return "RED", over_cap(w.name, ratio, cap)
     if ratio > policy.used_red:
         return "RED", f"{w.name} at {pct} (> {policy.used_red:.0%})"
     if ratio >= policy.used_yellow:
@@ -160,12 +209,24 @@ def utilisation(w: Window, policy: Policy, cap: float) -> Judgement:
     return "GREEN", f"{w.name} at {pct}"
 
 
+def over_cap(name: str, ratio: float, cap: float) -> str:
+    """``5h at 85%, over its 80% cap``; ``5h at 100%: exhausted``."""
+    if ratio >= 1.0:
+        return f"{name} at {ratio:.0%}: exhausted"
+    return f"{name} at {ratio:.0%}, {'over' if ratio > cap else 'at'} its {cap:.0%} cap"
+
+
 def exhaustion(w: Window, proj: Projection | None, policy: Policy, now: datetime) -> Judgement | None:
-    if proj is None or proj.exhausts_at is None:
+    """Reaching the hard cap before the reset (the window's ``cap_reached_at``)."""
+    if proj is None or proj.cap_reached_at is None:
         return None
-    if not proj.exhausts_before_reset:
+    if not proj.cap_before_reset:
         return "GREEN", ""
-    days = max(0.0, (proj.exhausts_at - now).total_seconds() / 86400)
+    if proj.minutes_to_cap == 0 and w.ratio is not None and w.ratio >= proj.cap:
+        tail = f"; exhausted in {human_duration(proj.exhausts_at - now)}" if (
+            proj.exhausts_before_reset and proj.exhausts_at is not None and w.ratio < 1.0) else ""
+        return "RED", over_cap(w.name, w.ratio, proj.cap) + tail
+    days = max(0.0, (proj.cap_reached_at - now).total_seconds() / 86400)
     msg = f"{w.name}: {proj.message}"
     if days < policy.exhaust_days_red * _scale(w.length_s):
         return "RED", msg
@@ -190,5 +251,5 @@ def error_rate(rate: float | None, policy: Policy) -> Judgement | None:
     return "GREEN", ""
 
 
-__all__ = ["BAD_OUTCOMES", "DEFAULT_HARD_CAPS", "Level", "Policy", "Verdict", "Window", "account_level", "decide",
-           "effective_cap"]
+__all__ = ["BAD_OUTCOMES", "DEFAULT_HARD_CAPS", "Freshness", "Level", "Policy", "Verdict", "Window", "account_level",
+           "decide", "effective_cap", "freshness"]

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from quotawarden.analysis.burn import Point
+from quotawarden.analysis.burn import Point, same_reset
 from quotawarden.analysis.durations import human_duration
 from quotawarden.analysis.status import AccountStatus
 
@@ -83,7 +83,10 @@ def weekly(series: Mapping[tuple[str, str], Sequence[Point]], caps: Mapping[tupl
                 weeks[f"{iso.year}-W{iso.week:02d}"].append(p)
         for week, pts in sorted(weeks.items()):
             n = sum(p.weight for p in pts)
-            exhausted = {p.resets_t for p in pts if (p.ratio or 0) >= cap - 0.01}
+            exhausted: list[float | None] = []  # one per reset period; reset times within the jitter are one
+            for p in pts:
+                if (p.ratio or 0) >= cap - 0.01 and not any(same_reset(p.resets_t, r) for r in exhausted):
+                    exhausted.append(p.resets_t)
             out.append(WeekStat(account, window, week, max(p.ratio or 0.0 for p in pts),
                                 sum((p.ratio or 0.0) * p.weight for p in pts) / n, n, len(exhausted)))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,15 @@ class WindowStatus:
     reason: str
     burn_rate_per_hour: float | None = None
     exhausts_at: datetime | None = None
+    """When the window reaches 100 % at its burn rate, if before its reset."""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    cap_reached_at: datetime | None = None
+    """When the window reaches its hard cap at its burn rate, if before its reset."""
+    age_s: float | None = None
+    """Seconds since the reading."""
+    stale: bool = False
+    """The window reset since the reading, or the reading is older than the window: ``sample`` then carries no
+    usage (used, remaining and the ratio are unknown), only what was read about the window itself."""
 
     @property
     def name(self) -> str:
@@ -75,12 +83,18 @@ def evaluate(accounts: Sequence[Account], latest: Iterable[QuotaSample], states:
 
 def window_status(s: QuotaSample, provider: str, pol: health.Policy, now: datetime, rate: BurnRate | None = None,
                   service: str | None = None, errors: float | None = None) -> WindowStatus:
-    w = health.Window(provider, s.window, s.effective_ratio, s.remaining, s.status, s.window_length_s, s.resets_at)
+    """One window judged at ``now``. A stale reading (``health.freshness``) keeps no usage and no burn rate: every
+    view built on the result shows the window as unknown, never the old numbers as current."""
+    w = health.Window(provider, s.window, s.effective_ratio, s.remaining, s.status, s.window_length_s, s.resets_at,
+                      s.observed_at)
     v = health.decide(w, pol, now, rate=rate, service=service, errors=errors)
+    if v.stale:
+        s, rate = replace(s, used_ratio=None, used=None, remaining=None, status=None), None
     proj = v.projection
     return WindowStatus(s, Health(v.level), v.reason, rate.ratio_per_hour if rate else None,
                         proj.exhausts_at if proj and proj.exhausts_before_reset else None,
-                        burn_extra(rate, proj, v.cap))
+                        burn_extra(rate, proj, v.cap),
+                        proj.cap_reached_at if proj and proj.cap_before_reset else None, v.age_s, v.stale)
 
 
 def burn_extra(rate: BurnRate | None, proj: Projection | None, cap: float) -> dict[str, Any]:
@@ -90,6 +104,7 @@ def burn_extra(rate: BurnRate | None, proj: Projection | None, cap: float) -> di
         "burn_samples": rate.samples if rate else 0,
         "hard_cap": cap,
         "minutes_to_exhaustion": proj.minutes_to_exhaustion if proj and proj.exhausts_before_reset else None,
+        "minutes_to_cap": proj.minutes_to_cap if proj and proj.cap_before_reset else None,
         "projection": proj.message if proj else None,
     }
 
@@ -130,7 +145,9 @@ def window_json(w: WindowStatus) -> dict[str, Any]:
         "limit": s.limit, "unit": s.unit.value, "resets_at": _iso(s.resets_at), "status": w.status.value,
         "reason": w.reason, "provider_status": s.status, "source": s.source.value,
         "provenance": s.provenance.value, "observed_at": _iso(s.observed_at),
-        "burn_rate_per_hour": w.burn_rate_per_hour, "exhausts_at": _iso(w.exhausts_at), **w.extra,
+        "burn_rate_per_hour": w.burn_rate_per_hour, "exhausts_at": _iso(w.exhausts_at),
+        "cap_reached_at": _iso(w.cap_reached_at), "age_s": None if w.age_s is None else round(w.age_s, 1),
+        "stale": w.stale, **w.extra,
     }
 
 

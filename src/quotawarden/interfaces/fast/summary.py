@@ -20,7 +20,7 @@ from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow, load
 
 ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
 
-FIELDS = ("id", "provider", "pool", "status", "icon", "window", "worst_pct", "resets_in", "age", "reason",
+FIELDS = ("id", "provider", "pool", "status", "icon", "window", "worst_pct", "resets_in", "age", "stale", "reason",
           "use", "avoid")
 DEFAULT_LINE = "{icon} {status:<7} {id} ({provider}) {window} {worst_pct} resets in {resets_in}"
 
@@ -35,13 +35,15 @@ class Line(NamedTuple):
     resets_in_s: float | None
     age_s: float | None
     reason: str
+    stale: bool = False
+    """The worst window's reading is stale (``analysis.health.freshness``): its usage is unknown."""
 
     def fields(self, use: str, avoid: str) -> dict[str, Any]:
         return {"id": self.id, "provider": self.provider, "pool": self.pool, "status": self.status,
                 "icon": ICONS[self.status], "window": self.window or "-",
-                "worst_pct": f"{self.ratio * 100:.0f}%" if self.ratio is not None else "-",
-                "resets_in": human_duration(self.resets_in_s), "age": human_duration(self.age_s), "reason": self.reason,
-                "use": use, "avoid": avoid}
+                "worst_pct": "stale" if self.stale else f"{self.ratio * 100:.0f}%" if self.ratio is not None else "-",
+                "resets_in": human_duration(self.resets_in_s), "age": human_duration(self.age_s),
+                "stale": "stale" if self.stale else "", "reason": self.reason, "use": use, "avoid": avoid}
 
 
 def window_health(w: QuickWindow, acc: QuickAccount, state: QuickState, policy: health.Policy,
@@ -49,7 +51,8 @@ def window_health(w: QuickWindow, acc: QuickAccount, state: QuickState, policy: 
     recent = state.recent.get((acc.id, w.window))
     rate = burn_rate([Point(*b) for b in recent]) if recent else None
     window = health.Window(acc.provider, w.window, w.ratio, w.remaining, w.status, w.window_length_s,
-                           datetime.fromtimestamp(w.resets_ts, UTC) if w.resets_ts else None)
+                           datetime.fromtimestamp(w.resets_ts, UTC) if w.resets_ts else None,
+                           datetime.fromtimestamp(w.observed_ts, UTC))
     return health.decide(window, policy, now, rate=rate, service=state.services.get(acc.provider),
                          errors=state.errors.get(acc.id))
 
@@ -58,16 +61,18 @@ def account_line(acc: QuickAccount, state: QuickState, now: float, policy: healt
     policy = policy or health.Policy.from_mapping(state.thresholds)
     at = datetime.fromtimestamp(now, UTC)
     rated = [(window_health(w, acc, state, policy, at), w) for w in acc.windows]
-    worst = max(rated, key=lambda vw: (health.RANK[vw[0].level], vw[1].ratio or 0), default=None)
+    worst = max(rated, key=lambda vw: (health.RANK[vw[0].level], 0 if vw[0].stale else vw[1].ratio or 0),
+                default=None)
     status = health.account_level((v.level for v, _ in rated), acc.outcome)
     reason = f"{acc.outcome}: {acc.reason}".rstrip(": ") if acc.outcome in health.BAD_OUTCOMES else ""
     w = worst[1] if worst else None
+    stale = worst is not None and worst[0].stale
     observed = max((x.observed_ts for x in acc.windows), default=None)
     if worst is not None and not reason:
         reason = worst[0].reason
-    return Line(acc.id, acc.provider, acc.pool or "", status, w.window if w else "", w.ratio if w else None,
-                (w.resets_ts - now) if w and w.resets_ts else None,
-                (now - observed) if observed else None, reason or "no data yet")
+    return Line(acc.id, acc.provider, acc.pool or "", status, w.window if w else "",
+                w.ratio if w and not stale else None, (w.resets_ts - now) if w and w.resets_ts and not stale else None,
+                (now - observed) if observed else None, reason or "no data yet", stale)
 
 
 def recommend(lines: list[Line]) -> tuple[list[str], list[str]]:
@@ -115,7 +120,7 @@ def _check_template(template: str) -> None:
 def as_json(lines: list[Line], use: list[str], avoid: list[str]) -> dict[str, Any]:
     return {"accounts": [{"id": ln.id, "provider": ln.provider, "pool": ln.pool or None, "status": ln.status,
                           "worst_window": ln.window or None, "worst_ratio": ln.ratio,
-                          "resets_in_s": ln.resets_in_s, "age_s": ln.age_s, "reason": ln.reason}
+                          "resets_in_s": ln.resets_in_s, "age_s": ln.age_s, "stale": ln.stale, "reason": ln.reason}
                          for ln in lines],
             "use": use, "avoid": avoid}
 
