@@ -5,7 +5,9 @@ Two header dialects exist in the wild (provider reference section 6):
 
 * ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` with Go-style relative resets (OpenAI, Groq, xAI).
   What each pair *means* differs: Groq's requests pair is per day (RPD), its tokens pair per minute (TPM).
-* Mistral's ``ratelimitbysize-*`` (tokens per minute, reset in seconds) plus ``x-ratelimitbysize-*-month``.
+* Mistral's ``x-ratelimit-{limit,remaining}-{tokens,req}-{minute,month}`` and ``x-ratelimit-tokens-query-cost``
+  (confirmed: a curl capture in mistralai/client-ts#169, 2026-02); no reset header, the minute window slides.
+  The older ``ratelimitbysize-*`` family (reset in seconds) is still read when an answer carries it.
 
 The probe is the cheapest call that returns the headers: a one-token chat completion (``probe = "models"``
 lists models instead: free, proves the key, but whether that route carries the headers is not documented).
@@ -26,12 +28,37 @@ from quotawarden.providers._headers import OpenAIStyleHeaders, add_pair, header_
 from quotawarden.providers._quota import SampleSet, bearer, check_status, json_object
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, Probe, ProbeContext, ProbeReading, ProviderSpec
 
+# (dimension, period) of ``x-ratelimit-{limit,remaining}-<dimension>-<period>`` -> window, unit, length
+MISTRAL_WINDOWS: dict[tuple[str, str], tuple[str, Unit, int | None]] = {
+    ("tokens", "minute"): ("tpm", Unit.TOKENS, 60), ("req", "minute"): ("rpm", Unit.REQUESTS, 60),
+    ("tokens", "month"): ("monthly", Unit.TOKENS, None), ("req", "month"): ("monthly_requests", Unit.REQUESTS, None)}
+# the older by-size family: window -> (limit header, remaining header)
+MISTRAL_LEGACY = {"tpm": (("ratelimitbysize-limit", "x-ratelimitbysize-limit-minute"),
+                          ("ratelimitbysize-remaining", "x-ratelimitbysize-remaining-minute")),
+                  "monthly": (("x-ratelimitbysize-limit-month",), ("x-ratelimitbysize-remaining-month",))}
+MISTRAL_COST = ("x-ratelimit-tokens-query-cost", "ratelimitbysize-query-cost")
+
+
+def first_num(headers: Headers, names: tuple[str, ...]) -> float | None:
+    """The first of ``names`` the answer carries, as a number."""
+    for name in names:
+        value = header_num(headers, name)
+        if value is not None:
+            return value
+    return None
+
+
+def mistral_query_cost(headers: Headers) -> str | None:
+    """Tokens the answered call charged against the minute window (equals ``usage.total_tokens``)."""
+    return next((headers[n] for n in MISTRAL_COST if headers.get(n)), None)
+
 
 @dataclass(frozen=True, slots=True)
 class MistralHeaders:
-    """``ratelimitbysize-*`` (per minute, reset in seconds) and ``x-ratelimitbysize-*-month``."""
+    """``x-ratelimit-{limit,remaining}-{tokens,req}-{minute,month}``; the older ``ratelimitbysize-*`` (reset in
+    seconds) and ``x-ratelimitbysize-*-{minute,month}`` where the current names are absent."""
 
-    hosts: tuple[str, ...] = ("api.mistral.ai",)
+    hosts: tuple[str, ...] = ("api.mistral.ai", "api.eu.mistral.ai")
 
     def matches(self, host: str, path: str) -> bool:
         return host.lower() in self.hosts
@@ -39,17 +66,16 @@ class MistralHeaders:
     def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
              source: Source = Source.PROXY) -> list[QuotaSample]:
         out = SampleSet(account_id, now, source)
-        minute_limit = header_num(headers, "ratelimitbysize-limit")
-        if minute_limit is None:
-            minute_limit = header_num(headers, "x-ratelimitbysize-limit-minute")
-        minute_left = header_num(headers, "ratelimitbysize-remaining")
-        if minute_left is None:
-            minute_left = header_num(headers, "x-ratelimitbysize-remaining-minute")
-        reset = header_num(headers, "ratelimitbysize-reset")
-        add_pair(out, "tpm", Unit.TOKENS, minute_limit, minute_left,
-                 now + timedelta(seconds=reset) if reset is not None else None, 60)
-        add_pair(out, "monthly", Unit.TOKENS, header_num(headers, "x-ratelimitbysize-limit-month"),
-                 header_num(headers, "x-ratelimitbysize-remaining-month"), None, None)
+        for (dim, period), (window, unit, length) in MISTRAL_WINDOWS.items():
+            limit = header_num(headers, f"x-ratelimit-limit-{dim}-{period}")
+            left = header_num(headers, f"x-ratelimit-remaining-{dim}-{period}")
+            reset = None
+            if window in MISTRAL_LEGACY and limit is None and left is None:
+                limits, lefts = MISTRAL_LEGACY[window]
+                limit, left = first_num(headers, limits), first_num(headers, lefts)
+                secs = header_num(headers, "ratelimitbysize-reset") if window == "tpm" else None
+                reset = now + timedelta(seconds=secs) if secs is not None else None
+            add_pair(out, window, unit, limit, left, reset, length)
         return out.samples
 
 
@@ -109,7 +135,7 @@ def read_compat_response(entry: CompatProvider, ctx: ProbeContext, resp: HttpRes
     check_status(resp, entry.slug, ctx.now)
     json_object(resp, entry.slug)  # a 200 with a broken body is an upstream fault, not a reading
     details: dict[str, str] = {}
-    if cost := resp.headers.get("ratelimitbysize-query-cost"):
+    if cost := mistral_query_cost(resp.headers):
         details["query_cost_tokens"] = cost
     reason = "" if samples else "no rate-limit headers in the response"
     return ProbeReading(samples=samples, reason=reason, details=details)
@@ -124,7 +150,7 @@ GROQ = CompatProvider(
 MISTRAL = CompatProvider(
     slug="mistral", display_name="Mistral", base_url="https://api.mistral.ai", api_prefix="/v1",
     credential_env=("MISTRAL_API_KEY",), default_model="ministral-3b-latest", headers=MistralHeaders(),
-    docs="ratelimitbysize-* headers: tokens per minute and per month.")
+    docs="x-ratelimit-*-minute/-month headers: tokens and requests per minute, tokens per month.")
 
 ENTRIES = (GROQ, MISTRAL)
 

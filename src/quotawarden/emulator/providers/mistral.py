@@ -1,5 +1,11 @@
-"""Mistral. Windows: ``tokens`` (per minute) and ``month`` (tokens per month); responses carry
-``ratelimitbysize-{limit,remaining,reset,query-cost}`` and ``x-ratelimitbysize-{limit,remaining}-{minute,month}``."""
+"""Mistral. Windows: ``tokens`` (per minute), ``requests`` (per minute) and ``month`` (tokens per month).
+
+Answers carry what the real service sends (a curl capture in mistralai/client-ts#169):
+``x-ratelimit-{limit,remaining}-tokens-minute``, ``x-ratelimit-{limit,remaining}-req-minute``,
+``x-ratelimit-{limit,remaining}-tokens-month`` and ``x-ratelimit-tokens-query-cost`` (the call's total tokens),
+with no reset header (the query cost is not played). ``extra["legacy"]`` sends the older
+``ratelimitbysize-*`` family instead.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ def error(req: EmuRequest, kind: str) -> Response:
                           "code": None}, status, {"retry-after": "40"} if status == 429 else None)
 
 
-def headers(req: EmuRequest) -> dict[str, str]:
+def _legacy(req: EmuRequest) -> dict[str, str]:
     out: dict[str, str] = {}
     if "tokens" in req.acct.limits:
         limit, left = int(req.acct.limits["tokens"]), int(req.remaining("tokens"))
@@ -26,6 +32,18 @@ def headers(req: EmuRequest) -> dict[str, str]:
     if "month" in req.acct.limits:
         out["x-ratelimitbysize-limit-month"] = str(int(req.acct.limits["month"]))
         out["x-ratelimitbysize-remaining-month"] = str(int(req.remaining("month")))
+    return out
+
+
+def headers(req: EmuRequest) -> dict[str, str]:
+    if req.acct.extra.get("legacy"):
+        return _legacy(req)
+    out: dict[str, str] = {}
+    for window, name in (("tokens", "tokens-minute"), ("requests", "req-minute"),
+                         ("month", "tokens-month")):
+        if window in req.acct.limits:
+            out[f"x-ratelimit-limit-{name}"] = str(int(req.acct.limits[window]))
+            out[f"x-ratelimit-remaining-{name}"] = str(max(0, int(req.remaining(window))))
     return out
 
 
