@@ -120,6 +120,44 @@ def test_faults(results, slug, fault) -> None:
         assert r.retry_at is None or r.retry_at > NOW
 
 
+def test_gemini_per_day_429_waits_for_midnight_pacific(results) -> None:
+    r = results["gemini-ok"]  # the emulator, like the real service, says retryDelay of seconds for the daily quota
+    assert r.outcome is Outcome.LIMITED and r.retry_at == datetime(2026, 8, 21, 7, 0, tzinfo=UTC)
+    assert "2026-08-21T07:00:00+00:00" in r.reason
+
+
+def test_anthropic_429_without_retry_after_over_loopback() -> None:
+    acct = EmuAccount("anthropic-nra", "anthropic", key("anthropic", "nra"), limits={"requests": 5, "tokens": 25000},
+                      used={"requests": 5}, extra={"retry_after": False})
+    with serve(create_app(Scenario([acct], start=NOW), FixedClock(NOW))) as url:
+        spec = PLUGINS.provider("anthropic")
+        job = ProbeJob(spec, Account(acct.id, "anthropic", base_url=url), acct.credential, spec.settings_model())
+        r = asyncio.run(ProbeRunner(FixedClock(NOW), tries=1).run(job))
+    rpm = {s.window: s for s in r.samples}["rpm"]
+    assert r.outcome is Outcome.LIMITED and rpm.remaining == 0 and rpm.resets_at is not None
+    assert r.retry_at == rpm.resets_at > NOW
+
+
+def test_claude_429_with_only_window_headers_over_loopback() -> None:
+    import httpx
+
+    from quotawarden.providers import claude
+    from quotawarden.spec import Headers
+
+    acct = EmuAccount("claude-wo", "claude", key("claude", "wo"), limits={"5h": 1, "7d": 1},
+                      used={"5h": 1.08, "7d": 0.4}, resets={"5h": H5, "7d": D7}, extra={"windows_only": True})
+    with serve(create_app(Scenario([acct], start=NOW), FixedClock(NOW))) as url:
+        answer = httpx.post(f"{url}/v1/messages", headers={"authorization": f"Bearer {acct.credential}",
+                                                           "anthropic-version": "2023-06-01"},
+                            json={"model": "claude-sonnet-4-5", "max_tokens": 1,
+                                  "messages": [{"role": "user", "content": "."}]})
+    headers = Headers(list(answer.headers.items()))
+    assert answer.status_code == 429 and "anthropic-ratelimit-unified-status" not in answer.headers
+    got = {s.window: s for s in claude.HEADERS.read(acct.id, 429, headers, NOW)}
+    assert got["5h"].status == "rejected" and got["5h"].resets_at == H5  # retry-after points at the 5h reset
+    assert claude.header_outcome(headers)[0] is Outcome.LIMITED
+
+
 def test_probe_costs_are_reported(results) -> None:
     assert results["anthropic-ok"].cost.tokens > 0 and results["claude-ok"].cost.tokens == 0
     assert results["anthropic_admin-ok"].cost.requests == 2

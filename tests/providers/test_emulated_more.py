@@ -34,8 +34,10 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], dict[str, tuple[Any, ...]
     ("groq", {"limits": {"requests": 14400, "tokens": 18000}, "used": {"requests": 30, "tokens": 500}},
      {"probe": "models"}, {"rpd": (Unit.REQUESTS, 30, 14370, 14400, None),
                            "tpm": (Unit.TOKENS, 500, 17500, 18000, None)}),
-    ("mistral", {"limits": {"tokens": 500000, "month": 1e9}, "used": {"tokens": 32007, "month": 1587790}},
-     {"probe": "models"}, {"tpm": (Unit.TOKENS, 32007, 467993, 500000, NOW + timedelta(seconds=40)),
+    ("mistral", {"limits": {"tokens": 500000, "requests": 720, "month": 1e9},
+                 "used": {"tokens": 32007, "requests": 3, "month": 1587790}},
+     {"probe": "models"}, {"tpm": (Unit.TOKENS, 32007, 467993, 500000, None),
+                           "rpm": (Unit.REQUESTS, 3, 717, 720, None),
                            "monthly": (Unit.TOKENS, 1587790, 998412210, 1e9, None)}),
     ("xai", {"limits": {"balance": 40.0}, "used": {"balance": 15.0}}, {"team_id": "team-emu"},
      {"balance": (Unit.USD, None, 25.0, None, None)}),
@@ -174,6 +176,7 @@ def test_llamacpp_loading_and_ollama_idle(emulator: tuple[str, EmulatorState]) -
     assert loading.outcome is Outcome.ERROR and "Loading model" in loading.reason
     assert idle.outcome is Outcome.OK and idle.samples[0].status == "idle" and idle.details["models"] == []
 
+
 # the current answers of four providers, as real captures show them (tests/providers/<slug>/SOURCES.md)
 CURRENT = [
     ("copilot", {"limits": {"premium": 300}, "used": {"premium": 301}, "resets": {"premium": D7},
@@ -220,3 +223,34 @@ def test_current_answers_over_loopback(emulator: tuple[str, EmulatorState], slug
             assert s.effective_ratio is not None and s.effective_ratio > 1.0
     if slug == "zai":
         assert result.details["plan"] == "lite"
+
+
+def test_mistral_legacy_headers_are_still_read(emulator: tuple[str, EmulatorState]) -> None:
+    base_url, state = emulator
+    state.add_account(emu_account("mistral", 900, {"limits": {"tokens": 500000}, "used": {"tokens": 1000},
+                                                   "extra": {"legacy": True}}))
+    result = probe(base_url, "mistral", 900)
+    [tpm] = result.samples
+    assert (tpm.window, tpm.remaining, tpm.resets_at) == ("tpm", 499000, NOW + timedelta(seconds=40))
+
+
+def test_moonshot_account_in_arrears_is_limited(emulator: tuple[str, EmulatorState]) -> None:
+    base_url, state = emulator
+    state.add_account(emu_account("moonshot", 901, {"limits": {"balance": 60}, "used": {"balance": 91.14918},
+                                                    "extra": {"voucher": 20, "allow_over_limit": True}}))
+    result = probe(base_url, "moonshot", 901)
+    assert result.outcome is Outcome.LIMITED and "topped up" in result.reason
+    assert result.details["cash_balance"] == "-31.14918" and result.details["voucher_balance"] == "0.0"
+    assert result.retry_at is None and result.samples[0].remaining == 0
+
+
+def test_openrouter_ordinary_key_credits(emulator: tuple[str, EmulatorState]) -> None:
+    import httpx
+
+    base_url, state = emulator
+    state.add_account(emu_account("openrouter", 902, {"limits": {"key": 30}, "used": {"key": 3.17561396}}))
+    answer = httpx.get(f"{base_url}/api/v1/credits", headers={"authorization": f"Bearer {key('openrouter', 902)}"})
+    assert answer.status_code == 200 and answer.json() == {"data": {"total_credits": 0, "total_usage": 0}}
+    result = probe(base_url, "openrouter", 902, {"credits": True})
+    assert result.outcome is Outcome.OK and "credits" not in {s.window for s in result.samples}
+    assert result.details["credits"].startswith("not asked") and result.cost.requests == 1

@@ -65,6 +65,26 @@ def test_anthropic_429_keeps_the_exhausted_buckets() -> None:
     assert windows(reading.samples)["itpm"].remaining == 0 and windows(reading.samples)["otpm"].remaining == 6000
 
 
+def test_anthropic_429_without_retry_after_waits_for_the_exhausted_buckets_reset() -> None:
+    now = datetime(2024, 3, 26, 19, 59, 59, tzinfo=UTC)  # the capture's Date header
+    context = ProbeContext(Account("anthropic-1", "anthropic"), SECRET, None, now)
+    reading = drive_probe(PLUGINS.provider("anthropic").probe, context,  # type: ignore[arg-type]
+                          [resp("anthropic/anthropic_429_no_retry_after.txt")])
+    assert reading.outcome is Outcome.LIMITED
+    assert reading.retry_at == datetime(2024, 3, 26, 20, 0, tzinfo=UTC) and "retry in 1s" in reading.reason
+    assert windows(reading.samples)["rpm"].remaining == 0
+
+
+def test_anthropic_exhausted_bucket_without_reset_reopens_at_retry_after() -> None:
+    h = Headers({"retry-after": "30", "anthropic-ratelimit-requests-limit": "50",
+                 "anthropic-ratelimit-requests-remaining": "0"})
+    from quotawarden.providers import anthropic
+
+    [rpm] = anthropic.HEADERS.read("a1", 429, h, NOW)
+    assert rpm.resets_at == NOW + timedelta(seconds=30)
+    assert anthropic.HEADERS.read("a1", 200, h, NOW)[0].resets_at is None  # only a 429 says when
+
+
 @pytest.mark.parametrize(("name", "status"), [("anthropic/anthropic_401.json", 401),
                                               ("anthropic/anthropic_403.json", 403)])
 def test_anthropic_invalid(name, status) -> None:
@@ -86,6 +106,16 @@ def test_claude_unified_headers(name, expect) -> None:
         assert (got[window].used_ratio, got[window].resets_at, got[window].status) == (ratio, reset, status)
         assert got[window].unit is Unit.PERCENT
     assert claude.header_outcome(r.headers)[0] is (Outcome.LIMITED if "429" in name else Outcome.OK)
+
+
+def test_claude_429_with_only_the_exhausted_windows_headers_is_limited() -> None:
+    r = load_http_response(HERE / "claude/anthropic_unified_429_windows_only.txt")
+    got = windows(claude.HEADERS.read("c1", r.status, r.headers, NOW))
+    assert set(got) == {"5h"}
+    assert (got["5h"].used_ratio, got["5h"].status) == (1.08, "rejected")
+    assert got["5h"].resets_at == NOW + timedelta(seconds=13262)  # from retry-after: nothing else says
+    outcome, reason = claude.header_outcome(r.headers)
+    assert outcome is Outcome.LIMITED and "5h" in reason
 
 
 def test_claude_overage_headers_mean_overage() -> None:
@@ -167,6 +197,32 @@ def test_gemini_daily_429_resets_at_midnight_pacific() -> None:
     rpd = windows(reading.samples)["rpd"]
     assert rpd.limit == 250 and rpd.resets_at == datetime(2026, 8, 21, 7, 0, tzinfo=UTC)  # PDT midnight
     assert gemini.next_pacific_midnight(datetime(2026, 1, 10, 12, tzinfo=UTC)) == datetime(2026, 1, 11, 8, tzinfo=UTC)
+
+
+def test_gemini_per_day_429_retries_at_midnight_pacific_not_after_retry_delay() -> None:
+    reading = run("gemini", resp("gemini/gemini_429_daily_short_delay.json", 429), probe="generate")
+    w = windows(reading.samples)
+    midnight = datetime(2026, 8, 21, 7, 0, tzinfo=UTC)  # PDT
+    assert reading.outcome is Outcome.LIMITED and reading.retry_at == midnight
+    assert "47" not in reading.reason and midnight.isoformat() in reading.reason
+    assert w["rpd"].resets_at == midnight and w["rpm"].resets_at == NOW + timedelta(seconds=47)
+    assert w["tpm"].unit is Unit.TOKENS and w["tpm"].used_ratio == 1.0
+
+
+def test_retry_is_never_before_an_exhausted_windows_reset() -> None:
+    from quotawarden.domain import QuotaSample, Source
+    from quotawarden.providers._headers import limited_until
+
+    def sample(window: str, length: int | None, reset: datetime, remaining: float) -> QuotaSample:
+        return QuotaSample(observed_at=NOW, account_id="a", window=window, unit=Unit.REQUESTS, remaining=remaining,
+                           limit=10, resets_at=reset, window_length_s=length, source=Source.PROBE)
+
+    soon, day = NOW + timedelta(seconds=38), NOW + timedelta(hours=17)
+    assert limited_until(NOW, soon, [sample("rpd", 86400, day, 0)]) == day
+    assert limited_until(NOW, soon, [sample("rpd", 86400, day, 3)]) == soon  # not exhausted
+    assert limited_until(NOW, soon, [sample("tpm", 60, day, 0)]) == soon  # a refilling bucket: the answer's time
+    assert limited_until(NOW, None, [sample("tpm", 60, soon, 0), sample("rpm", 60, day, 0)]) == day
+    assert limited_until(NOW, None, []) is None
 
 
 def test_gemini_bad_key_is_400() -> None:

@@ -28,13 +28,16 @@ CASES: list[tuple[str, str, dict[str, Any], list[str], dict[str, tuple[Any, ...]
     ("groq headers", "groq", {}, ["groq/groq_headers.txt"], {
         "rpd": (Unit.REQUESTS, 30, 14370, 14400, 30 / 14400, NOW + timedelta(seconds=179.56)),
         "tpm": (Unit.TOKENS, 3, 17997, 18000, 3 / 18000, NOW + timedelta(seconds=7.66))}),
-    ("mistral headers", "mistral", {}, ["mistral/mistral_headers.txt"], {
+    ("mistral legacy by-size headers", "mistral", {}, ["mistral/mistral_headers.txt"], {
         "tpm": (Unit.TOKENS, 32007, 467993, 500000, 32007 / 500000, NOW + timedelta(seconds=40)),
         "monthly": (Unit.TOKENS, 1587790, 998412210, 1e9, 1587790 / 1e9, None)}),
+    ("mistral headers (real capture, client-ts#169)", "mistral", {}, ["mistral/mistral_headers_2026.txt"], {
+        "tpm": (Unit.TOKENS, 89, 4999911, 5_000_000, 89 / 5_000_000, None),
+        "rpm": (Unit.REQUESTS, 3, 717, 720, 3 / 720, None)}),
     ("xai balance", "xai", {"team_id": "team-1"}, ["xai/xai_prepaid_balance.json"], {
         "balance": (Unit.USD, None, 25.0, None, None, None)}),
     ("openrouter key + credits", "openrouter", {"credits": True},
-     ["openrouter/openrouter_key.json", "openrouter/openrouter_credits.json"], {
+     ["openrouter/openrouter_key_management.json", "openrouter/openrouter_credits.json"], {
         "monthly": (Unit.USD, 50 - 37.1843, 37.1843, 50, (50 - 37.1843) / 50, RMONTH),
         "daily": (Unit.USD, 1.2207, None, None, None, at("2026-08-21T00:00:00")),
         "weekly": (Unit.USD, 9.441, None, None, None, at("2026-08-24T00:00:00")),
@@ -138,6 +141,59 @@ def test_llamacpp_metrics_and_loading() -> None:
     assert r.samples == []
 
 
+def test_mistral_real_headers_details_and_monthly_429() -> None:
+    r = run("mistral", context("mistral"), [fixture("mistral/mistral_headers_2026.txt")])
+    assert r.outcome is Outcome.OK and r.details == {"query_cost_tokens": "52"}
+    r = run("mistral", context("mistral"), [fixture("mistral/mistral_429_month.txt")])
+    w = by_window(r.samples)
+    assert r.outcome is Outcome.LIMITED and r.retry_at == NOW + timedelta(seconds=2)
+    assert (w["monthly"].limit, w["monthly"].remaining, w["monthly"].window_length_s) == (1e9, 12, None)
+    assert w["tpm"].remaining == 0 and w["rpm"].remaining == 0 and w["rpm"].unit is Unit.REQUESTS
+
+
+def test_moonshot_account_in_arrears_is_limited() -> None:
+    r = run("moonshot", context("moonshot"), [fixture("moonshot/moonshot_balance_arrears.json")])
+    assert r.outcome is Outcome.LIMITED and "top" in r.reason and "does not reset" in r.reason
+    assert "-31.14918" in r.reason and r.retry_at is None
+    assert by_window(r.samples)["balance"].remaining == 0
+    assert r.details["cash_balance"] == "-31.14918"
+    funded = run("moonshot", context("moonshot"), [fixture("moonshot/moonshot_balance.json")])
+    assert funded.outcome is Outcome.OK and funded.reason == ""
+
+
+def _key_without_flags() -> Any:
+    import orjson
+
+    from quotawarden.spec import Headers, HttpResponse
+
+    body = orjson.loads(fixture("openrouter/openrouter_key.json").body)
+    for flag in ("is_management_key", "is_provisioning_key"):
+        del body["data"][flag]
+    return HttpResponse(200, Headers({"content-type": "application/json"}), orjson.dumps(body))
+
+
+def test_openrouter_zero_credits_are_unknown_not_an_empty_balance() -> None:
+    r = run("openrouter", context("openrouter", {"credits": True}),
+            [_key_without_flags(), fixture("openrouter/openrouter_credits_ordinary_key.json")])
+    assert r.outcome is Outcome.OK and "credits" not in by_window(r.samples)
+    assert r.details["credits"].startswith("unknown")
+
+
+def test_openrouter_asks_credits_only_for_a_management_key() -> None:
+    asked: list[str] = []
+
+    def answer(req: Any) -> Any:
+        asked.append(req.url)
+        return fixture("openrouter/openrouter_key.json")  # is_management_key: false
+
+    r = run("openrouter", context("openrouter", {"credits": True}), answer)
+    assert [u.rsplit("/", 1)[1] for u in asked] == ["key"] and "credits" not in by_window(r.samples)
+    assert r.details["credits"].startswith("not asked")
+    asked.clear()
+    run("openrouter", context("openrouter"), answer)
+    assert len(asked) == 1
+
+
 def test_groq_429_keeps_samples_and_retry() -> None:
     r = run("groq", context("groq"), [fixture("groq/groq_429.txt")])
     assert r.outcome is Outcome.LIMITED and r.retry_at == NOW + timedelta(seconds=2)
@@ -217,6 +273,7 @@ def test_base_url_replaces_host_and_keeps_prefix() -> None:
 
     run("deepseek", context("deepseek", base_url="http://127.0.0.1:9/gw"), answer)
     assert seen == ["http://127.0.0.1:9/gw/user/balance"]
+
 
 @pytest.mark.parametrize(("length_s", "name"), [
     (18000, "5h"), (604800, "7d"), (86400, "daily"), (30 * 86400, "monthly"), (28 * 86400, "monthly"),

@@ -84,12 +84,47 @@ class OpenAIStyleHeaders:
         return out.samples
 
 
+BUCKET_S = 60
+"""Windows this short are refilling buckets: their reset says when they are *full* again, so an answer's own
+retry time (sooner) stands; a longer window frees nothing before its reset."""
+
+
+def exhausted(s: QuotaSample) -> bool:
+    """A window with nothing left: rejected, 0 remaining, or used up."""
+    ratio = s.effective_ratio
+    return s.status in ("rejected", "RESOURCE_EXHAUSTED") or (s.remaining is not None and s.remaining <= 0) or \
+        (ratio is not None and ratio >= 1.0)
+
+
+def limited_until(now: datetime, retry_at: datetime | None, samples: list[QuotaSample]) -> datetime | None:
+    """When a LIMITED account is worth trying again, from whichever the answer carries.
+
+    A retry time is never earlier than the reset of an exhausted window longer than a minute (a per-day quota
+    does not come back in 38 s, whatever ``retryDelay`` says). Without a retry time, the latest reset of any
+    exhausted window is it (an Anthropic 429 may carry only the exhausted bucket's ``-reset``)."""
+    resets = [s for s in samples if s.resets_at is not None and s.resets_at > now and exhausted(s)]
+    if retry_at is None:
+        return max((s.resets_at for s in resets if s.resets_at is not None), default=None)
+    floor = max((s.resets_at for s in resets if s.resets_at is not None
+                 and (s.window_length_s is None or s.window_length_s > BUCKET_S)), default=None)
+    return floor if floor is not None and floor > retry_at else retry_at
+
+
+def retry_text(now: datetime, retry_at: datetime | None) -> str:
+    """``, retry in 17s`` or ``, retry after 2026-08-21T07:00:00+00:00`` (beyond an hour); empty without one."""
+    if retry_at is None:
+        return ""
+    wait = (retry_at - now).total_seconds()
+    return f", retry in {wait:g}s" if wait <= 3600 else f", retry after {retry_at.isoformat()}"
+
+
 def rate_limited(name: str, samples: list[QuotaSample], headers: Headers, now: datetime) -> ProbeReading:
-    """A 429 answer: LIMITED until ``Retry-After``, keeping the samples its headers carried (0 left is news)."""
+    """A 429 answer: LIMITED until ``Retry-After`` (or the exhausted window's reset, see :func:`limited_until`),
+    keeping the samples its headers carried (0 left is news)."""
     wait = retry_after(headers, now)
-    return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
-                        retry_at=now + timedelta(seconds=wait) if wait is not None else None,
-                        reason=f"{name}: rate limited (429)" + (f", retry in {wait:g}s" if wait else ""))
+    retry_at = limited_until(now, now + timedelta(seconds=wait) if wait is not None else None, samples)
+    return ProbeReading(samples=samples, outcome=Outcome.LIMITED, retry_at=retry_at,
+                        reason=f"{name}: rate limited (429)" + retry_text(now, retry_at))
 
 
 def answer_reading(name: str, samples: list[QuotaSample], resp: HttpResponse, now: datetime) -> ProbeReading:

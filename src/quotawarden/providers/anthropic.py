@@ -3,14 +3,16 @@
 The probe is the cheapest call that returns the headers: ``POST /v1/messages`` with ``max_tokens: 1`` on a
 small model (a handful of tokens). Token remainders arrive rounded to the nearest thousand; resets are RFC3339
 times when the bucket is full again. A 429 still carries the headers (the exhausted bucket shows 0), so its
-samples are kept and the outcome is LIMITED with ``retry-after``.
+samples are kept and the outcome is LIMITED until ``retry-after``; a 429 without it (seen in a capture in
+anthropics/anthropic-sdk-typescript#357) is LIMITED until the latest reset of an exhausted bucket, and an exhausted
+bucket without a reset header reopens at ``retry-after`` (see ``_headers.limited_until``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
@@ -18,7 +20,7 @@ from quotawarden.domain import QuotaSample, Source, Unit
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._headers import add_pair, answer_reading, header_num, header_time, rate_limited
-from quotawarden.providers._quota import SampleSet
+from quotawarden.providers._quota import SampleSet, retry_after
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.anthropic.com"
@@ -47,10 +49,14 @@ class StandardHeaders:
     def read(self, account_id: str, status: int, headers: Headers, now: datetime, *,
              source: Source = Source.PROXY) -> list[QuotaSample]:
         out = SampleSet(account_id, now, source)
+        wait = retry_after(headers, now) if status == 429 else None
         for bucket, (window, unit) in BUCKETS.items():
             prefix = f"anthropic-ratelimit-{bucket}-"
-            add_pair(out, window, unit, header_num(headers, prefix + "limit"),
-                     header_num(headers, prefix + "remaining"), header_time(headers, prefix + "reset"), 60)
+            left = header_num(headers, prefix + "remaining")
+            reset = header_time(headers, prefix + "reset")
+            if reset is None and left == 0 and wait is not None:  # the exhausted bucket reopens when the 429 says
+                reset = now + timedelta(seconds=wait)
+            add_pair(out, window, unit, header_num(headers, prefix + "limit"), left, reset, 60)
         return out.samples
 
 

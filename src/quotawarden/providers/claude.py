@@ -3,7 +3,10 @@
 * Header reader (proxy and status-line traffic, preferred): every ``anthropic-ratelimit-unified-<window>-
   {utilization,reset,status,surpassed-threshold}`` is read generically (fraction 0..1 that may exceed 1, epoch
   resets); ``7d-sonnet`` and ``7d_sonnet`` name one window. Overage headers give an ``overage`` window, and
-  :func:`overage_in_use` tells when an answer came from paid extra usage (the OVERAGE state).
+  :func:`overage_in_use` tells when an answer came from paid extra usage (the OVERAGE state). A window whose own
+  ``-status`` is ``rejected`` means LIMITED even without the overall ``-status`` (a real exhausted-window 429 in
+  Yeachan-Heo/gajae-code#2444 carried only the ``5h`` headers and ``retry-after``); a rejected window without its
+  own ``-reset`` reopens at ``retry-after``.
 * Probe: ``GET /api/oauth/usage`` (percent 0..100, ISO resets, ``limits[]``, ``extra_usage`` in cents). The
   endpoint is itself heavily rate limited: one probe per 3 minutes at most, a 429 backs off (``retry_at``)
   and is reported as an ERROR of the endpoint, not as the plan being limited.
@@ -82,6 +85,7 @@ class UnifiedHeaders:
             if name.startswith(PREFIX) and (m := _FIELD.match(name[len(PREFIX):])):
                 fields.setdefault(_window(m.group(1)), {})[m.group(2)] = headers[name]
         out = SampleSet(account_id, now, source)
+        wait = retry_after(headers, now) if status == 429 else None
         for window, f in sorted(fields.items()):
             try:
                 ratio = opt_num(f.get("utilization"), f"{window}-utilization")
@@ -91,6 +95,8 @@ class UnifiedHeaders:
                 continue
             if ratio is None and window != "overage":
                 continue
+            if reset is None and wait is not None and f.get("status") == "rejected" and window != "overage":
+                reset = now + timedelta(seconds=wait)  # nothing else says when the rejected window reopens
             out.add(window, Unit.PERCENT, used_ratio=ratio, resets_at=reset, status=f.get("status"),
                     length_s=_length(window))
         return out.samples
@@ -99,20 +105,34 @@ class UnifiedHeaders:
 HEADERS = UnifiedHeaders()
 
 
+def rejected_windows(headers: Headers) -> list[str]:
+    """Plan windows whose own ``-status`` is ``rejected`` (an exhausted-window 429 may carry only these, without
+    the overall ``anthropic-ratelimit-unified-status``)."""
+    out = []
+    for name in headers:
+        if name.startswith(PREFIX) and (m := _FIELD.match(name[len(PREFIX):])) and m.group(2) == "status" \
+                and headers[name] == "rejected" and _window(m.group(1)) != "overage":
+            out.append(_window(m.group(1)))
+    return sorted(out)
+
+
+def plan_rejected(headers: Headers) -> bool:
+    return headers.get(PREFIX + "status") == "rejected" or bool(rejected_windows(headers))
+
+
 def overage_in_use(headers: Headers) -> bool:
     """Claude Code's rule: the plan is exhausted (``rejected``) and paid overage answers instead."""
     if str(headers.get(PREFIX + "overage-in-use", "")).lower() == "true":
         return True
-    return headers.get(PREFIX + "status") == "rejected" and \
-        headers.get(PREFIX + "overage-status") in ("allowed", "allowed_warning")
+    return plan_rejected(headers) and headers.get(PREFIX + "overage-status") in ("allowed", "allowed_warning")
 
 
 def header_outcome(headers: Headers) -> tuple[Outcome, str]:
     """The account state a proxied answer implies (OVERAGE beats LIMITED: money is being spent)."""
     if overage_in_use(headers):
         return Outcome.OVERAGE, "claude: plan limit reached; answering from paid extra usage"
-    if headers.get(PREFIX + "status") == "rejected":
-        claim = headers.get(PREFIX + "representative-claim", "plan")
+    if plan_rejected(headers):
+        claim = headers.get(PREFIX + "representative-claim") or ", ".join(rejected_windows(headers)) or "plan"
         return Outcome.LIMITED, f"claude: {claim} limit reached"
     return Outcome.OK, ""
 

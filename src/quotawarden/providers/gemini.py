@@ -4,7 +4,10 @@
   and a reset (RPD resets at midnight Pacific time), provenance ``estimated`` since Google states no usage.
 * 429 ``RESOURCE_EXHAUSTED`` bodies (:func:`read_error_body`, also for the proxy): each ``QuotaFailure``
   violation (metric, quotaId, dimensions, value) marks its window exhausted, with ``RetryInfo.retryDelay``
-  (or the message's "retry in Xs") as the retry time. Detail order varies; nothing relies on position.
+  (or the message's "retry in Xs") as the retry time of a per-minute violation. A per-day one (``quotaId``
+  containing ``PerDay``) is not over before midnight Pacific, so the retry time is then, even when
+  ``retryDelay`` says seconds (a real 429 in googleapis/python-genai#2044 names the per-day quota with
+  ``retryDelay: 47s``). Detail order varies; nothing relies on position.
 
 Probe ``models`` (default): ``GET /v1beta/models`` (free; key validity). Probe ``generate``: one
 ``generateContent`` with ``maxOutputTokens: 1``, which spends one request of the daily allowance but shows a
@@ -24,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from quotawarden.domain import Outcome, Provenance, QuotaSample, Source, Unit
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
+from quotawarden.providers._headers import limited_until, retry_text
 from quotawarden.providers._quota import SampleSet, check_status, error_text, go_duration, json_object, opt_num
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
@@ -133,10 +137,12 @@ def read_probe_response(ctx: ProbeContext, settings: GeminiSettings, resp: HttpR
     if resp.status == 429:
         samples, delay = read_error_body(ctx.account.id, 429, resp.body, ctx.now, source=Source.PROBE)
         windows = {s.window for s in samples}
+        # a per-day violation frees nothing before midnight Pacific, whatever retryDelay says
+        retry_at = limited_until(ctx.now, ctx.now + timedelta(seconds=delay) if delay is not None else None, samples)
         return ProbeReading(samples=samples + configured(ctx, settings, windows), outcome=Outcome.LIMITED,
-                            retry_at=ctx.now + timedelta(seconds=delay) if delay is not None else None,
+                            retry_at=retry_at,
                             reason=f"gemini: quota exhausted ({', '.join(sorted(windows)) or 'RESOURCE_EXHAUSTED'})"
-                                   + (f", retry in {delay:g}s" if delay is not None else ""))
+                                   + retry_text(ctx.now, retry_at))
     check_status(resp, "gemini", ctx.now)
     body = json_object(resp, "gemini")
     if settings.probe == "generate" and not isinstance(body.get("usageMetadata"), dict):

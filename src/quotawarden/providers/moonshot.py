@@ -2,7 +2,9 @@
 
 * ``moonshot``: ``GET /v1/users/me/balance`` (documented) -> ``{code: 0, status: true, data:{available_balance,
   voucher_balance, cash_balance}}`` in the account currency (CNY on ``api.moonshot.cn``, USD on
-  ``api.moonshot.ai``; set ``currency`` to override). ``cash_balance`` may be negative.
+  ``api.moonshot.ai``; set ``currency`` to override). ``cash_balance`` may be negative (arrears). An account with
+  ``available_balance <= 0`` is LIMITED: Moonshot refuses calls then, until a top-up (confirmed: an arrears
+  answer ``{available_balance: 0, voucher_balance: 0, cash_balance: -31.14918}`` quoted in Yachiyo-5i/xLyra#76).
 * ``kimi``: ``GET api.kimi.com/coding/v1/usages`` (Observed) -> ``usage{limit, used, remaining, resetTime}`` and
   ``limits[{window:{duration, timeUnit}, detail:{...}}]``; counters are **strings**. Since about 2026-09 a count
   may lack ``used`` or ``remaining`` (the other is ``limit`` minus it), and a ``usages`` map adds percentages:
@@ -23,12 +25,13 @@ import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from quotawarden.domain import Unit, window_name
+from quotawarden.domain import Outcome, Unit, window_name
 from quotawarden.errors import MalformedResponse
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
@@ -67,6 +70,16 @@ def parse_balance(out: SampleSet, body: dict[str, Any], unit: Unit, reference: f
     return {k: str(money(data[k], f"data.{k}")) for k in ("voucher_balance", "cash_balance") if k in data}
 
 
+def arrears_reason(available: Decimal, cash: Decimal | None, currency: str) -> str:
+    """Why an account with nothing available is LIMITED (Moonshot refuses calls at ``available_balance <= 0``;
+    a negative ``cash_balance`` is a debt). Empty while something is available."""
+    if available > 0:
+        return ""
+    debt = f"; cash balance {cash} {currency} (in arrears)" if cash is not None and cash < 0 else ""
+    return (f"moonshot: available balance {available} {currency}{debt}: calls are refused until the account is "
+            "topped up (a balance does not reset)")
+
+
 def balance_probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
     settings = ctx.settings if isinstance(ctx.settings, MoonshotSettings) else MoonshotSettings()
     url = ctx.url(BASE, "/v1/users/me/balance")
@@ -74,8 +87,12 @@ def balance_probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, Pro
     resp = yield HttpRequest("GET", url, headers=bearer(ctx.secret, "moonshot"))
     check_status(resp, "moonshot", ctx.now)
     out = SampleSet.of(ctx)
-    details = parse_balance(out, json_object(resp, "moonshot"), Unit(currency.lower()), settings.reference)
-    return out.reading(currency=currency, **details)
+    body = json_object(resp, "moonshot")
+    details = parse_balance(out, body, Unit(currency.lower()), settings.reference)
+    data = obj(body.get("data"), "data")
+    cash = money(data["cash_balance"], "data.cash_balance") if data.get("cash_balance") is not None else None
+    reason = arrears_reason(money(data.get("available_balance"), "data.available_balance"), cash, currency)
+    return out.reading(Outcome.LIMITED if reason else Outcome.OK, reason, currency=currency, **details)
 
 
 _RATIO_KEY = re.compile(r"^limit_?(\d+[hd]|month)(?:_([a-z0-9]+))?$")

@@ -4,6 +4,11 @@
 Monday) and, when the key has a spending cap, ``limit``, ``limit_remaining`` and ``limit_reset``
 (``daily``/``weekly``/``monthly``/null). One sample per period; the period the cap resets on also carries the
 cap. ``/credits`` -> ``{total_credits, total_usage}``: the account's prepaid credits (values ~60 s stale).
+
+``/credits`` is asked only with ``credits = true`` (the credential is a management/provisioning key), and not when
+``/key`` itself says the key is an ordinary one (``is_management_key`` and ``is_provisioning_key`` false). An
+ordinary key gets ``200 {"total_credits": 0, "total_usage": 0}`` there, not a 403 (confirmed: a capture against a
+funded key in openchamber/openchamber#3411), so all-zero credits are read as unknown: no sample.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ _PERIODS = {"daily": 86400, "weekly": 7 * 86400, "monthly": None}
 class OpenRouterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     credits: bool = False
-    """The credential is a management key: also read the account's prepaid credits from ``/credits``."""
+    """The credential is a management (provisioning) key: also read the account's prepaid credits from
+    ``/credits``. An ordinary key gets zeros there, which are read as unknown."""
 
 
 def parse_key(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
@@ -53,15 +59,26 @@ def parse_key(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
         out.add(period, Unit.USD, used=used, limit=limit if capped else None,
                 remaining=remaining if capped else None, resets_at=next_utc_period(out.now, period),
                 length_s=length)
-    return {"free_tier": bool(data.get("is_free_tier")), "limit_reset": data.get("limit_reset"),
-            "management_key": bool(data.get("is_management_key")), "expires_at": data.get("expires_at")}
+    flags = {name: data[f"is_{name}"] if isinstance(data.get(f"is_{name}"), bool) else None
+             for name in ("management_key", "provisioning_key")}
+    return {"free_tier": bool(data.get("is_free_tier")), "limit_reset": data.get("limit_reset"), **flags,
+            "expires_at": data.get("expires_at")}
 
 
-def parse_credits(out: SampleSet, body: dict[str, Any]) -> None:
+def parse_credits(out: SampleSet, body: dict[str, Any]) -> bool:
+    """The ``credits`` sample; False (and no sample) for the all-zero answer an ordinary key gets."""
     data = obj(body.get("data"), "data")
     total = num(data.get("total_credits"), "data.total_credits")
     used = num(data.get("total_usage"), "data.total_usage")
+    if total == 0 and used == 0:
+        return False
     out.add("credits", Unit.USD, limit=total, used=used, remaining=total - used, signed=True)
+    return True
+
+
+def ordinary_key(details: dict[str, Any]) -> bool:
+    """``/key`` says the credential is neither a management nor a provisioning key."""
+    return details.get("management_key") is False and details.get("provisioning_key") is False
 
 
 def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
@@ -71,10 +88,13 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
     resp = yield HttpRequest("GET", ctx.url(BASE, "/api/v1/key"), headers=auth)
     check_status(resp, "openrouter", ctx.now)
     details = parse_key(out, json_object(resp, "openrouter"))
-    if settings.credits:
+    if settings.credits and ordinary_key(details):
+        details["credits"] = "not asked: /key says this is not a management key"
+    elif settings.credits:
         resp = yield HttpRequest("GET", ctx.url(BASE, "/api/v1/credits"), headers=auth)
         check_status(resp, "openrouter /credits", ctx.now)
-        parse_credits(out, json_object(resp, "openrouter /credits"))
+        if not parse_credits(out, json_object(resp, "openrouter /credits")):
+            details["credits"] = "unknown: /credits answered zeros (what an ordinary key gets)"
     return out.reading(**details)
 
 

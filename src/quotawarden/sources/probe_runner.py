@@ -8,6 +8,7 @@
 * The probe sees every final response and decides; failures it raises from the ``quotawarden.errors`` tree are
   mapped: CredentialError -> INVALID, RateLimited -> LIMITED (+ retry_at), UpstreamError/MalformedResponse/any
   parse error -> ERROR, network/timeout -> UNREACHABLE.
+* A LIMITED outcome never retries before the reset of an exhausted window (``providers._headers.limited_until``).
 * Samples are validated (:func:`validate`): out-of-range values are dropped with a logged reason.
 * Reasons are one line, with the account's secret masked and anything key-shaped redacted.
 * Concurrency: at most ``per_provider`` probes of one provider at once, and ``total`` overall.
@@ -39,6 +40,7 @@ from quotawarden.errors import (
     Unreachable,
     UpstreamError,
 )
+from quotawarden.providers._headers import limited_until
 from quotawarden.redact import mask, redact_text
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
@@ -173,6 +175,8 @@ class ProbeRunner:
         def result(outcome: Outcome, reason: str, reading: ProbeReading | None = None,
                    retry_at: datetime | None = None) -> ProbeResult:
             samples, rejected = validate(reading.samples if reading else [], now)
+            if outcome is Outcome.LIMITED:
+                retry_at, reason = _retry_rule(now, retry_at, samples, reason)
             details = dict(reading.details) if reading else {}
             secret_update = details.pop(SECRET_UPDATE, None)
             if secret_update is not None and self.on_secret_update is not None:
@@ -237,6 +241,16 @@ class ProbeRunner:
         if r.status_code >= 500:
             raise _Retry(resp)
         return resp
+
+
+def _retry_rule(now: datetime, retry_at: datetime | None, samples: list[QuotaSample],
+                reason: str) -> tuple[datetime | None, str]:
+    """Every provider's LIMITED outcome obeys one rule (:func:`limited_until`): never a retry before the reset of
+    an exhausted window; the reason says so when the rule moved the retry time."""
+    until = limited_until(now, retry_at, samples)
+    if until is not None and until != retry_at:
+        reason += f" (an exhausted window resets {until.isoformat()}; no retry before)"
+    return until, reason
 
 
 def _host(url: str) -> str:

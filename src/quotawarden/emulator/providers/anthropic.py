@@ -2,7 +2,8 @@
 
 Windows (``EmuAccount.limits``, per minute): ``requests``, ``tokens``, ``input-tokens``, ``output-tokens``.
 Every response carries ``anthropic-ratelimit-<window>-{limit,remaining,reset}`` (tokens rounded to thousands,
-RFC3339 resets); a request that does not fit gets a 429 ``rate_limit_error`` with ``retry-after``.
+RFC3339 resets); a request that does not fit gets a 429 ``rate_limit_error`` with ``retry-after``, or without it
+with ``extra["retry_after"] = False`` (real 429s without one exist: anthropics/anthropic-sdk-typescript#357).
 
 The message builders here (:func:`messages`, :func:`anthropic_error`) are reused by ``claude.py``.
 """
@@ -42,11 +43,12 @@ def request_id() -> str:
     return f"req_011CEmu{next(_ids):017d}"
 
 
-def anthropic_error(kind: str, message: str | None = None, retry_after: float | None = None) -> Response:
+def anthropic_error(kind: str, message: str | None = None, retry_after: float | None = None, *,
+                    send_retry_after: bool = True) -> Response:
     status, etype, text = _ERRORS.get(kind, _ERRORS["500"])
     rid = request_id()
     headers = {"request-id": rid, "x-should-retry": "true" if status in (429, 500, 503, 529) else "false"}
-    if status == 429:
+    if status == 429 and send_retry_after:
         headers["retry-after"] = str(math.ceil(retry_after if retry_after is not None else 17))
     return json_response({"type": "error", "error": {"type": etype, "message": message or text},
                           "request_id": rid}, status, headers)
@@ -157,7 +159,7 @@ def standard_gate(req: EmuRequest, input_tokens: int) -> Response | None:
     for window, amount in need.items():
         if window in req.acct.limits and req.remaining(window) < amount:
             wait = (refill_at(req, window) - req.now).total_seconds()
-            return anthropic_error("429", retry_after=wait)
+            return anthropic_error("429", retry_after=wait, send_retry_after=req.acct.extra.get("retry_after", True))
     return None
 
 

@@ -7,7 +7,9 @@ model-scoped ``7d_opus`` / ``7d_sonnet``; ``resets`` gives each window's reset t
 ``overage_limit_cents`` (5000), ``overage_disabled_reason``, ``scopes`` (default includes ``user:profile``),
 ``expires_at`` (token expiry, epoch s), ``refresh_token``, ``usage_min_interval_s`` (the usage endpoint answers
 429 with ``retry-after: 300`` when called again sooner, like the real one), ``tokens_per_5h`` (how many tokens
-make a full 5-hour window; default 2,000,000).
+make a full 5-hour window; default 2,000,000), ``windows_only`` (an exhausted plan answers with the rejected
+window's own headers only: no overall ``-status``/``-reset``/``-representative-claim`` and no ``-reset`` of the
+rejected window, as a captured 429 did).
 
 Guessed (UNCONFIRMED) formats: the token endpoint's OAuth2 JSON answer and its ``invalid_grant`` error.
 """
@@ -79,6 +81,11 @@ def unified_headers(req: EmuRequest) -> dict[str, str]:
         out[f"{p}overage-status"] = "rejected"
         out[f"{p}overage-disabled-reason"] = str(req.acct.extra.get("overage_disabled_reason",
                                                                     "org_level_disabled"))
+    if req.acct.extra.get("windows_only") and overall == "rejected":
+        # a real exhausted-window 429 (gajae-code#2444) carried the rejected window's status and utilization,
+        # retry-after and the overage/fallback headers, and no overall status, reset or claim
+        for key in ("status", "reset", "representative-claim", f"{bind}-reset"):
+            out.pop(f"{p}{key}", None)
     return out
 
 

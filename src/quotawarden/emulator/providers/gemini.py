@@ -2,7 +2,8 @@
 
 Windows (``EmuAccount.limits``): ``rpm`` (per minute) and ``rpd`` (per day, reset at midnight Pacific). A
 request over either gets the exact 429 ``RESOURCE_EXHAUSTED`` body with ``QuotaFailure`` violations and
-``RetryInfo``. No rate-limit headers (Gemini sends none). A bad key is a 400 ``API_KEY_INVALID``.
+``RetryInfo`` (a delay of seconds, also for a per-day violation, as the real one). No rate-limit headers (Gemini
+sends none). A bad key is a 400 ``API_KEY_INVALID``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import orjson
 from starlette.responses import Response, StreamingResponse
 
 from quotawarden.emulator.base import EmulatedProvider, EmuRequest, Route, json_response
-from quotawarden.providers.gemini import next_pacific_midnight
 
 _ids = itertools.count(1)
 QUOTA = {"rpm": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
@@ -39,8 +39,9 @@ def google_error(kind: str, message: str = "", details: list[dict[str, Any]] | N
 
 def _exhausted(req: EmuRequest, model: str) -> Response:
     window = "rpd" if req.remaining("rpd") < 1 and "rpd" in req.acct.limits else "rpm"
-    per_day = window == "rpd"
-    delay = (next_pacific_midnight(req.now) - req.now).total_seconds() if per_day else 60 - req.now.second + 0.5
+    # the real service gives a delay of seconds even for a per-day violation (googleapis/python-genai#2044:
+    # the per-day quota named with retryDelay "47s"); the day's quota is back only at midnight Pacific
+    delay = 60 - req.now.second + 0.5
     limit = int(req.acct.limits[window])
     message = ("You exceeded your current quota, please check your plan and billing details. \n* Quota exceeded "
                f"for metric: generativelanguage.googleapis.com/generate_content_free_tier_requests, limit: {limit}, "

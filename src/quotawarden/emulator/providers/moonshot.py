@@ -1,6 +1,6 @@
 """Moonshot balance and Kimi Code usage.
 
-* ``moonshot``: window ``balance`` (``extra["voucher"]`` of it is voucher credit) ->
+* ``moonshot``: window ``balance`` (``extra["voucher"]`` of it is voucher credit; used past it: arrears) ->
   ``{code: 0, data:{available_balance, voucher_balance, cash_balance}, scode, status}``.
 * ``kimi``: windows ``7d`` (the overall ``usage``) and ``5h`` (one ``limits[]`` entry), counters as strings. With
   ``extra["shape"] = "2026-09"`` the current answer: counts without ``used`` and a ``usages`` map of ratios
@@ -18,9 +18,11 @@ from quotawarden.emulator.providers._more import iso, reset_of
 
 
 async def balance(req: EmuRequest) -> Response:
-    left = round(req.remaining("balance"), 5)
-    voucher = float(req.acct.extra.get("voucher", 0.0))
-    return json_response({"code": 0, "data": {"available_balance": left, "voucher_balance": voucher,
+    """Voucher credit is spent first; spending past the balance (``extra["allow_over_limit"]``) leaves
+    ``available_balance`` at 0 and a negative ``cash_balance`` (arrears), as a real account in arrears answers."""
+    left = round(req.acct.limits.get("balance", 0.0) - req.used("balance"), 5)  # may go below 0
+    voucher = min(float(req.acct.extra.get("voucher", 0.0)), max(left, 0.0))
+    return json_response({"code": 0, "data": {"available_balance": max(left, 0.0), "voucher_balance": voucher,
                                               "cash_balance": round(left - voucher, 5)},
                           "scode": "0x0", "status": True})
 

@@ -1,8 +1,9 @@
 """OpenRouter ``/api/v1/key`` and ``/api/v1/credits`` (USD floats).
 
 Windows: ``key`` (the key's cap, resetting per ``extra["limit_reset"]``, default monthly), ``daily``,
-``weekly``, ``monthly``, ``total`` (spend) and ``credits`` (prepaid credits; ``/credits`` needs
-``extra["management"]``). Errors: ``{"error": {"code": <status>, "message", "metadata"?}}``.
+``weekly``, ``monthly``, ``total`` (spend) and ``credits`` (prepaid credits; ``/credits`` answers them with
+``extra["management"]`` and ``200 {"total_credits": 0, "total_usage": 0}`` otherwise, as the real service does).
+Errors: ``{"error": {"code": <status>, "message", "metadata"?}}``.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ async def key(req: EmuRequest) -> Response:
 
 
 async def credits(req: EmuRequest) -> Response:
-    if not req.acct.extra.get("management"):
-        return error(req, "403")
+    if not req.acct.extra.get("management"):  # the real service answers an ordinary key with zeros, not a 403
+        return json_response({"data": {"total_credits": 0, "total_usage": 0}})
     return json_response({"data": {"total_credits": req.acct.limits.get("credits", 0.0),
                                    "total_usage": round(req.used("credits"), 5)}})
 
