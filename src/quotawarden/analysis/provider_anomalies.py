@@ -38,6 +38,9 @@ JUMP_RATIO = 0.15
 """A rise of this much of the limit (15 points)..."""
 JUMP_SPAN_S = 300.0
 """...within this many seconds, beyond the usage seen, is a jump."""
+USAGE_SLACK_S = 120.0
+"""A call's usage event may be written after the reading its answer carried (a stream ends later): usage up to
+this long after the jump counts toward explaining it."""
 LIMITED_LOOKBACK_S = 900.0
 """A refusal is weighed against the readings of the 15 minutes before it (and those taken with it)."""
 AT_CAP_STATUSES = frozenset({"rejected", "exceeded", "limited", "blocked"})
@@ -188,7 +191,7 @@ def _jumps(acc: str, win: str, src: str, items: Sequence[QuotaSample], ts: Seque
         rise = rj - low
         if rise < JUMP_RATIO - _EPS:
             continue
-        tokens, calls = usage.between(acc, ts[low_i], t)
+        tokens, calls = usage.between(acc, ts[low_i], t + USAGE_SLACK_S)
         if not rate_known:
             rate, rate_known = _rate(acc, items, ts, ratios, usage), True
         if tokens and rate is None:
@@ -212,7 +215,7 @@ def _jumps(acc: str, win: str, src: str, items: Sequence[QuotaSample], ts: Seque
             evidence={
                 "kind": JUMP, "source": src, "before": reading_evidence(before), "after": reading_evidence(after),
                 "rise_points": round(rise * 100, 2), "interval_s": span,
-                "usage": {"tokens": tokens, "calls": calls, "from": _iso(ts[low_i]), "to": _iso(t)},
+                "usage": {"tokens": tokens, "calls": calls, "from": _iso(ts[low_i]), "to": _iso(t + USAGE_SLACK_S)},
                 "expected": {"points": round(expected * 100, 2),
                              "points_per_million_tokens": None if rate is None else round(rate * 1e8, 4),
                              "why": exp_txt},

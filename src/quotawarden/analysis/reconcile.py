@@ -50,7 +50,7 @@ class Reading:
     """The freshest official sample (an estimated one only when there is no official one)."""
     age_s: float
     sources: tuple[SourceReading, ...]
-    """Each fresh source's latest reading, newest first."""
+    """Each fresh source's latest reading, official ones first, then newest first."""
     disagreement: bool
 
     @property
