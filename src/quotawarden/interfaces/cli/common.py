@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -46,10 +47,16 @@ def service(ctx: typer.Context) -> Service:
     return state.service()
 
 
-def console() -> Console:
-    """Stdout; when it is not a terminal (a pipe, a file, CI) tables get room instead of 80 columns."""
+WideOpt = typer.Option(False, "--wide", "-w", help="Every column in full, however wide the terminal.")
+
+
+def console(wide: bool = False) -> Console:
+    """Stdout at the terminal's width, or ``COLUMNS``; a pipe or a file without ``COLUMNS`` gets 160 columns.
+    ``wide``: no limit (tables take the width their content needs)."""
+    if wide:
+        return Console(highlight=False, width=100_000)
     out = Console(highlight=False)
-    if not out.is_terminal:
+    if not out.is_terminal and "COLUMNS" not in os.environ:
         out = Console(highlight=False, width=160)
     return out
 

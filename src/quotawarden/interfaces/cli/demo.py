@@ -62,7 +62,7 @@ def demo(
             print_json(report)
         else:
             out = console()
-            out.print(status_table(report, svc.now()))
+            out.print(status_table(report, svc.now(), out.width))
             out.print(overall_line(report))
         if once:
             return

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, print_json, service
-from quotawarden.interfaces.cli.render import overall_line, status_table
+from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, console, err_console, print_json, service
+from quotawarden.interfaces.cli.render import Cell, Col, fit_table, overall_line, status_table
 
 OUTCOME_STYLE = {"OK": "green", "LIMITED": "yellow", "OVERAGE": "bold magenta", "INVALID": "red", "ERROR": "red",
                  "UNREACHABLE": "red", "UNKNOWN": "dim"}
+
+POLL_COLS = (Col("account"), Col("provider", drop=1), Col("outcome"), Col("cost", "num"), Col("reason", "note"))
 
 
 def poll(
@@ -18,6 +21,7 @@ def poll(
     provider: list[str] = typer.Option(None, "--provider", "-p", help="Only accounts of these providers."),
     force: bool = typer.Option(False, "--force", "-f", help="Probe even accounts observed within the cache guard."),
     json_out: bool = JsonOpt,
+    wide: bool = WideOpt,
 ) -> None:
     """Probe every account (concurrently), store what each said, then show the status table.
 
@@ -33,16 +37,17 @@ def poll(
         report = svc.status_report(account or None)
         print_json({"poll": {**summary(results), "results": [r.as_json() for r in results]}, "status": report})
         return
-    out = console()
-    table = Table("account", "provider", "outcome", "cost", "reason", title="poll")
+    out = console(wide)
+    width = None if wide else out.width
+    rows: list[list[Cell]] = []
     for r in results:
-        style = OUTCOME_STYLE.get(r.outcome.value, "")
-        tokens = f", {r.cost.tokens} tok" if r.cost.tokens else ""
+        tokens = f", {r.cost.tokens:,} tok" if r.cost.tokens else ""
         cost = "skipped" if r.skipped else f"{r.cost.requests} req{tokens}"
-        table.add_row(r.account_id, r.provider, f"[{style}]{r.outcome.value}[/]", cost, r.reason or "")
-    out.print(table)
+        rows.append([r.account_id, r.provider, Text(r.outcome.value, style=OUTCOME_STYLE.get(r.outcome.value, "")),
+                     cost, r.reason or ""])
+    out.print(fit_table("poll", POLL_COLS, rows, width))
     report = svc.status_report(account or None)
-    out.print(status_table(report, svc.now()))
+    out.print(status_table(report, svc.now(), width))
     out.print(overall_line(report))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
+from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, console, print_json, service
 from quotawarden.interfaces.cli.render import overall_line, status_table
 
 EXIT_YELLOW, EXIT_RED = 10, 11
@@ -14,7 +14,10 @@ def status(
     ctx: typer.Context,
     account: list[str] = typer.Option(None, "--account", "-a", help="Only these account ids (repeatable)."),
     check: bool = typer.Option(False, "--check", help="Exit 10 if any account is YELLOW, 11 if any is RED."),
+    all_: bool = typer.Option(False, "--all", help="Also accounts that are no longer current (removed from the "
+                              "config, refused keys idle for a day): their history stays."),
     json_out: bool = JsonOpt,
+    wide: bool = WideOpt,
     server: str = typer.Option(None, "--server", help="Read a running daemon (http://host:7878) instead of the "
                                "database."),
     token: str = typer.Option(None, "--token", envvar="QUOTAWARDEN_ADMIN_TOKEN",
@@ -27,16 +30,17 @@ def status(
         report, now = remote_status(server, token, account or None)
     else:
         svc = service(ctx)
-        report, now = svc.status_report(account or None), svc.now()
+        report, now = svc.status_report(account or None, include_all=all_), svc.now()
     if json_out:
         print_json(report)
     else:
-        out = console()
-        out.print(status_table(report, now))
+        out = console(wide)
+        out.print(status_table(report, now, None if wide else out.width))
         out.print(overall_line(report))
         for provider, page in (report.get("services") or {}).items():
             if page["state"] not in ("operational", "unknown"):
-                out.print(f"[yellow]{provider} status page: {page['description'] or page['state']}[/]")
+                out.print(f"{provider} status page: {page['description'] or page['state']}", style="yellow",
+                          markup=False)
     if check:
         if report["overall"].get("RED"):
             raise typer.Exit(EXIT_RED)
