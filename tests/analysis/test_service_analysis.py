@@ -104,7 +104,7 @@ def test_weekly_reads_pruned_history_from_rollups(store_service: Service) -> Non
 
 def test_findings_feed_the_alert_desk(scripted: Service) -> None:
     findings, kinds = scripted.analysis_findings()
-    assert kinds == ("budget", "anomaly")
+    assert kinds == ("budget", "anomaly", "provider_anomaly")
     assert {f.kind for f in findings} <= set(kinds)
     assert any(f.subject.startswith("new_model:") for f in findings)
     scripted.evaluate_alerts(findings, kinds)  # accepted as they are
