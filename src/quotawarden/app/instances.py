@@ -81,6 +81,22 @@ def account_id(provider: str, fp: str) -> str:
     return f"{provider}-{fp[:12]}"
 
 
+def configured_keys(svc: AppContext) -> dict[str, str]:
+    """Key fingerprint -> configured account id, for the configured accounts whose key resolves now (recorded in
+    the store too, so the proxy and the fast paths know those keys by fingerprint). A key that does not resolve
+    is left out: it cannot be compared."""
+    out: dict[str, str] = {}
+    for a in svc.config.accounts:
+        try:
+            secret = svc.resolve_credential(a.credential, a.id)
+        except CredentialError:
+            continue
+        if secret:
+            out.setdefault(fingerprint(secret), a.id)
+    accounts_q.record_fingerprints(svc.store, {aid: fp for fp, aid in out.items()})
+    return out
+
+
 def register(svc: AppContext, *, project_name: str, framework: str, auth: Mapping[str, Any], poll_interval: int,
              provider_config: Mapping[str, Any], hard_caps: Mapping[str, float]) -> tuple[Instance, str]:
     creds = parse_auth(auth, provider_config)
@@ -93,8 +109,12 @@ def register(svc: AppContext, *, project_name: str, framework: str, auth: Mappin
     accounts: list[Account] = []
     fps: dict[str, str] = {}
     sealed = []
+    owners = configured_keys(svc)
     for c in creds:
         fp = fingerprint(c.secret)
+        if fp in owners:  # the user's own configured account: it is polled as configured, not a second time
+            providers[c.provider] = owners[fp]
+            continue
         aid = account_id(c.provider, fp)
         providers[c.provider] = aid
         accounts.append(Account(id=aid, provider=c.provider, label=f"{c.provider} ({project_name})",
@@ -125,10 +145,12 @@ def deregister(svc: AppContext, instance_id: str) -> bool:
 
 
 def _drop_orphans(svc: AppContext, inst: Instance) -> None:
-    """An account no instance shares any more stops being polled (its history stays)."""
+    """An account no instance shares any more stops being polled (its history stays); a configured account that
+    an instance was using stays as it is."""
     in_use = {a for i in inst_q.all_instances(svc.store) for a in i.providers.values()}
+    configured = {a.id for a in svc.config.accounts}
     for aid in inst.providers.values():
-        if aid not in in_use:
+        if aid not in in_use and aid not in configured:
             accounts_q.remove_account(svc.store, aid)
 
 

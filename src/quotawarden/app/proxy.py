@@ -19,6 +19,7 @@ from quotawarden.analysis import rotation
 from quotawarden.analysis.health import Policy
 from quotawarden.domain import Account, Health, Outcome, QuotaSample
 from quotawarden.errors import QuotawardenError
+from quotawarden.redact import fingerprint
 from quotawarden.sources.proxy import Batch, Budget, ProxyApp
 from quotawarden.sources.proxy.settings import proxy_config
 from quotawarden.store import accounts as accounts_q
@@ -44,6 +45,8 @@ def build_proxy(service: AppContext, host: str | None = None, port: int | None =
                 secrets[a.id] = value
         except QuotawardenError as exc:  # the account stays out of pools; pass-through still works
             log.warning("proxy: %s has no usable key (%s)", a.id, exc)
+    # a configured key is known by its fingerprint everywhere (pass-through, /v1/instances, analysis.current)
+    accounts_q.record_fingerprints(service.store, {aid: fingerprint(v) for aid, v in secrets.items()})
     tokens: dict[str, str] = {}
     for t in settings.proxy.client_tokens:
         value = service.resolve_credential(t.token, f"client token of {t.consumer}")

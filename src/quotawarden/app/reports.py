@@ -13,6 +13,7 @@ from quotawarden.analysis import (
     anomaly,
     audit,
     cost,
+    current,
     fairness,
     provider_anomalies,
     reconcile,
@@ -26,6 +27,7 @@ from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluat
 from quotawarden.config import Settings
 from quotawarden.domain import Account, AccountState, Alert, Health, QuotaSample, Severity
 from quotawarden.store import Store
+from quotawarden.store import accounts as accounts_q
 from quotawarden.store import analysis_queries as aq
 from quotawarden.store import outcomes as outcomes_q
 from quotawarden.store import provider_anomalies as pa_q
@@ -78,6 +80,24 @@ def readings(store: Store, latest: Sequence[QuotaSample], now: datetime,
     per_source = pa_q.latest_per_source(store, now.timestamp() - READINGS_HORIZON_S, ids,
                                         sorted({s.window for s in latest}))
     return reconcile.reconcile(per_source, now, latest)
+
+
+def _known(store: Store) -> list[current.Known]:
+    return [current.Known(r[0], r[3], r[4], r[5], max((t for t in (r[6], r[7]) if t is not None), default=None))
+            for r in accounts_q.known_accounts(store)]
+
+
+def current_accounts(store: Store, configured: Sequence[str], now: datetime) -> set[str]:
+    """Ids of the current accounts (``analysis.current``): every configured one, and the store's that count."""
+    return set(configured) | current.current_ids(_known(store), set(configured), now.timestamp())
+
+
+def not_current_accounts(store: Store, configured: Sequence[str], now: datetime) -> dict[str, str]:
+    """Stored accounts that are not current -> why."""
+    rows, ids = _known(store), set(configured)
+    fps = {k.fingerprint: k.id for k in rows if k.fingerprint and k.id in ids}
+    out = {k.id: current.not_current(k, ids, fps, now.timestamp()) for k in rows}
+    return {k: why for k, why in out.items() if why}
 
 
 def pool_specs(settings: Settings) -> list[rotation.PoolSpec]:

@@ -95,11 +95,24 @@ class Service:
 
     # -- accounts ---------------------------------------------------------------------------------------------
 
-    def accounts(self) -> list[Account]:
-        """Config accounts first, then ones only the store knows (observed by the proxy, registered by API)."""
+    def accounts(self, *, include_all: bool = False) -> list[Account]:
+        """Config accounts first, then the current ones only the store knows (observed by the proxy, registered
+        by instances); ``include_all`` adds the rest (removed from the config, refused and idle: see
+        ``analysis.current``), whose history stays."""
         configured = {a.id: a for a in self.config.accounts}
         extra = [a for a in accounts_q.list_accounts(self.store) if a.id not in configured]
+        if not include_all:
+            keep = self.current_account_ids()
+            extra = [a for a in extra if a.id in keep]
         return [*configured.values(), *extra]
+
+    def current_account_ids(self) -> set[str]:
+        """The stored accounts that are current (``analysis.current``), configured ones included."""
+        return reports.current_accounts(self.store, [a.id for a in self.config.accounts], self.now())
+
+    def not_current_accounts(self) -> dict[str, str]:
+        """Stored accounts that are not current -> why (``removed from the config``, ...)."""
+        return reports.not_current_accounts(self.store, [a.id for a in self.config.accounts], self.now())
 
     def audit(self, actor: str, action: str, subject: str = "", **detail: Any) -> None:
         audit_q.record(self.store, AuditEvent(self.now(), actor, action, subject, detail))
@@ -120,8 +133,10 @@ class Service:
 
     # -- status -----------------------------------------------------------------------------------------------
 
-    def status(self, account_ids: Sequence[str] | None = None) -> list[AccountStatus]:
-        accounts = self.accounts()
+    def status(self, account_ids: Sequence[str] | None = None, *, include_all: bool = False) -> list[AccountStatus]:
+        """Every current account's status (``include_all``: every account the store knows); accounts named in
+        ``account_ids`` are shown whether current or not."""
+        accounts = self.accounts(include_all=include_all or bool(account_ids))
         if account_ids:
             accounts = [a for a in accounts if a.id in set(account_ids)]
             if not accounts:
@@ -131,8 +146,9 @@ class Service:
         return reports.statuses(self.store, accounts, latest, accounts_q.states(self.store), self.config.settings,
                                  self.now(), ids)
 
-    def status_report(self, account_ids: Sequence[str] | None = None) -> dict[str, Any]:
-        statuses = self.status(account_ids)
+    def status_report(self, account_ids: Sequence[str] | None = None, *, include_all: bool = False
+                      ) -> dict[str, Any]:
+        statuses = self.status(account_ids, include_all=include_all)
         report = status_json(statuses, overall(statuses), self.now())
         report["services"] = reports.status_pages(self.store, self.config.settings, self.now())
         return report

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from quotawarden.domain import CLAUDE_CODE_ACCOUNT
 from quotawarden.spec import ProviderSpec
 
 
@@ -61,7 +62,7 @@ def claude_code(home: Path, env: Mapping[str, str]) -> list[Finding]:
     if not isinstance(oauth, dict) or not oauth.get("accessToken"):
         return []
     notes = [] if "user:profile" in (oauth.get("scopes") or []) else ["token lacks user:profile: use the proxy"]
-    return [Finding("claude-code", "claude", f"file:{path}", str(path), plan=oauth.get("subscriptionType"),
+    return [Finding(CLAUDE_CODE_ACCOUNT, "claude", f"file:{path}", str(path), plan=oauth.get("subscriptionType"),
                     notes=notes)]
 
 

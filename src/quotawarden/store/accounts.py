@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select, text, update
 
 from quotawarden.domain import Account, AccountState, Outcome
 from quotawarden.store import schema
 from quotawarden.store._sql import dt, insert, ts
 from quotawarden.store.engine import Store
+from quotawarden.store.health_inputs import KNOWN_ACCOUNTS
 
 
 def upsert_accounts(store: Store, items: Iterable[Account], *, origin: str = "config",
                     fingerprints: dict[str, str] | None = None) -> None:
+    """Insert or update accounts; a fingerprint already recorded is kept when none is given (the config sync at
+    start-up resolves no keys)."""
     now = time.time()
     rows = [{
         "id": a.id, "provider": a.provider, "label": a.label, "plan": a.plan, "pool": a.pool,
@@ -26,10 +29,30 @@ def upsert_accounts(store: Store, items: Iterable[Account], *, origin: str = "co
     if not rows:
         return
     ins = insert(store, schema.accounts)
-    stmt = ins.on_conflict_do_update(index_elements=["id"], set_={
-        c: getattr(ins.excluded, c) for c in rows[0] if c not in ("id", "created_ts")})
+    cols = {c: getattr(ins.excluded, c) for c in rows[0] if c not in ("id", "created_ts")}
+    cols["fingerprint"] = func.coalesce(ins.excluded.fingerprint, schema.accounts.c.fingerprint)
+    stmt = ins.on_conflict_do_update(index_elements=["id"], set_=cols)
     with store.engine.begin() as conn:
         conn.execute(stmt, rows)
+
+
+def record_fingerprints(store: Store, fingerprints: Mapping[str, str]) -> None:
+    """Account id -> the fingerprint of its key, for accounts already stored (a configured account's key was
+    resolved): a key presented later through the proxy or ``/v1/instances`` is then known as that account."""
+    if not fingerprints:
+        return
+    t = schema.accounts
+    with store.engine.begin() as conn:
+        for account_id, fp in fingerprints.items():
+            conn.execute(update(t).where(t.c.id == account_id, or_(t.c.fingerprint.is_(None), t.c.fingerprint != fp))
+                         .values(fingerprint=fp))
+
+
+def known_accounts(store: Store) -> list[tuple[Any, ...]]:
+    """Every stored account as (id, provider, pool, origin, fingerprint, outcome, outcome time, newest reading
+    time): what ``analysis.current`` decides on (the fast path reads the same SQL)."""
+    with store.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(KNOWN_ACCOUNTS))]
 
 
 def list_accounts(store: Store) -> list[Account]:
@@ -41,9 +64,11 @@ def list_accounts(store: Store) -> list[Account]:
 
 
 def account_by_fingerprint(store: Store, fingerprint: str) -> str | None:
+    """The account whose key has this fingerprint; a configured account before one the store learnt of."""
     t = schema.accounts
     with store.engine.connect() as conn:
-        return conn.execute(select(t.c.id).where(t.c.fingerprint == fingerprint)).scalar()
+        return conn.execute(select(t.c.id).where(t.c.fingerprint == fingerprint)
+                            .order_by(t.c.origin != "config", t.c.id).limit(1)).scalar()
 
 
 def remove_account(store: Store, account_id: str) -> bool:

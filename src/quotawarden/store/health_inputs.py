@@ -22,6 +22,12 @@ PAGE_FRESH_INTERVALS = 3
 """A status page reading counts for three ``schedule.status_interval``: a stale "outage" must not outlive the outage
 by much."""
 
+KNOWN_ACCOUNTS = ("SELECT a.id, a.provider, a.pool, a.origin, a.fingerprint, s.outcome, s.observed_ts, "
+                  "(SELECT MAX(l.observed_ts) FROM latest_samples l WHERE l.account_id = a.id) "
+                  "FROM accounts a LEFT JOIN account_state s ON s.account_id = a.id ORDER BY a.id")
+"""Every stored account with what ``analysis.current`` weighs: id, provider, pool, origin, key fingerprint, last
+outcome, when that outcome was observed, the newest reading's time."""
+
 OUTCOME_COUNTS = ("SELECT account_id, SUM(ok), SUM(errors) FROM outcome_hours WHERE hour_ts >= :since "
                   "GROUP BY account_id")
 PAGES = "SELECT provider, state FROM provider_status WHERE observed_ts >= :since"

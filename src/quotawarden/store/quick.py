@@ -2,7 +2,8 @@
 
 Importing SQLAlchemy, pydantic and the plug-ins costs more than the whole 100 ms budget, so this reader resolves the
 database URL and thresholds with ``tomllib`` alone and reads SQLite with the standard library. It reads what health
-weighs, as ``status`` does (:mod:`quotawarden.store.health_inputs`): ``accounts``, ``account_state`` and
+weighs, as ``status`` does (:mod:`quotawarden.store.health_inputs`): ``accounts`` (with what decides whether each
+is current, ``analysis.current``), ``account_state`` and
 ``latest_samples`` (a few rows each), each window's recent samples in buckets (one index range per window, whatever
 the history's size), the day's ``outcome_hours`` and the fresh ``provider_status`` readings. PostgreSQL stores fall
 back to the full store, which is slower but correct.
@@ -53,6 +54,11 @@ class QuickAccount(NamedTuple):
     outcome: str = "UNKNOWN"
     reason: str = ""
     windows: list[QuickWindow] = []  # never mutated after construction
+    origin: str = "config"
+    """Where the store learnt of it (``config``, ``observed``, ``instance``); ``analysis.current`` weighs it."""
+    fingerprint: str | None = None
+    last_seen: float | None = None
+    """Epoch seconds of its last outcome or reading."""
 
 
 Bucket = tuple[float, float | None, float | None, float | None, float | None, float | None, int]
@@ -71,6 +77,8 @@ class QuickState(NamedTuple):
     """Provider -> its status page's state, from readings fresh enough to count."""
     now: float = 0.0
     """When it was read (epoch seconds)."""
+    configured: tuple[str, ...] = ()
+    """The ids of the config file's accounts."""
 
 
 def _user_dir(kind: str) -> str:
@@ -134,7 +142,7 @@ def load(config_path: str | None = None, db_url: str | None = None, now: float |
         recent.setdefault((r[0], r[1]), []).append(tuple(r[2:]))
     return QuickState(_assemble(configured, read.accounts, read.states, read.latest),
                       dict(config.get("thresholds", {})), recent, hi.error_rates(read.outcomes),
-                      {str(p): str(state) for p, state in read.pages}, now)
+                      {str(p): str(state) for p, state in read.pages}, now, tuple(a[0] for a in configured))
 
 
 class Rows(NamedTuple):
@@ -146,7 +154,7 @@ class Rows(NamedTuple):
     pages: list[tuple[Any, ...]]
 
 
-_ACCOUNTS = "SELECT id, provider, pool FROM accounts ORDER BY id"
+_ACCOUNTS = hi.KNOWN_ACCOUNTS
 _STATES = "SELECT account_id, outcome, reason FROM account_state"
 _LATEST = ('SELECT account_id, "window", observed_ts, unit, used_ratio, used, remaining, "limit", resets_ts, '
            'status, source, window_length_s FROM latest_samples ORDER BY account_id, "window"')
@@ -195,7 +203,11 @@ def _store_rows(url: str, since: Mapping[str, float]) -> Rows:
 
 def _assemble(configured: list[tuple[str, str, Any]], accounts: list[tuple[Any, ...]],
               states: list[tuple[Any, ...]], latest: list[tuple[Any, ...]]) -> list[QuickAccount]:
-    known = {a[0]: a for a in configured}
+    stored = {a[0]: a for a in accounts}
+    known: dict[str, tuple[Any, ...]] = {}
+    for acc_id, provider, pool in configured:  # the config's word on provider and pool; the store's on the key
+        row = stored.get(acc_id)
+        known[acc_id] = (acc_id, provider, pool, "config", row[4] if row else None, None, None, None)
     for a in accounts:
         known.setdefault(a[0], a)
     by_state = {s[0]: s for s in states}
@@ -203,8 +215,9 @@ def _assemble(configured: list[tuple[str, str, Any]], accounts: list[tuple[Any, 
     for r in latest:
         windows.setdefault(r[0], []).append(QuickWindow(*r))
     out = []
-    for acc_id, provider, pool in known.values():
+    for acc_id, provider, pool, origin, fp, _, state_ts, sample_ts in known.values():
         st = by_state.get(acc_id)
+        seen = max((t for t in (state_ts, sample_ts) if t is not None), default=None)
         out.append(QuickAccount(acc_id, provider, pool, st[1] if st else "UNKNOWN", (st[2] or "") if st else "",
-                                windows.get(acc_id, [])))
+                                windows.get(acc_id, []), origin or "config", fp, seen))
     return out

@@ -43,18 +43,23 @@ def _safe_ref(ref: str | None) -> str | None:
 
 
 @accounts_app.command("list")
-def list_(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
-    """Every account: id, provider, plan, pool, credential reference (never the secret)."""
-    accounts = service(ctx).accounts()
+def list_(ctx: typer.Context, json_out: bool = JsonOpt,
+          all_: bool = typer.Option(False, "--all", help="Also accounts that are no longer current (removed from "
+                                    "the config, refused keys idle for a day), with why.")) -> None:
+    """Every current account: id, provider, plan, pool, credential reference (never the secret)."""
+    svc = service(ctx)
+    accounts = svc.accounts(include_all=all_)
+    why = svc.not_current_accounts() if all_ else {}
     rows: list[dict[str, Any]] = [{"id": a.id, "provider": a.provider, "label": a.label, "plan": a.plan, "pool": a.pool,
-             "credential": _safe_ref(a.credential), "base_url": a.base_url, "tags": a.tags} for a in accounts]
+             "credential": _safe_ref(a.credential), "base_url": a.base_url, "tags": a.tags,
+             "current": a.id not in why, "not_current": why.get(a.id)} for a in accounts]
     if json_out:
         print_json({"accounts": rows})
         return
-    table = Table("id", "provider", "plan", "pool", "credential", "tags")
+    table = Table("id", "provider", "plan", "pool", "credential", "tags", *(["not current"] if why else []))
     for r in rows:
         table.add_row(r["id"], r["provider"], r["plan"] or "-", r["pool"] or "-", r["credential"] or "-",
-                      ", ".join(f"{k}={v}" for k, v in r["tags"].items()))
+                      ", ".join(f"{k}={v}" for k, v in r["tags"].items()), *([r["not_current"] or ""] if why else []))
     console().print(table)
 
 

@@ -6,6 +6,11 @@ reset, today's cost, burn rate. With no stdin it reads the store. It is on ``mai
 every turn, so on a SQLite store it reads and writes the few rows it needs with plain ``sqlite3`` (samples as
 tuples, the standard ``json``); it never imports typer, rich, SQLAlchemy, alembic, pydantic or the plug-ins.
 PostgreSQL stores, and a database not created yet, go through the full store.
+
+The logged-in account is :func:`account_for`: ``QUOTAWARDEN_STATUSLINE_ACCOUNT`` when set, else the one configured
+account of provider ``claude`` when there is exactly one, else ``claude`` (the name ``accounts discover`` gives
+Claude Code's login too). An account the config does not list is registered in the store (origin ``statusline``),
+so ``status`` and ``summary`` show it.
 """
 
 import os
@@ -13,9 +18,21 @@ import sys
 import time
 from typing import Any
 
-ACCOUNT = os.environ.get("QUOTAWARDEN_STATUSLINE_ACCOUNT", "claude")
+ACCOUNT = "claude"
+"""Claude Code's account when neither the environment nor the config names one: ``domain.CLAUDE_CODE_ACCOUNT``
+(a test keeps them equal; this path does not import the domain)."""
 _WINDOWS = {"five_hour": ("5h", 18000), "seven_day": ("7d", 604800)}
 Reading = tuple[dict[str, tuple[float, float | None]], float | None, float | None]
+
+
+def account_for(config: Any) -> str:
+    """The account Claude Code's readings belong to (see the module's docstring)."""
+    if env := os.environ.get("QUOTAWARDEN_STATUSLINE_ACCOUNT"):
+        return env
+    accounts = config.get("accounts") if isinstance(config, dict) else None
+    claude = [str(a["id"]) for a in accounts or [] if isinstance(a, dict) and a.get("id")
+              and a.get("provider") == "claude" and a.get("enabled", True)]
+    return claude[0] if len(claude) == 1 else ACCOUNT
 
 
 def sample_rows(data: Any, now: float, account: str = ACCOUNT) -> list[tuple[Any, ...]]:
@@ -83,14 +100,16 @@ def main(argv: list[str]) -> int:
         except (ValueError, OSError):
             data = {}
     model = ((data.get("model") or {}).get("display_name") or "") if isinstance(data, dict) else ""
-    fresh = sample_rows(data, now)
+    config = _config()
+    account = account_for(config)
+    fresh = sample_rows(data, now, account)
     windows: dict[str, tuple[float, float | None]] = {}
     today = burn = None
     try:
-        url = _db_url()
+        url = _db_url(config)
         path = url.split("///", 1)[1] if url.startswith("sqlite:///") else ""
         read = _sqlite if path and path != ":memory:" and os.path.exists(path) else _store
-        windows, today, burn = read(url, path, fresh, now)
+        windows, today, burn = read(url, path, fresh, now, account)
     except Exception:  # a status line must always print something
         pass
     if not windows:
@@ -99,10 +118,8 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _db_url() -> str:
-    """``QUOTAWARDEN_DB_URL``, else ``[database] url`` of the config file, else the default SQLite file."""
-    if os.environ.get("QUOTAWARDEN_DB_URL"):
-        return os.environ["QUOTAWARDEN_DB_URL"]
+def _config() -> dict[str, Any]:
+    """The config file as written (``{}`` when missing or broken: a status line must print anyway)."""
     import tomllib
 
     cfg = os.environ.get("QUOTAWARDEN_CONFIG")
@@ -112,9 +129,17 @@ def _db_url() -> str:
         cfg = os.path.join(platformdirs.user_config_dir("quotawarden"), "config.toml")
     try:
         with open(os.path.expanduser(cfg), "rb") as f:
-            url = tomllib.load(f).get("database", {}).get("url")
+            return tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError):
-        url = None
+        return {}
+
+
+def _db_url(config: dict[str, Any]) -> str:
+    """``QUOTAWARDEN_DB_URL``, else ``[database] url`` of the config file, else the default SQLite file."""
+    if os.environ.get("QUOTAWARDEN_DB_URL"):
+        return os.environ["QUOTAWARDEN_DB_URL"]
+    database = config.get("database")
+    url = database.get("url") if isinstance(database, dict) else None
     if url:
         return str(url)
     import platformdirs
@@ -122,19 +147,26 @@ def _db_url() -> str:
     return f"sqlite:///{os.path.join(platformdirs.user_data_dir('quotawarden'), 'quotawarden.db')}"
 
 
-def _sqlite(url: str, path: str, fresh: list[tuple[Any, ...]], now: float) -> Reading:
+_REGISTER = ("INSERT INTO accounts (id, provider, label, tags, origin, created_ts, updated_ts) "
+             "VALUES (?, 'claude', 'Claude Code status line', '{}', 'statusline', ?, ?) ON CONFLICT (id) DO NOTHING")
+"""An account the config does not list gets a row (never replacing one), so every view lists it."""
+
+
+def _sqlite(url: str, path: str, fresh: list[tuple[Any, ...]], now: float, account: str = ACCOUNT) -> Reading:
     """Plain ``sqlite3``: a few rows written and read, no SQLAlchemy (its import alone is over the budget)."""
     from quotawarden.store.logs_sql import LogDb, open_sqlite, sqlite_ready, write_sample_rows
 
     conn = open_sqlite(path)
     if not sqlite_ready(conn):
         conn.close()
-        return _store(url, path, fresh, now)
+        return _store(url, path, fresh, now, account)
     db = LogDb(lambda: conn, "sqlite", "", now)
     try:
+        if fresh:
+            db._write([(_REGISTER, (account, now, now))])
         write_sample_rows(db, fresh)
         rows = db._read('SELECT "window", used_ratio, used, remaining, "limit", resets_ts FROM latest_samples '
-                        "WHERE account_id = ?", (ACCOUNT,))
+                        "WHERE account_id = ?", (account,))
         windows = {}
         for win, ratio, used, remaining, limit, resets in rows:
             if ratio is None and limit:
@@ -148,7 +180,7 @@ def _sqlite(url: str, path: str, fresh: list[tuple[Any, ...]], now: float) -> Re
         db.close()
 
 
-def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float) -> Reading:
+def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float, account: str = ACCOUNT) -> Reading:
     """Any store (PostgreSQL, or a SQLite file not created or migrated yet) through SQLAlchemy: slower."""
     from quotawarden.store import open_store
     from quotawarden.store import samples as samples_q
@@ -158,12 +190,14 @@ def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float) -> Re
     try:
         db = LogDb(store.engine.raw_connection, store.dialect, "", now)
         try:
+            if fresh:
+                db._write([(_REGISTER, (account, now, now))])
             write_sample_rows(db, fresh)
             today, burn = db.cost_since(now - now % 86400, now - 3600)
         finally:
             db.close()
         windows: dict[str, tuple[float, float | None]] = {}
-        for s in samples_q.latest(store, [ACCOUNT]):
+        for s in samples_q.latest(store, [account]):
             ratio = s.effective_ratio
             if s.window in ("5h", "7d") and ratio is not None:
                 windows[s.window] = (ratio, s.resets_at.timestamp() if s.resets_at else None)

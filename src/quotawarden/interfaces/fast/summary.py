@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from quotawarden.analysis import health
+from quotawarden.analysis import current, health
 from quotawarden.analysis.burn import Point, burn_rate
 from quotawarden.analysis.durations import human_duration
 from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow, load
@@ -75,6 +75,14 @@ def account_line(acc: QuickAccount, state: QuickState, now: float, policy: healt
                 (now - observed) if observed else None, reason or "no data yet", stale)
 
 
+def current_accounts(state: QuickState, now: float) -> list[QuickAccount]:
+    """The accounts ``status`` lists (``analysis.current``): configured ones and the store's that still count."""
+    configured = set(state.configured)
+    keep = current.current_ids((current.Known(a.id, a.origin, a.fingerprint, a.outcome, a.last_seen)
+                                for a in state.accounts), configured, now)
+    return [a for a in state.accounts if a.id in configured or a.id in keep]
+
+
 def recommend(lines: list[Line]) -> tuple[list[str], list[str]]:
     """Use the accounts with the most headroom (GREEN first, least used first); avoid every RED one."""
     usable = [ln for ln in lines if ln.status in ("GREEN", "YELLOW")]
@@ -89,7 +97,7 @@ def build(state: QuickState, now: float | None = None) -> tuple[list[Line], list
     """Every account's line and the recommendation, at ``now`` (default: when the state was read)."""
     now = state.now if now is None else now
     policy = health.Policy.from_mapping(state.thresholds)
-    lines = [account_line(a, state, now, policy) for a in state.accounts]
+    lines = [account_line(a, state, now, policy) for a in current_accounts(state, now)]
     use, avoid = recommend(lines)
     return lines, use, avoid
 
