@@ -11,6 +11,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+CLAUDE_CODE_ACCOUNT = "claude"
+"""The account id of the Claude login that Claude Code uses, when the config has no single ``claude`` account: the
+status line's readings land on it and ``accounts discover`` proposes it (one name for one account)."""
+
 
 class Unit(enum.StrEnum):
     PERCENT = "percent"
