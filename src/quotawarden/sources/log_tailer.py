@@ -258,8 +258,10 @@ def _worker_init() -> None:
     # a worker lives for one run and builds millions of short-lived objects, none cyclic: the collector would
     # only walk them again and again
     import gc
+    import signal
 
     gc.disable()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent answers it
 
 
 def _can_fork() -> bool:

@@ -32,11 +32,31 @@ def _hoist_globals(args: list[str]) -> list[str]:
     return args
 
 
+INTERRUPTED = "interrupted"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports it
+
+
+def interrupted(what: str = INTERRUPTED) -> SystemExit:
+    """Ctrl-C: one line on stderr (never a traceback) and exit 130."""
+    sys.stderr.write(f"\n{what}\n" if sys.stderr.isatty() else f"{what}\n")
+    sys.stderr.flush()
+    return SystemExit(EXIT_INTERRUPTED)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _hoist_globals(sys.argv[1:] if argv is None else argv)
     if args and args[0] in FAST_PATHS and "--help" not in args:
         mod, _, func = FAST_PATHS[args[0]].partition(":")
-        raise SystemExit(getattr(import_module(mod), func)(args[1:]))
+        try:
+            code = getattr(import_module(mod), func)(args[1:])
+        except KeyboardInterrupt:
+            raise interrupted() from None
+        raise SystemExit(code)
+    full(args)
+
+
+def full(args: list[str]) -> None:
+    """The typer CLI, with its last line of defence: one-line errors, exit 130 on Ctrl-C."""
     from quotawarden.errors import QuotawardenError
     from quotawarden.interfaces.cli.app import build_app
     from quotawarden.interfaces.cli.common import fail
@@ -46,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     except QuotawardenError as exc:
         fail(exc)
     except KeyboardInterrupt:
-        raise SystemExit(130) from None
+        raise interrupted() from None
     except Exception as exc:  # the last line of defence: one line, never a traceback, never a secret
         import os
 

@@ -26,6 +26,9 @@ HELP = {"since": "First day (YYYYMMDD or YYYY-MM-DD), inclusive.", "until": "Las
         "json": "Print machine-readable JSON (schema in docs/cli-json.md)."}
 
 
+INTERRUPTED = "interrupted; nothing is lost: run the command again to finish reading the logs"
+
+
 class UsageError(Exception):
     """Bad option value: exit code 2."""
 
@@ -136,7 +139,17 @@ def run(env: Any, o: Options) -> None:
 def _json(data: Any) -> None:
     import orjson
 
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+                                  default=_decimal).decode() + "\n")
+
+
+def _decimal(value: Any) -> float:
+    """PostgreSQL sums come back as ``Decimal``: the JSON carries them as numbers, as on SQLite."""
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(type(value).__name__)
 
 
 def fast(argv: list[str]) -> int:
@@ -153,17 +166,17 @@ def fast(argv: list[str]) -> int:
     from quotawarden.errors import QuotawardenError
 
     if o is None or env is None:
-        from quotawarden.interfaces.cli.app import build_app
-        from quotawarden.interfaces.cli.common import fail
+        from quotawarden.interfaces.cli.main import full
 
-        try:
-            build_app()(args=["usage", *argv], prog_name="quotawarden")
-        except QuotawardenError as exc:
-            fail(exc)
+        full(["usage", *argv])
         return 0
 
     try:
         run(env, o)
+    except KeyboardInterrupt:
+        from quotawarden.interfaces.cli.main import interrupted
+
+        raise interrupted(INTERRUPTED) from None
     except UsageError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
@@ -243,6 +256,10 @@ def register(app: Any) -> None:
 
         try:
             run(agent_logs.from_service(service(ctx)), o)
+        except KeyboardInterrupt:  # before click turns it into "Aborted!" and exit 1
+            from quotawarden.interfaces.cli.main import interrupted
+
+            raise interrupted(INTERRUPTED) from None
         except UsageError as exc:
             fail(str(exc), 2)
 
