@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from quotawarden.analysis.burn import (
-    RESET_JITTER_S,
     Point,
     burn_rate,
     current_segment,
@@ -17,6 +16,7 @@ from quotawarden.analysis.burn import (
     same_reset,
     theil_sen,
 )
+from quotawarden.analysis.windows import SAME_WINDOW_JITTER_S
 from quotawarden.domain import QuotaSample, Source, Unit
 
 T0 = datetime(2026, 8, 20, 12, 0, tzinfo=UTC)
@@ -152,7 +152,7 @@ def test_reset_jitter_is_the_same_window() -> None:
     rate = burn_rate(from_samples(series))
     assert rate.samples == 13 and rate.segment_start == T0
     assert rate.ratio_per_hour == pytest.approx(0.12)
-    assert same_reset(RESET.timestamp(), RESET.timestamp() + RESET_JITTER_S)
-    assert not same_reset(RESET.timestamp(), RESET.timestamp() + RESET_JITTER_S + 1)
+    assert same_reset(RESET.timestamp(), RESET.timestamp() + SAME_WINDOW_JITTER_S)
+    assert not same_reset(RESET.timestamp(), RESET.timestamp() + SAME_WINDOW_JITTER_S + 1)
     moved = [*series, sample(65, 0.23, resets=RESET + timedelta(minutes=5))]
     assert burn_rate(from_samples(moved)).samples == 1

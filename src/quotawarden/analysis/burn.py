@@ -1,9 +1,10 @@
 """Burn rate of one quota window: a robust slope over the current segment, and when the window runs out.
 
 A *segment* is the stretch of samples since the window last reset: a new one starts when usage drops (by more than
-``drop_tolerance``), when the stated reset time moves by more than :data:`RESET_JITTER_S`, or when a sample is
-observed after the previous sample's reset time. Providers recompute the reset time on every answer (Anthropic's
-moves by a second or two from one answer to the next): a move within :data:`RESET_JITTER_S` is the same window.
+``drop_tolerance``), when the stated reset time moves by more than ``SAME_WINDOW_JITTER_S`` (60 s, the one
+tolerance, in :mod:`quotawarden.analysis.windows`), or when a sample is observed after the previous sample's reset
+time. Providers recompute the reset time on every answer (Anthropic's moves by a second or two from one answer to
+the next): a smaller move is the same window.
 The slope is Theil-Sen (median of pairwise slopes), so a few wild samples do not move it; samples may arrive
 in any order (two sources, clock skew) and are sorted first.
 
@@ -18,13 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from quotawarden.analysis.durations import human_duration
+from quotawarden.analysis.windows import SAME_WINDOW_JITTER_S
 
 if TYPE_CHECKING:
     from quotawarden.domain import QuotaSample
 
-RESET_JITTER_S = 60.0
-"""Two reset times closer than this are the same reset (the one tolerance for "the window reset", see
-:func:`same_reset`)."""
 MAX_POINTS = 40
 """Theil-Sen is O(n^2): longer segments are thinned evenly (keeping both ends) to this many points."""
 
@@ -93,15 +92,15 @@ def current_segment(points: Sequence[Point], drop_tolerance: float = 0.02) -> li
 
 
 def same_reset(a: float | None, b: float | None) -> bool:
-    """Two stated reset times (epoch seconds) name the same reset: both unknown, or within :data:`RESET_JITTER_S`."""
+    """Two stated reset times (epoch seconds) name the same reset: both unknown, or within ``SAME_WINDOW_JITTER_S``."""
     if a is None or b is None:
         return a is b
-    return abs(a - b) <= RESET_JITTER_S
+    return abs(a - b) <= SAME_WINDOW_JITTER_S
 
 
 def is_reset(prev: Point, cur: Point, tol: float = 0.02) -> bool:
     """Whether the window reset between two readings (in time order): ``cur`` was observed after ``prev``'s reset
-    time, the stated reset time moved by more than :data:`RESET_JITTER_S`, or usage dropped by more than ``tol``."""
+    time, the stated reset time moved by more than ``SAME_WINDOW_JITTER_S``, or usage dropped by more than ``tol``."""
     if prev.resets_t is not None and cur.t >= prev.resets_t:
         return True
     if prev.resets_t is not None and cur.resets_t is not None and not same_reset(prev.resets_t, cur.resets_t):
