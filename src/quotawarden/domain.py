@@ -184,6 +184,32 @@ class QuotaSample:
         return self.used_ratio if self.used_ratio is not None else derived_ratio(self.used, self.remaining, self.limit)
 
 
+BUCKET_S = 60
+"""Windows this short are refilling buckets: their reset says when they are *full* again, so an answer's own
+retry time (sooner) stands; a longer window frees nothing before its reset."""
+
+
+def exhausted(s: QuotaSample) -> bool:
+    """A window with nothing left: rejected, 0 remaining, or used up."""
+    ratio = s.effective_ratio
+    return s.status in ("rejected", "RESOURCE_EXHAUSTED") or (s.remaining is not None and s.remaining <= 0) or \
+        (ratio is not None and ratio >= 1.0)
+
+
+def limited_until(now: datetime, retry_at: datetime | None, samples: list[QuotaSample]) -> datetime | None:
+    """When a LIMITED account is worth trying again, from whichever the answer carries.
+
+    A retry time is never earlier than the reset of an exhausted window longer than a minute (a per-day quota
+    does not come back in 38 s, whatever ``retryDelay`` says). Without a retry time, the latest reset of any
+    exhausted window is it (an Anthropic 429 may carry only the exhausted bucket's ``-reset``)."""
+    resets = [s for s in samples if s.resets_at is not None and s.resets_at > now and exhausted(s)]
+    if retry_at is None:
+        return max((s.resets_at for s in resets if s.resets_at is not None), default=None)
+    floor = max((s.resets_at for s in resets if s.resets_at is not None
+                 and (s.window_length_s is None or s.window_length_s > BUCKET_S)), default=None)
+    return floor if floor is not None and floor > retry_at else retry_at
+
+
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
     ts: datetime

@@ -24,10 +24,10 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from quotawarden.domain import Outcome, Provenance, QuotaSample, Source, Unit
+from quotawarden.domain import Outcome, Provenance, QuotaSample, Source, Unit, limited_until
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._headers import limited_until, retry_text
+from quotawarden.providers._headers import retry_text
 from quotawarden.providers._quota import SampleSet, check_status, error_text, go_duration, json_object, opt_num
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 

@@ -8,7 +8,7 @@
 * The probe sees every final response and decides; failures it raises from the ``quotawarden.errors`` tree are
   mapped: CredentialError -> INVALID, RateLimited -> LIMITED (+ retry_at), UpstreamError/MalformedResponse/any
   parse error -> ERROR, network/timeout -> UNREACHABLE.
-* A LIMITED outcome never retries before the reset of an exhausted window (``providers._headers.limited_until``).
+* A LIMITED outcome never retries before the reset of an exhausted window (``domain.limited_until``).
 * Samples are validated (:func:`validate`): out-of-range values are dropped with a logged reason.
 * Reasons are one line, with the account's secret masked and anything key-shaped redacted.
 * Concurrency: at most ``per_provider`` probes of one provider at once, and ``total`` overall.
@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from quotawarden.clock import Clock
-from quotawarden.domain import Account, Outcome, QuotaSample, UsageEvent
+from quotawarden.domain import Account, Outcome, QuotaSample, UsageEvent, limited_until
 from quotawarden.errors import (
     CredentialError,
     MalformedResponse,
@@ -40,7 +40,6 @@ from quotawarden.errors import (
     Unreachable,
     UpstreamError,
 )
-from quotawarden.providers._headers import limited_until
 from quotawarden.redact import mask, redact_text
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 

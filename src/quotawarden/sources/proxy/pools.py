@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from quotawarden.domain import Outcome, QuotaSample
+from quotawarden.domain import Outcome, QuotaSample, limited_until
 from quotawarden.sources.proxy.model import Ranker, Upstream
 
 
@@ -92,18 +92,12 @@ class PoolState:
     @staticmethod
     def reset_hint(samples: Sequence[QuotaSample], retry_after: str | None, now: datetime,
                    default_s: float) -> datetime:
-        """When a limited account is worth trying again: Retry-After, else the exhausted window's reset."""
-        if retry_after:
-            try:
-                return now + timedelta(seconds=max(float(retry_after), 1.0))
-            except ValueError:
-                pass
-        resets = [s.resets_at for s in samples if s.resets_at and s.resets_at > now and _exhausted(s)]
-        if resets:
-            return min(resets)
-        return now + timedelta(seconds=default_s)
+        """When a limited account is worth trying again: the rule every LIMITED outcome follows
+        (``domain.limited_until``: Retry-After, never before an exhausted long window's reset), else ``default_s``."""
+        try:
+            retry_at = now + timedelta(seconds=max(float(retry_after), 1.0)) if retry_after else None
+        except ValueError:
+            retry_at = None
+        return limited_until(now, retry_at, list(samples)) or now + timedelta(seconds=default_s)
 
 
-def _exhausted(s: QuotaSample) -> bool:
-    ratio = s.effective_ratio
-    return s.status == "rejected" or s.remaining == 0 or (ratio is not None and ratio >= 1.0)
