@@ -2,7 +2,8 @@
 
 ``evaluate`` writes the lifecycle's decisions (one transaction); ``deliver`` sends each pending notice once:
 it claims the row first (an atomic UPDATE), so several replicas, or a lease around the run, never double-send.
-A notice that reaches no channel is put back and retried on the next run.
+A notice that reaches no channel is put back and retried on the next run; one that no channel takes (none is
+configured yet, or none takes its severity) stays pending, and goes out once a channel that takes it is added.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from quotawarden.actions.channels import Channel, Delivery, Message, Sender, default_sender, deliver
+from quotawarden.actions.channels import Channel, Delivery, Message, Sender, default_sender, deliver, route
 from quotawarden.actions.lifecycle import Notice, reconcile
 from quotawarden.domain import Alert, Severity
 from quotawarden.store import alerts as alerts_q
@@ -78,10 +79,13 @@ def deliver_pending(store: Store, channels: Sequence[Channel], now: datetime, se
     for rec in alerts_q.pending(store):
         if rec.pending_notice is None:
             continue  # pending() only returns records with a notice; nothing to send otherwise
+        notice = Notice(rec.pending_notice)
+        message = notice_message(rec, notice)
+        if not route(channels, message.severity, message.tags):
+            continue  # no channel takes it (yet): it stays pending until one does
         if not alerts_q.claim(store, rec, now):
             continue  # another replica took it
-        notice = Notice(rec.pending_notice)
-        deliveries = deliver(notice_message(rec, notice), channels, sender)
+        deliveries = deliver(message, channels, sender)
         sent = Sent(rec.id, rec.key, notice.value, deliveries)
         if deliveries and not sent.ok:
             alerts_q.unclaim(store, rec)

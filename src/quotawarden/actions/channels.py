@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from quotawarden.domain import Severity
+from quotawarden.errors import QuotawardenError
 from quotawarden.redact import redact_text
 
 ALL_SEVERITIES = frozenset(Severity)
@@ -43,6 +44,9 @@ class Channel:
     severities: frozenset[Severity] = ALL_SEVERITIES
     tags: frozenset[str] = frozenset()
     hmac_secret: str | None = field(default=None, repr=False)
+    problem: str | None = None
+    """Why this channel cannot send (its ``hmac_secret`` cannot be read): every delivery to it fails with this,
+    and nothing is sent unsigned."""
 
     def accepts(self, severity: Severity, tags: Iterable[str]) -> bool:
         return severity in self.severities and (not self.tags or bool(self.tags & set(tags)))
@@ -78,15 +82,24 @@ def _apprise_private_url(url: str) -> str | None:
 
 
 def channels_from_settings(entries: Sequence[Any], resolve: Callable[[str], str | None]) -> list[Channel]:
-    """Config entries (a bare URL gets every severity; a table filters) -> channels; ``resolve`` reads secrets."""
+    """Config entries (a bare URL gets every severity; a table filters) -> channels; ``resolve`` reads secrets.
+
+    A secret that cannot be read is that channel's ``problem``, not an error: the other channels still send, and
+    whatever the caller did before notifying stays done and reported."""
     out = []
     for entry in entries:
         if isinstance(entry, str):
             out.append(Channel(url=entry))
             continue
-        secret = resolve(entry.hmac_secret) if entry.hmac_secret else None
+        secret, problem = None, None
+        if entry.hmac_secret:
+            try:
+                secret = resolve(entry.hmac_secret)
+            except QuotawardenError as exc:
+                problem = (f"its hmac_secret {entry.hmac_secret} cannot be read ({exc}); set it, or remove "
+                           "hmac_secret from this channel in [alerts] channels")
         out.append(Channel(url=entry.url, severities=frozenset(Severity(s) for s in entry.severities),
-                           tags=frozenset(entry.tags), hmac_secret=secret))
+                           tags=frozenset(entry.tags), hmac_secret=secret, problem=problem))
     return out
 
 
@@ -156,6 +169,9 @@ def deliver(message: Message, channels: Iterable[Channel], sender: Sender = defa
     """Send to every channel that accepts the message; one failing channel does not stop the others."""
     out = []
     for ch in route(channels, message.severity, message.tags):
+        if ch.problem:
+            out.append(Delivery(ch.safe_url, False, ch.problem))
+            continue
         try:
             out.append(Delivery(ch.safe_url, sender(ch, message)))
         except Exception as exc:

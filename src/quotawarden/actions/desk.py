@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -59,8 +59,18 @@ class ActionDesk:
 
     def candidates(self, findings: Iterable[rules.Finding] = ()) -> list[Alert]:
         statuses = self.statuses()
-        return [*rules.health_alerts(statuses), *rules.provider_down_alerts(statuses),
-                *rules.finding_alerts(findings)]
+        pools = self.failover_pools()
+        return [*rules.health_alerts(statuses, pools), *rules.pool_alerts(statuses, pools),
+                *rules.provider_down_alerts(statuses), *rules.finding_alerts(findings)]
+
+    def failover_pools(self) -> builtins.list[rules.Pool]:
+        """The ``[[pools]]`` the proxy fails over in: all of them under ``autonomy.rotate_keys = "auto"``, none
+        otherwise (``ask`` and ``off`` keep a pool on its first account and pass its 429s to the client)."""
+        if autonomy.mode_for(self.settings.autonomy, "rotate_keys") is not autonomy.Mode.AUTO:
+            return []
+        accounts = self.accounts()
+        return [rules.Pool(p.name, tuple(p.accounts) or tuple(a.id for a in accounts if a.pool == p.name),
+                           tuple(p.fallback)) for p in self.settings.pools]
 
     def evaluate(self, findings: Iterable[rules.Finding] = (), finding_kinds: Iterable[str] = ()
                  ) -> alerting.Evaluation:
@@ -105,11 +115,7 @@ class ActionDesk:
         outcome = autonomy.run(mode, action_type, summary, do, detail)
         self.audit(actor, outcome.audit_action, subject, summary=outcome.summary, **outcome.detail)
         if announce and mode is not autonomy.Mode.OFF:
-            self.announce(Message(title=f"quotawarden {action_type.replace('_', ' ')}: {summary}"[:250],
-                                  body=outcome.summary, severity=Severity.INFO,
-                                  tags=("action", action_type, subject),
-                                  payload={"event": "action", "action": action_type, "mode": mode.value,
-                                           "done": outcome.done, "subject": subject}))
+            self.announce(_action_message(outcome, subject, summary))
         return outcome
 
     def throttle(self, shares: Iterable[throttling.Share], hold_s: float = 3600, actor: str = "daemon"
@@ -145,7 +151,7 @@ class ActionDesk:
         names = self.settings.alerts.digest_channels
         chans = self.channels(names) if names else self.channels()
         # digests go to their channels whatever the channel's severity filter
-        chans = [Channel(c.url, frozenset(Severity), frozenset(), c.hmac_secret) for c in chans]
+        chans = [replace(c, severities=frozenset(Severity), tags=frozenset()) for c in chans]
         return self.act("send_digests", f"digest:{period}", f"{period} digest",
                         lambda: {"deliveries": [d.ok for d in self._send(message, chans)]}, actor=actor,
                         announce=False)
@@ -161,10 +167,13 @@ class ActionDesk:
         health = switcher.provider_health(self.statuses(), aliases)
         results = switcher.switch_files(paths, health, self.now(), hold, apply=mode is autonomy.Mode.AUTO)
         for r in results:
+            sent: builtins.list[Delivery] = []
             for c in r.changes:
-                self.act("switch_models", f"{r.file}#{c.agent}", f"{c.agent}: {c.old} -> {c.new} ({c.reason})",
-                         lambda: None, actor=actor, detail={"file": r.file, "agent": c.agent, "from": c.old,
-                                                            "to": c.new})
+                subject, summary = f"{r.file}#{c.agent}", f"{c.agent}: {c.old} -> {c.new} ({c.reason})"
+                outcome = self.act("switch_models", subject, summary, lambda: None, actor=actor, announce=False,
+                                   detail={"file": r.file, "agent": c.agent, "from": c.old, "to": c.new})
+                sent += self.announce(_action_message(outcome, subject, summary))
+            r.warnings.extend(_unsent(sent))
         return results
 
     def restore(self, paths: Sequence[str], actor: str = "user") -> builtins.list[switcher.Result]:
@@ -174,8 +183,27 @@ class ActionDesk:
             for c in r.changes:
                 self.audit(actor, "switch_models.restore", f"{r.file}#{c.agent}", **{"from": c.old, "to": c.new})
             if r.changes:
-                self.announce(Message(title=f"quotawarden restored {len(r.changes)} model(s) in {r.file}",
-                                      body="\n".join(f"{c.agent}: {c.old} -> {c.new}" for c in r.changes),
-                                      severity=Severity.INFO, tags=("action", "switch_models")))
+                sent = self.announce(Message(title=f"quotawarden restored {len(r.changes)} model(s) in {r.file}",
+                                             body="\n".join(f"{c.agent}: {c.old} -> {c.new}" for c in r.changes),
+                                             severity=Severity.INFO, tags=("action", "switch_models")))
+                r.warnings.extend(_unsent(sent))
             results.append(r)
         return results
+
+
+def _unsent(deliveries: Iterable[Delivery]) -> builtins.list[str]:
+    """One warning per channel that did not take a notice (the action itself is done and reported)."""
+    failed: dict[str, str] = {}
+    for d in deliveries:
+        if not d.ok:
+            failed.setdefault(d.channel, d.error or "the channel did not accept it")
+    return [f"the notice to {ch} was not sent: {why}" for ch, why in failed.items()]
+
+
+def _action_message(outcome: autonomy.Outcome, subject: str, summary: str) -> Message:
+    """What the channels hear about an autonomous action (done, proposed or skipped)."""
+    kind = outcome.action_type
+    return Message(title=f"quotawarden {kind.replace('_', ' ')}: {summary}"[:250], body=outcome.summary,
+                   severity=Severity.INFO, tags=("action", kind, subject),
+                   payload={"event": "action", "action": kind, "mode": outcome.mode.value, "done": outcome.done,
+                            "subject": subject})

@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
+from quotawarden.analysis.durations import human_duration
 from quotawarden.analysis.status import AccountStatus, WindowStatus
-from quotawarden.domain import Alert, Health, Outcome, Severity
+from quotawarden.credentials import is_unavailable, scheme_of, unavailable_detail
+from quotawarden.domain import Account, Alert, Health, Outcome, QuotaSample, Severity, Unit
 
 HEALTH_SEVERITY = {Health.YELLOW: Severity.WARNING, Health.RED: Severity.CRITICAL}
 
@@ -46,31 +49,119 @@ def _hhmm(at: datetime | None) -> str:
     return "" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ")
 
 
-def _window_alert(status: AccountStatus, w: WindowStatus) -> Alert | None:
-    severity = HEALTH_SEVERITY.get(w.status)
-    if severity is None:
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """A pool the proxy fails over in (``autonomy.rotate_keys = "auto"``): a limit on one member is absorbed by the
+    others, so it is at most a warning; the pool running out is the critical condition."""
+
+    name: str
+    members: tuple[str, ...]
+    fallback: tuple[str, ...] = ()
+
+
+class WindowKind(StrEnum):
+    """What a window is, for advice that is true of it."""
+
+    RATE = "rate"
+    """A short bucket (a minute, an hour): it refills on its own, soon."""
+    PLAN = "plan"
+    """A plan or spend window (5 hours to a month): it comes back at its reset."""
+    BALANCE = "balance"
+    """A prepaid balance or credit: it never resets, it is topped up."""
+
+
+RATE_WINDOW_MAX_S = 3600
+_MONEY = frozenset({Unit.USD, Unit.CNY, Unit.CREDITS})
+
+
+def window_kind(s: QuotaSample) -> WindowKind:
+    if s.unit in _MONEY and s.resets_at is None and not s.window_length_s:
+        return WindowKind.BALANCE
+    if s.window_length_s is not None and s.window_length_s <= RATE_WINDOW_MAX_S:
+        return WindowKind.RATE
+    return WindowKind.PLAN
+
+
+def _advice(status: AccountStatus, w: WindowStatus, severity: Severity, pool: Pool | None) -> str:
+    a, s = status.account, w.sample
+    kind = window_kind(s)
+    at = f" at {_hhmm(s.resets_at)}" if s.resets_at else ""
+    if kind is WindowKind.BALANCE:
+        advice = (f"top up the {a.provider} balance of {a.display} now (a balance never resets on its own)"
+                  if severity is Severity.CRITICAL else
+                  f"top up the {a.provider} balance of {a.display} before it runs out (it never resets on its own)")
+    elif kind is WindowKind.RATE:
+        refill = f"within {human_duration(s.window_length_s)}" if s.window_length_s else "shortly"
+        advice = (f"{a.display} refuses requests until its {w.name} rate window refills ({refill}{at}): slow down "
+                  "or spread requests over other accounts" if severity is Severity.CRITICAL else
+                  f"{a.display}'s {w.name} rate window refills {refill}: spread bursts over other accounts or slow "
+                  "down")
+    elif severity is Severity.CRITICAL:
+        advice = (f"move work off {a.display} now (another account or pool) until its {w.name} window resets{at}"
+                  if s.resets_at else f"move work off {a.display} now, or raise its {w.name} limit")
+    else:
+        advice = (f"plan ahead: prefer other accounts for heavy work until {a.display}'s {w.name} window resets{at}"
+                  if s.resets_at else f"plan ahead: prefer other accounts for heavy work, or raise {a.display}'s "
+                  f"{w.name} limit")
+    if pool is not None and severity is Severity.CRITICAL and kind is not WindowKind.BALANCE:
+        back = "refills" if kind is WindowKind.RATE else "resets"
+        return (f"nothing to do now: pool {pool.name} sends requests to its other accounts until {a.display}'s "
+                f"{w.name} {back}{at}; if this happens often, add an account to the pool")
+    return advice
+
+
+def _window_alert(status: AccountStatus, w: WindowStatus, pool: Pool | None, refused: str) -> Alert | None:
+    raw = HEALTH_SEVERITY.get(w.status)
+    if raw is None:
         return None
+    severity = Severity.WARNING if pool is not None else raw
     a = status.account
     resets = f"; resets {_hhmm(w.sample.resets_at)}" if w.sample.resets_at else ""
     exhausts = f"; at this pace it runs out {_hhmm(w.exhausts_at)}" if w.exhausts_at else ""
-    if severity is Severity.CRITICAL:
-        action = (f"move work off {a.display} now (another account or pool), or wait for the reset"
-                  if w.sample.resets_at else f"move work off {a.display} now, or raise its limit")
-    else:
-        action = f"plan ahead: prefer other accounts for heavy work until {a.display} {w.name} resets"
+    absorbed = f" (pool {pool.name} took the requests elsewhere)" if pool is not None and refused else ""
+    refusal = f"; requests were refused: {refused}{absorbed}" if refused and w.status is Health.RED else ""
     return Alert(key=f"health:{a.id}:{w.name}", severity=severity, kind="health", account_id=a.id, window=w.name,
-                 message=f"{a.display} ({a.provider}) {w.reason}{resets}{exhausts}", action=action)
+                 message=f"{a.display} ({a.provider}) {w.reason}{resets}{exhausts}{refusal}",
+                 action=_advice(status, w, raw, pool))
 
 
-def _outcome_alert(status: AccountStatus) -> Alert | None:
+def _credential_advice(a: Account, reason: str) -> str:
+    scheme, target = scheme_of(a.credential)
+    again = f"then `quotawarden poll --account {a.id} --force`"
+    if is_unavailable(reason):  # nothing reached the provider: the fix is on this machine
+        if scheme == "env":
+            return f"set {target} where quotawarden runs (the daemon's environment too), {again}"
+        if scheme == "vault":
+            return (f"make vault entry {target} readable here: set QUOTAWARDEN_VAULT_PASSPHRASE where quotawarden "
+                    f"runs if the vault is locked, or add the entry with `quotawarden keys add {target}`; {again}")
+        if scheme == "file":
+            return f"make {target} readable by quotawarden (restore it, or log in again with its tool), {again}"
+        return f"give account {a.id} a credential (`credential = \"env:VAR\"` or `vault:NAME`), {again}"
+    if scheme == "vault":
+        return f"replace the key: `quotawarden keys rotate {target}`"
+    if scheme == "env":
+        return f"put a valid key in {target} where quotawarden runs (the old one is refused), {again}"
+    if scheme == "file":
+        return f"replace the credential in {target} (an agent's login file: log in again with that tool), {again}"
+    return f"replace account {a.id}'s key in the config (better: a `vault:` or `env:` reference), {again}"
+
+
+def _outcome_alert(status: AccountStatus, pool: Pool | None) -> Alert | None:
     a = status.account
     reason = status.reason
     if status.outcome is Outcome.INVALID:
+        what = (f"its credential is not available here, so nothing was sent to the provider: "
+                f"{unavailable_detail(reason)}" if is_unavailable(reason)
+                else f"the provider rejects the credential ({reason})")
         return Alert(key=f"key_invalid:{a.id}", severity=Severity.CRITICAL, kind="key_invalid", account_id=a.id,
-                     message=f"{a.display} ({a.provider}): the provider rejects the credential ({reason})",
-                     action=f"replace the key: `quotawarden keys rotate NAME` (account {a.id} uses "
-                            f"{a.credential or 'no credential reference'})")
+                     message=f"{a.display} ({a.provider}): {what}", action=_credential_advice(a, reason))
     if status.outcome in (Outcome.LIMITED, Outcome.OVERAGE):
+        if pool is not None:
+            return Alert(key=f"limited:{a.id}", severity=Severity.WARNING, kind="limited", account_id=a.id,
+                         message=f"{a.display} ({a.provider}) refused requests ({reason}); pool {pool.name} sent "
+                                 "them to its other accounts",
+                         action=f"nothing to do now: pool {pool.name} routes around {a.display} until its limit "
+                                "resets; if this repeats, add an account to the pool")
         return Alert(key=f"limited:{a.id}", severity=Severity.CRITICAL, kind="limited", account_id=a.id,
                      message=f"{a.display} ({a.provider}) is rate limited or out of quota ({reason})",
                      action="route requests to another account until the limit resets")
@@ -81,13 +172,57 @@ def _outcome_alert(status: AccountStatus) -> Alert | None:
     return None
 
 
-def health_alerts(statuses: Iterable[AccountStatus]) -> list[Alert]:
-    """YELLOW windows warn, RED windows are critical; a rejected key, a hard limit or an unreachable API too."""
+def _absorbing(pools: Iterable[Pool]) -> dict[str, Pool]:
+    """Account id -> the failover pool that absorbs its limits (a pool of two or more, or one with a fallback)."""
+    out: dict[str, Pool] = {}
+    for p in pools:
+        if len(p.members) > 1 or p.fallback:
+            for m in p.members:
+                out.setdefault(m, p)
+    return out
+
+
+def health_alerts(statuses: Iterable[AccountStatus], pools: Iterable[Pool] = ()) -> list[Alert]:
+    """One alert per account and window: YELLOW warns, RED is critical; a rejected or unreadable key, a limit and
+    an unreachable API too. A limit that a RED window explains is told in that window's alert, not in a second
+    one. In a failover pool (``pools``) an account's limits and windows are at most a warning: the pool absorbs
+    them, and :func:`pool_alerts` says when it cannot."""
+    absorbing = _absorbing(pools)
     out: list[Alert] = []
     for s in statuses:
-        if (outcome := _outcome_alert(s)) is not None:
+        pool = absorbing.get(s.account.id)
+        limited = s.outcome in (Outcome.LIMITED, Outcome.OVERAGE)
+        refused = s.reason if limited else ""
+        windows = [a for w in s.windows if (a := _window_alert(s, w, pool, refused)) is not None]
+        explained = limited and any(w.status is Health.RED for w in s.windows)
+        if not explained and (outcome := _outcome_alert(s, pool)) is not None:
             out.append(outcome)
-        out.extend(a for w in s.windows if (a := _window_alert(s, w)) is not None)
+        out.extend(windows)
+    return out
+
+
+_UNUSABLE = frozenset({Outcome.LIMITED, Outcome.INVALID, Outcome.UNREACHABLE})
+
+
+def pool_alerts(statuses: Iterable[AccountStatus], pools: Iterable[Pool]) -> list[Alert]:
+    """A failover pool with no usable account left (each limited, rejected or unreachable): the proxy answers its
+    clients 429 now. Critical, unless a fallback pool still has a usable account (then a warning)."""
+    by_id = {s.account.id: s for s in statuses}
+    pools = list(pools)
+    usable = {p.name: any(m in by_id and by_id[m].outcome not in _UNUSABLE for m in p.members) for p in pools}
+    out = []
+    for p in pools:
+        if usable[p.name] or not p.members or not all(m in by_id for m in p.members):
+            continue
+        spare = next((f for f in p.fallback if usable.get(f)), None)
+        who = ", ".join(f"{m} {by_id[m].outcome.value}" for m in p.members)
+        out.append(Alert(
+            key=f"limited:pool:{p.name}", severity=Severity.WARNING if spare else Severity.CRITICAL, kind="limited",
+            message=f"pool {p.name} has no usable account ({who})" + (
+                f"; requests go to fallback pool {spare}" if spare else "; the proxy refuses its requests (429)"),
+            action=(f"add an account to pool {p.name}, or wait until its members' limits reset" if spare else
+                    f"add an account to pool {p.name} or a fallback pool (`fallback = [...]`), or wait until its "
+                    "members' limits reset")))
     return out
 
 

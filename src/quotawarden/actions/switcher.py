@@ -58,6 +58,8 @@ class Result:
     held: list[str] = field(default_factory=list)
     """Agents switched away and still waiting for their original to recover."""
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    """What went wrong after the file was handled (a notice that could not be sent); the changes stand."""
 
 
 def provider_of(model: str) -> str:

@@ -46,7 +46,7 @@ async def poll_async(svc: AppContext, account_ids: Sequence[str] | None = None,
     accounts = select(svc, account_ids, providers)
     store = svc.store
     the_plan = poller.plan(accounts, svc.plugins, accounts_q.states(store), svc.now(),
-                           lambda a: svc.resolve_credential(a.credential, a.id),
+                           lambda a: svc.resolve_credential(a.credential),  # the reason is the account's own
                            cache_guard_s=svc.config.settings.schedule.cache_guard, force=force)
     # file:// requests (local agent tools) are read from disk; everything else goes out over HTTP
     transport = svc.probe_transport or LocalFileTransport()

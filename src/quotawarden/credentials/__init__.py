@@ -21,6 +21,37 @@ class SecretSource(Protocol):
     def get(self, name: str) -> str: ...
 
 
+UNAVAILABLE = "credential not available here"
+"""How an account's outcome reason starts when its credential could not be read on this machine (so nothing was
+sent to the provider): an unset variable, a locked vault, an unreadable file. Anything else INVALID is the
+provider's verdict on the credential."""
+
+
+def unavailable(reason: str) -> str:
+    """The outcome reason for a credential that could not be read here (see :data:`UNAVAILABLE`)."""
+    return f"{UNAVAILABLE}: {reason}"
+
+
+def is_unavailable(reason: str | None) -> bool:
+    return bool(reason) and UNAVAILABLE in (reason or "")
+
+
+def unavailable_detail(reason: str) -> str:
+    """What is missing, from an :func:`unavailable` reason (the text after the marker)."""
+    return reason.partition(f"{UNAVAILABLE}: ")[2] or reason
+
+
+def scheme_of(ref: str | None) -> tuple[str, str]:
+    """``(scheme, target)`` of a reference: ``("env", "VAR")``, ``("file", "PATH")`` (without ``#key``),
+    ``("vault", "NAME")``, ``("literal", "")`` for a literal (never echoed), ``("", "")`` for none."""
+    if not ref:
+        return "", ""
+    scheme, _, rest = ref.partition(":")
+    if scheme in ("env", "file", "vault") and rest:
+        return scheme, rest.partition("#")[0] if scheme == "file" else rest
+    return "literal", ""
+
+
 def resolve(ref: str | None, *, env: Mapping[str, str] | None = None, vault: SecretSource | None = None,
             account: str = "") -> str | None:
     if not ref:

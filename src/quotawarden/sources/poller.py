@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from quotawarden.credentials import unavailable
 from quotawarden.domain import Account, AccountState, Outcome
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import Plugins
@@ -71,11 +72,12 @@ def plan(accounts: Sequence[Account], plugins: Plugins, states: dict[str, Accoun
         try:
             secret = resolve(acct) if spec.needs_credential or acct.credential else None
         except CredentialError as exc:
-            out.skipped.append(_skip(acct, now, Outcome.INVALID, str(exc), attempted=True))
+            out.skipped.append(_skip(acct, now, Outcome.INVALID, unavailable(str(exc)), attempted=True))
             continue
         if spec.needs_credential and not secret:
-            hint = " or ".join(spec.credential_env) or "a credential reference"
-            out.skipped.append(_skip(acct, now, Outcome.INVALID, f"no credential: set {hint}", attempted=True))
+            hint = f"set {' or '.join(spec.credential_env)}, or " if spec.credential_env else ""
+            out.skipped.append(_skip(acct, now, Outcome.INVALID, unavailable(
+                f"no credential: {hint}give the account a `credential` reference"), attempted=True))
             continue
         out.jobs.append(ProbeJob(spec, acct, secret, _settings(plugins, acct)))
     return out

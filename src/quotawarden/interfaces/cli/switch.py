@@ -5,8 +5,12 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.markup import escape
 
 from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, print_json, service
+
+EXIT_NOT_NOTIFIED = 3
+"""The files were handled as reported, but a notice about a change could not be sent (see the warnings)."""
 
 
 def switch(
@@ -25,12 +29,16 @@ def switch(
 
     The originals are kept in a side file next to the config (.opencode.json.quotawarden.json); edits keep
     comments and layout and are atomic. Obeys [autonomy] switch_models (auto / ask / off).
+    Every change is reported first; a notice that could not be sent is a warning and, with --once or
+    --restore, exit code 3 (a file that could not be handled is exit code 2).
     """
     svc = service(ctx)
     aliases = dict(a.split("=", 1) for a in alias or [] if "=" in a)
     if restore:
         results = svc.actions.restore(paths)
         _show(results, json_out)
+        if any(r.warnings for r in results):
+            raise typer.Exit(EXIT_NOT_NOTIFIED)
         return
     while True:
         results = svc.actions.switch(paths, recovery_hold, aliases)
@@ -38,13 +46,15 @@ def switch(
         if once:
             if any(r.error for r in results):
                 raise typer.Exit(2)
+            if any(r.warnings for r in results):
+                raise typer.Exit(EXIT_NOT_NOTIFIED)
             return
         time.sleep(interval)
 
 
 def _show(results: list, json_out: bool) -> None:  # type: ignore[type-arg]
     if json_out:
-        print_json({"files": [{"file": r.file, "error": r.error, "held": r.held, "changes": [
+        print_json({"files": [{"file": r.file, "error": r.error, "held": r.held, "warnings": r.warnings, "changes": [
             {"agent": c.agent, "from": c.old, "to": c.new, "reason": c.reason} for c in r.changes]}
             for r in results]})
         return
@@ -59,6 +69,8 @@ def _show(results: list, json_out: bool) -> None:  # type: ignore[type-arg]
             out.print(f"{r.file}: holding on fallback: {', '.join(r.held)}")
         if not r.changes and not r.held:
             out.print(f"{r.file}: nothing to change")
+        for w in r.warnings:  # after the changes: what was done is said first
+            err_console().print(f"[yellow]warning:[/] {escape(r.file)}: {escape(w)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
