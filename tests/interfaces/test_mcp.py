@@ -70,6 +70,10 @@ ERRORS: list[tuple[str, dict[str, Any], str]] = [
     ("recommend_account", {"task": "x", "provider": "nobody"}, "no account matches"),
     ("trigger_poll", {"account_ids": ["ghost"]}, "unknown account id(s): ghost"),
     ("add_key", {"name": "has space", "secret": SECRET}, "name"),
+    ("trigger_poll", {"account": "work-claude"},
+     "trigger_poll: unknown argument 'account' (did you mean 'account_ids'?); it takes account_ids, force"),
+    ("overview", {"verbose": True}, "overview: unknown argument 'verbose'; it takes no arguments"),
+    ("cost_breakdown", {"group_by": "model", "days": 30}, "unknown argument 'group_by'"),
 ]
 
 
@@ -88,6 +92,28 @@ def test_tools_over_stdio(seeded_live: Store, db_url: str, tmp_path: Path) -> No
             assert message in result.content[0].text, (name, result.content[0].text)
 
     run(db_url, tmp_path, body)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_misnamed_argument_is_refused_and_nothing_runs(seeded_live: Store, db_url: str, tmp_path: Path) -> None:
+    """A wrong argument name must not widen the call: ``trigger_poll`` would otherwise poll every account."""
+    from quotawarden.store import accounts as accounts_q
+
+    before = accounts_q.states(seeded_live)
+
+    async def body(client: Client) -> tuple[Any, Any]:
+        tools = {t.name: t for t in (await client.list_tools()).tools}
+        assert all(t.input_schema.get("additionalProperties") is False for t in tools.values())
+        wrong = await client.call_tool("trigger_poll", {"accounts": ["work-claude"], "force": True})
+        secret = await client.call_tool("add_key", {"name": "work", "key": SECRET})
+        return wrong, secret
+
+    wrong, secret = run(db_url, tmp_path, body)
+    assert wrong.is_error and "unknown argument 'accounts' (did you mean 'account_ids'?)" in wrong.content[0].text
+    assert accounts_q.states(seeded_live) == before  # nothing was polled
+    assert secret.is_error and "unknown argument 'key'" in secret.content[0].text
+    assert SECRET not in secret.content[0].text and SECRET[14:40] not in secret.content[0].text
+    assert not (tmp_path / "vault.json").exists()
 
 
 def test_ack_then_list_and_audit_resource(seeded_live: Store, db_url: str, tmp_path: Path) -> None:

@@ -1,11 +1,13 @@
 """``quotawarden mcp``: tools and resources over stdio, or streamable HTTP under the daemon (``mount``).
 
 Every tool is a thin call into ``Service`` (through the shared view modules) with typed inputs; failures come back
-as tool errors whose text says what went wrong and what to do, never a secret.
+as tool errors whose text says what went wrong and what to do, never a secret. An argument a tool does not declare
+is refused by name (the SDK would drop it silently, and a misspelt filter would widen the call to everything).
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, ParamSpec, TypeVar
 
@@ -45,11 +47,41 @@ def _guard(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         raise ToolError(redact_text(str(exc))) from None
 
 
-def build_server(svc: Service) -> MCPServer:
+class StrictServer(MCPServer[Any]):
+    """The SDK's server, except that each tool's input schema is closed (``additionalProperties: false``) and a call
+    with an argument the tool does not declare fails, naming it, instead of running without it."""
+
+    async def list_tools(self) -> Any:
+        tools = await super().list_tools()
+        for t in tools:
+            t.input_schema = {**t.input_schema, "additionalProperties": False}
+        return tools
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+        schema = next((t.input_schema for t in await super().list_tools() if t.name == name), None)
+        if schema is not None:
+            known = sorted(schema.get("properties", {}))
+            unknown = sorted(set(arguments) - set(known))
+            if unknown:
+                raise ToolError(unknown_arguments(name, unknown, known))
+        return await super().call_tool(name, arguments, context)
+
+
+def unknown_arguments(tool: str, unknown: list[str], known: list[str]) -> str:
+    """``trigger_poll: unknown argument 'account' (did you mean 'account_ids'?); it takes account_ids, force``."""
+    parts = []
+    for u in unknown:
+        close = difflib.get_close_matches(u, known, n=1, cutoff=0.5)
+        parts.append(f"{u!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    takes = f"it takes {', '.join(known)}" if known else "it takes no arguments"
+    return f"{tool}: unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(parts)}; {takes}; nothing was done"
+
+
+def build_server(svc: Service) -> MCPServer[Any]:
     from quotawarden import __version__
     from quotawarden.interfaces.mcp import tools_keys, tools_work
 
-    server = MCPServer("quotawarden", instructions=INSTRUCTIONS, version=__version__)
+    server = StrictServer("quotawarden", instructions=INSTRUCTIONS, version=__version__)
 
     @server.tool(description="Every account's windows: used, remaining, reset time, health and why.")
     def status(account_ids: Annotated[list[str] | None, Field(description="Only these accounts.")] = None
