@@ -42,7 +42,7 @@ def test_a_jump_explained_by_the_usage_seen_is_not_an_anomaly() -> None:
     uses.append(pa.Use("c1", (T0 + timedelta(seconds=60 * 19 + 30)).timestamp(), 180_000))  # the burst behind it
     assert pa.detect(seq, uses) == []
     # the same rise with only the ordinary minute's usage: 22 points over five minutes, about 5 expected
-    found = pa.detect(seq, uses[:-1] + [pa.Use("c1", uses[-1].ts, 10_000)])
+    found = pa.detect(seq, [*uses[:-1], pa.Use("c1", uses[-1].ts, 10_000)])
     assert [a.kind for a in found] == [pa.JUMP]  # one episode: the reading after it does not count it again
     assert found[0].evidence["rise_points"] == 22 and found[0].evidence["expected"]["points"] == 5.26
 
