@@ -66,7 +66,7 @@ def test(ctx: typer.Context,
         for r in rows:
             console().print(f"{'ok  ' if r['ok'] else 'FAIL'} {r['channel']} {r['error']}")
         if not rows:
-            console().print("no channel takes this severity (configure [alerts] channels)")
+            console().print("no channel takes this severity (configure [alerts] channels)", markup=False)
     if not rows or not all(r["ok"] for r in rows):
         raise typer.Exit(1)
 

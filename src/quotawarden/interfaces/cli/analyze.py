@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
 
@@ -52,7 +53,7 @@ def show(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str, jso
     for c in columns:
         table.add_column(c)
     for r in rows:
-        table.add_row(*(_cell(r.get(c)) for c in columns))
+        table.add_row(*(Text(_cell(r.get(c))) for c in columns))  # advice may name [[accounts]]: no markup
     console().print(table)
     if not rows:
         console().print("[dim]nothing to show[/]")

@@ -22,6 +22,7 @@ def _version(value: bool) -> None:
 def build_app() -> typer.Typer:
     app = typer.Typer(
         name="quotawarden", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+        rich_markup_mode=None,  # help is plain text: "[[accounts]]" or "[alerts]" in a help string stays as written
         help="Watch every LLM quota, rate limit, balance and dollar across your accounts.",
         context_settings={"help_option_names": ["-h", "--help"]},
     )

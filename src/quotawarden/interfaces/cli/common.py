@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import orjson
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from quotawarden.errors import QuotawardenError
 from quotawarden.redact import redact_text
@@ -36,7 +37,7 @@ class State:
             self._service = (self.service_factory() if self.service_factory
                              else build_service(self.config_path, store_url=self.db_url))
             for w in self._service.config.warnings:
-                err_console().print(f"[yellow]warning:[/] {w}", highlight=False)
+                err_console().print(Text.assemble(("warning:", "yellow"), f" {w}"), highlight=False)
         return self._service
 
 
@@ -86,5 +87,6 @@ def _default(obj: Any) -> Any:
 
 def fail(exc: QuotawardenError | str, code: int | None = None) -> NoReturn:
     msg = redact_text(str(exc))
-    err_console().print(f"[red]error:[/] {msg}", highlight=False, soft_wrap=True)
+    err_console().print(Text.assemble(("error:", "red"), f" {msg}"), highlight=False, soft_wrap=True)  # no markup:
+    # a message may name a TOML table such as [[accounts]]
     raise SystemExit(code if code is not None else getattr(exc, "exit_code", 1))

@@ -99,7 +99,7 @@ def check(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
         print_json(result)
         return
     for w in cfg.warnings:
-        console().print(f"[yellow]warning:[/] {w}")
+        console().print(f"warning: {w}", style="yellow", markup=False)
     console().print(f"ok: {result['file'] or '(no file, defaults)'}: {len(cfg.accounts)} accounts")
 
 

@@ -32,7 +32,7 @@ def _collect(svc: Service) -> None:
         try:
             step()
         except Exception as exc:  # the demo shows what it can; one stage failing is reported
-            err_console().print(f"[yellow]demo:[/] {name} failed: {exc}")
+            err_console().print(f"demo: {name} failed: {exc}", style="yellow", markup=False)
 
 
 def demo(
@@ -81,7 +81,7 @@ def _serve_forever(svc: Service, port: int, interval: float) -> None:
             try:
                 _collect(svc)
             except Exception as exc:
-                err_console().print(f"[yellow]demo:[/] collection failed: {exc}")
+                err_console().print(f"demo: collection failed: {exc}", style="yellow", markup=False)
 
     threading.Thread(target=rounds, name="demo-collector", daemon=True).start()
     err_console().print(f"dashboard and API on http://127.0.0.1:{port}/ (collecting every {interval:g}s; "

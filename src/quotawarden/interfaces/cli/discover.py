@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from quotawarden.errors import ConfigError
 from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, fail, print_json, service
@@ -85,7 +86,7 @@ def token_monitor(
     console().print(f"imported {len(report.samples)} samples from {report.lines} lines"
                     + (f"; skipped {len(report.skipped)}" if report.skipped else ""))
     for line in report.skipped[:20]:
-        err_console().print(f"[yellow]skipped[/] {line}", highlight=False)
+        err_console().print(Text.assemble(("skipped", "yellow"), f" {line}"), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
