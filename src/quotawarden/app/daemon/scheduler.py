@@ -135,9 +135,13 @@ class Daemon:
         if evaluate is None:
             return
 
-        def both() -> str:
-            evaluate()
-            return str(deliver()) if deliver is not None else ""
+        def both() -> dict[str, Any]:
+            ev = evaluate()
+            sent = deliver() if deliver is not None else []
+            failed = [f"{s.key} to {d.channel}: {d.error or 'not accepted'}" for s in sent for d in s.deliveries
+                      if not d.ok]
+            return {"opened": len(ev.opened), "resolved": len(ev.resolved),
+                    "notices_sent": sum(1 for s in sent if s.ok), "notices_failed": failed}
 
         lease = float(self.settings.server.alerts_lease)
         await run(self.svc.store, self.holder, JobSpec("alerts", both, singleton=True, lease_s=lease))
@@ -157,12 +161,14 @@ class Daemon:
 
         await run(self.svc.store, self.holder, JobSpec("anomalies", job, singleton=True, lease_s=120.0))
 
-    def _service_job(self, method: str, what: str) -> Any:
+    def _service_job(self, method: str, what: str, summary: Any = None) -> Any:
+        """``summary`` turns the method's result into what ``jobs`` shows (the result itself by default)."""
         def job() -> Any:
             fn = getattr(self.svc, method, None)
             if fn is None:
                 raise Skipped(f"{what} is not installed")
-            return fn()
+            result = fn()
+            return summary(result) if summary is not None else result
         return job
 
     def prune(self) -> str:
@@ -181,13 +187,13 @@ class Daemon:
         return [
             (JobSpec("ingest", self._service_job("ingest_logs", "log ingestion"), singleton=True,
                      lease_s=float(s.ingest_interval) * 2), IntervalTrigger(seconds=float(s.ingest_interval))),
-            *([(JobSpec("audit", self._service_job("audit_report", "the audit"), singleton=True,
+            *([(JobSpec("audit", self._service_job("audit_report", "the audit", _audit_summary), singleton=True,
                         lease_s=timeout * 4 + 3600, timeout_s=timeout, retries=3, backoff_s=60),
                 CronTrigger.from_crontab(s.audit_cron, timezone="UTC"))] if s.audit_cron.strip() else []),
             (JobSpec("prune", self.prune, singleton=True, lease_s=3600),
              CronTrigger.from_crontab("30 3 * * *", timezone="UTC")),
             (JobSpec("reap", self.reap, record=False), IntervalTrigger(seconds=30)),
-            (JobSpec("fairness", self._service_job("throttle_consumers", "fairness"), singleton=True,
+            (JobSpec("fairness", self._service_job("throttle_consumers", "fairness", _fairness_summary), singleton=True,
                      lease_s=float(s.fairness_interval)), IntervalTrigger(seconds=float(s.fairness_interval))),
             *self._digest_jobs(),
         ]
@@ -253,6 +259,16 @@ class Daemon:
 
     def last_runs(self) -> list[jobs_q.JobRun]:
         return jobs_q.last_runs(self.svc.store)
+
+
+def _audit_summary(report: Any) -> Any:
+    """The audit's counts (the report itself is read with `quotawarden audit` or the API)."""
+    return report.get("summary", {}) if isinstance(report, dict) else report
+
+
+def _fairness_summary(outcomes: Any) -> Any:
+    """What the throttle action did or proposed, one line per consumer."""
+    return [o.summary for o in outcomes] if outcomes else "no consumer over its fair share"
 
 
 def _soon() -> Any:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
@@ -29,21 +30,24 @@ def serve(
 
 
 def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
-    """Each scheduled job's last run: when, how long, outcome, on which replica."""
+    """Each scheduled job's last run: when, how long, outcome, on which replica, and what it did."""
+    from quotawarden.app.daemon.runner import detail_text, detail_value
+
     runs = service(ctx).last_job_runs()
     rows: list[dict[str, Any]] = [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
              "duration_s": None if r.finished_ts is None else round(r.finished_ts - r.started_ts, 3),
-             "outcome": r.outcome or "running", "detail": r.detail or ""} for r in runs]
+             "outcome": r.outcome or "running", "detail": detail_value(r.detail)} for r in runs]
     if json_out:
         print_json(rows)
         return
     table = Table(title="scheduled jobs", title_justify="left")
-    for col in ("job", "last run", "took", "outcome", "replica", "detail"):
-        table.add_column(col)
-    for r in rows:
+    for col in ("job", "last run", "took", "outcome", "replica"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("detail", overflow="fold")
+    for r, run in zip(rows, runs, strict=True):
         ago = time.time() - datetime.fromisoformat(r["started_at"]).timestamp()
         table.add_row(r["job"], f"{int(ago)}s ago", "-" if r["duration_s"] is None else f"{r['duration_s']:.2f}s",
-                      r["outcome"], r["host"] or "", (r["detail"] or "")[:60])
+                      r["outcome"], r["host"] or "", escape(detail_text(run.detail)[:300]))
     console().print(table)
     if not rows:
         console().print("No job has run yet: start the daemon with `quotawarden serve`.")
