@@ -45,7 +45,7 @@ SERVICE_YELLOW = frozenset({"degraded", "partial_outage", "degraded_performance"
 
 DEFAULT_HARD_CAPS: Mapping[str, float] = MappingProxyType({
     "claude/5h": 0.80, "claude/7d": 0.90, "claude/7d_opus": 0.90, "claude/7d_sonnet": 0.90,
-    "codex/5h": 0.85, "codex/7d": 0.90, "copilot/monthly": 0.85, "copilot/premium_interactions": 0.85,
+    "codex/5h": 0.85, "codex/7d": 0.90, "copilot/premium": 0.85,
 })
 """``provider/window`` -> the utilisation treated as exhausted. Others default to :attr:`Policy.default_cap`."""
 
