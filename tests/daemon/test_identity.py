@@ -25,7 +25,9 @@ def test_an_instance_with_a_configured_key_uses_that_account(db_url: str, tmp_pa
             reg = register(client)
             other = register(client, key="sk-someoneelse0123456789abcdef", project="other")
             h = {"X-API-Key": reg["api_key"]}
-            assert client.get("/v1/providers/deepseek", headers=h).json()["subscribers"] == [reg["instance_id"]]
+            detail = client.get("/v1/providers/deepseek", headers=h).json()
+            assert detail["subscribers"] == [reg["instance_id"]]
+            assert detail["fingerprint"] == fingerprint(DEEPSEEK_KEY)[:12]  # the key's, not the account name's
             ids = [a.id for a in svc.accounts()]
             assert ids[0] == "my-deepseek" and len(ids) == 2  # the configured one, and the other key's own
             assert f"deepseek-{fingerprint(DEEPSEEK_KEY)[:12]}" not in ids

@@ -163,6 +163,13 @@ def reap(svc: AppContext, now: float | None = None) -> list[str]:
     return dead
 
 
+def key_fingerprint(svc: AppContext, account_id: str) -> str:
+    """The short fingerprint of the key behind an account (``sk-...`` never leaves): the stored one, else the
+    one an instance account's id carries."""
+    fp = accounts_q.fingerprint_of(svc.store, account_id)
+    return fp[:12] if fp else account_id.rsplit("-", 1)[-1]
+
+
 def all_instances(svc: AppContext) -> list[Instance]:
     """Every registered instance, oldest first."""
     return inst_q.all_instances(svc.store)

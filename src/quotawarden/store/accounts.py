@@ -71,6 +71,14 @@ def account_by_fingerprint(store: Store, fingerprint: str) -> str | None:
                             .order_by(t.c.origin != "config", t.c.id).limit(1)).scalar()
 
 
+def fingerprint_of(store: Store, account_id: str) -> str | None:
+    """The fingerprint of an account's key, when the store knows it."""
+    t = schema.accounts
+    with store.engine.connect() as conn:
+        fp = conn.execute(select(t.c.fingerprint).where(t.c.id == account_id)).scalar()
+    return str(fp) if fp else None
+
+
 def remove_account(store: Store, account_id: str) -> bool:
     with store.engine.begin() as conn:
         n = conn.execute(delete(schema.accounts).where(schema.accounts.c.id == account_id)).rowcount

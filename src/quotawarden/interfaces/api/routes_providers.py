@@ -56,4 +56,4 @@ def provider(name: str, who: Caller = Depends(caller), st: ApiState = Depends(ap
         subs = [s for s in subs if who.instance is not None and s == who.instance.id]
     data = instances.provider_windows(st.service, [aid], _caps(st)).get(name, {"status": "UNKNOWN",
                                                                              "error": "no data"})
-    return {"name": name, "fingerprint": aid.rsplit("-", 1)[-1], "subscribers": subs, **data}
+    return {"name": name, "fingerprint": instances.key_fingerprint(st.service, aid), "subscribers": subs, **data}
