@@ -93,8 +93,8 @@ def test_watch_at_80x24_scrolls_filters_and_groups(term: Terminal) -> None:
     seen = set(first)
     for _ in range(4):  # PgDn until the end: every account is reachable and the chrome never moves
         term.send("\x1b[6~")
-        lines = term.wait("a scrolled page", lambda ls: chrome_ok(ls) and not set(visible_accounts(ls)) <= seen
-                          or "28 of 28" in ls[0])
+        lines = term.wait("a scrolled page", lambda ls, before=frozenset(seen): chrome_ok(ls) and (
+            not set(visible_accounts(ls)) <= before or "28 of 28" in ls[0]))
         seen |= set(visible_accounts(lines))
     assert "28 of 28" in lines[0] and seen == set(many_ids())
     term.send("k" * 3 + "\x1b[A")  # up by keys and arrows: still on screen
