@@ -5,12 +5,18 @@ from __future__ import annotations
 import time
 
 import typer
+from rich.console import Console
 from rich.markup import escape
 
 from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, print_json, service
 
 EXIT_NOT_NOTIFIED = 3
 """The files were handled as reported, but a notice about a change could not be sent (see the warnings)."""
+
+
+def _plain(out: Console, text: str) -> None:
+    """A changed file's line, printed as it is: a path is never wrapped or read as markup."""
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def switch(
@@ -64,13 +70,13 @@ def _show(results: list, json_out: bool) -> None:  # type: ignore[type-arg]
             err_console().print(f"[red]error:[/] {r.error}", highlight=False)
             continue
         for c in r.changes:
-            out.print(f"{r.file}: {c.agent}: {c.old} -> {c.new} ({c.reason})")
+            _plain(out, f"{r.file}: {c.agent}: {c.old} -> {c.new} ({c.reason})")
         if r.held:
-            out.print(f"{r.file}: holding on fallback: {', '.join(r.held)}")
+            _plain(out, f"{r.file}: holding on fallback: {', '.join(r.held)}")
         if not r.changes and not r.held:
-            out.print(f"{r.file}: nothing to change")
+            _plain(out, f"{r.file}: nothing to change")
         for w in r.warnings:  # after the changes: what was done is said first
-            err_console().print(f"[yellow]warning:[/] {escape(r.file)}: {escape(w)}", highlight=False)
+            err_console().print(f"[yellow]warning:[/] {escape(r.file)}: {escape(w)}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
