@@ -210,8 +210,7 @@ def test_gemini_per_day_429_retries_at_midnight_pacific_not_after_retry_delay() 
 
 
 def test_retry_is_never_before_an_exhausted_windows_reset() -> None:
-    from quotawarden.domain import QuotaSample, Source
-    from quotawarden.domain import limited_until
+    from quotawarden.domain import QuotaSample, Source, limited_until
 
     def sample(window: str, length: int | None, reset: datetime, remaining: float) -> QuotaSample:
         return QuotaSample(observed_at=NOW, account_id="a", window=window, unit=Unit.REQUESTS, remaining=remaining,
