@@ -40,6 +40,9 @@ Level = Literal["GREEN", "YELLOW", "RED", "UNKNOWN"]
 RANK: Mapping[str, int] = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
 BAD_OUTCOMES = frozenset({"INVALID", "LIMITED", "OVERAGE"})
 """Outcomes of the last probe that make an account RED whatever its windows say."""
+FAULT_OUTCOMES = frozenset({"ERROR", "UNREACHABLE"})
+"""Outcomes of the last probe that make an account at least YELLOW: its numbers may be old, nobody should trust
+them unchecked (``status --check`` exits 10 for it)."""
 SERVICE_RED = frozenset({"down", "major_outage"})
 SERVICE_YELLOW = frozenset({"degraded", "partial_outage", "degraded_performance"})
 
@@ -167,10 +170,11 @@ def stale_reason(w: Window, fresh: Freshness, now: datetime) -> str:
 
 
 def account_level(levels: Iterable[str], outcome: str | None = None) -> Level:
-    """An account's health: RED after an INVALID, LIMITED or OVERAGE probe, else its worst known window's."""
+    """An account's health: RED after an INVALID, LIMITED or OVERAGE probe, else its worst known window's, and at
+    least YELLOW after an ERROR or UNREACHABLE probe."""
     if outcome in BAD_OUTCOMES:
         return "RED"
-    worst: Level = "UNKNOWN"
+    worst: Level = "YELLOW" if outcome in FAULT_OUTCOMES else "UNKNOWN"
     for level in levels:
         if RANK[level] > RANK[worst]:
             worst = level  # type: ignore[assignment]
@@ -251,5 +255,5 @@ def error_rate(rate: float | None, policy: Policy) -> Judgement | None:
     return "GREEN", ""
 
 
-__all__ = ["BAD_OUTCOMES", "DEFAULT_HARD_CAPS", "Freshness", "Level", "Policy", "Verdict", "Window", "account_level",
-           "decide", "effective_cap", "freshness"]
+__all__ = ["BAD_OUTCOMES", "DEFAULT_HARD_CAPS", "FAULT_OUTCOMES", "Freshness", "Level", "Policy", "Verdict",
+           "Window", "account_level", "decide", "effective_cap", "freshness"]

@@ -122,8 +122,8 @@ def combine(account: Account, windows: list[WindowStatus], state: AccountState |
         return AccountStatus(account, worst, f"{outcome.value}: {reason}", outcome, windows, observed)
     ranked = sorted(windows, key=lambda w: (w.status.rank, w.sample.effective_ratio or 0), reverse=True)
     reason = ranked[0].reason
-    if outcome in (Outcome.ERROR, Outcome.UNREACHABLE) and state:
-        reason = f"{reason}; last probe {outcome.value}: {state.reason}"
+    if outcome.value in health.FAULT_OUTCOMES and state:
+        reason = "; ".join(filter(None, (f"last probe {outcome.value}: {state.reason}", reason)))
     return AccountStatus(account, worst, reason, outcome, windows, observed)
 
 

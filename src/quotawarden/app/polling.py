@@ -9,7 +9,7 @@ import asyncio
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,8 @@ from quotawarden.domain import Account, AccountState, Outcome
 from quotawarden.sources import poller, status_pages
 from quotawarden.sources.local_files import LocalFileTransport
 from quotawarden.sources.poller import summary as summary  # re-exported: a round's totals, for the poll command
-from quotawarden.sources.probe_runner import ProbeResult, ProbeRunner
+from quotawarden.sources.probe_runner import ProbeResult as ProbeResult  # re-exported: the poll command types it
+from quotawarden.sources.probe_runner import ProbeRunner
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import outcomes as outcomes_q
 from quotawarden.store import provider_status as status_q
@@ -42,7 +43,11 @@ def select(svc: AppContext, account_ids: Sequence[str] | None, providers: Sequen
 
 async def poll_async(svc: AppContext, account_ids: Sequence[str] | None = None,
                      providers: Sequence[str] | None = None, force: bool = False,
-                     runner: ProbeRunner | None = None) -> list[ProbeResult]:
+                     runner: ProbeRunner | None = None,
+                     on_start: Callable[[int], None] | None = None,
+                     on_result: Callable[[ProbeResult], None] | None = None) -> list[ProbeResult]:
+    """Probe and store. ``on_start(n)`` is told how many accounts will be probed, ``on_result`` each one's result
+    as it comes (a progress display)."""
     accounts = select(svc, account_ids, providers)
     store = svc.store
     the_plan = poller.plan(accounts, svc.plugins, accounts_q.states(store), svc.now(),
@@ -51,7 +56,9 @@ async def poll_async(svc: AppContext, account_ids: Sequence[str] | None = None,
     # file:// requests (local agent tools) are read from disk; everything else goes out over HTTP
     transport = svc.probe_transport or LocalFileTransport()
     runner = runner or ProbeRunner(svc.clock, transport=transport,
-                                   on_secret_update=write_back_secret)
+                                   on_secret_update=write_back_secret, on_result=on_result)
+    if on_start is not None:
+        on_start(len(the_plan.jobs))
     results = await poller.poll(runner, the_plan)
     record(svc, results)
     await read_status_pages(svc, {r.provider for r in results})
@@ -73,8 +80,9 @@ async def read_status_pages(svc: AppContext, providers: set[str]) -> None:
 
 
 def poll(svc: AppContext, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
-         force: bool = False) -> list[ProbeResult]:
-    return asyncio.run(poll_async(svc, account_ids, providers, force))
+         force: bool = False, on_start: Callable[[int], None] | None = None,
+         on_result: Callable[[ProbeResult], None] | None = None) -> list[ProbeResult]:
+    return asyncio.run(poll_async(svc, account_ids, providers, force, on_start=on_start, on_result=on_result))
 
 
 def record(svc: AppContext, results: Sequence[ProbeResult]) -> None:

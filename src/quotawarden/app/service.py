@@ -7,7 +7,7 @@ output. Built by :func:`build_service`; no module holds global state.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -346,11 +346,13 @@ class Service:
     # -- polling (quotawarden.app.polling) --------------------------------------------------------------------
 
     def poll(self, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
-             force: bool = False) -> list[ProbeResult]:
-        """Probe accounts now (cache guard unless ``force``); stores samples and outcomes. ``ProbeResult`` list."""
+             force: bool = False, *, on_start: Callable[[int], None] | None = None,
+             on_result: Callable[[ProbeResult], None] | None = None) -> list[ProbeResult]:
+        """Probe accounts now (cache guard unless ``force``); stores samples and outcomes. ``ProbeResult`` list.
+        ``on_start(n)``: how many accounts will be probed; ``on_result``: each result as it comes (progress)."""
         from quotawarden.app import polling
 
-        return polling.poll(self, account_ids, providers, force)
+        return polling.poll(self, account_ids, providers, force, on_start=on_start, on_result=on_result)
 
     async def poll_async(self, account_ids: Sequence[str] | None = None, providers: Sequence[str] | None = None,
                          force: bool = False) -> list[ProbeResult]:

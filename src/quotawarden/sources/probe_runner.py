@@ -20,7 +20,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -136,7 +136,8 @@ def _clean(text: str, secret: str | None) -> str:
 class ProbeRunner:
     def __init__(self, clock: Clock, *, transport: httpx.AsyncBaseTransport | None = None,
                  timeout: float = 10.0, tries: int = 3, backoff: float = 0.5, per_provider: int = 16,
-                 total: int = 128, on_secret_update: Any = None) -> None:
+                 total: int = 128, on_secret_update: Any = None,
+                 on_result: Callable[[ProbeResult], None] | None = None) -> None:
         self.clock = clock
         self.transport = transport
         self.timeout = timeout
@@ -144,6 +145,8 @@ class ProbeRunner:
         self.backoff = backoff
         self.per_provider = per_provider
         self.on_secret_update = on_secret_update
+        self.on_result = on_result
+        """Called with each account's result as soon as it is known (a progress display)."""
         self._total = asyncio.Semaphore(total)
         self._sems: dict[str, asyncio.Semaphore] = {}
 
@@ -163,7 +166,10 @@ class ProbeRunner:
     async def _guarded(self, client: httpx.AsyncClient, job: ProbeJob) -> ProbeResult:
         sem = self._sems.setdefault(job.spec.slug, asyncio.Semaphore(self.per_provider))
         async with sem, self._total:
-            return await self._probe(client, job)
+            result = await self._probe(client, job)
+        if self.on_result is not None:
+            self.on_result(result)
+        return result
 
     async def _probe(self, client: httpx.AsyncClient, job: ProbeJob) -> ProbeResult:
         started = time.monotonic()

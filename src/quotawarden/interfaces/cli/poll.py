@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
 import typer
 from rich.table import Table
 from rich.text import Text
@@ -9,10 +13,17 @@ from rich.text import Text
 from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, console, err_console, print_json, service
 from quotawarden.interfaces.cli.render import Cell, Col, fit_table, overall_line, status_table
 
+if TYPE_CHECKING:
+    from quotawarden.app.polling import ProbeResult
+
 OUTCOME_STYLE = {"OK": "green", "LIMITED": "yellow", "OVERAGE": "bold magenta", "INVALID": "red", "ERROR": "red",
                  "UNREACHABLE": "red", "UNKNOWN": "dim"}
 
-POLL_COLS = (Col("account"), Col("provider", drop=1), Col("outcome"), Col("cost", "num"), Col("reason", "note"))
+POLL_COLS = (Col("account"), Col("provider", drop=1), Col("outcome"), Col("took", justify="right", drop=2),
+             Col("cost", "num"), Col("reason", "note"))
+FAULTS = frozenset({"ERROR", "UNREACHABLE"})
+"""Outcomes that make ``poll`` exit 1 (the other accounts are still probed and stored)."""
+EXIT_FAILED = 1
 
 
 def poll(
@@ -29,13 +40,15 @@ def poll(
     Each account ends with an explicit outcome: OK, LIMITED, OVERAGE, INVALID, ERROR, UNREACHABLE or UNKNOWN.
     """
     svc = service(ctx)
-    results = svc.poll(account or None, provider or None, force)
+    with _progress() as (on_start, on_result):
+        results = svc.poll(account or None, provider or None, force, on_start=on_start, on_result=on_result)
     svc.detect_provider_anomalies()  # stored with their evidence; `quotawarden evidence` exports them
     from quotawarden.app.polling import summary
 
     if json_out:
         report = svc.status_report(account or None)
         print_json({"poll": {**summary(results), "results": [r.as_json() for r in results]}, "status": report})
+        _exit_on_faults(results)
         return
     out = console(wide)
     width = None if wide else out.width
@@ -43,12 +56,46 @@ def poll(
     for r in results:
         tokens = f", {r.cost.tokens:,} tok" if r.cost.tokens else ""
         cost = "skipped" if r.skipped else f"{r.cost.requests} req{tokens}"
+        took = "-" if r.skipped else f"{r.elapsed_s:.1f}s"
         rows.append([r.account_id, r.provider, Text(r.outcome.value, style=OUTCOME_STYLE.get(r.outcome.value, "")),
-                     cost, r.reason or ""])
+                     took, cost, r.reason or ""])
     out.print(fit_table("poll", POLL_COLS, rows, width))
     report = svc.status_report(account or None)
     out.print(status_table(report, svc.now(), width))
     out.print(overall_line(report))
+    _exit_on_faults(results)
+
+
+def _exit_on_faults(results: list[ProbeResult]) -> None:
+    """Exit 1 with a one-line reason when some polled account ended UNREACHABLE or ERROR."""
+    failed = [r for r in results if not r.skipped and r.outcome.value in FAULTS]
+    if failed:
+        names = ", ".join(f"{r.account_id} ({r.outcome.value})" for r in failed)
+        err_console().print(Text.assemble(("error:", "red"), f" {len(failed)} of {len(results)} accounts could "
+                                          f"not be read: {names}"), highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_FAILED)
+
+
+@contextmanager
+def _progress() -> Iterator[tuple[Callable[[int], None], Callable[[ProbeResult], None]]]:
+    """A progress bar on stderr while the probes run, only when stderr is a terminal (never in a pipe or a log)."""
+    err = err_console()
+    if not err.is_terminal:
+        yield (lambda n: None), (lambda r: None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("polling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def start(n: int) -> None:
+            bar.update(task, total=n)
+
+        def done(r: ProbeResult) -> None:
+            bar.update(task, advance=1, description=f"{r.account_id} {r.outcome.value} {r.elapsed_s:.1f}s")
+
+        yield start, done
 
 
 def providers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
