@@ -159,6 +159,41 @@ def test_codex_windows_by_length() -> None:
     assert reading.details["plan_type"] == "plus"
 
 
+def run_at(slug: str, now: datetime, *responses: HttpResponse):
+    """A probe as it ran when a real answer was captured (its resets are in the past today)."""
+    context = ProbeContext(Account(f"{slug}-1", slug), SECRET, None, now)
+    return drive_probe(PLUGINS.provider(slug).probe, context, list(responses))  # type: ignore[arg-type]
+
+
+def test_codex_real_free_answer_has_a_weekly_primary_window() -> None:
+    """james-6-23/codex2api#168: a free account's only window is the primary one, 7 days long."""
+    now = datetime.fromtimestamp(1780378144 - 604800, UTC)  # reset_at - reset_after_seconds
+    reading = run_at("codex", now, resp("codex/codex_wham_usage_free_weekly_only.json"))
+    w = windows(reading.samples)
+    assert set(w) == {"7d"} and reading.outcome is Outcome.OK
+    assert (w["7d"].used_ratio, w["7d"].window_length_s) == (0.03, 604800)
+    assert w["7d"].resets_at == datetime.fromtimestamp(1780378144, UTC)
+    assert reading.details["plan_type"] == "free"
+
+
+def test_codex_real_exhausted_week_is_limited_until_its_reset() -> None:
+    """james-6-23/codex2api#168: a Plus account at 100 % of the week, 1 % of the 5 hours."""
+    now = datetime.fromtimestamp(1779791385 - 18000, UTC)
+    reading = run_at("codex", now, resp("codex/codex_wham_usage_plus_weekly_exhausted.json"))
+    w = windows(reading.samples)
+    assert (w["5h"].used_ratio, w["7d"].used_ratio) == (0.01, 1.0)
+    assert reading.outcome is Outcome.LIMITED
+    assert reading.retry_at == datetime.fromtimestamp(1780208142, UTC)
+
+
+def test_codex_real_prolite_answer_without_resets() -> None:
+    """vinzdg/codenotch#286: a weekly primary window with neither reset_at nor reset_after_seconds."""
+    reading = run("codex", resp("codex/codex_wham_usage_prolite.json"))
+    w = windows(reading.samples)
+    assert set(w) == {"7d"} and w["7d"].used_ratio == 0 and w["7d"].resets_at is None
+    assert reading.details["plan_type"] == "prolite"
+
+
 @pytest.mark.parametrize(("window", "unit", "limit", "remaining", "reset_s"), [
     ("rpm", Unit.REQUESTS, 5000, 4999, 0.012), ("tpm", Unit.TOKENS, 2_000_000, 1_998_764, 0.037)])
 def test_openai_headers(window, unit, limit, remaining, reset_s) -> None:

@@ -8,6 +8,7 @@ with Go-style relative resets (``6m0s``, ``1.5s``, ``20ms``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,10 +93,23 @@ def retry_text(now: datetime, retry_at: datetime | None) -> str:
     return f", retry in {wait:g}s" if wait <= 3600 else f", retry after {retry_at.isoformat()}"
 
 
-def rate_limited(name: str, samples: list[QuotaSample], headers: Headers, now: datetime) -> ProbeReading:
+_TRY_AGAIN = re.compile(rb"try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)")
+
+
+def body_retry_hint(body: bytes) -> float | None:
+    """Seconds named by an OpenAI-style 429 message, ``Please try again in 50.597142857s`` (a Groq 429 body seen
+    without any header, danielmiessler/Fabric#364); only read when no ``Retry-After`` header is given."""
+    match = _TRY_AGAIN.search(body[:2000])
+    return go_duration(match.group(1).decode()) if match else None
+
+
+def rate_limited(name: str, samples: list[QuotaSample], headers: Headers, now: datetime,
+                 body: bytes = b"") -> ProbeReading:
     """A 429 answer: LIMITED until ``Retry-After`` (or the exhausted window's reset, see :func:`limited_until`),
-    keeping the samples its headers carried (0 left is news)."""
+    keeping the samples its headers carried (0 left is news). Without the header, the body's "try again in"."""
     wait = retry_after(headers, now)
+    if wait is None:
+        wait = body_retry_hint(body)
     retry_at = limited_until(now, now + timedelta(seconds=wait) if wait is not None else None, samples)
     return ProbeReading(samples=samples, outcome=Outcome.LIMITED, retry_at=retry_at,
                         reason=f"{name}: rate limited (429)" + retry_text(now, retry_at))

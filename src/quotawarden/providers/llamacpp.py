@@ -1,7 +1,8 @@
 """llama.cpp ``llama-server``: unlimited, but it can be down or still loading (Confirmed, server README).
 
 ``GET /health`` -> 200 ``{"status":"ok"}``; while loading every endpoint answers 503
-``{"error":{"code":503,"message":"Loading model",...}}``. Then ``GET /v1/models`` (loaded model) and, when the
+``{"error":{"code":503,"message":"Loading model",...}}`` (older builds: ``{"status": "loading model"}``).
+Then ``GET /v1/models`` (loaded model) and, when the
 server runs with ``--metrics``, ``GET /metrics`` (Prometheus text, ``llamacpp:`` prefix): throughput, tokens
 served and requests processing/deferred. A healthy server gives one ``health`` sample with ratio 0 (nothing
 to run out of); loading is an ``ERROR`` outcome with that reason, so it never looks like a quota.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import Outcome, Unit
@@ -47,6 +49,15 @@ def parse_metrics(text: str) -> dict[str, float]:
     return out
 
 
+def _status_text(body: bytes) -> str:
+    """Older builds answer a loading 503 with ``{"status": "loading model"}`` (ggml-org/llama.cpp#4860)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(data.get("status") or "")[:80] if isinstance(data, dict) else ""
+
+
 def _headers(secret: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"} if secret else {}
 
@@ -56,7 +67,7 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
     auth = _headers(ctx.secret)
     resp = yield HttpRequest("GET", ctx.url(BASE, "/health"), headers=auth)
     if resp.status == 503:
-        why = error_text(resp.body) or "unavailable"
+        why = error_text(resp.body) or _status_text(resp.body) or "unavailable"
         return ProbeReading(outcome=Outcome.ERROR, reason=f"llamacpp: {why} (503)",
                             details={"state": "loading" if "load" in why.lower() else "unavailable"})
     check_status(resp, "llamacpp", ctx.now)

@@ -59,7 +59,7 @@ def read_probe_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
             return ProbeReading(samples=samples, outcome=Outcome.LIMITED,
                                 reason="openai: insufficient_quota: billing quota exhausted (add credit; "
                                        "retrying will not help)", details={"insufficient_quota": True})
-        return rate_limited("openai", samples, resp.headers, ctx.now)
+        return rate_limited("openai", samples, resp.headers, ctx.now, resp.body)
     return answer_reading("openai", samples, resp, ctx.now)
 
 

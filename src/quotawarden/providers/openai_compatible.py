@@ -131,7 +131,7 @@ def read_compat_response(entry: CompatProvider, ctx: ProbeContext, resp: HttpRes
     """Samples from the headers of any answer; a 429 keeps them (remaining 0 is worth storing)."""
     samples = entry.headers.read(ctx.account.id, resp.status, resp.headers, ctx.now, source=Source.PROBE)
     if resp.status == 429:
-        return rate_limited(entry.slug, samples, resp.headers, ctx.now)
+        return rate_limited(entry.slug, samples, resp.headers, ctx.now, resp.body)
     check_status(resp, entry.slug, ctx.now)
     json_object(resp, entry.slug)  # a 200 with a broken body is an upstream fault, not a reading
     details: dict[str, str] = {}
