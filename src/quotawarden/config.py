@@ -53,20 +53,32 @@ class AccountConfig(BaseModel):
     enabled: bool = True
 
 
+def _ratio(value: Any) -> Any:
+    """A share of a limit, 0..1: ``80`` (a percentage) is refused with the ratio it probably meant."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and not 0 <= value <= 1:
+        hint = f"; did you mean {value / 100:g}?" if 1 < value <= 100 else ""
+        raise ValueError(f"{value:g} is not a ratio between 0 and 1{hint}")
+    return value
+
+
+Ratio = Annotated[float, BeforeValidator(_ratio)]
+"""A share between 0 and 1 (``0.8`` for 80%)."""
+
+
 class Thresholds(Section):
-    used_yellow: float = 0.5
-    used_red: float = 0.8
+    used_yellow: Ratio = 0.5
+    used_red: Ratio = 0.8
     exhaust_days_yellow: float = 14
     exhaust_days_red: float = 7
-    error_rate_yellow: float = 0.001
-    error_rate_red: float = 0.05
-    safety_margin: float = 0.05
+    error_rate_yellow: Ratio = 0.001
+    error_rate_red: Ratio = 0.05
+    safety_margin: Ratio = 0.05
     """Subtracted from a hard cap when the window burns fast (see analysis.health)."""
-    hard_caps: dict[str, float] = Field(default_factory=dict)
+    hard_caps: dict[str, Ratio] = Field(default_factory=dict)
     """``"provider/window" = fraction``, e.g. ``"claude/5h" = 0.8``; merged over the built-in defaults."""
-    default_cap: float = 0.85
+    default_cap: Ratio = 0.85
     """The hard cap of windows that neither ``hard_caps`` nor the built-in defaults name."""
-    fast_share: float = 0.25
+    fast_share: Ratio = 0.25
     """A window burns fast (and its cap drops by ``safety_margin``) when it would reach the cap in this share of
     its length."""
 
@@ -284,6 +296,9 @@ def from_text(text: str, file: Path | None, plugins: Plugins) -> Config:
             raise ConfigError(f"duplicate account id {a.id!r}", file=name,
                               line=locate(text, ("accounts", i, "id")), field=f"accounts[{i}].id")
         seen.add(a.id)
+    declared = {p.name for p in settings.pools}
+    implicit = dict.fromkeys(c.pool for c in settings.accounts if c.enabled and c.pool and c.pool not in declared)
+    settings.pools = [*settings.pools, *(PoolConfig(name=str(p)) for p in implicit)]  # `pool = "x"` declares x
     return Config(settings, [a for a, c in zip(accounts, settings.accounts, strict=True) if c.enabled],
                   file, warnings)
 
@@ -326,7 +341,9 @@ def _validation_error(exc: ValidationError, text: str, name: str) -> ConfigError
     err = exc.errors()[0]
     loc = tuple(err["loc"])
     msg = err["msg"]
-    if err["type"] == "missing":
+    if err["type"] == "value_error":
+        msg = msg.removeprefix("Value error, ")
+    elif err["type"] == "missing":
         msg = "required field is missing"
     elif err["type"] == "extra_forbidden":
         msg = "unknown key"
@@ -342,6 +359,10 @@ def locate(text: str, loc: tuple[Any, ...]) -> int | None:
     """The line of the key that ``loc`` (pydantic's error location) points at, best effort."""
     if not loc:
         return None
+    if len(loc) > 2 and isinstance(loc[1], str):  # a key of a sub-table: ``[thresholds.hard_caps]``
+        nested = locate(text, (f"{loc[0]}.{loc[1]}", *loc[2:]))
+        if nested is not None:
+            return nested
     lines = text.splitlines()
     target_table, rest = str(loc[0]), list(loc[1:])
     index = rest.pop(0) if rest and isinstance(rest[0], int) else None

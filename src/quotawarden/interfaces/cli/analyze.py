@@ -106,6 +106,11 @@ def rotation(ctx: typer.Context, pool: str = typer.Option(None, "--pool", help="
     if json_out:
         print_json(rots)
         return
+    if not rots:
+        what = f"no pool named {pool!r}" if pool else "no pools"
+        console().print(f"{what}: give accounts a `pool = \"NAME\"` (or add a [[pools]] table with name and "
+                        "fallback) in the config, then run this again.", markup=False, highlight=False)
+        return
     for r in rots:
         rows = [*r["ranked"], *({"account": s["account"], "reason": f"skipped: {s['reason']}"} for s in r["skipped"])]
         show(rows, ["account", "pool", "tier", "headroom", "binding_window", "resets_at", "reason"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
+from quotawarden.interfaces.cli.common import JsonOpt, console, fail, print_json, service
 
 
 def serve(
@@ -26,7 +27,27 @@ def serve(
 
     svc = service(ctx)
     server = svc.config.settings.server
-    run(svc, host or server.host, port or server.port, tick_s=tick, with_proxy=with_proxy, log_level=log_level)
+    host, port = host or server.host, port or server.port
+    _check_port(host, port)  # before the first poll: a busy port is said at once, in one line
+    run(svc, host, port, tick_s=tick, with_proxy=with_proxy, log_level=log_level)
+
+
+EXIT_PORT_BUSY = 1
+"""``serve`` on a port it cannot listen on: the operation failed (3 is ``switch``'s)."""
+
+
+def _check_port(host: str, port: int) -> None:
+    import socket
+
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+            sock.bind(addr)
+    except OSError as exc:
+        busy = "is already in use (another `quotawarden serve`?)" if exc.errno == errno.EADDRINUSE else \
+            f"cannot be listened on ({exc.strerror or exc})"
+        fail(f"{host}:{port} {busy}; choose another with --port or server.port in the config", EXIT_PORT_BUSY)
 
 
 def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:

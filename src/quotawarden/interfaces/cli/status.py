@@ -8,6 +8,9 @@ from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, console, print_j
 from quotawarden.interfaces.cli.render import overall_line, status_table
 
 EXIT_YELLOW, EXIT_RED = 10, 11
+NO_ACCOUNTS = ("No accounts yet. Add some with `quotawarden accounts discover --add` (the keys and logins found on "
+               "this machine) or write a config with `quotawarden config init`; `quotawarden demo` shows it all "
+               "on made-up accounts.")
 
 
 def status(
@@ -33,6 +36,8 @@ def status(
         report, now = svc.status_report(account or None, include_all=all_), svc.now()
     if json_out:
         print_json(report)
+    elif not report["accounts"] and not account:
+        console().print(NO_ACCOUNTS, markup=False, highlight=False)
     else:
         out = console(wide)
         out.print(status_table(report, now, None if wide else out.width))
