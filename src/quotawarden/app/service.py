@@ -19,9 +19,9 @@ from quotawarden.analysis.status import AccountStatus, HealthThresholds, overall
 from quotawarden.app import reports
 from quotawarden.clock import Clock, SystemClock
 from quotawarden.config import Config, load_config
-from quotawarden.domain import Account, AuditEvent, QuotaSample, UsageEvent
+from quotawarden.domain import Account, AuditEvent, QuotaSample, UsageEvent, derived_ratio
 from quotawarden.plugins import Plugins, load_plugins
-from quotawarden.store import Store, alerts_view, open_store, usage_totals
+from quotawarden.store import Store, alerts_view, open_store, sample_buckets, usage_totals
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import audit as audit_q
 from quotawarden.store import jobs as jobs_q
@@ -159,6 +159,22 @@ class Service:
                 until: datetime | None = None) -> list[QuotaSample]:
         """Raw samples of one account (optionally one window) in a time range, oldest first."""
         return samples_q.history(self.store, account_id, window, since=since, until=until)
+
+    def worst_window_history(self, hours: int = 24, points: int = 48,
+                             account_ids: Sequence[str] | None = None) -> dict[str, list[float | None]]:
+        """Per account, the used share of its most-used window in each of ``points`` equal steps over the last
+        ``hours`` (oldest first; None where no window had a ratio): the overview's sparklines."""
+        step_s = max(hours * 3600 // points, 1)
+        since = datetime.fromtimestamp(self.now().timestamp() - step_s * points, tz=self.now().tzinfo)
+        out: dict[str, list[float | None]] = {}
+        for p in sample_buckets.peaks(self.store, since, step_s, account_ids):
+            ratio = p.used_ratio if p.used_ratio is not None else derived_ratio(p.used, p.remaining, p.limit)
+            if ratio is None or p.bucket < 0:
+                continue
+            at = min(p.bucket, points - 1)  # a reading taken right now closes the last step
+            row = out.setdefault(p.account_id, [None] * points)
+            row[at] = max(ratio, row[at] or 0.0)
+        return out
 
     def rollups(self, account_id: str, window: str | None = None) -> list[dict[str, Any]]:
         """Hourly roll-ups of one account's pruned samples, oldest first."""

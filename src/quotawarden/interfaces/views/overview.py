@@ -1,4 +1,5 @@
-"""The overview: per provider health, capacity and trend; warnings; next resets; next rotation; cost this month."""
+"""The overview: per provider health, capacity and trend; warnings; next resets; next rotation; cost this month;
+a 24-hour sparkline per account; local tools (no quota) with their own health only."""
 
 from __future__ import annotations
 
@@ -14,8 +15,33 @@ if TYPE_CHECKING:
     from quotawarden.app.service import Service
 
 _RANK = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
+QUOTA_FREE_KINDS = frozenset({"local", "tool"})
+"""Provider kinds with no quota to run out of (llama.cpp, Ollama, agent tools): shown by whether they answer."""
+SPARK_HOURS, SPARK_POINTS = 24, 48
 TREND_EPSILON = 0.01
 """A worst-window change smaller than one point of utilisation per hour counts as flat."""
+
+
+def quota_free(svc: Service, provider: str) -> bool:
+    """True for a local server or tool: nothing to run out of, so never a quota colour."""
+    spec = svc.plugins.providers.get(provider)
+    return spec is not None and spec.kind in QUOTA_FREE_KINDS
+
+
+def local_health(account: dict[str, Any]) -> str:
+    """A quota-free account's own health: ``answering`` when its last check got an answer."""
+    return "answering" if account.get("outcome") == "OK" else "not answering"
+
+
+def capacity_rows(providers_: list[dict[str, Any]], accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per provider, what each account with a known ratio has left (0..1), for the stacked capacity chart."""
+    by_id = {a["id"]: a for a in accounts}
+    rows = []
+    for p in providers_:
+        accs = [by_id[i] for i in p["accounts"] if by_id[i]["worst_ratio"] is not None]
+        rows.append({"provider": p["provider"], "accounts": [
+            {"id": a["id"], "left": 1 - min(a["worst_ratio"], 1.0), "status": a["status"]} for a in accs]})
+    return rows
 
 
 def worst_ratio(account: dict[str, Any]) -> float | None:
@@ -78,9 +104,13 @@ def next_resets(accounts: list[dict[str, Any]], now: Any, limit: int = 8) -> lis
     return sorted(rows, key=lambda r: r["in_s"])[:limit]
 
 
-def next_rotation(svc: Service, accounts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per pool (or provider, for accounts in no pool): the account to use next and the ones to avoid."""
+def next_rotation(svc: Service, accounts: list[dict[str, Any]], local: frozenset[str] = frozenset()
+                  ) -> list[dict[str, Any]]:
+    """Per pool (or provider, for accounts in no pool): the account to use next and the ones to avoid. A pool of
+    ``local`` (quota-free) accounts only is left out: the local tools list says whether they answer."""
     if rotations := svc.rotation():
+        members = [{x.account_id for x in r.ranked} | {acc for acc, _ in r.skipped} for r in rotations]
+        rotations = [r for r, m in zip(rotations, members, strict=True) if not m or not m <= local]
         return [{"pool": r.pool, "use": r.ranked[0].account_id if r.ranked else None,
                  "then": [x.account_id for x in r.ranked[1:3]], "avoid": [acc for acc, _ in r.skipped],
                  "reason": r.ranked[0].reason if r.ranked else "; ".join(f"{a}: {why}" for a, why in r.skipped)}
@@ -119,13 +149,24 @@ def warnings(accounts: list[dict[str, Any]], open_alerts: list[dict[str, Any]],
 def overview(svc: Service) -> dict[str, Any]:
     report = svc.status_report()
     now = svc.now()
-    accounts = report["accounts"]
+    local, accounts = [], []
+    for a in report["accounts"]:
+        if quota_free(svc, a["provider"]):
+            local.append({**a, "health": local_health(a)})
+        else:
+            a["worst_ratio"] = worst_ratio(a)
+            accounts.append(a)
+    history = svc.worst_window_history(SPARK_HOURS, SPARK_POINTS, [a["id"] for a in accounts])
     for a in accounts:
-        a["worst_ratio"] = worst_ratio(a)
+        a["spark"] = history.get(a["id"], [])
+    overall = {k: sum(a["status"] == k for a in accounts) for k in report["overall"]}
     open_alerts = alerts_v.list_alerts(svc, "open")
+    by_provider = providers(svc, accounts)
     return {
-        "generated_at": report["generated_at"], "overall": report["overall"], "accounts": accounts,
-        "providers": providers(svc, accounts), "warnings": warnings(accounts, open_alerts, report.get("services")),
-        "next_resets": next_resets(accounts, now), "rotation": next_rotation(svc, accounts),
-        "forecast": money_v.forecast(svc), "open_alerts": len(open_alerts),
+        "generated_at": report["generated_at"], "overall": overall, "accounts": accounts, "local": local,
+        "providers": by_provider, "capacity": capacity_rows(by_provider, accounts),
+        "warnings": warnings(accounts, open_alerts, report.get("services")),
+        "next_resets": next_resets(accounts, now),
+        "rotation": next_rotation(svc, accounts, frozenset(a["id"] for a in local)),
+        "forecast": money_v.forecast(svc), "open_alerts": len(open_alerts), "spark_hours": SPARK_HOURS,
     }

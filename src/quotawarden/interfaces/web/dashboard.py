@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from quotawarden.interfaces.web import errors
 from quotawarden.interfaces.web.pages import STATIC_PREFIX, make_router
 
 if TYPE_CHECKING:
@@ -21,7 +22,9 @@ if TYPE_CHECKING:
 
 
 def mount(app: FastAPI, service: Service) -> None:
-    app.include_router(make_router(service))
+    router = make_router(service)
+    app.include_router(router)
+    errors.install(app, service, {getattr(r, "endpoint", None) for r in router.routes} - {None})
     app.mount(STATIC_PREFIX, StaticFiles(directory=str(files("quotawarden.interfaces.web") / "static")),
               name="qw-static")
 

@@ -16,7 +16,7 @@ from quotawarden.interfaces.views import alerts as alerts_v
 from quotawarden.interfaces.views import money as money_v
 from quotawarden.interfaces.views import overview as overview_v
 from quotawarden.interfaces.views._common import human, parse_iso
-from quotawarden.interfaces.web import auth
+from quotawarden.interfaces.web import auth, svg
 
 if TYPE_CHECKING:
     from quotawarden.app.service import Service
@@ -48,7 +48,19 @@ def environment() -> Environment:
     env = Environment(loader=PackageLoader("quotawarden.interfaces.web", "templates"),
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.filters.update(usd=_usd, big=_big, clock=_clock)
+    env.globals.update(sparkline=svg.sparkline, capacity_chart=svg.capacity_chart)
     return env
+
+
+def render(env: Environment, svc: Service, request: Request, template: str, name: str, title: str,
+           **ctx: Any) -> str:
+    """A template with what every page shares: the navigation, links under the root path, the refresh period."""
+    root = request.scope.get("root_path", "")
+    until: Callable[[Any], str] = lambda v: _until(v, svc.now())  # noqa: E731
+    env.filters["until"] = until
+    return env.get_template(template).render(
+        page=name, title=title, nav=NAV, refresh=REFRESH_S, generated_at=svc.now().isoformat(),
+        url=lambda n, **kw: root + PATHS[n].format(**kw), static=lambda p: f"{root}{STATIC_PREFIX}/{p}", **ctx)
 
 
 def make_router(svc: Service) -> APIRouter:
@@ -60,14 +72,10 @@ def make_router(svc: Service) -> APIRouter:
     router = APIRouter(include_in_schema=False, dependencies=[Depends(gate)])
 
     def page(request: Request, template: str, name: str, title: str, **ctx: Any) -> HTMLResponse:
-        root = request.scope.get("root_path", "")
-        until: Callable[[Any], str] = lambda v: _until(v, svc.now())  # noqa: E731
-        env.filters["until"] = until
-        html = env.get_template(template).render(
-            page=name, title=title, nav=NAV, refresh=REFRESH_S, generated_at=svc.now().isoformat(),
-            url=lambda n, **kw: root + PATHS[n].format(**kw), static=lambda p: f"{root}{STATIC_PREFIX}/{p}", **ctx)
+        html = render(env, svc, request, template, name, title, **ctx)
         response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
         if token := request.query_params.get("token"):  # already checked: keep it for the assets and refreshes
+            root = request.scope.get("root_path", "")
             response.set_cookie(auth.COOKIE, token, httponly=True, samesite="strict", path=root or "/")
         return response
 
