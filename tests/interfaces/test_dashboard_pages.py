@@ -313,3 +313,18 @@ def test_overview_sparklines_and_capacity(browser: Any, base_url: str, shots: Pa
         assert tab.errors == [] and tab.outside == []
     finally:
         tab.close()
+
+
+@pytest.mark.browser
+def test_local_tool_account_page_is_neutral(browser: Any, base_url: str) -> None:
+    tab = open_tab(browser, PHONE)
+    try:
+        response = tab.page.goto(base_url + "/accounts/box-llama", wait_until="networkidle")
+        assert response is not None and response.status == 200
+        heading = tab.page.locator("h1")
+        assert "not answering" in heading.inner_text()
+        assert heading.locator(".badge.RED").count() == 0
+        assert fits(tab)
+        assert tab.errors == [] and tab.outside == []
+    finally:
+        tab.close()

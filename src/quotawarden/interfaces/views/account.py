@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from quotawarden.interfaces.views import alerts as alerts_v
 from quotawarden.interfaces.views import evidence as evidence_v
+from quotawarden.interfaces.views import overview as overview_v
 from quotawarden.interfaces.views._common import iso, parse_iso
 
 if TYPE_CHECKING:
@@ -87,4 +88,5 @@ def detail(svc: Service, account_id: str, range_: str = "7d") -> dict[str, Any]:
         "series": series, "sources": dict(sorted(sources.items())), "events": events,
         "alerts": [a for a in alerts_v.list_alerts(svc) if a.get("account_id") == account_id][:50],
         "anomalies": evidence_v.rows(svc, account_id),
+        "local_health": overview_v.local_health(account) if overview_v.quota_free(svc, account["provider"]) else None,
     }
