@@ -55,7 +55,7 @@ def demo(
         svc = build_service(config)
         stack.callback(svc.close)
         if not json_out:
-            err_console().print(f"emulator at {base_url}; config {config}", soft_wrap=True)
+            err_console().print(f"emulator at {base_url}\nconfig {config}", soft_wrap=True)  # a path is never split
         _collect(svc)
         report = svc.status_report()
         if json_out:

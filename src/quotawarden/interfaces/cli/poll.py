@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 OUTCOME_STYLE = {"OK": "green", "LIMITED": "yellow", "OVERAGE": "bold magenta", "INVALID": "red", "ERROR": "red",
                  "UNREACHABLE": "red", "UNKNOWN": "dim"}
 
-POLL_COLS = (Col("account"), Col("provider", drop=1), Col("outcome"), Col("took", justify="right", drop=2),
+POLL_COLS = (Col("account"), Col("provider", drop=2), Col("outcome"), Col("took", justify="right", drop=1),
              Col("cost", "num"), Col("reason", "note"))
 FAULTS = frozenset({"ERROR", "UNREACHABLE"})
 """Outcomes that make ``poll`` exit 1 (the other accounts are still probed and stored)."""

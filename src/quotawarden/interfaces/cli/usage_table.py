@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 
 
 def print_table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> None:
     out = Console(highlight=False)
-    if not out.is_terminal:  # a pipe, a file, CI: room instead of 80 columns
+    if not out.is_terminal and "COLUMNS" not in os.environ:  # a pipe, a file, CI: room instead of 80 columns
         out = Console(highlight=False, width=160)
-    out.print(table(kind, data, breakdown, by_host))
+    t = table(kind, data, breakdown, by_host)
+    fit_models(t, out)
+    out.print(t)
+
+
+def fit_models(t: Table, out: Console) -> None:
+    """Give the Models column what the others leave of the width (they are never wrapped or cut): rich's own
+    sharing squeezes it far below that."""
+    widths = [max([*(cell_len(line) for line in str(c.header).splitlines()),
+                   *(cell_len(str(cell)) for cell in c.cells)], default=0) for c in t.columns]
+    fixed = sum(w for i, w in enumerate(widths) if i != 1)
+    gap = 3  # a padding cell each side and the box's blank divider
+    if fixed + gap * (len(widths) - 1) + MODELS_MIN > out.width:
+        t.padding, gap = (0, 0), 1  # narrow: the divider alone separates the columns
+    others = fixed + gap * (len(widths) - 1)
+    if others + widths[1] > out.width:
+        t.columns[1].width = max(MODELS_MIN, out.width - others)
+
+
+MODELS_MIN = 12
 
 
 def _money(value: float, unknown: int) -> str:
@@ -20,10 +42,13 @@ def _money(value: float, unknown: int) -> str:
 
 
 def table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> Table:
-    t = Table(title=f"Agent usage ({kind}, {'cost: + ? = some models unpriced'})", title_justify="left")
+    t = Table(title=f"Agent usage ({kind}, {'cost: + ? = some models unpriced'})", title_justify="left",
+              box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     first = {"session": "Session", "blocks": "Block start"}.get(kind, "Period")
-    for name in (first, "Models", "Input", "Output", "Cache write", "Cache read", "Total tokens", "Cost"):
-        t.add_column(name, justify="left" if name in (first, "Models") else "right")
+    t.add_column(first, no_wrap=True)
+    t.add_column("Models", overflow="fold")  # the one column that wraps: numbers are never wrapped or cut
+    for name in ("Input", "Output", "Cache\nwrite", "Cache\nread", "Total\ntokens", "Cost"):
+        t.add_column(name, justify="right", no_wrap=True)
     for item in data[kind]:
         label = item["period"] + (" (active)" if item.get("isActive") else " (gap)" if item.get("isGap") else "")
         t.add_row(label, ", ".join(item["modelsUsed"]), *_nums(item),
