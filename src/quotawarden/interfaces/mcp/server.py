@@ -136,7 +136,8 @@ def build_server(svc: Service) -> MCPServer[Any]:
     @server.tool(description="The overview: per-provider health, warnings, next resets, next rotation, cost.")
     def overview() -> dict[str, Any]:
         data = _guard(overview_v.overview, svc)
-        data.pop("accounts", None)
+        for chart_only in ("accounts", "capacity", "spark_hours"):  # the page's pictures, not an agent's context
+            data.pop(chart_only, None)
         return data
 
     tools_work.register(server, svc, _guard)
