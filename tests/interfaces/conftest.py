@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +40,27 @@ def svc(seeded: Store, db_url: str) -> Iterator[Service]:
         yield service
     finally:
         service.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one per test module (the browser tests skip without it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.interfaces.test_browser import ARGS, CHROMIUM
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where screenshots go: ``QUOTAWARDEN_SCREENSHOTS`` (e.g. docs/screenshots) or the test's own folder."""
+    target = os.environ.get("QUOTAWARDEN_SCREENSHOTS")
+    if target:
+        path = Path(target)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path

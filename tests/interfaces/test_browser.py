@@ -5,7 +5,6 @@ Screenshots go to a temporary folder; set ``QUOTAWARDEN_SCREENSHOTS=docs/screens
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,26 +52,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with DashboardServer(svc) as base:
         yield base
     svc.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    target = os.environ.get("QUOTAWARDEN_SCREENSHOTS")
-    if target:
-        path = Path(target)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return tmp_path
 
 
 class Offline:

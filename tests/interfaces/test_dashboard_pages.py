@@ -7,7 +7,6 @@ Screenshots go to a temporary folder, or to ``QUOTAWARDEN_SCREENSHOTS`` when set
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +27,7 @@ from quotawarden.store import accounts as accounts_q
 from quotawarden.store import samples as samples_q
 from tests.conftest import NOW
 from tests.interfaces.seed import seed
-from tests.interfaces.test_browser import ARGS, CHROMIUM, Offline
+from tests.interfaces.test_browser import CHROMIUM, Offline
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
 
@@ -84,26 +83,6 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with DashboardServer(svc) as base:
         yield base
     svc.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    target = os.environ.get("QUOTAWARDEN_SCREENSHOTS")
-    if target:
-        path = Path(target)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    return tmp_path
 
 
 def open_tab(browser: Any, size: dict[str, int]) -> Offline:
