@@ -108,6 +108,18 @@ def test_claude_unified_headers(name, expect) -> None:
     assert claude.header_outcome(r.headers)[0] is (Outcome.LIMITED if "429" in name else Outcome.OK)
 
 
+def test_claude_extra_usage_turned_off_is_not_an_exhausted_window() -> None:
+    """A healthy answer with ``overage-status: rejected`` (extra usage disabled for the org) is GREEN, not RED."""
+    from quotawarden.analysis.health import Policy, Window, account_level, decide
+
+    r = load_http_response(HERE / "claude/anthropic_unified_headers.txt")
+    got = windows(claude.HEADERS.read("c1", r.status, r.headers, NOW))
+    assert got["overage"].status == claude.OVERAGE_UNAVAILABLE and got["overage"].used_ratio is None
+    levels = [decide(Window("claude", s.window, s.effective_ratio, s.remaining, s.status, s.window_length_s,
+                            s.resets_at, s.observed_at), Policy(), NOW).level for s in got.values()]
+    assert "RED" not in levels and account_level(levels, None) == "GREEN"
+
+
 def test_claude_429_with_only_the_exhausted_windows_headers_is_limited() -> None:
     r = load_http_response(HERE / "claude/anthropic_unified_429_windows_only.txt")
     got = windows(claude.HEADERS.read("c1", r.status, r.headers, NOW))

@@ -52,6 +52,8 @@ BETA = "oauth-2025-04-20"
 PREFIX = "anthropic-ratelimit-unified-"
 _FIELD = re.compile(r"^(.+)-(utilization|reset|status|surpassed-threshold)$")
 LENGTHS = {"5h": 18000, "7d": 604800, "overage": None}
+OVERAGE_UNAVAILABLE = "unavailable"
+"""The ``overage`` window's status when the answer says paid extra usage is ``rejected`` (off or not offered)."""
 # usage endpoint keys -> window names
 KEYS = {"five_hour": "5h", "seven_day": "7d"}
 SECRET_UPDATE = "_secret_update"
@@ -97,7 +99,12 @@ class UnifiedHeaders:
                 continue
             if reset is None and wait is not None and f.get("status") == "rejected" and window != "overage":
                 reset = now + timedelta(seconds=wait)  # nothing else says when the rejected window reopens
-            out.add(window, Unit.PERCENT, used_ratio=ratio, resets_at=reset, status=f.get("status"),
+            said = f.get("status")
+            if window == "overage" and said == "rejected":
+                # paid extra usage is not available (e.g. ``overage-disabled-reason: org_level_disabled`` on a
+                # healthy 200): that says nothing of the plan's windows, so it must not read as an exhausted window
+                said = OVERAGE_UNAVAILABLE
+            out.add(window, Unit.PERCENT, used_ratio=ratio, resets_at=reset, status=said,
                     length_s=_length(window))
         return out.samples
 
