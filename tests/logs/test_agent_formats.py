@@ -74,6 +74,55 @@ def test_gemini_counts_like_ccusage(tmp_path: Path) -> None:
             day["totalTokens"]) == (3808, 23, 11526, 919, 16276)
 
 
+REAL_SESSION = "session-2026-04-28T06-38-af959950.json"
+
+
+def test_gemini_counts_a_real_session_like_its_own_totals(tmp_path: Path) -> None:
+    # a user's Gemini CLI 0.38 session (fixtures/gemini_cli/SOURCES.md): each message's ``total`` is
+    # input + output + thoughts, ``input`` includes ``cached``
+    items = _gemini(tmp_path, REAL_SESSION)
+    got = [(p.message_id, p.event.input_tokens, p.event.cache_read_tokens, p.event.output_tokens,
+            p.event.reasoning_tokens) for p in items]
+    assert got == [("dd688b35-d645-4b66-9232-aaccb5f417a3", 67112, 0, 660, 606),
+                   ("f89bbe20-0ccc-4c06-b202-df20c64c8983", 7244, 65220, 203, 81),
+                   ("1b26992d-9570-416d-a2f9-da8f4aed021c", 2724, 44167, 387, 312),
+                   ("6f8165ca-dc39-4c05-8cc3-918ded03abc1", 752, 46239, 129, 60)]
+    assert {p.event.session for p in items} == {"af959950-3a64-4312-a0f0-c2abdc55122c"}
+    day = build([_row(p) for p in items], ReportQuery("daily"), datetime(2026, 4, 29, tzinfo=UTC))["daily"][0]
+    assert (day["inputTokens"], day["outputTokens"], day["cacheReadTokens"], day["reasoningTokens"],
+            day["totalTokens"]) == (77832, 320, 155626, 1059, 67772 + 72667 + 47278 + 47120)
+
+
+def test_gemini_reads_a_real_jsonl_session_state_file(tmp_path: Path) -> None:
+    # verbatim lines of a Gemini CLI ``.jsonl`` file: header, a ``$set.messages`` batch, ``$set`` deltas
+    (p,) = _gemini(tmp_path, "session-state-0731.jsonl")
+    e = p.event
+    assert (p.message_id, e.session, e.model) == ("1c0ed97a-ccfe-475b-9b12-231100785aa0",
+                                                 "d90558c4-862b-4799-946b-4186a8294321", "gemini-3.1-pro-preview")
+    assert (e.input_tokens, e.output_tokens, e.reasoning_tokens, e.cache_read_tokens) == (7, 9, 0, 0)
+
+
+def test_gemini_jsonl_rewritten_turns_count_once_latest_copy_wins(tmp_path: Path) -> None:
+    # the real session's messages written the ``.jsonl`` way: a turn appended before its tokens arrive and
+    # rewritten after, another rewritten with larger tokens, one only inside a ``$set.messages`` batch
+    doc = json.loads((HERE / "gemini_cli" / REAL_SESSION).read_text())
+    m = {r["id"][:8]: r for r in doc["messages"]}
+    header = {k: v for k, v in doc.items() if k != "messages"}
+    early = {**m["f89bbe20"], "tokens": {**m["f89bbe20"]["tokens"], "output": 1, "total": 72546}}
+    lines = [header, m["9f9ab780"], {k: v for k, v in m["dd688b35"].items() if k != "tokens"},
+             {"$set": {"lastUpdated": "2026-04-28T06:40:14.092Z"}}, m["dd688b35"], early, m["f89bbe20"],
+             {"$set": {"messages": [m["9f9ab780"], m["1b26992d"]]}}, m["6f8165ca"]]
+    name = "session-2026-04-28T06-38-af959950.jsonl"
+    (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in lines))
+    chats = tmp_path / "tmp" / "hash" / "chats"
+    chats.mkdir(parents=True)
+    shutil.move(tmp_path / name, chats / name)
+    items = [i for i in gemini_read(ReaderContext(chats / name, tmp_path / "tmp")).items if isinstance(i, Parsed)]
+    assert sorted((p.message_id[:8], p.event.output_tokens) for p in items) == \
+        [("1b26992d", 387), ("6f8165ca", 129), ("dd688b35", 660), ("f89bbe20", 203)]
+    assert len({p.event.dedup_key for p in items}) == 4
+
+
 def _claude(tmp_path: Path, with_subagent_file: bool) -> list[Any]:
     proj = tmp_path / "projects" / "-home-dev-src-widget"
     proj.mkdir(parents=True)

@@ -4,7 +4,8 @@ Thoughts are output tokens (billed at the output price) kept apart as reasoning:
 ``tokens.output + tokens.thoughts`` and ``reasoning_tokens`` the thoughts, and reports show output without them
 (``outputTokens``) next to ``reasoningTokens``, as ccusage does.
 
-The same message id is re-appended when its tokens arrive, so the last record per id wins, and
+The same message id is re-appended when its tokens arrive, so the last record per id wins (messages inside a
+``{"$set": {"messages": [...]}}`` batch count as re-appended too; a batch never retracts what it leaves out), and
 ``{"$rewindTo": id}`` drops that message and everything after it (reference section 8d). Both need the whole
 file, so this source re-reads a session file when it changes; dedup keys keep that idempotent.
 """
@@ -80,6 +81,13 @@ def tokens_of(tokens: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
     return inp, out, cached, thoughts, tool
 
 
+def _upsert(messages: dict[str, dict[str, Any]], rec: Any) -> None:
+    """A re-appended message replaces its earlier copy: the latest copy, at the latest position."""
+    if isinstance(rec, dict) and rec.get("id") and rec.get("type"):
+        messages.pop(str(rec["id"]), None)
+        messages[str(rec["id"])] = rec
+
+
 def read_whole(ctx: ReaderContext) -> WholeFile:
     malformed: list[str] = []
     session = ctx.path.stem
@@ -98,9 +106,11 @@ def read_whole(ctx: ReaderContext) -> WholeFile:
                 for mid in ids[ids.index(target):]:
                     messages.pop(mid)
                     retracted.append(mid)
-        elif rec.get("id") and rec.get("type"):
-            messages.pop(str(rec["id"]), None)  # re-appended: the latest copy, at the latest position
-            messages[str(rec["id"])] = rec
+        elif isinstance(rec.get("$set"), dict) and isinstance(rec["$set"].get("messages"), list):
+            for msg in rec["$set"]["messages"]:  # a batch of whole messages: each upserted like a re-append
+                _upsert(messages, msg)
+        else:
+            _upsert(messages, rec)
     items: list[Parsed | Any] = []
     for mid, rec in messages.items():
         tokens = rec.get("tokens")
