@@ -123,27 +123,40 @@ def test_gemini_jsonl_rewritten_turns_count_once_latest_copy_wins(tmp_path: Path
     assert len({p.event.dedup_key for p in items}) == 4
 
 
-def _claude(tmp_path: Path, with_subagent_file: bool) -> list[Any]:
-    proj = tmp_path / "projects" / "-home-dev-src-widget"
-    proj.mkdir(parents=True)
-    session = proj / "020deb16-bccd-4f9e-b6a1-c4cbd4cc3ec3.jsonl"
-    shutil.copy(HERE / "claude_code" / "agent_progress.jsonl", session)
-    if with_subagent_file:
-        sub = subagent_file(session, "a6f6f2bba8a080f95")
-        sub.parent.mkdir(parents=True)
-        sub.write_text("")
-    lines = session.read_bytes().splitlines()
-    fast = ClaudeCodeReader(ReaderContext(session, tmp_path / "projects")).records(lines)[0]
-    slow = [i for line in lines for i in ClaudeCodeReader(ReaderContext(session, tmp_path / "projects")).feed(line)]
+CLAUDE_SESSION = "4d5611e5-241a-462a-8d15-5122611a9569.jsonl"
+CLAUDE_KEY = "msg_016xcKQRzQXv2gLKoiSyUZxc:req_011CY4TSxK7aKeeVwvVX81aP"
+
+
+def _claude_read(path: Path, root: Path) -> list[Any]:
+    lines = path.read_bytes().splitlines()
+    fast = ClaudeCodeReader(ReaderContext(path, root)).records(lines)[0]
+    slow = [i for line in lines for i in ClaudeCodeReader(ReaderContext(path, root)).feed(line)]
     assert len(fast) == len(slow)
     return fast
 
 
+def _claude(tmp_path: Path, with_subagent_file: bool) -> list[Any]:
+    proj = tmp_path / "projects" / "-home-USER-projects-spotter-worktrees-spotter-dov"
+    proj.mkdir(parents=True)
+    session = proj / CLAUDE_SESSION
+    shutil.copy(HERE / "claude_code" / "agent_progress.jsonl", session)
+    if with_subagent_file:
+        sub = subagent_file(session, "a2898e3")
+        sub.parent.mkdir(parents=True)
+        shutil.copy(HERE / "claude_code" / "agent-a2898e3.jsonl", sub)
+    return _claude_read(session, tmp_path / "projects")
+
+
 def test_agent_progress_bills_only_without_the_subagent_file(tmp_path: Path) -> None:
+    # a real 2.1.39 ``agent_progress`` line and the same call in the sub-agent's own file (SOURCES.md)
     (r,) = _claude(tmp_path / "a", with_subagent_file=False)
-    assert r[0] == "msg_01progressfixture000000001:req_011CYFLSCrvXoyk6b7CoB2Pv"
-    assert (r[10], r[11], r[12], r[14], r[20]) == (3, 3, 853, 11074, True)  # a sidechain copy under the same key
+    assert r[0] == CLAUDE_KEY
+    assert (r[10], r[11], r[12], r[14], r[20]) == (3, 3, 13522, 0, True)  # a sidechain copy under the same key
     assert _claude(tmp_path / "b", with_subagent_file=True) == []
+    sub = subagent_file(tmp_path / "b" / "projects" / "-home-USER-projects-spotter-worktrees-spotter-dov" /
+                        CLAUDE_SESSION, "a2898e3")
+    (own,) = _claude_read(sub, tmp_path / "b" / "projects")
+    assert own[0] == CLAUDE_KEY and own[10:15] == r[10:15]  # the sub-agent file bills it, once, under that key
 
 
 BLOCK_KEYS = ["id", "startTime", "endTime", "actualEndTime", "isActive", "isGap", "entries", "tokenCounts",
