@@ -190,3 +190,31 @@ def test_blocks_have_ccusage_fields_and_gap_blocks() -> None:
     assert last["burnRate"]["tokensPerMinute"] == pytest.approx(1150 / 10)
     assert last["projection"]["remainingMinutes"] == 255  # 21:45 to the block end at 02:00
     assert orjson.loads(orjson.dumps(data)) == data
+
+
+BLOCK_CAPTURES = [json.loads(line) for line in (HERE / "ccusage" / "blocks_active.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("cap", BLOCK_CAPTURES, ids=[c["capture"][-10:] for c in BLOCK_CAPTURES])
+def test_active_block_matches_recorded_ccusage_output(cap: dict[str, Any]) -> None:
+    # recorded ``ccusage blocks --active --json`` outputs (fixtures/ccusage/SOURCES.md)
+    (theirs,) = cap["output"]["blocks"]
+    t0 = datetime(2026, 8, 20, 9, 15, tzinfo=UTC).timestamp()
+    row = Row(t0 // 3600 * 3600, "claude_code", None, "p", None, "claude-sonnet-4-5", 2, 10, 20, 100, 1000, 0, 0.5,
+              0, 0.0, 0.5, 0, t0, t0 + 600)
+    (ours,) = build([row], ReportQuery("blocks"), datetime.fromtimestamp(t0 + 1800, UTC))["blocks"]
+    assert set(theirs) <= set(BLOCK_KEYS) and set(theirs) | {"startTime"} == set(BLOCK_KEYS)
+    assert set(theirs["tokenCounts"]) == set(ours["tokenCounts"]) - {"reasoningTokens"}
+    assert set(theirs["burnRate"]) == set(ours["burnRate"]) and set(theirs["projection"]) == set(ours["projection"])
+    # the rules quotawarden follows hold in ccusage's own numbers: totalTokens is the sum of the four counts,
+    # the projection adds the burn rate over the minutes left
+    rate, proj = theirs["burnRate"], theirs["projection"]
+    assert theirs["totalTokens"] == sum(theirs["tokenCounts"].values())
+    assert proj["totalTokens"] == round(theirs["totalTokens"] + rate["tokensPerMinute"] * proj["remainingMinutes"])
+    assert proj["totalCost"] == round((theirs["costUSD"] + rate["costPerHour"] / 60 * proj["remainingMinutes"])
+                                      * 100) / 100
+    tc = ours["tokenCounts"]
+    assert ours["totalTokens"] == tc["inputTokens"] + tc["outputTokens"] + tc["cacheCreationInputTokens"] + \
+        tc["cacheReadInputTokens"] + tc["reasoningTokens"]
+    assert ours["projection"]["totalTokens"] == round(ours["totalTokens"] + ours["burnRate"]["tokensPerMinute"] *
+                                                      ours["projection"]["remainingMinutes"])
