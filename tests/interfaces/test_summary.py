@@ -85,3 +85,15 @@ def test_empty_store_says_so(tmp_path: Path) -> None:
 def test_help_goes_through_typer() -> None:
     out = _cli("summary", "--help")
     assert out.returncode == 0 and "--format" in out.stdout and "wake" not in out.stderr
+
+
+def test_the_use_avoid_line_fits_a_known_width_and_stays_whole_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = [summary.Line(f"account-{i:02d}", "claude", "", "RED", "5h", 0.9, 600.0, 5.0, "") for i in range(12)]
+    avoid = [ln.id for ln in lines]
+    monkeypatch.delenv("COLUMNS", raising=False)
+    whole = summary.render(lines, [], avoid).splitlines()[-1]  # no terminal, no COLUMNS: one line for a hook
+    assert whole.startswith("use -; avoid account-00") and whole.endswith("account-11")
+    monkeypatch.setenv("COLUMNS", "60")
+    text = summary.render(lines, [], avoid)
+    assert max(len(line) for line in text.splitlines()) <= 60 and text.count("\n") > len(lines) + 1
+    assert all(f"account-{i:02d}" in text for i in range(12))  # ids are never split

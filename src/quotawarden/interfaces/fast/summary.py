@@ -115,8 +115,22 @@ def render(lines: list[Line], use: list[str], avoid: list[str], fmt: str | None 
             out.insert(0, "quota: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) if lines
                        else "quota: no accounts configured")
         if lines:
-            out.append(f"use {use_s}; avoid {avoid_s}")
+            out.append(_fit(f"use {use_s}; avoid {avoid_s}") if join == "\n" else f"use {use_s}; avoid {avoid_s}")
     return join.join(out)
+
+
+def _fit(line: str) -> str:
+    """The use/avoid line, wrapped between account ids when a terminal width is known (``COLUMNS`` or a tty);
+    whole otherwise, so a prompt hook reads it as one line. An id is never split."""
+    import shutil
+
+    width = shutil.get_terminal_size(fallback=(0, 0)).columns
+    if not width or len(line) <= width:
+        return line
+    import textwrap
+
+    return "\n".join(textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False,
+                                    break_on_hyphens=False))
 
 
 def _check_template(template: str) -> None:
