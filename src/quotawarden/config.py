@@ -7,6 +7,7 @@ Errors name the file, the line and the field, and exit with code 2 (``ConfigErro
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -21,7 +22,32 @@ from quotawarden.domain import Account
 from quotawarden.errors import ConfigError, PluginError
 from quotawarden.plugins import Plugins
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+def _duration(value: Any) -> float:
+    """A duration in seconds, finite and not negative."""
+    seconds = parse_duration(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{value!r} is not a duration (a finite number of seconds, 0 or more)")
+    return seconds
+
+
+def _positive_duration(value: Any) -> float:
+    """A duration that something waits for or repeats at: zero would spin or lapse at once."""
+    seconds = _duration(value)
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than 0 seconds")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+PositiveDuration = Annotated[float, BeforeValidator(_positive_duration)]
+"""A duration that must be more than 0 (an interval, a lease, a timeout)."""
+Port = Annotated[int, Field(ge=0, le=65535)]
+"""A TCP port; 0 asks the system for a free one."""
+Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""An amount of US dollars: finite, not negative."""
+Count = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""A finite number, 0 or more."""
 WebUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
 Cron = Annotated[str, Field(pattern=r"^(\s*\S+(\s+\S+){4}\s*)?$")]
 """Five cron fields (minute hour day-of-month month day-of-week), UTC; empty turns the job off where allowed."""
@@ -49,13 +75,13 @@ class AccountConfig(BaseModel):
     plan: str | None = None
     pool: str | None = None
     tags: dict[str, str] = Field(default_factory=dict)
-    poll_interval: Duration | None = None
+    poll_interval: PositiveDuration | None = None
     enabled: bool = True
 
 
 def _ratio(value: Any) -> Any:
     """A share of a limit, 0..1: ``80`` (a percentage) is refused with the ratio it probably meant."""
-    if isinstance(value, int | float) and not isinstance(value, bool) and not 0 <= value <= 1:
+    if isinstance(value, int | float) and not isinstance(value, bool) and not 0 <= value <= 1:  # nan too
         hint = f"; did you mean {value / 100:g}?" if 1 < value <= 100 else ""
         raise ValueError(f"{value:g} is not a ratio between 0 and 1{hint}")
     return value
@@ -68,8 +94,8 @@ Ratio = Annotated[float, BeforeValidator(_ratio)]
 class Thresholds(Section):
     used_yellow: Ratio = 0.5
     used_red: Ratio = 0.8
-    exhaust_days_yellow: float = 14
-    exhaust_days_red: float = 7
+    exhaust_days_yellow: Count = 14
+    exhaust_days_red: Count = 7
     error_rate_yellow: Ratio = 0.001
     error_rate_red: Ratio = 0.05
     safety_margin: Ratio = 0.05
@@ -84,15 +110,15 @@ class Thresholds(Section):
 
 
 class ScheduleSettings(Section):
-    poll_interval: Duration = 3600
-    min_poll_interval: Duration = 30
+    poll_interval: PositiveDuration = 3600
+    min_poll_interval: PositiveDuration = 30
     cache_guard: Duration = 1200
     audit_cron: Cron = "0 2 * * *"
-    audit_timeout: Duration = 900
-    ingest_interval: Duration = 60
-    keep_raw_days: int = 30
-    status_interval: Duration = 300
-    fairness_interval: Duration = 900
+    audit_timeout: PositiveDuration = 900
+    ingest_interval: PositiveDuration = 60
+    keep_raw_days: int = Field(30, ge=1)
+    status_interval: PositiveDuration = 300
+    fairness_interval: PositiveDuration = 900
     """How often the daemon weighs fairness and acts on it (``[autonomy] throttle_consumers``)."""
     """How often a poll reads the providers' status pages (``[status_pages]``) at most."""
 
@@ -127,12 +153,12 @@ class ClientToken(Section):
 
 class ProxySettings(Section):
     host: str = "127.0.0.1"
-    port: int = 8787
+    port: Port = 8787
     client_tokens: list[ClientToken] = Field(default_factory=list)
-    queue_size: int = 10000
-    flush_interval: Duration = 0.5
+    queue_size: int = Field(10000, ge=1)
+    flush_interval: PositiveDuration = 0.5
     spill_dir: str | None = None
-    upstream_timeout: Duration = 600
+    upstream_timeout: PositiveDuration = 600
     extra_upstream_hosts: list[str] = Field(default_factory=list)
     upstreams: dict[str, str] = Field(default_factory=dict)
     """Upstream base URL per provider for pass-through routes (``openai = "https://gateway.example"``)."""
@@ -140,15 +166,15 @@ class ProxySettings(Section):
 
 class ServerSettings(Section):
     host: str = "127.0.0.1"
-    port: int = 7878
+    port: Port = 7878
     admin_token: str | None = None
     """A credential reference (``env:``, ``file:``) or literal; required to listen beyond loopback."""
-    overcommit: float = 1.5
+    overcommit: float = Field(1.5, gt=0, allow_inf_nan=False)
     key_file: str | None = None
     """AES key that seals instance credentials (default: the data dir's ``secret.key``); same on every replica."""
-    poll_lease: Duration = 30
+    poll_lease: PositiveDuration = 30
     """How long a replica's claim on an account lasts while it polls; a dead replica's claims lapse after it."""
-    alerts_lease: Duration = 30
+    alerts_lease: PositiveDuration = 30
     """How long the replica that evaluates and sends alerts holds the job before another may take over."""
 
 
@@ -169,8 +195,8 @@ class BudgetConfig(Section):
     name: str
     scope: Literal["project", "team", "consumer", "pool", "provider", "total"] = "project"
     match: str = "*"
-    monthly_usd: float | None = None
-    daily_usd: float | None = None
+    monthly_usd: Usd | None = None
+    daily_usd: Usd | None = None
     hard: bool = False
     """A hard budget makes the proxy refuse requests over it."""
 
@@ -183,11 +209,11 @@ class AutonomySettings(Section):
 
 
 class PriceOverride(Section):
-    input: float
-    output: float
-    cache_write: float | None = None
-    cache_write_1h: float | None = None
-    cache_read: float | None = None
+    input: Usd
+    output: Usd
+    cache_write: Usd | None = None
+    cache_write_1h: Usd | None = None
+    cache_read: Usd | None = None
     """USD per million tokens."""
 
 
@@ -373,7 +399,7 @@ def locate(text: str, loc: tuple[Any, ...]) -> int | None:
         m = _HEADER.match(line)
         if not m:
             continue
-        table = m.group(2)
+        table = m.group(2).replace('"', "")  # ``[logs.price_overrides."m"]``
         if table == target_table:
             seen += 1
             if index is None or seen == index:

@@ -133,3 +133,32 @@ def test_cli_help_for_every_command() -> None:
     group = typer.main.get_command(app)
     for name, cmd in group.commands.items():  # type: ignore[attr-defined]
         assert cmd.help or cmd.short_help, f"`{name}` has no help text"
+
+
+@pytest.mark.parametrize(("table", "line", "field", "says"), [
+    ("[thresholds]\nused_red = nan", 2, "thresholds.used_red", "not a ratio"),
+    ("[thresholds]\nused_red = inf", 2, "thresholds.used_red", "not a ratio"),
+    ("[thresholds]\nused_yellow = -1", 2, "thresholds.used_yellow", "not a ratio"),
+    ("[thresholds]\nexhaust_days_red = nan", 2, "thresholds.exhaust_days_red", "finite"),
+    ('[[budgets]]\nname = "b"\nhard = true\ndaily_usd = nan', 4, "budgets[0].daily_usd", "finite"),
+    ('[[budgets]]\nname = "b"\nmonthly_usd = -10', 3, "budgets[0].monthly_usd", "greater than or equal to 0"),
+    ("[proxy]\nqueue_size = -1", 2, "proxy.queue_size", "greater than or equal to 1"),
+    ("[proxy]\nflush_interval = 0", 2, "proxy.flush_interval", "longer than 0"),
+    ("[server]\nport = 99999", 2, "server.port", "less than or equal to 65535"),
+    ("[proxy]\nport = -1", 2, "proxy.port", "greater than or equal to 0"),
+    ('[server]\npoll_lease = "0s"', 2, "server.poll_lease", "longer than 0"),
+    ("[server]\novercommit = -5", 2, "server.overcommit", "greater than 0"),
+    ("[server]\novercommit = nan", 2, "server.overcommit", "finite"),
+    ("[schedule]\nkeep_raw_days = -3", 2, "schedule.keep_raw_days", "greater than or equal to 1"),
+    ("[schedule]\npoll_interval = nan", 2, "schedule.poll_interval", "not a duration"),
+    ("[schedule]\ncooldown_x = 1", 2, "schedule.cooldown_x", "unknown key"),
+    ("[alerts]\ncooldown = -60", 2, "alerts.cooldown", "not a duration"),
+    ('[logs.price_overrides."m"]\ninput = -1\noutput = 2', 2, "logs.price_overrides.m.input", "greater than"),
+])
+def test_values_that_load_but_make_no_sense_are_config_errors(plugins: Plugins, table: str, line: int,
+                                                              field: str, says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_text("# quotawarden\n" + table + "\n", Path("qw.toml"), plugins)
+    message = str(err.value)
+    assert message.startswith(f"qw.toml:{line + 1}: {field}: "), message
+    assert says in message, message
