@@ -116,7 +116,7 @@ class ScheduleSettings(Section):
     audit_cron: Cron = "0 2 * * *"
     audit_timeout: PositiveDuration = 900
     ingest_interval: PositiveDuration = 60
-    keep_raw_days: int = Field(30, ge=1)
+    keep_raw_days: Annotated[int, Field(ge=1)] = 30
     status_interval: PositiveDuration = 300
     fairness_interval: PositiveDuration = 900
     """How often the daemon weighs fairness and acts on it (``[autonomy] throttle_consumers``)."""
@@ -155,7 +155,7 @@ class ProxySettings(Section):
     host: str = "127.0.0.1"
     port: Port = 8787
     client_tokens: list[ClientToken] = Field(default_factory=list)
-    queue_size: int = Field(10000, ge=1)
+    queue_size: Annotated[int, Field(ge=1)] = 10000
     flush_interval: PositiveDuration = 0.5
     spill_dir: str | None = None
     upstream_timeout: PositiveDuration = 600
@@ -169,7 +169,7 @@ class ServerSettings(Section):
     port: Port = 7878
     admin_token: str | None = None
     """A credential reference (``env:``, ``file:``) or literal; required to listen beyond loopback."""
-    overcommit: float = Field(1.5, gt=0, allow_inf_nan=False)
+    overcommit: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.5
     key_file: str | None = None
     """AES key that seals instance credentials (default: the data dir's ``secret.key``); same on every replica."""
     poll_lease: PositiveDuration = 30
