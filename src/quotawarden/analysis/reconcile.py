@@ -72,8 +72,17 @@ def _rank(s: QuotaSample) -> tuple[bool, datetime, int]:
     return s.provenance is Provenance.OFFICIAL, s.observed_at, -_PRIORITY.get(s.source, 9)
 
 
-def pick(candidates: Sequence[QuotaSample]) -> QuotaSample:
-    """The freshest official sample; the freshest of any provenance when none is official."""
+def pick(candidates: Sequence[QuotaSample], now: datetime | None = None) -> QuotaSample:
+    """The freshest official sample; the freshest of any provenance when none is official. At ``now``, an official
+    reading of a window that has reset since says nothing of the current one: an estimate (a counted window) of the
+    current window then comes first."""
+    if now is not None:
+        over = [s for s in candidates if s.provenance is Provenance.OFFICIAL and s.resets_at is not None
+                and s.resets_at <= now]
+        rest = [s for s in candidates if s not in over]
+        if over and any(s.provenance is Provenance.ESTIMATED and (s.resets_at is None or s.resets_at > now)
+                        for s in rest):
+            candidates = rest
     return max(candidates, key=_rank)
 
 
@@ -101,7 +110,7 @@ def reconcile(per_source: Iterable[QuotaSample], now: datetime, latest: Iterable
     out: dict[tuple[str, str], Reading] = {}
     for key, by_source in groups.items():
         items = list(by_source.values())
-        chosen = pick(items)
+        chosen = pick(items, now)
         fresh = sorted((s for s in items if is_fresh(s, now)), key=_rank, reverse=True)
         out[key] = Reading(
             chosen, max((now - chosen.observed_at).total_seconds(), 0.0),

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 # which configured provider's account a log's official quota readings belong to
 _ACCOUNT_PROVIDER = {"claude_code": "claude", "codex": "codex"}
+# logs whose calls count against a configured account's limits, when there is one (analysis.counting)
+_COUNTED_PROVIDER = {"gemini_cli": "gemini"}
 
 
 @dataclass
@@ -229,6 +231,9 @@ def account_map(env: LogsEnv) -> dict[str, str]:
     for slug, provider in _ACCOUNT_PROVIDER.items():
         match = next((a for a, p in env.accounts if p == provider), None)
         out[slug] = match or provider
+    for slug, provider in _COUNTED_PROVIDER.items():
+        if match := next((a for a, p in env.accounts if p == provider), None):
+            out[slug] = match
     return out
 
 

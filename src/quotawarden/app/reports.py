@@ -13,6 +13,7 @@ from quotawarden.analysis import (
     anomaly,
     audit,
     cost,
+    counting,
     current,
     fairness,
     provider_anomalies,
@@ -60,10 +61,21 @@ def statuses(store: Store, accounts: Sequence[Account], latest: Sequence[QuotaSa
     errors = outcomes_q.error_rates(store, now.timestamp() - DAY, account_ids=account_ids)
     services = {p: v["state"] for p, v in status_pages(store, settings, now).items()
                 if v["state"] not in status_q.QUIET}
+    latest = [*latest, *counted(store, accounts, now)]
     one = readings(store, latest, now, account_ids)
     sts = evaluate(accounts, reconcile.chosen_samples(one), states, th, now, policy=policy(settings),
                    rates=rates(store, account_ids), errors=errors, services=services)
     return reconcile.annotate(sts, one)
+
+
+def counted(store: Store, accounts: Sequence[Account], now: datetime) -> list[QuotaSample]:
+    """The estimated windows of accounts with configured limits (``analysis.counting``), from their usage events."""
+    limits = {a.id: lim for a in accounts if (lim := counting.limits_of(a)) is not None}
+    if not limits:
+        return []
+    rows = aq.counted_usage(store, sorted(limits), *counting.since(now))
+    return [s for aid, lim in limits.items()
+            for s in counting.samples(aid, lim, counting.Counts(*rows.get(aid, (0, 0, 0, 0))), now)]
 
 
 READINGS_HORIZON_S = DAY
@@ -183,12 +195,16 @@ def fairness_report(store: Store, now: datetime, hours: float, sts: Sequence[Acc
 
 
 def audit_report(store: Store, settings: Settings, accounts: Sequence[Account], sts: Sequence[AccountStatus],
-                 now: datetime) -> dict[str, Any]:
-    return audit.build(audit_inputs(store, settings, accounts, sts, now))
+                 now: datetime, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
+    return audit.build(audit_inputs(store, settings, accounts, sts, now, kinds))
 
 
 def audit_inputs(store: Store, settings: Settings, accounts: Sequence[Account], sts: Sequence[AccountStatus],
-                 now: datetime) -> audit.AuditInputs:
+                 now: datetime, kinds: Mapping[str, str] | None = None) -> audit.AuditInputs:
+    """Everything the audit reads. ``kinds`` (provider -> ``ProviderSpec.kind``) sets local servers and tools apart
+    and adds the waste report (``app.waste``)."""
+    from quotawarden.app import waste as waste_uc
+
     fc, budgets = forecast(store, settings, accounts, now)
     rows = usage(store, now, 30)
     last_used: dict[str, datetime] = {}
@@ -203,7 +219,10 @@ def audit_inputs(store: Store, settings: Settings, accounts: Sequence[Account], 
     return audit.AuditInputs(
         statuses=sts, now=now, forecast=fc, budgets=budgets, tiers=tier_advice(store, accounts, now),
         underspend=schedule.underspend(sts, now), weekly=weekly(store, now, 4), anomalies=anomalies(store, now),
-        daily_cost=daily_cost, last_used=last_used, fairness=fairness_report(store, now, 24, sts), rotation=rots)
+        daily_cost=daily_cost, last_used=last_used, fairness=fairness_report(store, now, 24, sts), rotation=rots,
+        waste=None if kinds is None else waste_uc.waste(store, accounts, kinds, now, 30),
+        quota_free=() if kinds is None else [a.id for a in accounts
+                                             if a not in waste_uc.quota_accounts([a], kinds)])
 
 
 FINDING_KINDS = ("budget", "anomaly", "provider_anomaly")

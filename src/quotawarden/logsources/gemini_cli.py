@@ -122,7 +122,7 @@ def read_whole(ctx: ReaderContext) -> WholeFile:
                 ts=parse_iso(rec.get("timestamp")), provider="google", model=str(rec.get("model") or "gemini"),
                 source=Source.LOG, dedup_key=f"gemini:{session}:{mid}", project=project, session=session,
                 host=ctx.host, input_tokens=inp + tool, cache_read_tokens=cached, output_tokens=out + thoughts,
-                reasoning_tokens=thoughts, consumer="gemini_cli",
+                reasoning_tokens=thoughts, consumer="gemini_cli", account_id=ctx.account_id,
             ), message_id=mid))
         except MalformedRecord:
             malformed.append(f"{ctx.path}:{mid}")

@@ -122,3 +122,22 @@ def window_lengths(store: Store) -> dict[Key, int | None]:
     with store.engine.connect() as conn:
         rows = conn.execute(text('SELECT account_id, "window", window_length_s FROM latest_samples'))
         return {(r[0], r[1]): r[2] for r in rows}
+
+
+def counted_usage(store: Store, account_ids: Sequence[str], minute_since: float, day_since: float
+                  ) -> dict[str, tuple[int, int, int, int]]:
+    """account id -> (requests since ``minute_since``, their input tokens, requests since ``day_since``, of which
+    forwarded by the proxy), from the usage events attributed to each account (``analysis.counting``)."""
+    if not account_ids:
+        return {}
+    first = min(minute_since, day_since)
+    sql = text("SELECT account_id, "
+               "SUM(CASE WHEN ts >= :m THEN 1 ELSE 0 END), "
+               "SUM(CASE WHEN ts >= :m THEN input_tokens + cache_read_tokens ELSE 0 END), "
+               "SUM(CASE WHEN ts >= :d THEN 1 ELSE 0 END), "
+               "SUM(CASE WHEN ts >= :d AND source = 'proxy' THEN 1 ELSE 0 END) "
+               "FROM usage_events WHERE account_id IN :ids AND ts >= :f GROUP BY account_id"
+               ).bindparams(bindparam("ids", expanding=True))
+    with store.engine.connect() as conn:
+        rows = conn.execute(sql, {"m": minute_since, "d": day_since, "f": first, "ids": list(account_ids)})
+        return {str(r[0]): (int(r[1] or 0), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows}

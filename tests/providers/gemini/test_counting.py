@@ -1,0 +1,129 @@
+"""Gemini API free-tier keys by count: proxied requests and Gemini CLI calls count against the account's configured
+``rpm_limit``/``tpm_limit``/``rpd_limit`` as estimated windows, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.proxy.conftest import serve as serve_proxy
+
+from quotawarden.analysis import counting
+from quotawarden.app.service import build_service
+from quotawarden.clock import FixedClock
+from quotawarden.domain import Account, Provenance, Source
+from quotawarden.emulator import EmuAccount, Scenario, create_app, serve
+
+KEY = "AIzaSy" + "C" * 33
+LOGS = Path(__file__).parents[2] / "logs" / "fixtures" / "gemini_cli"
+
+
+def _windows(report: dict[str, Any], account: str) -> dict[str, dict[str, Any]]:
+    acct = next(a for a in report["accounts"] if a["id"] == account)
+    return {w["name"]: w for w in acct["windows"]}
+
+
+def test_requests_through_the_proxy_count_against_the_configured_limits(tmp_path: Path, db_url: str,
+                                                                        monkeypatch: Any) -> None:
+    scenario = Scenario(accounts=[EmuAccount("free", "gemini", KEY, limits={"rpm": 100, "rpd": 1000})])
+    monkeypatch.setenv("FREE_GEMINI_KEY", KEY)
+    with serve(create_app(scenario)) as emu:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f"""
+[proxy]
+spill_dir = "{tmp_path / 'spill'}"
+flush_interval = 0.05
+upstreams = {{ gemini = "{emu}" }}
+
+[[accounts]]
+id = "gemini-free"
+provider = "gemini"
+credential = "env:FREE_GEMINI_KEY"
+base_url = "{emu}"
+rpm_limit = 5
+tpm_limit = 250000
+rpd_limit = 20
+""", encoding="utf-8")
+        service = build_service(cfg, store_url=db_url)
+        before = _windows(service.status_report(), "gemini-free")
+        assert before["rpd"]["used"] == 0 and before["rpd"]["status"] == "GREEN"  # limits set: never UNKNOWN
+        with serve_proxy(service.build_proxy()) as url:
+            for _ in range(3):
+                r = httpx.post(f"{url}/gemini/v1beta/models/gemini-2.5-flash:generateContent",
+                               headers={"x-goog-api-key": KEY},
+                               json={"contents": [{"parts": [{"text": "hello"}]}]}, timeout=10)
+                assert r.status_code == 200, r.text
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if _windows(service.status_report(), "gemini-free")["rpm"]["used"] == 3:
+                    break
+                time.sleep(0.05)
+        report = service.status_report()
+        w = _windows(report, "gemini-free")
+        assert (w["rpm"]["used"], w["rpm"]["limit"], w["rpd"]["used"], w["rpd"]["limit"]) == (3, 5, 3, 20)
+        assert w["rpm"]["used_ratio"] == 0.6 and w["rpm"]["status"] == "YELLOW"
+        assert all(w[n]["provenance"] == "estimated" and w[n]["source"] == "proxy"
+                   and w[n]["provider_status"] == "counted" for n in ("rpm", "tpm", "rpd"))
+        assert 0 < w["tpm"]["used"] < 250000
+        acct = next(a for a in report["accounts"] if a["id"] == "gemini-free")
+        assert acct["status"] == "YELLOW"
+        assert KEY not in json.dumps(report)
+        service.close()
+
+
+def test_gemini_cli_calls_from_its_logs_count_until_midnight_pacific(tmp_path: Path, db_url: str) -> None:
+    """The real Gemini CLI session of 2026-04-28 (four calls at 06:40 UTC, still 27 April in California)."""
+    root = tmp_path / "gemini" / "tmp" / "proj" / "chats"
+    root.mkdir(parents=True)
+    shutil.copy(LOGS / "session-2026-04-28T06-38-af959950.json", root)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f"""
+[logs]
+sources = ["gemini_cli"]
+paths = {{ gemini_cli = ["{tmp_path / 'gemini' / 'tmp'}"] }}
+
+[[accounts]]
+id = "gemini-free"
+provider = "gemini"
+credential = "env:NOT_SET_FOR_THIS_TEST"
+rpm_limit = 10
+tpm_limit = 250000
+rpd_limit = 5
+""", encoding="utf-8")
+    clock = FixedClock(datetime(2026, 4, 28, 6, 41, tzinfo=UTC))
+    service = build_service(cfg, store_url=db_url, clock=clock)
+    report = service.ingest_logs()
+    assert report.events == 4
+    w = _windows(service.status_report(), "gemini-free")
+    assert (w["rpm"]["used"], w["rpd"]["used"], w["tpm"]["used"]) == (4, 4, 67112 + 72464 + 46891 + 46991)
+    assert w["rpd"]["resets_at"] == "2026-04-28T07:00:00Z"  # midnight PDT
+    assert w["rpd"]["status"] == "YELLOW" and w["rpd"]["source"] == "log"  # 4 of 5
+    clock.set(datetime(2026, 4, 28, 7, 0, 1, tzinfo=UTC))  # a new Pacific day, a new minute
+    w = _windows(service.status_report(), "gemini-free")
+    assert (w["rpm"]["used"], w["rpd"]["used"], w["tpm"]["used"]) == (0, 0, 0)
+    assert w["rpd"]["resets_at"] == "2026-04-29T07:00:00Z"
+    service.close()
+
+
+def _account(**settings: Any) -> Account:
+    return Account("g", "gemini", settings=settings)
+
+
+def test_counting_is_a_pure_rule() -> None:
+    now = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)  # PST: the day started at 08:00 UTC
+    assert counting.limits_of(_account()) is None
+    assert counting.limits_of(_account(rpm_limit=None, rpd_limit=0)) is None
+    lim = counting.limits_of(_account(rpm_limit=15, rpd_limit=1500))
+    assert lim == counting.Limits(15, None, 1500)
+    assert counting.day_start(now) == datetime(2026, 1, 15, 8, 0, tzinfo=UTC)
+    assert counting.since(now) == ((now - timedelta(minutes=1)).timestamp(), counting.day_start(now).timestamp())
+    got = {s.window: s for s in counting.samples("g", lim, counting.Counts(16, 900, 1500, 0), now)}
+    assert set(got) == {"rpm", "rpd"}
+    assert got["rpm"].effective_ratio is not None and got["rpm"].effective_ratio > 1 and got["rpm"].remaining == 0
+    assert got["rpd"].resets_at == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
+    assert all(s.provenance is Provenance.ESTIMATED and s.source is Source.LOG for s in got.values())
