@@ -109,7 +109,7 @@ def tier_backtest(n: int, seed: int) -> list[dict[str, object]]:
         cheaper = [o for o in advice.options if o["saving"] > 0 and o["plan"] != "api"]
         best = max(cheaper, key=lambda o: (o["confidence"], o["saving"]), default=None)
         nearest = "-" if best is None else (f"{best['plan']} {best['confidence']:.0%}"
-                                            + (" broke" if best["broke_in_last_30_days"] else ""))
+                                            + (" broke" if best["broke_in_replay"] else ""))
         out.append({"account": f"t{idx}", "process": kind, "advice": advice.action, "plan": advice.plan,
                     "confidence": advice.confidence, "held_out_ok": held, "nearest": nearest})
     return out

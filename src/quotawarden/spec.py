@@ -106,6 +106,11 @@ class HeaderReader(Protocol):
     def read(self, account_id: str, status: int, headers: Headers, now: datetime) -> list[QuotaSample]: ...
 
 
+QUOTA_FREE_KINDS = frozenset({"local", "tool"})
+"""Provider kinds with no quota to run out of (llama.cpp, Ollama, agent tools): not quota accounts."""
+PAID_KINDS = frozenset({"api", "balance"})
+"""Provider kinds whose usage is paid per call (API keys, prepaid credits): the paid fall-backs."""
+
 Dialect = Literal["openai", "anthropic", "gemini"]
 """The API shapes the proxy speaks: where the key goes, how errors look, where usage hides in a body or stream."""
 DIALECTS: tuple[str, ...] = get_args(Dialect)

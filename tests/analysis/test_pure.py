@@ -166,7 +166,7 @@ def test_tier_downgrade_only_when_every_day_holds() -> None:
     advice = tiers.advise("a", cur, spiky, CAT)
     assert advice.action == "keep"
     five = next(o for o in advice.options if o["plan"] == "claude-max-5x")
-    assert five["broke_in_last_30_days"] and five["confidence"] < 0.95
+    assert five["broke_in_replay"] and five["confidence"] < 0.95
 
 
 def test_tier_upgrade_and_unknown() -> None:

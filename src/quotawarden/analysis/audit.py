@@ -19,6 +19,7 @@ from typing import Any
 
 from quotawarden.analysis.anomaly import Anomaly
 from quotawarden.analysis.cost import BudgetStatus, Forecast
+from quotawarden.analysis.cycles import Waste, waste_json
 from quotawarden.analysis.fairness import Fairness
 from quotawarden.analysis.schedule import Underspend, WeekStat
 from quotawarden.analysis.status import AccountStatus, overall
@@ -40,6 +41,9 @@ class AuditInputs:
     last_used: Mapping[str, datetime] = field(default_factory=dict)
     fairness: Fairness | None = None
     rotation: Sequence[dict[str, Any]] = ()
+    waste: Waste | None = None
+    quota_free: Sequence[str] = ()
+    """Accounts of local servers and tools (no quota): listed apart, never counted as quota accounts."""
 
 
 def _iso(d: datetime | None) -> str | None:
@@ -83,6 +87,13 @@ def recommendations(inp: AuditInputs) -> list[dict[str, Any]]:
                          "subject": t.account_id, "action": f"{t.action} {t.current} -> {t.plan}",
                          "monthly_saving_usd": round(t.monthly_saving, 2), "confidence": t.confidence,
                          "rationale": t.rationale})
+    if inp.waste is not None:
+        for a in inp.waste.accounts:
+            if a.avoidable_overage_usd >= 0.01:
+                recs.append({"priority": "medium", "kind": "overage", "subject": a.id,
+                             "action": "route this traffic to included capacity first",
+                             "rationale": f"${a.avoidable_overage_usd:,.2f} of ${a.paid_usd:,.2f} paid on {a.id} "
+                                          "while an included window had headroom"})
     for u in inp.underspend:
         recs.append({"priority": "medium", "kind": "underspend", "subject": f"{u.account_id}/{u.window}",
                      "action": "schedule heavy work on this account now", "rationale": u.message})
@@ -116,13 +127,19 @@ def _window(w: Any, now: datetime) -> dict[str, Any]:
 
 def build(inp: AuditInputs) -> dict[str, Any]:
     now = inp.now
-    counts = overall(inp.statuses)
+    free = set(inp.quota_free)
+    quota = [st for st in inp.statuses if st.account.id not in free]
+    counts = overall(quota)
     alerts = findings(inp)
     summary: dict[str, Any] = {
-        "total_accounts": len(inp.statuses), "healthy": counts["GREEN"], "warning": counts["YELLOW"],
-        "critical": counts["RED"], "unknown": counts["UNKNOWN"],
+        "total_accounts": len(quota), "healthy": counts["GREEN"], "warning": counts["YELLOW"],
+        "critical": counts["RED"], "unknown": counts["UNKNOWN"], "local_tools": len(inp.statuses) - len(quota),
         "alerts": len([a for a in alerts if a.severity is not Severity.INFO]),
     }
+    waste = waste_json(inp.waste) if inp.waste is not None else None
+    if waste is not None:
+        summary["wasted_ratio"] = waste["wasted_ratio"]
+        summary["avoidable_overage_usd"] = waste["avoidable_overage_usd"]
     if inp.forecast:
         f = inp.forecast
         summary["spend_month_to_date_usd"] = float(f.to_date)
@@ -134,7 +151,7 @@ def build(inp: AuditInputs) -> dict[str, Any]:
                     "message": a.message, "action_required": a.action} for a in alerts],
         "account_details": [{
             "account": st.account.id, "provider": st.account.provider, "plan": st.account.plan,
-            "status": st.status.value, "reason": st.reason,
+            "status": "LOCAL" if st.account.id in free else st.status.value, "reason": st.reason,
             "last_used": _iso(inp.last_used.get(st.account.id)),
             "windows": [_window(w, now) for w in st.windows],
         } for st in inp.statuses],
@@ -146,6 +163,7 @@ def build(inp: AuditInputs) -> dict[str, Any]:
             "daily_cost_usd": [{"date": d, "cost": round(c, 2)} for d, c in inp.daily_cost],
             "anomalies": [{"kind": a.kind, "subject": a.subject, "at": _iso(a.at), "message": a.message}
                           for a in inp.anomalies],
+            **({"waste": waste} if waste is not None else {}),
         },
     }
 
@@ -180,6 +198,14 @@ def markdown(r: Mapping[str, Any]) -> str:
             lines.append(f"| {a['account']} | {a['status']} | {w.get('window', '-')} | {w.get('used_pct', '-')}% "
                          f"| {w.get('burn_rate_pct_per_hour', '-')} | {w.get('exhausts_at') or '-'} "
                          f"| {w.get('reset_date') or '-'} |")
+    w = r["historical_trends"].get("waste")
+    if w is not None:
+        lines += ["", "## Waste", "", "| account | window | cycles | wasted at reset |", "|---|---|---|---|"]
+        lines += [f"| {a['id']} | {x['name']} | {len(x['cycles'])} | "
+                  f"{'-' if x['wasted_ratio'] is None else format(x['wasted_ratio'], '.0%')} |"
+                  for a in w["accounts"] for x in a["windows"]]
+        lines += ["", f"Avoidable overage: ${w['avoidable_overage_usd']:,.2f} of ${w['paid_usd']:,.2f} paid on "
+                      "fall-backs while included capacity had headroom."]
     lines += ["", "## Recommendations", ""] + [f"- [{x['priority']}] {x['subject']}: {x['action']} ({x['rationale']})"
                                                for x in r["recommendations"]]
     return "\n".join(lines) + "\n"

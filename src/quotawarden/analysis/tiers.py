@@ -1,13 +1,20 @@
-"""Subscription-tier advice: which plan the last 30 days of usage fit, the monthly saving, and how sure that is.
+"""Subscription-tier advice: which plan the recorded days of usage fit, the monthly saving, and how sure that is.
 
-Usage is described per day (:class:`Day`): the peak of each short window (5 h) and the consumption of each long
-window (7 d, monthly), both as a share of the *current* plan's limit, plus what the same calls cost at API prices.
-Another plan of the family scales those by the capacity ratio. A plan *holds* for a month when every day's short
-peaks, every 7-day block and the month's total stay under ``headroom`` (0.9) of its limits.
+Usage is described per recorded day (:class:`Day`): the highest reading of each window that day (a 5 h peak, or
+the running 7-day / monthly total), and the consumption of each long window (7 d, monthly), both as a share of the
+*current* plan's limit, plus what the same calls cost at API prices. Only days that hold a reading count: history is
+never padded, and a window's first reading counts as use: its level is that day's peak (what it shows was used
+before it was first read).
 
-Confidence is the share of bootstrap months (30 days drawn with replacement from the last 30) in which the plan
-holds. A downgrade is advised only at ``>= 0.95`` confidence **and** when none of the actual last 30 days (and no
-actual 7-day or 30-day span) would have broken it.
+Another plan of the family scales those by the catalog's capacity ratio (:func:`scale`). A plan *holds* over a run
+of days (:func:`holds`, the replay) when every rescaled reading (5 h peaks, weekly and monthly totals, model-scoped
+caps such as ``7d_opus``) and every rescaled sum of daily consumption over a window's length stays under
+``headroom`` (0.9) of the plan's limits.
+
+No advice comes from fewer than :data:`MIN_DAYS` days of readings; the answer says how many are missing. A
+downgrade is advised only when the replay of the recorded days holds **and** the plan holds in at least
+:data:`DOWNGRADE_CONFIDENCE` of bootstrap months (30 days drawn with replacement from the recorded ones); the
+confidence is that share, and 0 when the replay broke.
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ from importlib import resources
 from typing import Any
 
 DOWNGRADE_CONFIDENCE = 0.95
+MIN_DAYS = 7
+"""Days with readings needed before any plan advice."""
+MONTH_DAYS = 30
+"""A bootstrap month draws this many days."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +69,8 @@ def find_plan(catalog: Sequence[Plan], name: str | None, family: str | None = No
 @dataclass(frozen=True, slots=True)
 class Day:
     peaks: Mapping[str, float] = field(default_factory=dict)
-    """Short windows (<= 1 day): highest utilisation seen that day, as a share of the current plan's limit."""
+    """Every window's highest reading that day, as a share of the current plan's limit (for a long window, the
+    running total of its period)."""
     growth: Mapping[str, float] = field(default_factory=dict)
     """Long windows: consumption that day, as a share of the current plan's limit for that window."""
     window_days: Mapping[str, int] = field(default_factory=dict)
@@ -77,110 +89,155 @@ class Advice:
     confidence: float | None
     rationale: str
     options: list[dict[str, Any]] = field(default_factory=list)
+    days_of_data: int = 0
+    """Days with at least one reading that the advice rests on."""
+    days_missing: int = 0
+    """Further days of readings needed before any advice (0 once there are :data:`MIN_DAYS`)."""
 
 
-def _scale(cur: Plan, alt: Plan, window: str) -> float | None:
-    a, b = cur.capacity.get(window), alt.capacity.get(window)
-    return None if not a or not b else a / b
+def _base(window: str) -> str:
+    """A model-scoped window's base window: ``7d_opus`` -> ``7d``."""
+    return window.split("_", 1)[0]
+
+
+def scale(cur: Plan, alt: Plan, window: str) -> float | None:
+    """How much of ``alt``'s limit one unit of ``cur``'s limit of ``window`` is (the catalog's capacity ratio).
+
+    A model-scoped window (``7d_opus``) uses its own capacity when the catalog states it for both plans, otherwise
+    its base window's; a plan whose catalog entry sets it to 0 does not offer it (infinite scale). None: the
+    catalog cannot compare the two plans on this window."""
+    key = window if window in cur.capacity and window in alt.capacity else _base(window)
+    a, b = cur.capacity.get(key), alt.capacity.get(key)
+    if not a:
+        return None
+    if b is not None and b <= 0:
+        return float("inf")
+    return None if not b else a / b
 
 
 def holds(days: Sequence[Day], cur: Plan, alt: Plan, headroom: float = 0.9) -> bool:
-    """Would ``alt`` have held over this sequence of days (a month, real or resampled)?"""
+    """Replay: would ``alt`` have held over this sequence of days (the recorded ones, or a resampled month)?"""
     for d in days:
         for w, peak in d.peaks.items():
-            s = _scale(cur, alt, w)
-            if s is not None and peak * s > headroom:
+            s = scale(cur, alt, w)
+            if s is not None and peak > 0 and peak * s > headroom:
                 return False
     windows = {w: n for d in days for w, n in d.window_days.items()}
     for w, n in windows.items():
-        s = _scale(cur, alt, w)
+        s = scale(cur, alt, w)
         if s is None:
             continue
         span = min(n, len(days))
         for i in range(0, len(days) - span + 1):
-            if sum(d.growth.get(w, 0.0) for d in days[i:i + span]) * s > headroom:
+            used = sum(d.growth.get(w, 0.0) for d in days[i:i + span])
+            if used > 0 and used * s > headroom:
                 return False
     return True
 
 
-def bootstrap(days: Sequence[Day], test: Any, draws: int, seed: int) -> float:
+def bootstrap(days: Sequence[Day], test: Any, draws: int, seed: int, size: int = MONTH_DAYS) -> float:
+    """Share of ``draws`` resampled months (``size`` days drawn with replacement) that pass ``test``."""
     rng = random.Random(seed)
     n = len(days)
-    return sum(bool(test([days[rng.randrange(n)] for _ in range(n)])) for _ in range(draws)) / draws
+    return sum(bool(test([days[rng.randrange(n)] for _ in range(size)])) for _ in range(draws)) / draws
+
+
+def missing_days(days: Sequence[Day]) -> int:
+    return max(0, MIN_DAYS - len(days))
 
 
 def advise(account_id: str, current: Plan | None, days: Sequence[Day], catalog: Sequence[Plan], *,
            draws: int = 1000, seed: int = 7, headroom: float = 0.9) -> Advice:
+    n = len(days)
     if current is None:
         return Advice(account_id, None, "unknown", None, 0.0, None,
-                      "no plan set for this account (set `plan` in its [[accounts]] entry)")
-    if len(days) < 7:
-        return Advice(account_id, current.id, "unknown", None, 0.0, None, f"only {len(days)} days of data")
+                      "no plan set for this account (set `plan` in its [[accounts]] entry)", days_of_data=n,
+                      days_missing=missing_days(days))
+    if n < MIN_DAYS:
+        miss = missing_days(days)
+        return Advice(account_id, current.id, "unknown", None, 0.0, None,
+                      f"too little history: {n} day{'s' * (n != 1)} of readings, {miss} more needed "
+                      f"(advice needs {MIN_DAYS})", days_of_data=n, days_missing=miss)
     family = [p for p in catalog if p.family == current.family and p.id != current.id]
     options: list[dict[str, Any]] = []
     for alt in sorted(family, key=lambda p: p.price_usd_month):
         broke = not holds(days, current, alt, headroom)
-        conf = bootstrap(days, lambda m, a=alt: holds(m, current, a, headroom), draws, seed)
+        conf = 0.0 if broke else bootstrap(days, lambda m, a=alt: holds(m, current, a, headroom), draws, seed)
         options.append({"plan": alt.id, "price_usd_month": alt.price_usd_month, "confidence": conf,
-                        "broke_in_last_30_days": broke, "saving": current.price_usd_month - alt.price_usd_month})
-    api_month = sum(d.api_cost for d in days) * 30 / len(days)
+                        "broke_in_replay": broke, "saving": current.price_usd_month - alt.price_usd_month})
+    api_month = sum(d.api_cost for d in days) * MONTH_DAYS / n
     if api_month <= 0:  # no priced usage linked to this account: the API alternative cannot be judged
         return _decide(account_id, current, days, options)
-    api_conf = bootstrap(days, lambda m: sum(d.api_cost for d in m) * 30 / len(m) < current.price_usd_month,
-                         draws, seed)
+    api_conf = bootstrap(days, lambda m: sum(d.api_cost for d in m) < current.price_usd_month, draws, seed)
     options.append({"plan": "api", "price_usd_month": round(api_month, 2), "confidence": api_conf,
-                    "broke_in_last_30_days": False, "saving": round(current.price_usd_month - api_month, 2)})
+                    "broke_in_replay": False, "saving": round(current.price_usd_month - api_month, 2)})
     return _decide(account_id, current, days, options)
 
 
 def _decide(account_id: str, current: Plan, days: Sequence[Day], options: list[dict[str, Any]]) -> Advice:
+    n = len(days)
+
+    def advice(action: str, plan: str | None, saving: float, conf: float | None, why: str) -> Advice:
+        return Advice(account_id, current.id, action, plan, saving, conf, why, options, n, 0)
+
     cur_ok = holds(days, current, current, 0.999)  # reaching 100 % is running out
     plans = [o for o in options if o["plan"] != "api"]
     cheaper = [o for o in plans if o["saving"] > 0 and o["confidence"] >= DOWNGRADE_CONFIDENCE
-               and not o["broke_in_last_30_days"]]
+               and not o["broke_in_replay"]]
     if not cur_ok:
-        bigger = [o for o in plans if o["saving"] < 0 and not o["broke_in_last_30_days"]]
+        bigger = [o for o in plans if o["saving"] < 0 and not o["broke_in_replay"]]
         if bigger:
-            o = bigger[0]
-            return Advice(account_id, current.id, "upgrade", o["plan"], o["saving"], o["confidence"],
-                          f"{current.name} ran out in the last {len(days)} days; {o['plan']} would have held "
-                          f"in {o['confidence']:.0%} of resampled months", options)
-        return Advice(account_id, current.id, "keep", None, 0.0, None,
-                      f"{current.name} ran out and no larger plan would have held", options)
+            o = max(bigger, key=lambda x: x["saving"])  # the cheapest larger plan that holds
+            return advice("upgrade", o["plan"], o["saving"], o["confidence"],
+                          f"{current.name} ran out in the last {n} days; {o['plan']} would have held "
+                          f"in {o['confidence']:.0%} of resampled months")
+        return advice("keep", None, 0.0, None, f"{current.name} ran out and no larger plan would have held")
     if cheaper:
         o = max(cheaper, key=lambda x: x["saving"])
-        return Advice(account_id, current.id, "downgrade", o["plan"], o["saving"], o["confidence"],
-                      f"{o['plan']} would have held on every one of the last {len(days)} days and in "
-                      f"{o['confidence']:.0%} of resampled months; saves ${o['saving']:.2f}/month", options)
+        return advice("downgrade", o["plan"], o["saving"], o["confidence"],
+                      f"replaying the {n} recorded days against {o['plan']}'s limits (5 h peaks, weekly totals) "
+                      f"never crossed them, and it held in {o['confidence']:.0%} of resampled months; "
+                      f"saves ${o['saving']:.2f}/month")
     api = next((o for o in options if o["plan"] == "api"), None)
     if api and api["saving"] > 0 and api["confidence"] >= DOWNGRADE_CONFIDENCE:
-        return Advice(account_id, current.id, "switch_to_api", "api", api["saving"], api["confidence"],
+        return advice("switch_to_api", "api", api["saving"], api["confidence"],
                       f"the same usage at API prices is ~${api['price_usd_month']:.2f}/month, below "
-                      f"${current.price_usd_month:.0f} in {api['confidence']:.0%} of resampled months", options)
+                      f"${current.price_usd_month:.0f} in {api['confidence']:.0%} of resampled months")
     near = max((o for o in plans if o["saving"] > 0), key=lambda x: x["confidence"], default=None)
-    why = (f"{near['plan']} would hold in only {near['confidence']:.0%} of resampled months"
-           + (" and broke on an actual day" if near["broke_in_last_30_days"] else "")) if near else "cheapest plan"
-    return Advice(account_id, current.id, "keep", current.id, 0.0, None, f"{current.name} fits: {why}", options)
+    why = ((f"{near['plan']} would have crossed its limits on a recorded day" if near["broke_in_replay"] else
+            f"{near['plan']} would hold in only {near['confidence']:.0%} of resampled months")
+           if near else "cheapest plan")
+    return advice("keep", current.id, 0.0, None, f"{current.name} fits: {why}")
+
+
+DAY_S = 86400.0
 
 
 def days_from_series(series: Mapping[str, Sequence[tuple[float, float | None]]], window_days: Mapping[str, int],
-                     api_cost: Mapping[int, float], start: float, n: int = 30) -> list[Day]:
-    """Build :class:`Day` values from per-window (t, ratio) series: daily peaks of short windows, daily
-    consumption of long ones (net change per day; after a reset, the new level counts as fresh use)."""
+                     api_cost: Mapping[int, float], start: float, n: int = 30, reset_drop: float = 0.02
+                     ) -> list[Day]:
+    """:class:`Day` values from per-window (t, ratio) series, for the days ``0..n-1`` after ``start`` that hold a
+    reading (days without one are left out, never filled with zero use): each window's daily peak; for long
+    windows also the daily consumption (net change; after a reset the new level is fresh use). A window's first
+    reading is use too: its level is in that day's peak, which the replay checks, though not in any one day's
+    consumption (when it was used is unknown). ``api_cost`` is keyed by day index."""
     peaks: list[dict[str, float]] = [{} for _ in range(n)]
     growth: list[dict[str, float]] = [{} for _ in range(n)]
+    seen = [False] * n
     for w, pts in series.items():
         prev: float | None = None
         for t, r in sorted((p for p in pts if p[1] is not None), key=lambda p: p[0]):
-            i = int((t - start) // 86400)
-            if not 0 <= i < n or r is None:
+            i = int((t - start) // DAY_S)
+            if r is None:
+                continue
+            if not 0 <= i < n:
                 prev = r
                 continue
+            seen[i] = True
             if w in window_days:
                 # net change (noise cancels out); a drop beyond noise is a reset and the new level is fresh use
-                inc = 0.0 if prev is None else (r if r < prev - 0.02 else r - prev)
+                inc = 0.0 if prev is None else r if r < prev - reset_drop else r - prev
                 growth[i][w] = growth[i].get(w, 0.0) + inc
-            else:
-                peaks[i][w] = max(peaks[i].get(w, 0.0), r)
+            peaks[i][w] = max(peaks[i].get(w, 0.0), r)
             prev = r
-    return [Day(peaks[i], growth[i], dict(window_days), api_cost.get(i, 0.0)) for i in range(n)]
+    return [Day(peaks[i], growth[i], dict(window_days), api_cost.get(i, 0.0)) for i in range(n) if seen[i]]

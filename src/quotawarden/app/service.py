@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from quotawarden.actions.desk import ActionDesk
     from quotawarden.analysis.anomaly import Anomaly
     from quotawarden.analysis.cost import BudgetStatus, CostLine, Forecast
+    from quotawarden.analysis.cycles import Waste
     from quotawarden.analysis.fairness import Fairness
     from quotawarden.analysis.provider_anomalies import ProviderAnomaly
     from quotawarden.analysis.rotation import PoolSpec, Rotation
@@ -256,13 +257,23 @@ class Service:
         """Plan advice per account from the last 30 days (``analysis.tiers.Advice``)."""
         return reports.tier_advice(self.store, self.accounts(), self.now())
 
+    def waste(self, days: float = 30) -> Waste:
+        """Each included window's cycles and unused share over the last ``days``, and the paid fall-back spend
+        that included capacity could have carried (``analysis.cycles.Waste``)."""
+        from quotawarden.app import waste
+
+        return waste.waste(self.store, self.accounts(), waste.provider_kinds(self.plugins), self.now(), days)
+
     def fairness(self, hours: float = 24, anonymize: bool = False, keep: str | None = None) -> Fairness:
         """Shares, Jain index, Gini and advice across consumers (``analysis.fairness.Fairness``)."""
         return reports.fairness_report(self.store, self.now(), hours, self.status(), keep, anonymize)
 
     def audit_report(self) -> dict[str, Any]:
         """The daily audit as plain data (summary/alerts/account_details/recommendations/historical_trends)."""
-        return reports.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now())
+        from quotawarden.app.waste import provider_kinds
+
+        return reports.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now(),
+                                    provider_kinds(self.plugins))
 
     def analysis_findings(self) -> tuple[list[rules.Finding], tuple[str, ...]]:
         """(budget and anomaly ``actions.rules.Finding`` values, the kinds evaluated), ready for

@@ -156,6 +156,38 @@ def tiers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
 
 
 @analyze.command()
+def waste(ctx: typer.Context, days: float = typer.Option(30, "--days", help="How many days back.", min=0.01),
+          json_out: bool = JsonOpt) -> None:
+    """Use it or lose it: each included window's cycles (start, reset, peak used) and the share that went unused,
+    and the paid fall-back spend while included capacity had headroom (avoidable overage)."""
+    from quotawarden.analysis.cycles import waste_json
+
+    data = waste_json(service(ctx).waste(days))
+    if json_out:
+        print_json(data)
+        return
+    rows = [{"account": a["id"], "window": w["name"], "cycles": len(w["cycles"]),
+             "wasted": _pct(w["wasted_ratio"]),
+             "last reset": w["cycles"][-1]["reset_at"] if w["cycles"] else None,
+             "last peak": _pct(w["cycles"][-1]["peak_used_ratio"]) if w["cycles"] else None}
+            for a in data["accounts"] for w in a["windows"]]
+    show(rows, ["account", "window", "cycles", "wasted", "last peak", "last reset"],
+         f"included capacity left unused at reset, last {days:g} days", False)
+    payers = [{"account": a["id"], "paid": f"${a['paid_usd']:,.2f}",
+               "avoidable": f"${a['avoidable_overage_usd']:,.2f}"} for a in data["accounts"] if a["paid_usd"]]
+    if payers:
+        show(payers, ["account", "paid", "avoidable"], "paid fall-backs (avoidable: included capacity was left)",
+             False)
+    console().print(f"wasted overall: {_pct(data['wasted_ratio']) or '-'}; avoidable overage: "
+                    f"${data['avoidable_overage_usd']:,.2f} of ${data['paid_usd']:,.2f} paid",
+                    markup=False, highlight=False)
+
+
+def _pct(v: Any) -> str | None:
+    return None if v is None else f"{float(v) * 100:.0f}%"
+
+
+@analyze.command()
 def fairness(ctx: typer.Context, hours: float = typer.Option(24, "--hours", help="How many hours back."),
              anonymize: bool = typer.Option(False, "--anonymize", help="Replace other consumers' names."),
              me: str = typer.Option(None, "--as", help="With --anonymize: the consumer whose name stays."),
