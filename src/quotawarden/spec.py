@@ -31,6 +31,8 @@ class HttpRequest:
     headers: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
     params: Mapping[str, str] = field(default_factory=dict)
+    form: Mapping[str, str] | None = None
+    """A form-encoded body (``application/x-www-form-urlencoded``), as OAuth token endpoints expect."""
     purpose: str = "probe"
     """What this call is for (``probe``, ``refresh``, ``page``): shown in ``poll --json`` cost."""
     cost_tokens: int = 0
@@ -129,6 +131,9 @@ class ProviderSpec:
     headers: HeaderReader | None = None
     kind: str = "api"
     """``api`` (key), ``subscription`` (OAuth plan), ``admin`` (org reports), ``balance``, ``local``, ``tool``."""
+    auth: Literal["key", "oauth"] = "key"
+    """``oauth``: the credential is a sign-in (access and refresh tokens) that can expire or be revoked; a rejected
+    one raises an ``auth_failure`` alert (sign in again) instead of ``key_invalid`` (replace the key)."""
     probe_cost: str = ""
     """One line for the README and ``poll --json``: what a probe spends."""
     probe_min_interval_s: int = 0

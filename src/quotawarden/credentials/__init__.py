@@ -1,5 +1,9 @@
 """Credential references: ``env:VAR``, ``file:PATH`` (``file:PATH#json.key.path``), ``vault:NAME``, or a literal.
 
+A JSON path walks objects by key and lists by index (``accounts.0``) or by a field's value
+(``accounts[email=a@example.com]``, for files that keep several logins in a list). A path ending on an object or
+a list hands over that node as JSON, so a provider can read a login's token together with its project.
+
 Resolution happens at the moment of use, never at config load, and errors say what to set, never the value.
 Every failure is a :class:`~quotawarden.errors.CredentialError` naming the account, vault errors included, so a
 caller handling one account's credential (a poll) marks that account INVALID and carries on with the others.
@@ -8,6 +12,7 @@ caller handling one account's credential (a poll) marks that account INVALID and
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
@@ -74,12 +79,10 @@ def resolve(ref: str | None, *, env: Mapping[str, str] | None = None, vault: Sec
         if not key:
             return raw.strip()
         try:
-            node: object = orjson.loads(raw)
-            for part in key.split("."):
-                node = node[part]  # type: ignore[index]
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            node = json_path(orjson.loads(raw), key)
+        except (orjson.JSONDecodeError, KeyError, TypeError, IndexError, ValueError):
             raise CredentialError(f"{who}no key {key!r} in credential file {path}") from None
-        return str(node)
+        return orjson.dumps(node).decode() if isinstance(node, dict | list) else str(node)
     if scheme == "vault" and rest:
         if vault is None:
             raise CredentialError(f"{who}vault:{rest} is referenced but the vault is not available")
@@ -88,3 +91,29 @@ def resolve(ref: str | None, *, env: Mapping[str, str] | None = None, vault: Sec
         except VaultError as exc:  # locked, no passphrase, missing entry: this credential's problem, no one else's
             raise CredentialError(f"{who}vault:{rest} cannot be read: {exc}") from None
     return ref  # a literal; config loading has already warned about it
+
+
+_PART = re.compile(r"\[[^\]]*\]|[^.\[\]]+")
+
+
+def json_path(node: object, key: str) -> object:
+    """Walk ``a.b.0`` / ``a[field=value].b`` through parsed JSON; KeyError/IndexError/TypeError when absent."""
+    for part in _PART.findall(key):
+        if part.startswith("["):
+            field, eq, value = part[1:-1].partition("=")
+            if not isinstance(node, list):
+                raise TypeError(part)
+            if not eq:
+                node = node[int(field)]
+                continue
+            found = next((x for x in node if isinstance(x, dict) and str(x.get(field)) == value), None)
+            if found is None:
+                raise KeyError(part)
+            node = found
+        elif isinstance(node, list):
+            node = node[int(part)]
+        elif isinstance(node, dict):
+            node = node[part]
+        else:
+            raise TypeError(part)
+    return node

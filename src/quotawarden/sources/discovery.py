@@ -1,7 +1,9 @@
 """Find accounts in the usual places and offer them as credential *references*, never copying a secret.
 
 Looked at: provider environment variables (each installed provider's ``credential_env``), the Claude Code
-credentials file, the Codex ``auth.json``, OpenCode's ``auth.json`` and ``~/.pi/agent/models.json``. A
+credentials file, the Codex ``auth.json``, OpenCode's ``auth.json``, the OpenCode Antigravity plug-in's
+``antigravity-accounts.json`` (one account per Google login, ``#accounts[email=...]``), Gemini CLI's
+``~/.gemini/oauth_creds.json`` and ``~/.pi/agent/models.json``. A
 finding names the file and the JSON path inside it (``file:PATH#key.path``) or the variable (``env:VAR``).
 """
 
@@ -107,6 +109,37 @@ def opencode(home: Path, env: Mapping[str, str]) -> list[Finding]:
     return out
 
 
+def antigravity_opencode(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    """Every Google login of the OpenCode Antigravity plug-in (``$OPENCODE_CONFIG_DIR`` or
+    ``~/.config/opencode/antigravity-accounts.json``), referenced by its email, never by position."""
+    root = Path(env["OPENCODE_CONFIG_DIR"]) if env.get("OPENCODE_CONFIG_DIR") else \
+        Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "opencode"
+    path = root / "antigravity-accounts.json"
+    data = _json(path)
+    accounts = data.get("accounts") if isinstance(data, dict) else None
+    out: list[Finding] = []
+    for entry in accounts if isinstance(accounts, list) else []:
+        email = entry.get("email") if isinstance(entry, dict) else None
+        if not isinstance(email, str) or not email or not entry.get("refreshToken") or "]" in email:
+            continue
+        notes = ["disabled in the plug-in"] if entry.get("enabled") is False else []
+        out.append(Finding(f"antigravity:{email}", "antigravity_quota", f"file:{path}#accounts[email={email}]",
+                           str(path), notes=notes))
+    return out
+
+
+def gemini_cli(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    """Gemini CLI's Google login (``~/.gemini/oauth_creds.json``); an API-key or Vertex setup has none."""
+    from quotawarden.providers._google import jwt_email
+
+    path = home / ".gemini" / "oauth_creds.json"
+    data = _json(path)
+    if not isinstance(data, dict) or not (data.get("refresh_token") or data.get("access_token")):
+        return []
+    email = jwt_email(data.get("id_token"))
+    return [Finding(f"gemini-cli:{email}" if email else "gemini-cli", "gemini_cli", f"file:{path}", str(path))]
+
+
 _HOSTS = [("anthropic.com", "anthropic"), ("api.openai.com", "openai"), ("openrouter.ai", "openrouter"),
           ("deepseek.com", "deepseek"), ("groq.com", "groq"), ("x.ai", "xai"), ("mistral.ai", "mistral"),
           ("moonshot", "moonshot"), ("z.ai", "zai"), ("bigmodel.cn", "zai"), ("minimax", "minimax"),
@@ -151,5 +184,5 @@ def discover(specs: Iterable[ProviderSpec], env: Mapping[str, str] | None = None
     specs = list(specs)
     known = {s.slug for s in specs}
     found = [*from_env(specs, env), *claude_code(home, env), *codex(home, env), *opencode(home, env),
-             *pi_agent(home, env)]
+             *antigravity_opencode(home, env), *gemini_cli(home, env), *pi_agent(home, env)]
     return [f for f in found if f.provider in known]

@@ -240,7 +240,8 @@ class ProbeRunner:
         counter["requests"] += 1
         t0 = time.monotonic()
         r = await client.request(req.method, req.url, headers=dict(req.headers), params=dict(req.params) or None,
-                                 json=req.json if req.json is not None else None)
+                                 json=req.json if req.json is not None else None,
+                                 data=dict(req.form) if req.form is not None else None)
         counter["tokens"] += req.cost_tokens
         resp = HttpResponse(r.status_code, Headers(list(r.headers.items())), r.content, time.monotonic() - t0)
         if r.status_code >= 500:
