@@ -6,6 +6,11 @@ Then ``GET /v1/models`` (loaded model) and, when the
 server runs with ``--metrics``, ``GET /metrics`` (Prometheus text, ``llamacpp:`` prefix): throughput, tokens
 served and requests processing/deferred. A healthy server gives one ``health`` sample with ratio 0 (nothing
 to run out of); loading is an ``ERROR`` outcome with that reason, so it never looks like a quota.
+
+Memory (details ``memory``): ``/v1/models`` entries carry ``meta.size`` (the model file's bytes) and
+``meta.n_params`` (Confirmed, server README; ``meta`` is null while loading). The server states no process
+memory, so ``in_use_bytes`` is the loaded weights (``model_bytes``), a lower bound (``basis`` says so: KV cache
+and compute buffers are not included). ``kind = "local"``: the ``health`` window is never quota capacity.
 """
 
 from __future__ import annotations
@@ -49,6 +54,27 @@ def parse_metrics(text: str) -> dict[str, float]:
     return out
 
 
+def memory_of(models: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Loaded weights from ``meta.size``/``meta.n_params`` of the ``/v1/models`` entries; None without ``meta``."""
+    sizes, params = [], []
+    for m in models:
+        meta = m.get("meta")
+        if not isinstance(meta, dict):
+            continue
+        size, n = meta.get("size"), meta.get("n_params")
+        if isinstance(size, int | float) and not isinstance(size, bool) and size > 0:
+            sizes.append(int(size))
+        if isinstance(n, int | float) and not isinstance(n, bool) and n > 0:
+            params.append(int(n))
+    if not sizes:
+        return None
+    out: dict[str, Any] = {"in_use_bytes": sum(sizes), "model_bytes": max(sizes), "loaded_models": len(sizes),
+                           "basis": "model weights (llama-server reports no process memory; KV cache not included)"}
+    if params:
+        out["n_params"] = max(params)
+    return out
+
+
 def _status_text(body: bytes) -> str:
     """Older builds answer a loading 503 with ``{"status": "loading model"}`` (ggml-org/llama.cpp#4860)."""
     try:
@@ -78,6 +104,8 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
         data = json_object(resp, "llamacpp /v1/models").get("data")
         if isinstance(data, list):
             details["models"] = [str(m.get("id")) for m in data if isinstance(m, dict)]
+            if (memory := memory_of([m for m in data if isinstance(m, dict)])) is not None:
+                details["memory"] = memory
     if settings.metrics:
         params = {"model": settings.model} if settings.model else {}
         resp = yield HttpRequest("GET", ctx.url(BASE, "/metrics"), headers=auth, params=params)

@@ -2,6 +2,11 @@
 with ``size``/``size_vram`` bytes (``size_vram < size`` means partly offloaded to CPU), ``expires_at``
 (RFC 3339 with a local offset) and, in newer builds, ``context_length``. No quota: a reachable server gives
 one ``health`` sample (``ok`` or ``idle``) with ratio 0; an unreachable one is the runner's UNREACHABLE.
+
+Memory (details ``memory``): ``in_use_bytes`` is the sum of the loaded models' ``size`` (what Ollama holds in RAM
+and VRAM for each, weights and context), ``vram_bytes`` the sum of their ``size_vram`` and ``model_bytes`` the
+largest loaded model. The provider is ``kind = "local"``: its ``health`` window is a liveness reading, never quota
+capacity for the planner.
 """
 
 from __future__ import annotations
@@ -43,7 +48,13 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
     models = parse_ps(json_object(resp, "ollama"))
     out = SampleSet.of(ctx)
     out.add("health", Unit.REQUESTS, used_ratio=0.0, status="ok" if models else "idle")
-    return out.reading(models=models)
+    return out.reading(models=models, memory=memory_of(models))
+
+
+def memory_of(models: list[dict[str, Any]]) -> dict[str, Any]:
+    """Memory the loaded models hold (bytes): in use (RAM + VRAM), in VRAM, and the largest model's size."""
+    return {"in_use_bytes": sum(m["size_bytes"] for m in models), "vram_bytes": sum(m["vram_bytes"] for m in models),
+            "model_bytes": max((m["size_bytes"] for m in models), default=0), "loaded_models": len(models)}
 
 
 SPEC = ProviderSpec(

@@ -2,7 +2,8 @@
 
 No key is needed (``auth=False``); an account is picked by the ``--api-key`` it presents, or use a
 ``base_url`` ending in ``/llamacpp``. ``extra["state"] = "loading"`` answers 503 ``Loading model`` everywhere;
-``extra["metrics"] = False`` is a server started without ``--metrics``. Counters: window ``tokens``."""
+``extra["metrics"] = False`` is a server started without ``--metrics``. Counters: window ``tokens``.
+``/v1/models`` carries ``meta`` (``extra["model_size"]`` bytes, default a 7B Q4_K_M file)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ async def health(req: EmuRequest) -> Response:
 
 async def models(req: EmuRequest) -> Response:
     name = req.acct.extra.get("model", "qwen2.5-coder-7b-q4_k_m.gguf") if req.account else "model.gguf"
+    meta = {"vocab_type": 2, "n_vocab": 151936, "n_ctx_train": 32768, "n_embd": 3584, "n_params": 7615616512,
+            "size": int(req.acct.extra.get("model_size", 4683073536)) if req.account else 4683073536}
     return _loading(req) or json_response({"object": "list", "data": [
-        {"id": name, "object": "model", "created": 1787234591, "owned_by": "llamacpp"}]})
+        {"id": name, "object": "model", "created": 1787234591, "owned_by": "llamacpp", "meta": meta}]})
 
 
 async def metrics(req: EmuRequest) -> Response:
