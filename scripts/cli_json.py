@@ -189,6 +189,7 @@ COMMANDS: list[tuple[str, list[str], str | None]] = [
     ("poll", ["poll", "--force"], None),
     ("status", ["status"], None),
     ("summary", ["summary"], None),
+    ("next", ["next"], None),
     ("watch", ["watch"], None),
     ("providers", ["providers"], None),
     ("usage ingest", ["usage", "ingest"], None),

@@ -14,7 +14,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from quotawarden.clock import parse_duration
@@ -226,6 +226,40 @@ class LogSettings(Section):
     host: str | None = None
 
 
+Capacity = Literal["included", "paid", "local"]
+
+
+class TaskClassConfig(Section):
+    """``[planner.tasks.NAME]``: which capacity tiers, providers and models serve one class of work."""
+
+    tiers: list[Capacity] | None = None
+    """Capacity tiers in the order to use them; a tier left out never serves the class (heavy default: included,
+    paid, local; light: included, local, paid)."""
+    providers: list[str] = Field(default_factory=list)
+    """Providers that serve this class (empty: all)."""
+    models: dict[str, str] = Field(default_factory=dict)
+    """Provider -> the model to use for this class."""
+
+
+class PlannerConfig(Section):
+    """``[planner]``: how ``quotawarden next`` and the recommendations choose an account (``analysis.planner``)."""
+
+    strategy: Literal["drain_soonest", "headroom"] = "drain_soonest"
+    default_task: str = "heavy"
+    tasks: dict[str, TaskClassConfig] = Field(default_factory=dict)
+    capacity: dict[str, Capacity] = Field(default_factory=dict)
+    """Provider -> capacity tier, over its kind's (``my-vllm = "local"``)."""
+    min_headroom: Ratio = 0.0
+
+    @model_validator(mode="after")
+    def _known_default(self) -> PlannerConfig:
+        known = {"heavy", "light", *self.tasks}
+        if self.default_task not in known:
+            raise ValueError(f"default_task {self.default_task!r} is not a task class "
+                             f"(known: {', '.join(sorted(known))})")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUOTAWARDEN_", env_nested_delimiter="__", extra="forbid")
 
@@ -240,6 +274,7 @@ class Settings(BaseSettings):
     budgets: list[BudgetConfig] = Field(default_factory=list)
     autonomy: AutonomySettings = Field(default_factory=AutonomySettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    planner: PlannerConfig = Field(default_factory=PlannerConfig)
     status_pages: dict[str, WebUrl] = Field(default_factory=dict)
     """Provider slug -> its Statuspage ``/api/v2/status.json`` URL; read after polls, weighed by health."""
 
@@ -322,11 +357,28 @@ def from_text(text: str, file: Path | None, plugins: Plugins) -> Config:
             raise ConfigError(f"duplicate account id {a.id!r}", file=name,
                               line=locate(text, ("accounts", i, "id")), field=f"accounts[{i}].id")
         seen.add(a.id)
+    _check_planner(settings.planner, plugins, text, name)
     declared = {p.name for p in settings.pools}
     implicit = dict.fromkeys(c.pool for c in settings.accounts if c.enabled and c.pool and c.pool not in declared)
     settings.pools = [*settings.pools, *(PoolConfig(name=str(p)) for p in implicit)]  # `pool = "x"` declares x
     return Config(settings, [a for a, c in zip(accounts, settings.accounts, strict=True) if c.enabled],
                   file, warnings)
+
+
+def _check_planner(cfg: PlannerConfig, plugins: Plugins, text: str, name: str) -> None:
+    """Every provider ``[planner]`` names is installed (a typo would silently match no account)."""
+    named: list[tuple[tuple[str, ...], str, str]] = [(("planner", "capacity", p), f"planner.capacity.{p}", p)
+                                                     for p in cfg.capacity]
+    for task, tc in cfg.tasks.items():
+        named += [(("planner", "tasks", task, "providers"), f"planner.tasks.{task}.providers", p)
+                  for p in tc.providers]
+        named += [(("planner", "tasks", task, "models", p), f"planner.tasks.{task}.models.{p}", p)
+                  for p in tc.models]
+    for loc, field, provider in named:
+        try:
+            plugins.provider(provider)
+        except PluginError as exc:
+            raise ConfigError(str(exc), file=name, line=locate(text, loc), field=field) from None
 
 
 def _resolve_account(i: int, cfg: AccountConfig, plugins: Plugins, text: str, name: str,

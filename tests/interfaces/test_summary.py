@@ -26,7 +26,8 @@ def test_lines_status_and_recommendation(seeded: Store, db_url: str) -> None:
     assert by_id["work-claude"].reason == "7d: reaches its 90% cap in 3d15h; exhausted in 4d06h"
     assert by_id["openrouter"].status == "RED"
     assert by_id["deepseek"].status == "UNKNOWN"  # a balance without a limit has no ratio
-    assert use == ["openai-api", "work-claude"]  # the healthiest, least used account per provider
+    # the planner's pick (`quotawarden next`): included capacity before the pay-as-you-go key
+    assert use == ["work-claude"]
     assert avoid == ["home-claude", "openrouter"]
     text = summary.render(lines, use, avoid)
     first, *rest = text.splitlines()

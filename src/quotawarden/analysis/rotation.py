@@ -1,36 +1,35 @@
-"""Which account to use next: accounts in a pool ranked by headroom until reset, then the pool's fallback tiers.
+"""Which account to use next in a pool: :func:`quotawarden.analysis.planner.plan` over the pool's members and its
+fallback tiers, with the pool's view of each account (:class:`Candidate`, :class:`Ranked`, :class:`Rotation`).
 
 Pure and cheap (no I/O, no clock): the proxy calls :func:`rank` on every routing decision with the statuses it
 already holds; ``quotawarden analyze rotation`` prints the same answer. Typical use::
 
     statuses = service.status()                       # list[AccountStatus]
     pools = service.pool_specs()                      # list[PoolSpec] from [[pools]]
-    rotation = rank(candidates(statuses, policy), pools, "claude-team")
+    rotation = rank(candidates(statuses, policy, kinds), pools, "claude-team", strategy="drain_soonest")
     rotation.best  # -> Ranked | None: the account to send the next request to
+
+:func:`options` turns statuses into the planner's :class:`~quotawarden.analysis.planner.Option` values (what
+``quotawarden next``, MCP ``recommend_account`` and ``/v1/status`` rank).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+from quotawarden.analysis import planner
 from quotawarden.analysis.health import Policy
-from quotawarden.analysis.status import AccountStatus
-from quotawarden.domain import Health, Outcome
+from quotawarden.analysis.planner import INCLUDED, PoolSpec, Room, fallback_chain
+from quotawarden.analysis.status import AccountStatus, WindowStatus
+from quotawarden.domain import Health, Outcome, Unit
+
+__all__ = ["Candidate", "PoolSpec", "Ranked", "Rotation", "candidates", "fallback_chain", "members", "option",
+           "options", "rank", "rotation_json", "skip_reason"]
 
 SKIP_OUTCOMES = frozenset({Outcome.LIMITED, Outcome.INVALID})
-
-
-@dataclass(frozen=True, slots=True)
-class PoolSpec:
-    """One ``[[pools]]`` entry. Empty ``accounts`` means every account whose ``pool`` is ``name``."""
-
-    name: str
-    accounts: tuple[str, ...] = ()
-    fallback: tuple[str, ...] = ()
-    """Pools, or provider slugs, to try in order when this pool has no usable account."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +44,10 @@ class Candidate:
     binding_window: str | None = None
     resets_at: datetime | None = None
     exhausts_before_reset: bool = False
+    capacity: str | None = INCLUDED
+    """The planner's capacity tier (``included``, ``paid``, ``local``; None serves no work)."""
+    rooms: tuple[Room, ...] = ()
+    """Every window as the planner weighs it; empty: the binding window alone, from the fields above."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,47 +76,58 @@ class Rotation:
         return self.ranked[0] if self.ranked else None
 
 
-def candidates(statuses: Sequence[AccountStatus], policy: Policy | None = None) -> list[Candidate]:
-    """One candidate per account; headroom is measured against each window's hard cap."""
+def rooms(st: AccountStatus, policy: Policy | None = None) -> tuple[Room, ...]:
+    """The windows of one status as the planner weighs them: hard cap from the policy (or the window's own), the
+    reset, and whether it is projected to reach its cap before its reset (``analysis.burn``)."""
     pol = policy or Policy()
     out = []
+    for w in st.windows:
+        cap = float(w.extra.get("hard_cap") or pol.cap(st.account.provider, w.name))
+        out.append(Room(w.name, w.sample.effective_ratio, cap,
+                        w.sample.resets_at.timestamp() if w.sample.resets_at else None, w.cap_reached_at is not None))
+    return tuple(out)
+
+
+def _quota_window(w: WindowStatus, capacity: str | None) -> bool:
+    """Money windows (Claude's extra usage in USD) are not included capacity."""
+    return not (capacity == INCLUDED and w.sample.unit is Unit.USD)
+
+
+def option(st: AccountStatus, kind: str | None, policy: Policy | None = None) -> planner.Option:
+    """One status as the planner's :class:`~quotawarden.analysis.planner.Option`; ``kind`` is the provider's
+    ``ProviderSpec.kind``."""
+    capacity = planner.capacity_of(kind)
+    kept = [w for w in st.windows if _quota_window(w, capacity)]
+    sub = AccountStatus(st.account, st.status, st.reason, st.outcome, kept, st.observed_at)
+    return planner.option(st.account.id, st.account.provider, capacity, st.status.value, st.outcome.value,
+                          rooms(sub, policy), st.account.pool)
+
+
+def options(statuses: Sequence[AccountStatus], kinds: Mapping[str, str], policy: Policy | None = None
+            ) -> list[planner.Option]:
+    """Every status as a planner option; ``kinds`` maps provider slugs to their ``ProviderSpec.kind``."""
+    return [option(st, kinds.get(st.account.provider), policy) for st in statuses]
+
+
+def candidates(statuses: Sequence[AccountStatus], policy: Policy | None = None,
+               kinds: Mapping[str, str] | None = None) -> list[Candidate]:
+    """One candidate per account; headroom is measured against each window's hard cap. Without ``kinds`` every
+    account counts as included capacity."""
+    out = []
     for st in statuses:
-        best: tuple[float, str, datetime | None, bool] | None = None
-        for w in st.windows:
-            ratio = w.sample.effective_ratio
-            if ratio is None:
-                continue
-            cap = float(w.extra.get("hard_cap") or pol.cap(st.account.provider, w.name))
-            room = cap - ratio
-            if best is None or room < best[0]:
-                best = (room, w.name, w.sample.resets_at, w.exhausts_at is not None)
-        out.append(Candidate(st.account.id, st.account.provider, st.account.pool, st.status, st.outcome,
-                             best[0] if best else None, best[1] if best else None, best[2] if best else None,
-                             best[3] if best else False))
+        capacity = planner.capacity_of(kinds.get(st.account.provider)) if kinds is not None else INCLUDED
+        o = option(st, kinds.get(st.account.provider) if kinds is not None else "subscription", policy)
+        room, binding, *_ = planner.measure(o)
+        tight = next((r for r in o.rooms if r.name == binding), None)
+        resets = datetime.fromtimestamp(tight.resets_t, UTC) if tight and tight.resets_t is not None else None
+        exhausts = any(w.exhausts_at is not None for w in st.windows if w.name == binding)
+        out.append(Candidate(st.account.id, st.account.provider, st.account.pool, st.status, st.outcome, room,
+                             binding, resets, exhausts, capacity, o.rooms))
     return out
 
 
-def fallback_chain(pools: Sequence[PoolSpec], start: str) -> list[str]:
-    """``start`` then its fallbacks, depth first, each pool once (cycles in the config are cut)."""
-    by_name = {p.name: p for p in pools}
-    chain: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in chain:
-            return
-        chain.append(name)
-        for nxt in by_name[name].fallback if name in by_name else ():
-            visit(nxt)
-
-    visit(start)
-    return chain
-
-
 def members(c: Candidate, name: str, pools: Sequence[PoolSpec]) -> bool:
-    spec = next((p for p in pools if p.name == name), None)
-    if spec is not None:
-        return c.account_id in spec.accounts if spec.accounts else c.pool == name
-    return c.provider == name or c.pool == name  # a fallback may name a provider ("gemini", "ollama")
+    return planner.is_member(c.account_id, c.provider, c.pool, name, pools)
 
 
 def skip_reason(c: Candidate) -> str | None:
@@ -126,33 +140,34 @@ def skip_reason(c: Candidate) -> str | None:
     return None
 
 
-def rank(cands: Sequence[Candidate], pools: Sequence[PoolSpec], pool: str) -> Rotation:
-    """Eligible accounts of ``pool`` and its fallback tiers, best first.
+def _as_option(c: Candidate) -> planner.Option:
+    rooms_ = c.rooms
+    if not rooms_ and c.headroom is not None and c.binding_window is not None:
+        rooms_ = (Room(c.binding_window, 1.0 - c.headroom, 1.0,
+                       c.resets_at.timestamp() if c.resets_at else None, c.exhausts_before_reset),)
+    return planner.option(c.account_id, c.provider, c.capacity, c.health.value, c.outcome.value, rooms_, c.pool)
 
-    Order: tier, then known headroom before unknown, then more headroom, then the sooner reset (capacity that
-    would otherwise be lost), then account id. LIMITED, INVALID and RED accounts, and ones at a hard cap, are
-    listed in ``skipped`` with the reason.
+
+def rank(cands: Sequence[Candidate], pools: Sequence[PoolSpec], pool: str, *, strategy: str = "headroom",
+         settings: planner.PlannerSettings | None = None, task: str | None = None) -> Rotation:
+    """Eligible accounts of ``pool`` and its fallback tiers, best first (:func:`quotawarden.analysis.planner.plan`).
+
+    Order: pool tier, then capacity tier (included, paid, local for the default task), then the ``strategy``'s key
+    (``headroom``: known headroom before unknown, more headroom, the sooner reset; ``drain_soonest``: see the
+    planner). LIMITED, INVALID and RED accounts, and ones at a hard cap, are listed in ``skipped`` with the reason.
     """
-    chain = fallback_chain(pools, pool)
-    ranked: list[Ranked] = []
-    skipped: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for tier, name in enumerate(chain):
-        for c in cands:
-            if c.account_id in seen or not members(c, name, pools):
-                continue
-            seen.add(c.account_id)
-            why = skip_reason(c)
-            if why:
-                skipped.append((c.account_id, why))
-                continue
-            room = "unknown headroom" if c.headroom is None else f"{c.headroom:.0%} headroom on {c.binding_window}"
-            ranked.append(Ranked(c.account_id, c.provider, name, tier, c.headroom, c.binding_window, c.resets_at,
-                                 f"{c.health.value}, {room}" + (", fallback" if tier else "")))
-    far = datetime.max.replace(tzinfo=None)
-    ranked.sort(key=lambda r: (r.tier, r.headroom is None, -(r.headroom or 0.0),
-                               (r.resets_at.replace(tzinfo=None) if r.resets_at else far), r.account_id))
-    return Rotation(pool, ranked, skipped, chain)
+    by_id = {c.account_id: c for c in cands}
+    p = planner.plan([_as_option(c) for c in cands], settings, task=task, pool=pool, pools=pools, strategy=strategy)
+    ranked = []
+    for ch in p.ranked:
+        c = by_id[ch.account_id]
+        room = "unknown headroom" if ch.headroom is None else f"{ch.headroom:.0%} headroom on {ch.binding}"
+        tight = next((r for r in _as_option(c).rooms if r.name == ch.binding), None)
+        resets = datetime.fromtimestamp(tight.resets_t, UTC) if tight and tight.resets_t is not None else None
+        ranked.append(Ranked(ch.account_id, ch.provider, ch.pool or pool, ch.chain, ch.headroom, ch.binding,
+                             resets if c.rooms else c.resets_at,
+                             f"{c.health.value}, {room}" + (", fallback" if ch.chain else "")))
+    return Rotation(pool, ranked, p.skipped, p.chain)
 
 
 def rotation_json(rot: Rotation) -> dict[str, Any]:

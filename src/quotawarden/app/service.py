@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from quotawarden.analysis.cost import BudgetStatus, CostLine, Forecast
     from quotawarden.analysis.cycles import Waste
     from quotawarden.analysis.fairness import Fairness
+    from quotawarden.analysis.planner import Plan
     from quotawarden.analysis.provider_anomalies import ProviderAnomaly
     from quotawarden.analysis.rotation import PoolSpec, Rotation
     from quotawarden.analysis.schedule import Reset, Underspend, WeekStat
@@ -236,6 +237,16 @@ class Service:
     def rotation(self, pool: str | None = None) -> list[Rotation]:
         """Each pool's (or one pool's) accounts ranked for use, with fallback tiers (``analysis.rotation``)."""
         return reports.rotations(self.status(), self.config.settings, pool)
+
+    def next_account(self, task: str | None = None, pool: str | None = None, *, strategy: str | None = None,
+                     statuses: Sequence[AccountStatus] | None = None) -> Plan:
+        """Which account (and model) next for a task class, and why (``analysis.planner.plan``): included capacity
+        that expires soonest while its pace allows it, then paid fall-backs, local servers last for heavy work."""
+        from quotawarden.app import planning
+
+        return planning.next_plan(self.status() if statuses is None else statuses, self.config.settings,
+                                  planning.kinds(self.plugins), reports.policy(self.config.settings), self.now(),
+                                  task=task, pool=pool, strategy=strategy)
 
     def pool_specs(self) -> list[PoolSpec]:
         """``[[pools]]`` as ``analysis.rotation.PoolSpec`` values, for ``analysis.rotation.rank``."""

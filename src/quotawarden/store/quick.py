@@ -79,6 +79,8 @@ class QuickState(NamedTuple):
     """When it was read (epoch seconds)."""
     configured: tuple[str, ...] = ()
     """The ids of the config file's accounts."""
+    planner: Mapping[str, Any] = {}
+    """The config's ``[planner]`` table as written (``analysis.planner.settings_from_mapping`` reads it)."""
 
 
 def _user_dir(kind: str) -> str:
@@ -142,7 +144,8 @@ def load(config_path: str | None = None, db_url: str | None = None, now: float |
         recent.setdefault((r[0], r[1]), []).append(tuple(r[2:]))
     return QuickState(_assemble(configured, read.accounts, read.states, read.latest),
                       dict(config.get("thresholds", {})), recent, hi.error_rates(read.outcomes),
-                      {str(p): str(state) for p, state in read.pages}, now, tuple(a[0] for a in configured))
+                      {str(p): str(state) for p, state in read.pages}, now, tuple(a[0] for a in configured),
+                      dict(config.get("planner", {})))
 
 
 class Rows(NamedTuple):

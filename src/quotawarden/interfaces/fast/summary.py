@@ -13,7 +13,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from quotawarden.analysis import current, health
+from quotawarden.analysis import current, health, planner
 from quotawarden.analysis.burn import Point, burn_rate
 from quotawarden.analysis.durations import human_duration
 from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow, load
@@ -83,22 +83,53 @@ def current_accounts(state: QuickState, now: float) -> list[QuickAccount]:
     return [a for a in state.accounts if a.id in configured or a.id in keep]
 
 
-def recommend(lines: list[Line]) -> tuple[list[str], list[str]]:
-    """Use the accounts with the most headroom (GREEN first, least used first); avoid every RED one."""
-    usable = [ln for ln in lines if ln.status in ("GREEN", "YELLOW")]
-    usable.sort(key=lambda ln: (health.RANK[ln.status], ln.ratio if ln.ratio is not None else 1.0))
-    best_per_provider: dict[str, str] = {}
-    for ln in usable:
-        best_per_provider.setdefault(ln.provider, ln.id)
-    return list(best_per_provider.values()), [ln.id for ln in lines if ln.status == "RED"]
+def account_option(acc: QuickAccount, state: QuickState, now: float, policy: health.Policy) -> planner.Option:
+    """One account as the planner weighs it (``analysis.planner``): every quota window with its hard cap, reset
+    and projected cap from ``health.decide``; the provider's kind from :data:`planner.BUILTIN_KINDS` (the plug-ins
+    are not loaded here; a provider not built in counts as paid unless ``[planner.capacity]`` says otherwise)."""
+    at = datetime.fromtimestamp(now, UTC)
+    capacity = planner.capacity_of(planner.BUILTIN_KINDS.get(acc.provider, "api"))
+    rooms, levels = [], []
+    for w in acc.windows:
+        v = window_health(w, acc, state, policy, at)
+        levels.append(v.level)
+        if capacity == planner.INCLUDED and w.unit == "usd":
+            continue  # extra usage in dollars is not included capacity
+        rooms.append(planner.Room(w.window, None if v.stale else w.ratio, v.cap,
+                                  w.resets_ts if w.resets_ts and not v.stale else None,
+                                  bool(v.projection and v.projection.cap_before_reset)))
+    return planner.option(acc.id, acc.provider, capacity, health.account_level(levels, acc.outcome), acc.outcome,
+                          rooms, acc.pool)
+
+
+def recommend(lines: list[Line], plan: planner.Plan | None = None) -> tuple[list[str], list[str]]:
+    """Use the planner's pick (``quotawarden next``), then the other accounts of its tier, one per provider; avoid
+    every RED one."""
+    use: list[str] = []
+    if plan is not None and plan.best is not None:
+        best, providers = plan.best, set()
+        for c in plan.ranked:
+            if (c.chain, c.tier) == (best.chain, best.tier) and c.provider not in providers:
+                providers.add(c.provider)
+                use.append(c.account_id)
+    return use, [ln.id for ln in lines if ln.status == "RED"]
+
+
+def next_plan(state: QuickState, now: float, policy: health.Policy,
+              accounts: list[QuickAccount] | None = None) -> planner.Plan:
+    """The planner's answer for the default task class over the current accounts."""
+    accs = current_accounts(state, now) if accounts is None else accounts
+    return planner.plan([account_option(a, state, now, policy) for a in accs],
+                        planner.settings_from_mapping(state.planner), now=now)
 
 
 def build(state: QuickState, now: float | None = None) -> tuple[list[Line], list[str], list[str]]:
     """Every account's line and the recommendation, at ``now`` (default: when the state was read)."""
     now = state.now if now is None else now
     policy = health.Policy.from_mapping(state.thresholds)
-    lines = [account_line(a, state, now, policy) for a in current_accounts(state, now)]
-    use, avoid = recommend(lines)
+    accounts = current_accounts(state, now)
+    lines = [account_line(a, state, now, policy) for a in accounts]
+    use, avoid = recommend(lines, next_plan(state, now, policy, accounts))
     return lines, use, avoid
 
 

@@ -12,7 +12,6 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from quotawarden.interfaces.views import overview as overview_v
 from quotawarden.interfaces.views._common import jsonable
 from quotawarden.redact import redact_text
 
@@ -29,8 +28,6 @@ class Guard(Protocol):
 
     def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T: ...
 
-_RANK = {"GREEN": 0, "YELLOW": 1}
-
 
 def _models(svc: Service, account_id: str, days: int = 14) -> list[tuple[str, float]]:
     """Models this account served lately, with their mean cost per call (cheapest first)."""
@@ -43,49 +40,61 @@ def _models(svc: Service, account_id: str, days: int = 14) -> list[tuple[str, fl
     return sorted(((m, float(cost[m]) / calls[m]) for m in calls), key=lambda mc: mc[1])
 
 
-def recommend(svc: Service, task: str, size: str, provider: str | None, pool: str | None) -> dict[str, Any]:
-    accounts = svc.status_report()["accounts"]
+SIZE_CLASS = {"small": "light", "large": "heavy"}
+"""A task's size -> the planner's task class (medium: ``[planner] default_task``)."""
+
+
+def recommend(svc: Service, task: str, size: str, provider: str | None, pool: str | None,
+              task_class: str | None = None) -> dict[str, Any]:
+    """The planner's answer (``Service.next_account``, as ``quotawarden next``) with a model and what to avoid."""
+    statuses = svc.status()
     if provider:
-        accounts = [a for a in accounts if a["provider"] == provider]
-    if pool:
-        accounts = [a for a in accounts if a.get("pool") == pool]
-    if not accounts:
+        statuses = [s for s in statuses if s.account.provider == provider]
+    if not statuses:
         raise ToolError(f"no account matches provider={provider!r} pool={pool!r}")
-    usable = sorted((a for a in accounts if a["status"] in _RANK),
-                    key=lambda a: (_RANK[a["status"]], overview_v.worst_ratio(a) or 0.0))
-    avoid = [{"account": a["id"], "why": a["reason"]} for a in accounts if a["status"] == "RED"]
-    if not usable:
-        return {"task": task, "account": None, "model": None, "avoid": avoid,
-                "advice": "every matching account is exhausted or unknown: wait for the next reset or add capacity"}
-    best = usable[0]
-    models = _models(svc, best["id"])
-    pick = None
-    if models:
-        # a large task on a window already YELLOW should not take the most expensive model
-        pick = models[-1][0] if size == "large" and best["status"] == "GREEN" else models[0][0] \
-            if size == "small" else models[len(models) // 2][0]
-    ratio = overview_v.worst_ratio(best)
+    try:
+        plan = svc.next_account(task_class or SIZE_CLASS.get(size), pool, statuses=statuses)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+    avoid = [{"account": a, "why": why} for a, why in plan.skipped]
+    best = plan.best
+    if best is None:
+        return {"task": task, "size": size, "task_class": plan.task, "account": None, "model": None,
+                "window": None, "avoid": avoid, "ranked": [],
+                "advice": plan.reason() + ": wait for the next reset or add capacity"}
+    st = next(s for s in statuses if s.account.id == best.account_id)
+    pick, basis = best.model, "[planner] models for this task class"
+    if pick is None:
+        models = _models(svc, best.account_id)
+        basis = ("models this account served in the last 14 days, by mean cost per call" if models
+                 else "no recent usage on this account to suggest a model from")
+        if models:  # a large task on a window already YELLOW should not take the most expensive model
+            pick = models[-1][0] if size == "large" and st.status.value == "GREEN" else models[0][0] \
+                if size == "small" else models[len(models) // 2][0]
+    ratios = [w.sample.effective_ratio for w in st.windows if w.sample.effective_ratio is not None]
     return {
-        "task": task, "size": size, "account": best["id"], "provider": best["provider"], "model": pick,
-        "status": best["status"], "worst_window_used": ratio, "avoid": avoid,
-        "alternatives": [a["id"] for a in usable[1:3]],
-        "advice": f"use {best['id']} ({best['status']}, worst window {ratio * 100:.0f}% used)" if ratio is not None
-        else f"use {best['id']} ({best['status']})",
-        "model_basis": "models this account served in the last 14 days, by mean cost per call" if models
-        else "no recent usage on this account to suggest a model from",
+        "task": task, "size": size, "task_class": plan.task, "account": best.account_id,
+        "provider": best.provider, "model": pick, "window": best.window, "capacity": best.capacity,
+        "status": st.status.value, "worst_window_used": max(ratios, default=None), "avoid": avoid,
+        "alternatives": [c.account_id for c in plan.ranked[1:3]],
+        "ranked": [c.account_id for c in plan.ranked],
+        "advice": plan.reason(), "model_basis": basis,
     }
 
 
 def register(server: MCPServer, svc: Service, guard: Guard) -> None:
-    @server.tool(description="Which account (and model) to use for a task now: the healthiest account with the "
-                             "most headroom, and the ones to avoid.")
+    @server.tool(description="Which account (and model) to use for a task now, as `quotawarden next`: included "
+                             "capacity that expires soonest while its pace allows it, paid fall-backs only when "
+                             "none is left, local servers last for heavy work; and the ones to avoid.")
     def recommend_account(
         task: Annotated[str, Field(min_length=1, max_length=500, description="What the work is, in a few words.")],
         size: Literal["small", "medium", "large"] = "medium",
         provider: Annotated[str | None, Field(description="Only accounts of this provider.")] = None,
         pool: Annotated[str | None, Field(description="Only accounts in this pool.")] = None,
+        task_class: Annotated[str | None, Field(description="A [planner] task class (heavy, light, ...); "
+                                                            "default from size: small light, large heavy.")] = None,
     ) -> dict[str, Any]:
-        return guard(recommend, svc, task, size, provider, pool)
+        return guard(recommend, svc, task, size, provider, pool, task_class)
 
     @server.tool(description="Probe accounts now (the cache guard skips ones observed recently unless force) and "
                              "return what each probe found.")

@@ -1,0 +1,359 @@
+"""Which account (and model) next: spend the included capacity that expires soonest while its pace allows it, keep
+paid fall-backs for when no included capacity is left, and local servers last for heavy work.
+
+One function, :func:`plan`, answers ``quotawarden next``, MCP ``recommend_account``, ``summary``'s "use" line,
+``/v1/status`` and (through :func:`quotawarden.analysis.rotation.rank`) the proxy's pool ordering.
+
+Inputs are plain values the caller already holds, one :class:`Option` per account (build them with
+:func:`option` from its windows; ``analysis.status.AccountStatus`` values go through
+:func:`quotawarden.analysis.rotation.option_from_status`), the ``[planner]`` settings (:class:`PlannerSettings`,
+:func:`settings_from_mapping`) and ``now`` in epoch seconds. No I/O, no clock, standard library only: the
+``summary`` fast path imports it. A decision over 20 accounts takes a few tens of microseconds.
+
+Order, for a task class (``heavy``, ``light`` or any configured one):
+
+1. the pool's fallback chain (``[[pools]] fallback``), when a pool is named;
+2. the capacity tier, in the class's ``tiers`` order (default heavy: included, paid, local; light: included,
+   local, paid). A provider's capacity comes from its ``ProviderSpec.kind`` (:data:`KIND_CAPACITY`):
+   ``subscription`` is included capacity, ``api`` and ``balance`` are paid, ``local`` is a local server; ``admin``
+   and ``tool`` accounts serve no work. ``[planner.capacity]`` overrides it per provider. An included account
+   answering from paid extra usage (outcome ``OVERAGE``) counts as paid;
+3. the strategy's key (:data:`STRATEGIES`): ``drain_soonest`` (default) puts first the accounts whose pace allows
+   it (no window projected to reach its hard cap before its reset, by ``analysis.burn`` through
+   ``analysis.health.decide``), the one whose window with room resets soonest first, then more headroom; then
+   accounts whose usage is unknown; then the ones that would reach a cap before their reset, most headroom
+   first. ``headroom`` is the older order: most headroom on the tightest window first, then the sooner reset.
+
+Accounts refused (``LIMITED``, ``INVALID``), RED (unless answering from extra usage), at a hard cap, or of a tier
+or provider the class does not allow are listed in :attr:`Plan.skipped` with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from quotawarden.analysis.durations import human_duration
+
+INCLUDED, PAID, LOCAL = "included", "paid", "local"
+CAPACITIES = (INCLUDED, PAID, LOCAL)
+KIND_CAPACITY: Mapping[str, str] = {"subscription": INCLUDED, "api": PAID, "balance": PAID, "local": LOCAL}
+"""``ProviderSpec.kind`` -> capacity tier. Kinds not listed (``admin``, ``tool``) report only: they serve no work."""
+BUILTIN_KINDS: Mapping[str, str] = {
+    "alibaba": "subscription", "anthropic": "api", "anthropic_admin": "admin", "antigravity": "tool",
+    "claude": "subscription", "cline": "tool", "codex": "subscription", "copilot": "subscription",
+    "copilot_billing": "admin", "deepseek": "balance", "gemini": "api", "groq": "api", "kimi": "subscription",
+    "llamacpp": "local", "minimax": "subscription", "mistral": "api", "moonshot": "balance", "ollama": "local",
+    "openai": "api", "openai_admin": "admin", "opencode": "tool", "openrouter": "balance", "xai": "api",
+    "zai": "subscription",
+}
+"""The built-in providers' ``ProviderSpec.kind``, for the fast paths that cannot load the plug-ins (a test keeps it
+equal to the registry). Everything else reads the kind from the spec itself."""
+STRATEGY_NAMES = ("drain_soonest", "headroom")
+DEFAULT_TIERS: Mapping[str, tuple[str, ...]] = {"heavy": (INCLUDED, PAID, LOCAL), "light": (INCLUDED, LOCAL, PAID)}
+MIN_HEADROOM = 0.0
+SKIP_OUTCOMES = frozenset({"LIMITED", "INVALID"})
+_INF = float("inf")
+
+
+def capacity_of(kind: str | None) -> str | None:
+    """The capacity tier of a ``ProviderSpec.kind`` (None: the account serves no work)."""
+    return KIND_CAPACITY.get(kind or "")
+
+
+class Room(NamedTuple):
+    """One quota window as the planner weighs it."""
+
+    name: str
+    ratio: float | None
+    """Used fraction now; None when unknown (no reading, or stale since its reset)."""
+    cap: float = 1.0
+    """The hard cap treated as exhausted (``analysis.health.Policy.cap``, lowered when burning fast)."""
+    resets_t: float | None = None
+    """Epoch seconds of its reset; None when it does not reset (a balance)."""
+    reaches_cap: bool = False
+    """At its burn rate it reaches ``cap`` before its reset (``analysis.burn.Projection.cap_before_reset``)."""
+
+
+class Option(NamedTuple):
+    """One account as the planner weighs it."""
+
+    account_id: str
+    provider: str
+    capacity: str | None
+    """``included``, ``paid``, ``local`` (:func:`capacity_of`); None for accounts that serve no work."""
+    level: str = "UNKNOWN"
+    """The account's health (``GREEN``, ``YELLOW``, ``RED``, ``UNKNOWN``)."""
+    outcome: str = "OK"
+    rooms: tuple[Room, ...] = ()
+    pool: str | None = None
+
+
+class Choice(NamedTuple):
+    """One eligible account, ranked."""
+
+    account_id: str
+    provider: str
+    capacity: str
+    chain: int
+    """0 for the requested pool (or no pool), 1 for its first fallback, ..."""
+    tier: int
+    """The capacity tier's position in the task class's ``tiers``."""
+    headroom: float | None
+    """Room left on the tightest window before its hard cap; None when no window is known."""
+    binding: str | None
+    """The tightest window."""
+    window: str | None
+    """The window whose room expires first (the one to use before it resets), else the tightest."""
+    ratio: float | None
+    resets_t: float | None
+    pace_ok: bool
+    """No window is projected to reach its cap before its reset."""
+    model: str | None
+    pool: str | None
+    extra_usage: bool = False
+    """An included account answering from paid extra usage (outcome ``OVERAGE``)."""
+
+    @property
+    def group(self) -> int:
+        """0 known room and pace allows it, 1 unknown, 2 would reach a cap before its reset."""
+        return 2 if not self.pace_ok else (1 if self.headroom is None else 0)
+
+
+def drain_soonest(c: Choice) -> tuple[Any, ...]:
+    """Capacity that expires soonest first, while its pace allows it."""
+    return (c.group, c.resets_t if c.resets_t is not None and c.group == 0 else _INF, -(c.headroom or 0.0),
+            c.account_id)
+
+
+def headroom(c: Choice) -> tuple[Any, ...]:
+    """Most headroom on the tightest window first, then the sooner reset."""
+    return (c.headroom is None, -(c.headroom or 0.0), c.resets_t if c.resets_t is not None else _INF, c.account_id)
+
+
+STRATEGIES: Mapping[str, Callable[[Choice], tuple[Any, ...]]] = {"drain_soonest": drain_soonest,
+                                                                "headroom": headroom}
+"""Ranking keys within one pool tier and capacity tier, by strategy name."""
+
+
+class TaskClass(NamedTuple):
+    name: str
+    tiers: tuple[str, ...]
+    """Capacity tiers allowed, in order; a tier left out never serves this class."""
+    providers: tuple[str, ...] = ()
+    """Providers allowed (empty: all)."""
+    models: Mapping[str, str] = {}
+    """Provider -> the model to use for this class."""
+
+
+class PoolSpec(NamedTuple):
+    """One ``[[pools]]`` entry. Empty ``accounts`` means every account whose ``pool`` is ``name``."""
+
+    name: str
+    accounts: tuple[str, ...] = ()
+    fallback: tuple[str, ...] = ()
+    """Pools, or provider slugs, to try in order when this pool has no usable account."""
+
+
+DEFAULT_TASKS: Mapping[str, TaskClass] = {n: TaskClass(n, t) for n, t in DEFAULT_TIERS.items()}
+
+
+class PlannerSettings(NamedTuple):
+    """The ``[planner]`` section."""
+
+    strategy: str = "drain_soonest"
+    default_task: str = "heavy"
+    tasks: Mapping[str, TaskClass] = DEFAULT_TASKS
+    capacity: Mapping[str, str] = {}
+    """Provider -> capacity tier, over the kind's (a self-hosted OpenAI-compatible server marked ``local``)."""
+    min_headroom: float = MIN_HEADROOM
+    """An account with this much room or less on a window is treated as at its cap."""
+
+    def task(self, name: str | None) -> TaskClass:
+        name = name or self.default_task
+        if name not in self.tasks:
+            raise ValueError(f"unknown task class {name!r} (known: {', '.join(sorted(self.tasks))})")
+        return self.tasks[name]
+
+
+def settings_from_mapping(section: Mapping[str, Any] | None) -> PlannerSettings:
+    """From a ``[planner]`` table (the validated settings dumped, or the raw TOML of the fast paths)."""
+    section = section or {}
+    tasks = dict(DEFAULT_TASKS)
+    for name, spec in dict(section.get("tasks") or {}).items():
+        spec = dict(spec or {})
+        base = tasks.get(str(name), TaskClass(str(name), DEFAULT_TIERS["heavy"]))
+        tiers = tuple(str(t) for t in spec["tiers"]) if spec.get("tiers") is not None else base.tiers
+        tasks[str(name)] = TaskClass(str(name), tiers, tuple(str(p) for p in spec.get("providers") or ()),
+                                     {str(k): str(v) for k, v in dict(spec.get("models") or {}).items()})
+    return PlannerSettings(str(section.get("strategy") or "drain_soonest"),
+                           str(section.get("default_task") or "heavy"), tasks,
+                           {str(k): str(v) for k, v in dict(section.get("capacity") or {}).items()},
+                           float(section.get("min_headroom") or 0.0))
+
+
+class Plan(NamedTuple):
+    task: str
+    strategy: str
+    ranked: list[Choice]
+    skipped: list[tuple[str, str]]
+    """(account id, why) for every account that may not serve the task now."""
+    chain: list[str]
+    now: float
+
+    @property
+    def best(self) -> Choice | None:
+        return self.ranked[0] if self.ranked else None
+
+    def reason(self, c: Choice | None = None) -> str:
+        """Why ``c`` (default: the pick), in one human line."""
+        c = c or self.best
+        if c is None:
+            why = "; ".join(f"{a}: {w}" for a, w in self.skipped[:3]) or "no account fits"
+            return f"no account can take {self.task} work now ({why})"
+        return explain(c, self, self.now)
+
+
+def option(account_id: str, provider: str, capacity: str | None, level: str = "UNKNOWN", outcome: str = "OK",
+           rooms: Iterable[Room] = (), pool: str | None = None) -> Option:
+    """An :class:`Option`; an included account answering from paid extra usage counts as paid."""
+    if capacity == INCLUDED and outcome == "OVERAGE":
+        capacity = PAID
+    return Option(account_id, provider, capacity, level, outcome, tuple(rooms), pool)
+
+
+def fallback_chain(pools: Sequence[PoolSpec], start: str) -> list[str]:
+    """``start`` then its fallbacks, depth first, each pool once (cycles in the config are cut)."""
+    by_name = {p.name: p for p in pools}
+    chain: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in chain:
+            return
+        chain.append(name)
+        for nxt in by_name[name].fallback if name in by_name else ():
+            visit(nxt)
+
+    visit(start)
+    return chain
+
+
+def is_member(account_id: str, provider: str, account_pool: str | None, name: str,
+              pools: Sequence[PoolSpec]) -> bool:
+    """Whether an account belongs to pool ``name`` (a fallback may also name a provider, "gemini", "ollama")."""
+    spec = next((p for p in pools if p.name == name), None)
+    if spec is not None:
+        return account_id in spec.accounts if spec.accounts else account_pool == name
+    return provider == name or account_pool == name
+
+
+def measure(o: Option, min_room: float = 0.0) -> tuple[float | None, str | None, str | None, float | None,
+                                                       float | None, bool]:
+    """(headroom, binding window, drain window, its ratio, its reset, pace ok) of one account."""
+    room: float | None = None
+    binding: str | None = None
+    drain: Room | None = None
+    pace_ok = True
+    for r in o.rooms:
+        if r.reaches_cap:
+            pace_ok = False
+        if r.ratio is None:
+            continue
+        left = r.cap - r.ratio
+        if room is None or left < room:
+            room, binding = left, r.name
+        if left > min_room and r.resets_t is not None and (drain is None or drain.resets_t is None
+                                                            or r.resets_t < drain.resets_t):
+            drain = r
+    if drain is None:
+        tight = next((r for r in o.rooms if r.name == binding), None)
+        return room, binding, binding, tight.ratio if tight else None, tight.resets_t if tight else None, pace_ok
+    return room, binding, drain.name, drain.ratio, drain.resets_t, pace_ok
+
+
+def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, task: str | None = None,
+         pool: str | None = None, pools: Sequence[PoolSpec] = (), now: float = 0.0,
+         strategy: str | None = None) -> Plan:
+    """The accounts fit for ``task`` ranked best first, with why the others were skipped (see the module)."""
+    cfg = settings or PlannerSettings()
+    klass = cfg.task(task)
+    strat = strategy or cfg.strategy
+    if strat not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strat!r} (known: {', '.join(STRATEGY_NAMES)})")
+    key = STRATEGIES[strat]
+    chain = fallback_chain(pools, pool) if pool else [""]
+    ranked: list[Choice] = []
+    skipped: list[tuple[str, str]] = []
+    for o in options:
+        capacity = cfg.capacity.get(o.provider, o.capacity)
+        if capacity == INCLUDED and o.outcome == "OVERAGE":
+            capacity = PAID
+        if capacity is None:
+            continue  # reports only (admin, tool): never a candidate, never noise
+        link = next((i for i, name in enumerate(chain) if not name or is_member(o.account_id, o.provider, o.pool,
+                                                                                  name, pools)), None)
+        if link is None:
+            continue
+        why = _unfit(o, capacity, klass)
+        room, binding, window, ratio, resets_t, pace_ok = measure(o, cfg.min_headroom)
+        if why is None and capacity != LOCAL and room is not None and room <= cfg.min_headroom:
+            why = f"{binding} at its hard cap"
+        if why:
+            skipped.append((o.account_id, why))
+            continue
+        ranked.append(Choice(o.account_id, o.provider, capacity, link, klass.tiers.index(capacity), room, binding,
+                             window, ratio, resets_t, pace_ok, klass.models.get(o.provider),
+                             chain[link] or o.pool, o.outcome == "OVERAGE"))
+    ranked.sort(key=lambda c: (c.chain, c.tier, *key(c)))
+    return Plan(klass.name, strat, ranked, skipped, [c for c in chain if c], now)
+
+
+def _unfit(o: Option, capacity: str, klass: TaskClass) -> str | None:
+    if klass.providers and o.provider not in klass.providers:
+        return f"{o.provider} does not serve {klass.name} work"
+    if capacity not in klass.tiers:
+        what = "a local server" if capacity == LOCAL else f"{capacity} capacity"
+        return f"{what}: not used for {klass.name} work"
+    if o.outcome in SKIP_OUTCOMES:
+        return o.outcome
+    if capacity == LOCAL and o.outcome in ("ERROR", "UNREACHABLE"):
+        return f"local server not answering ({o.outcome})"
+    if o.level == "RED" and o.outcome != "OVERAGE":
+        return "RED"
+    return None
+
+
+def explain(c: Choice, p: Plan, now: float) -> str:
+    """One human line: "claude-b: 5h window at 30% resets in 28m — use it before it expires"."""
+    if c.capacity == LOCAL:
+        return f"{c.account_id}: local server" + ("" if c.tier == 0 else ", nothing ahead of it can take the work")
+    if c.capacity == PAID:
+        extra = "paid extra usage" if c.extra_usage else "pay-as-you-go"
+        return f"{c.account_id}: {extra}" + ("" if c.tier == 0 else ", no included capacity left")
+    at = f" at {c.ratio:.0%}" if c.ratio is not None else ""
+    resets = f" resets in {human_duration(c.resets_t - now)}" if c.resets_t is not None else ""
+    if c.headroom is None:
+        return f"{c.account_id}: usage unknown (no fresh reading); included capacity"
+    if not c.pace_ok:
+        return (f"{c.account_id}: {c.window} window{at}{resets}; at its pace it would reach a cap before its reset, "
+                "so use it sparingly")
+    if p.strategy == "headroom":
+        return f"{c.account_id}: most headroom ({c.headroom:.0%} on {c.binding}){';' if resets else ''}{resets}"
+    return f"{c.account_id}: {c.window} window{at}{resets} — use it before it expires"
+
+
+def choice_json(c: Choice, p: Plan) -> dict[str, Any]:
+    return {"account": c.account_id, "provider": c.provider, "model": c.model, "window": c.window,
+            "capacity": c.capacity, "pool": c.pool or None, "headroom": c.headroom, "used_ratio": c.ratio,
+            "resets_in_s": None if c.resets_t is None else round(c.resets_t - p.now, 1), "pace_ok": c.pace_ok,
+            "reason": explain(c, p, p.now)}
+
+
+def plan_json(p: Plan) -> dict[str, Any]:
+    """The documented shape of ``quotawarden next --json`` (docs/cli-json.md)."""
+    best = p.best
+    return {"account": best.account_id if best else None, "provider": best.provider if best else None,
+            "model": best.model if best else None, "window": best.window if best else None,
+            "reason": p.reason(), "task": p.task, "strategy": p.strategy,
+            "ranked": [choice_json(c, p) for c in p.ranked],
+            "skipped": [{"account": a, "reason": why} for a, why in p.skipped]}
