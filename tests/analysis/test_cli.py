@@ -13,7 +13,7 @@ from quotawarden.app.service import Service
 from quotawarden.interfaces.cli.app import build_app
 from quotawarden.interfaces.cli.common import State
 
-COMMANDS = ["burn", "schedule", "weekly", "underspend", "rotation", "anomalies", "cost", "forecast", "tiers",
+COMMANDS = ["burn", "schedule", "weekly", "underspend", "rotation", "anomalies", "cost", "forecast", "tiers", "waste",
             "fairness"]
 
 

@@ -190,3 +190,17 @@ def test_fairness_indices_exact() -> None:
     assert [c.consumer for c in anon.consumers] == ["consumer-1", "b"]
     tokens = fairness.fairness([usage(0, None, consumer="a", tokens=300), usage(0, "1", consumer="b", tokens=100)])
     assert tokens.weight == "tokens" and tokens.consumers[0].share == 0.75
+
+
+def test_forecast_from_one_day_has_a_wide_interval() -> None:
+    """One day of spend says little about the month: the 90% interval is wide, never zero-width, and it narrows
+    as days accumulate (at 14 days and more the bootstrap alone sets it)."""
+    one = cost.forecast([usage(1, "10")], NOW)
+    assert one.low < one.expected < one.high
+    left = one.days_left * 10
+    assert one.high - one.low > 0.5 * left  # wider than half of the expected remaining spend
+    today_only = cost.forecast([usage(0, "4")._replace(ts=(NOW - timedelta(hours=1)).timestamp())], NOW)
+    assert today_only.low < today_only.high and today_only.expected > today_only.to_date
+    week = cost.forecast([usage(d, "10") for d in range(1, 8)], NOW)
+    assert 0 < week.high - week.low < one.high - one.low
+    assert cost.mean_spread(1) > cost.mean_spread(7) > cost.mean_spread(13) > cost.mean_spread(14) == 0.0

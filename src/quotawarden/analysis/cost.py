@@ -3,11 +3,15 @@
 Costs are the ``usage_events.cost`` the log and proxy sources priced; an event without a price counts as unpriced
 (reported, never treated as zero). The forecast is month-to-date plus the remaining days drawn, by bootstrap, from
 the last 28 days; the interval is the 5th-95th percentile of 2,000 such draws (seeded, so reproducible).
+A few days say little about the spread of spend, so with fewer than :data:`FULL_BASIS_DAYS` days of history each
+draw's remaining spend is also scaled by a mean-one log-normal factor whose spread shrinks as days accumulate
+(:func:`mean_spread`): one day of data gives a wide interval, never a zero-width one.
 """
 
 from __future__ import annotations
 
 import calendar
+import math
 import random
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -106,6 +110,20 @@ def daily_totals(rows: Iterable[Usage], now: datetime, days: int = 28) -> list[f
     return totals
 
 
+FULL_BASIS_DAYS = 14
+"""From this many days of spend on, the bootstrap alone sets the interval."""
+DAY_SPREAD = 1.0
+"""The assumed day-to-day spread of spend (coefficient of variation) before there are days to measure it."""
+
+
+def mean_spread(days: int) -> float:
+    """The log-normal sigma of the uncertainty in the mean daily spend after ``days`` days of history: the prior
+    spread :data:`DAY_SPREAD` over sqrt(days), weighted by how many of :data:`FULL_BASIS_DAYS` are missing
+    (1 day: ~0.96; 7 days: ~0.27; 14 and more: 0)."""
+    missing = max(0, FULL_BASIS_DAYS - days)
+    return 0.0 if not missing or days <= 0 else DAY_SPREAD * math.sqrt(missing / FULL_BASIS_DAYS) / math.sqrt(days)
+
+
 def forecast(rows: Sequence[Usage], now: datetime, *, basis_days: int = 28, draws: int = 2000,
              seed: int = 1) -> Forecast:
     month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -115,11 +133,22 @@ def forecast(rows: Sequence[Usage], now: datetime, *, basis_days: int = 28, draw
                    < now.timestamp()), 0.0)
     daily = daily_totals(rows, now, basis_days)
     active = daily[next((i for i, v in enumerate(daily) if v > 0), len(daily)):] or [0.0]
+    if not any(active):  # no whole day yet: today's spend so far, at its pace, is the one day there is
+        day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        today = sum(float(r.cost) for r in rows if r.cost is not None and day_start.timestamp() <= r.ts
+                    < now.timestamp())
+        active = [today / max((now - day_start).total_seconds() / 86400, 1 / 24)]
     left = (month_end - now).total_seconds() / 86400
     whole, frac = int(left), left - int(left)
     mean = sum(active) / len(active)
     rng = random.Random(seed)
-    sims = sorted(sum(rng.choice(active) for _ in range(whole)) + frac * rng.choice(active) for _ in range(draws))
+    sigma = mean_spread(len(active))
+
+    def factor() -> float:
+        return rng.lognormvariate(-sigma * sigma / 2, sigma) if sigma else 1.0
+
+    sims = sorted((sum(rng.choice(active) for _ in range(whole)) + frac * rng.choice(active)) * factor()
+                  for _ in range(draws))
     return Forecast(month_start.strftime("%Y-%m"), _cents(to_date), _cents(to_date + mean * left),
                     _cents(to_date + sims[int(0.05 * draws)]), _cents(to_date + sims[int(0.95 * draws) - 1]),
                     round(left, 2), _cents(mean), len(active))

@@ -227,10 +227,11 @@ def waste(series: Sequence[WindowSeries], spends: Sequence[Spend], now: datetime
     for a in ids:
         wins = by_acc.get(a, [])
         ratios = [w.wasted_ratio for w in wins if w.wasted_ratio is not None]
-        out.append(AccountWaste(a, wins, _mean(ratios), round(paid.get(a, 0.0), 6),
-                                round(avoidable.get(a, 0.0), 6)))
+        out.append(AccountWaste(a, wins, _mean(ratios), round(float(paid.get(a, 0.0)), 6),
+                                round(float(avoidable.get(a, 0.0)), 6)))
     every = [w.wasted_ratio for ws in by_acc.values() for w in ws if w.wasted_ratio is not None]
-    return Waste(out, _mean(every), round(sum(avoidable.values()), 6), round(sum(paid.values()), 6), since, now)
+    return Waste(out, _mean(every), round(float(sum(avoidable.values())), 6), round(float(sum(paid.values())), 6),
+                 since, now)
 
 
 def waste_json(w: Waste) -> dict[str, Any]:
