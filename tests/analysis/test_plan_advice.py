@@ -3,6 +3,7 @@ recorded days replayed against the cheaper plan's limits hold; the catalog's res
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -91,7 +92,7 @@ def test_catalog_rescaling_agrees_with_its_own_numbers() -> None:
     assert tiers.advise("a", five, days, CAT).action != "downgrade"
     for family in {p.family for p in CAT if p.family != "*"}:
         plans = sorted((p for p in CAT if p.family == family), key=lambda p: p.price_usd_month)
-        for cheap, dear in zip(plans, plans[1:], strict=False):
+        for cheap, dear in itertools.pairwise(plans):
             for w, cap in cheap.capacity.items():
                 assert dear.capacity[w] >= cap, (family, w)  # paying more never buys less
                 there, back = tiers.scale(cheap, dear, w), tiers.scale(dear, cheap, w)
