@@ -33,6 +33,8 @@ class Source(enum.StrEnum):
     STATUSLINE = "statusline"
     ADMIN = "admin"
     IMPORT = "import"
+    OTEL = "otel"
+    """Received over OTLP from an agent's own telemetry (``serve``'s ``/v1/logs``)."""
 
 
 class Provenance(enum.StrEnum):

@@ -131,7 +131,7 @@ def _child(accs: dict[str, _Acc], key: str) -> _Acc:
 
 
 def _keep(r: Any, q: ReportQuery) -> bool:
-    if q.source and r.consumer != q.source:
+    if q.source and q.source != "otel" and r.consumer != q.source:  # otel: rows already chosen by their source
         return False
     if q.project and (not r.project or q.project not in r.project):
         return False

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from quotawarden.logsources.base import LogSourceSpec
     from quotawarden.store.logs_sql import LogDb
 
+OTEL = "otel"
+"""``--source otel``: usage received over OTLP (``serve``'s ``/v1/logs``), not a log source to read."""
 # which configured provider's account a log's official quota readings belong to
 _ACCOUNT_PROVIDER = {"claude_code": "claude", "codex": "codex"}
 # logs whose calls count against a configured account's limits, when there is one (analysis.counting)
@@ -206,7 +208,7 @@ def selected_specs(env: LogsEnv, sources: Iterable[str] | None) -> list[LogSourc
     wanted = list(sources or env.sources or env.log_sources)
     unknown = [s for s in wanted if s not in env.log_sources]
     if unknown:
-        known = ", ".join(sorted(env.log_sources))
+        known = ", ".join(sorted([*env.log_sources, OTEL]))
         raise ConfigError(f"unknown log source {unknown[0]!r} (known: {known})")
     return [env.log_sources[s] for s in wanted]
 
@@ -246,6 +248,11 @@ def pricer(env: LogsEnv) -> Any:
 def ingest_env(env: LogsEnv, sources: Iterable[str] | None = None,
                paths: Mapping[str, list[str]] | list[str] | None = None,
                progress: Progress | None = None) -> IngestReport:
+    if sources is not None:
+        sources = list(sources)
+        if sources and all(s == OTEL for s in sources):
+            return IngestReport()  # received over OTLP by ``serve``: no file to read
+        sources = [s for s in sources if s != OTEL]
     specs = selected_specs(env, sources)
     host = host_name(env)
     return ingest(env.db(host), specs, roots_for(env, specs, paths), pricer=pricer(env), host=host,

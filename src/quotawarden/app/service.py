@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from quotawarden.analysis.tiers import Advice
     from quotawarden.analysis.usage_report import ReportQuery
     from quotawarden.app.instances import InstanceSecrets
+    from quotawarden.app.otlp import OtlpReceiver
     from quotawarden.credentials.secretbox import SecretBox
     from quotawarden.credentials.vault import Vault
     from quotawarden.sources.discovery import Finding
@@ -407,6 +408,15 @@ class Service:
         from quotawarden.app import proxy
 
         return proxy.build_proxy(self, host, port)
+
+    # -- OpenTelemetry (quotawarden.app.otlp in, quotawarden.app.otel_export out) -------------------------------
+
+    @cached_property
+    def otlp(self) -> OtlpReceiver:
+        """The OTLP receiver behind ``serve``'s ``/v1/logs`` and ``/v1/metrics`` (built on first use)."""
+        from quotawarden.app.otlp import OtlpReceiver
+
+        return OtlpReceiver(self)
 
 
 def build_service(config_path: str | Path | None = None, *, store_url: str | None = None,

@@ -10,7 +10,7 @@ from typing import Any
 from quotawarden.store.engine import Store
 from quotawarden.store.logs_sql import LogDb, hour_ranges
 
-__all__ = ["StoreLogSink", "hour_ranges", "report_rows"]
+__all__ = ["StoreLogSink", "hour_ranges", "report_rows", "write_otel_rows"]
 
 
 class StoreLogSink(LogDb):
@@ -25,5 +25,19 @@ def report_rows(store: Store, sessions: bool, since_ts: float | None = None) -> 
     db = StoreLogSink(store, "", 0.0)
     try:
         return db.report_rows(sessions, since_ts)
+    finally:
+        db.close()
+
+
+def write_otel_rows(store: Store, rows: list[tuple[Any, ...]]) -> int:
+    """Usage rows (``logs_sql.EVENT_COLUMNS`` order) received over OTLP: stored once per key, the roll-ups of
+    their hours rebuilt. Returns how many were copies of calls a local log already holds (dropped)."""
+    if not rows:
+        return 0
+    db = StoreLogSink(store, "", 0.0)
+    try:
+        db.upsert_events(rows, "larger")
+        db.rebuild_hours({int(r[1] // 3600) for r in rows})
+        return db.twins_dropped
     finally:
         db.close()

@@ -38,6 +38,11 @@ BYTES_PER_EVENT = 4096
 """Rough new bytes per unique event in Claude Code logs (1.2 kB lines, streamed copies): sizes a bulk load."""
 BULK_EVENTS = 50_000
 BULK_CACHE_KIB = 32 * 1024
+OTEL_MATCH_S = 600.0
+"""How far apart the OTLP copy and the local-log copy of one call may be stamped (``drop_otel_twins``)."""
+_TWIN = ("l.source = 'log' AND l.session = o.session AND l.model = o.model AND l.input_tokens = o.input_tokens "
+         "AND l.cache_read_tokens = o.cache_read_tokens AND l.cache_write_tokens = o.cache_write_tokens "
+         f"AND l.ts >= o.ts - {OTEL_MATCH_S} AND l.ts <= o.ts + {OTEL_MATCH_S}")
 _TOTAL = "({t}.input_tokens + {t}.output_tokens + {t}.cache_write_tokens + {t}.cache_read_tokens)"
 _FILE_COLS = ("host", "path", "source", "device", "inode", "size", "offset", "lines", "head_hash", "mtime", "state",
               "updated_ts")
@@ -69,6 +74,7 @@ class LogDb:
     def __init__(self, connect: Callable[[], Any], dialect: str, host: str, now_ts: float) -> None:
         self._connect, self.pg, self.host, self.now_ts = connect, dialect == "postgresql", host, now_ts
         self._conn: Any = None
+        self.twins_dropped = 0
         self._indexes: list[str] | None = None  # while a bulk load runs: the dropped indexes' DDL
 
     @contextmanager
@@ -231,9 +237,26 @@ class LogDb:
 
     # -- roll-ups -------------------------------------------------------------------------------------------------
 
+    def drop_otel_twins(self, lo: float, hi: float) -> list[float]:
+        """Calls received over OTLP (``source = 'otel'``, stamped in ``[lo, hi)``) that a local log also holds:
+        removed, so each call counts once whichever way arrived first (the log's copy, with its request and message
+        ids, is kept). Returns their times. Twins: same session, model, input and cache tokens, stamped at most
+        ``OTEL_MATCH_S`` apart (output is left out: a transcript may hold a streamed copy's partial count)."""
+        rows = self._read(f"SELECT o.dedup_key, o.ts FROM usage_events o WHERE o.source = 'otel' AND o.ts >= ? "
+                          f"AND o.ts < ? AND EXISTS (SELECT 1 FROM usage_events l WHERE {_TWIN})", (lo, hi))
+        if rows:
+            self._write([("DELETE FROM usage_events WHERE dedup_key = ?", [(r[0],) for r in rows])], many=True)
+        self.twins_dropped += len(rows)
+        return [float(r[1]) for r in rows]
+
     def rebuild_hours(self, hours: Iterable[int]) -> int:
-        """Recompute both roll-ups for these UTC hour indexes (epoch // 3600) from the raw log events: the
-        per-session ``usage_hourly`` from ``usage_events``, then ``usage_rollup`` from ``usage_hourly``."""
+        """Recompute both roll-ups for these UTC hour indexes (epoch // 3600) from the raw events (agent logs and
+        OTLP): the per-session ``usage_hourly`` from ``usage_events``, then ``usage_rollup`` from ``usage_hourly``.
+        OTLP copies of calls a log also holds are dropped first (:meth:`drop_otel_twins`)."""
+        hours = set(hours)
+        for a, b in hour_ranges(hours):
+            hours |= {int(t // 3600) for t in self.drop_otel_twins(a * 3600.0 - OTEL_MATCH_S,
+                                                                   b * 3600.0 + OTEL_MATCH_S)}
         hour = "floor(ts / 3600) * 3600" if self.pg else "CAST(ts / 3600 AS INTEGER) * 3600"
         auto = "coalesce(cost_recorded, cost)"
         session_sel = (f"{hour}, {', '.join(SESSION_KEYS)}, count(*), "
@@ -250,7 +273,7 @@ class LogDb:
             statements += [
                 ("DELETE FROM usage_hourly WHERE hour_ts >= ? AND hour_ts < ?", (lo, hi)),
                 (f"INSERT INTO usage_hourly (hour_ts, {', '.join((*SESSION_KEYS, *tail))}) SELECT {session_sel} "
-                 f"FROM usage_events WHERE source = 'log' AND ts >= ? AND ts < ? "
+                 f"FROM usage_events WHERE source IN ('log', 'otel') AND ts >= ? AND ts < ? "
                  f"GROUP BY 1, {', '.join(SESSION_KEYS)}", (lo, hi)),
                 ("DELETE FROM usage_rollup WHERE hour_ts >= ? AND hour_ts < ?", (lo, hi)),
                 (f"INSERT INTO usage_rollup (hour_ts, {', '.join((*MODEL_KEYS, *tail))}) SELECT {model_sel} "
@@ -268,7 +291,9 @@ class LogDb:
         hour, consumer, host and model (what daily, weekly, monthly and block reports need: a few thousand rows
         for a year of heavy use). Such a row's ``project`` is one of its projects, all of which match."""
         cond, params = [], []
-        for value, sql in ((since_ts, "last_ts >= ?"), (consumer, "consumer = ?"), (host, "host = ?"),
+        otel = consumer == "otel"  # ``--source otel``: what arrived over OTLP, whoever the consumer
+        for value, sql in ((since_ts, "last_ts >= ?"), (None if otel else consumer, "consumer = ?"),
+                           ("otel" if otel else None, "source = ?"), (host, "host = ?"),
                            (project, "strpos(project, ?) > 0" if self.pg else "instr(project, ?) > 0")):
             if value is not None:
                 cond.append(sql)

@@ -119,6 +119,8 @@ usage_events = Table(
     # partial: agent-log events carry no account (migration logs_0003 says why the others went)
     Index("ix_usage_account_ts", "account_id", "ts", sqlite_where=text("account_id IS NOT NULL"),
           postgresql_where=text("account_id IS NOT NULL")),
+    # partial: the few calls received over OTLP, looked up by time for their local-log twins (migration otel_0001)
+    Index("ix_usage_otel_ts", "ts", sqlite_where=text("source = 'otel'"), postgresql_where=text("source = 'otel'")),
 )
 
 alerts = Table(

@@ -6,7 +6,8 @@ It is keyed by host as well as path because several machines may ingest into one
 home-relative path exists on each (the older ``ingest_files`` table is keyed by path alone and stays unused).
 
 ``usage_hourly`` is the roll-up reports read instead of raw events. One row per UTC hour and
-(source, consumer, provider, host, project, session, model) over ``usage_events`` rows with ``source = 'log'``:
+(source, consumer, provider, host, project, session, model) over ``usage_events`` rows with ``source`` ``log`` or
+``otel`` (agent logs, and agents' own telemetry received over OTLP):
 
 ======================  ==========================================================================
 column                  meaning

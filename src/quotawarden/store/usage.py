@@ -64,3 +64,21 @@ def events_between(store: Store, since: datetime | None = None, until: datetime 
     q = select(t).where(and_(*cond)).order_by(t.c.ts) if cond else select(t).order_by(t.c.ts)
     with store.engine.connect() as conn:
         return [from_row(r) for r in conn.execute(q)]
+
+
+def session_totals(store: Store, session: str, lo: float, hi: float) -> dict[str, dict[str, float]]:
+    """Per model, the token and recorded-cost sums of one session's events stamped in ``[lo, hi]`` (any source)."""
+    from sqlalchemy import func
+
+    t = schema.usage_events
+    q = (select(t.c.model, func.sum(t.c.input_tokens), func.sum(t.c.output_tokens), func.sum(t.c.cache_read_tokens),
+                func.sum(t.c.cache_write_tokens), func.sum(t.c.reasoning_tokens), func.sum(t.c.cost_recorded),
+                func.count())
+         .where(t.c.ts >= lo, t.c.ts <= hi, t.c.session == session).group_by(t.c.model))
+    out: dict[str, dict[str, float]] = {}
+    with store.engine.connect() as conn:
+        for r in conn.execute(q):
+            out[r[0]] = {"input": float(r[1] or 0), "output": float(r[2] or 0), "cache_read": float(r[3] or 0),
+                         "cache_write": float(r[4] or 0), "reasoning": float(r[5] or 0), "cost": float(r[6] or 0),
+                         "events": float(r[7])}
+    return out

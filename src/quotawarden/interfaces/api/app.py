@@ -28,6 +28,7 @@ from quotawarden.interfaces.api import (
     routes_accounts,
     routes_instances,
     routes_ops,
+    routes_otlp,
     routes_providers,
     routes_reports,
     routes_status,
@@ -105,7 +106,7 @@ def create_app(service: Service, *, admin_token: str | None = None, replica: str
     app.state.metrics_registry = metrics.build_registry(st)
     errors.install(app)
     for module in (routes_instances, routes_status, routes_providers, routes_ops, routes_accounts,
-                   routes_reports, metrics):
+                   routes_reports, routes_otlp, metrics):
         app.include_router(module.router)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

@@ -14,7 +14,8 @@ from quotawarden.interfaces.api.models import Error
 from quotawarden.redact import redact_text
 
 _WORDS = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found", 405: "method not allowed",
-          409: "conflict", 422: "invalid request", 503: "unavailable"}
+          409: "conflict", 413: "too large", 415: "unsupported media type", 422: "invalid request",
+          503: "unavailable"}
 
 Responses: TypeAlias = dict[int | str, dict[str, Any]]
 """What FastAPI's ``responses=`` takes: status code -> OpenAPI response (``model``, ``description``...)."""

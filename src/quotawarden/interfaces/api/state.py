@@ -189,6 +189,8 @@ class ApiState:
     instances: TTLCache = field(default_factory=lambda: TTLCache(1.0))
     poll_now: Callable[[list[str]], None] | None = None
     """Set by the daemon: make these accounts due at once."""
+    seat_tokens: dict[str, str] = field(default_factory=dict)
+    """Seat token -> seat name: who besides the admin may send OTLP (``routes_otlp.otlp_sender``)."""
     board: Refreshed[Board] = field(init=False)
     report: Refreshed[bytes] = field(init=False)
     """The admin's ``/v1/status``: every account and instance, as JSON bytes."""

@@ -15,7 +15,8 @@ KINDS = {"daily": "Usage and cost per day.", "weekly": "Usage and cost per week 
          "monthly": "Usage and cost per month.", "session": "Usage and cost per session.",
          "blocks": "5-hour billing blocks; the active one with burn rate and projection."}
 HELP = {"since": "First day (YYYYMMDD or YYYY-MM-DD), inclusive.", "until": "Last day, inclusive.",
-        "source": "Only this log source (claude_code, codex, opencode, gemini_cli); repeatable.",
+        "source": "Only this log source (claude_code, codex, opencode, gemini_cli), or otel: what agents sent to "
+                  "serve over OTLP; repeatable.",
         "path": "Read logs from this folder instead of the defaults.",
         "project": "Only projects whose name contains this.", "host": "Only events ingested on this host.",
         "breakdown": "One row per model under each period.", "by_host": "One row per host under each period.",
