@@ -7,6 +7,12 @@ see ``quotawarden.sources.local_files``) and parses what comes back, so file rea
 What each tool reports: configured models, last activity (newest file time under its state folder), and
 errors in the last 24 hours. Only the OpenCode data folder is described by the provider reference; the
 config keys, log line shapes and the Cline/Antigravity locations are guesses, read tolerantly.
+
+Cline also reports the MCP servers it is configured with (``cline_mcp_settings.json`` of the VS Code extension
+and of the Cline CLI, the ``mcpServers`` schema of cline/cline ``src/services/mcp/schemas.ts``) and whether each
+answers (``mcp_servers`` in the details; ``quotawarden.sources.mcp_check`` does the checking at the edge). A
+stdio server is started only with ``mcp_spawn = true`` on the account. A server that does not answer is named
+in the reason; it never makes the account's reading fail.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import Provenance, Unit
 from quotawarden.plugins import hookimpl
@@ -41,6 +48,15 @@ class Tool:
     error_line: re.Pattern[bytes]
     configs: tuple[str, ...] = ()
     """JSON files whose model fields name the configured models."""
+    mcp_settings: tuple[str, ...] = ()
+    """``mcpServers`` settings files (relative to home) whose servers are checked."""
+
+
+class ToolSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mcp_spawn: bool = False
+    """Start each configured stdio MCP server briefly to see whether it answers ``initialize`` (off: such a
+    server is listed as ``not_checked``; starting a command may download packages)."""
 
 
 def _models(raw: bytes) -> list[str]:
@@ -76,6 +92,27 @@ def _home(uri: str) -> str:
     return "file://localhost/" + uri[len("file:///"):] if uri.startswith("file:///") else uri
 
 
+def _mcp_servers(resp: HttpResponse) -> list[str]:
+    """The server names of an ``mcpServers`` settings file (none when it is missing or unreadable)."""
+    if resp.status != 200:
+        return []
+    try:
+        servers = orjson.loads(resp.body).get("mcpServers")
+    except (orjson.JSONDecodeError, AttributeError):
+        return []
+    return sorted(str(k) for k in servers)[:50] if isinstance(servers, dict) else []
+
+
+def _mcp_state(resp: HttpResponse) -> dict[str, str]:
+    try:
+        found = orjson.loads(resp.body) if resp.status == 200 else {}
+    except orjson.JSONDecodeError:
+        found = {}
+    if not isinstance(found, dict) or "state" not in found:
+        return {"state": "unknown", "detail": f"no check result (HTTP {resp.status})"}
+    return {k: str(found[k]) for k in ("state", "type", "detail") if k in found}
+
+
 def tool_probe(tool: Tool) -> Callable[[ProbeContext], Generator[HttpRequest, HttpResponse, ProbeReading]]:
     def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReading]:
         home = _home(ctx.account.base_url or Path.home().as_uri())
@@ -96,13 +133,29 @@ def tool_probe(tool: Tool) -> Callable[[ProbeContext], Generator[HttpRequest, Ht
             resp = yield HttpRequest("GET", f"{home}/{folder}/{entry['path']}", params={"tail": str(TAIL_BYTES)},
                                      purpose="local")
             errors += len(tool.error_line.findall(resp.body)) if resp.status == 200 else 0
+        mcp: list[dict[str, Any]] = []
+        spawn = isinstance(ctx.settings, ToolSettings) and ctx.settings.mcp_spawn
+        for rel in tool.mcp_settings:
+            resp = yield HttpRequest("GET", f"{home}/{rel}", purpose="local")
+            for name in _mcp_servers(resp):
+                path = f"{home}/{rel}".replace("file://localhost/", "qw-mcp://localhost/", 1)
+                check = yield HttpRequest("GET", path, params={"server": name, "spawn": "1" if spawn else "0"},
+                                          purpose="mcp")
+                mcp.append({"name": name, "settings": rel, **_mcp_state(check)})
         out = SampleSet.of(ctx)
         active = last is not None and last >= since
         out.add("errors_24h", Unit.REQUESTS, used=float(errors), status="active" if active else "idle",
                 length_s=int(DAY.total_seconds()), provenance=Provenance.ESTIMATED)
         last_at = datetime.fromtimestamp(last, UTC).isoformat() if last is not None else None
-        return out.reading(models=sorted(set(models)), last_activity=last_at, errors_24h=errors,
-                           logs_read=min(len(recent), MAX_LOGS), installed=bool(files))
+        extra: dict[str, Any] = {}
+        reason = ""
+        if tool.mcp_settings:
+            extra["mcp_servers"] = mcp
+            down = [m["name"] for m in mcp if m["state"] == "down"]
+            if down:
+                reason = f"MCP server{'s' if len(down) > 1 else ''} not answering: {', '.join(down[:5])}"
+        return out.reading(reason=reason, models=sorted(set(models)), last_activity=last_at, errors_24h=errors,
+                           logs_read=min(len(recent), MAX_LOGS), installed=bool(files), **extra)
 
     return probe
 
@@ -112,7 +165,9 @@ TOOLS = (
          re.compile(rb"(?m)^ERROR\b"), (".config/opencode/opencode.json", ".config/opencode/config.json")),
     Tool("cline", "Cline", ".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks",
          (".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks", 2, r"ui_messages\.json$"),
-         re.compile(rb'"say"\s*:\s*"(?:error|api_req_failed)"')),
+         re.compile(rb'"say"\s*:\s*"(?:error|api_req_failed)"'),
+         mcp_settings=(".config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+                       ".cline/data/settings/cline_mcp_settings.json")),
     Tool("antigravity", "Antigravity", ".gemini/antigravity", (".config/Antigravity/logs", 3, r"\.log$"),
          re.compile(rb"\[error\]")),
 )
@@ -121,6 +176,7 @@ TOOLS = (
 def spec_of(tool: Tool) -> ProviderSpec:
     return ProviderSpec(slug=tool.slug, display_name=tool.display_name, needs_credential=False,
                         probe=tool_probe(tool), kind="tool",
+                        settings_model=ToolSettings if tool.mcp_settings else None,
                         probe_cost="local file reads only (a few config files, listings, <= 20 log tails)",
                         docs="Configured models, last activity, errors in the last 24 hours (local files).")
 

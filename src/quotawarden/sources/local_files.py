@@ -6,6 +6,8 @@ goes to the wrapped transport: ``ProbeRunner(clock, transport=LocalFileTransport
 * a file: 200 with its bytes (``?tail=N``: only the last N bytes); missing: 404; unreadable: 403.
 * a directory: 200 with ``{"entries": [{"path", "size", "mtime", "dir"}]}``, recursive to ``?depth=N``
   (default 1), at most 5000 entries, paths relative to the directory.
+* ``qw-mcp://localhost/<settings file>?server=NAME&spawn=0|1``: whether that MCP server answers, always a 200
+  ``{"state", "detail", "type"}`` (see ``quotawarden.sources.mcp_check``).
 """
 
 from __future__ import annotations
@@ -74,6 +76,13 @@ class LocalFileTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme == "file" and request.url.host in ("", "localhost"):
             return read_local(request)
+        if request.url.scheme == "qw-mcp" and request.url.host in ("", "localhost"):
+            from quotawarden.sources.mcp_check import check
+
+            params = request.url.params
+            found = await check(Path(unquote(request.url.path)), params.get("server", ""), params.get("spawn") == "1")
+            return httpx.Response(200, content=orjson.dumps(found), headers={"content-type": "application/json"},
+                                  request=request)
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
