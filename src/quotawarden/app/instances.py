@@ -243,6 +243,20 @@ def provider_windows(svc: AppContext, account_ids: list[str], caps_for: Any,
     return out
 
 
+def next_account(svc: AppContext, account_ids: list[str], statuses: Sequence[AccountStatus] | None = None
+                 ) -> dict[str, Any] | None:
+    """The planner's pick among these accounts (``analysis.planner``, as ``quotawarden next``): account, provider,
+    model, window and why; None when none can take work now."""
+    from quotawarden.app import planning
+
+    wanted = set(account_ids)
+    found = svc.status(account_ids) if statuses is None else [s for s in statuses if s.account.id in wanted]
+    p = planning.next_plan(found, svc.config.settings, planning.kinds(svc.plugins), None, svc.now())
+    best = p.best
+    return None if best is None else {"account": best.account_id, "provider": best.provider, "model": best.model,
+                                      "window": best.window, "reason": p.reason()}
+
+
 def provider_shares(all_instances: Sequence[Instance]) -> dict[str, dict[str, float]]:
     """provider -> instance id -> its weighted share of that provider's budget."""
     subs: dict[str, list[alloc.Subscriber]] = {}
@@ -270,6 +284,7 @@ def instance_status(svc: AppContext, inst: Instance, all_instances: Sequence[Ins
         return alloc.allocate(base, shares.get(provider, {}).get(inst.id, 1.0), overcommit)
 
     providers = provider_windows(svc, list(inst.providers.values()), caps_for, statuses)
+    nxt = next_account(svc, list(inst.providers.values()), statuses)
     statuses_ = {p: Health(v["status"]) for p, v in providers.items() if "error" not in v}
     rec, green, exhausted = alloc.recommend(inst.framework, statuses_)
     messages = [f"{p} {w} at {d['utilization']:.0f}% of {d['cap']:.0f}%"
@@ -283,6 +298,7 @@ def instance_status(svc: AppContext, inst: Instance, all_instances: Sequence[Ins
         "framework": inst.framework,
         "overall_status": Health.worst(list(statuses_.values())).value if statuses_ else Health.UNKNOWN.value,
         "recommendation": rec.value,
+        "next_account": nxt,
         "message": "; ".join(messages) if messages else "All providers healthy",
         "providers": providers,
         "alternative_providers": green,

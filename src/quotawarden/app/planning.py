@@ -26,7 +26,7 @@ def pool_specs(settings: Settings) -> list[planner.PoolSpec]:
     return [planner.PoolSpec(p.name, tuple(p.accounts), tuple(p.fallback)) for p in settings.pools]
 
 
-def next_plan(sts: Sequence[AccountStatus], settings: Settings, kinds_: Mapping[str, str], policy: Policy,
+def next_plan(sts: Sequence[AccountStatus], settings: Settings, kinds_: Mapping[str, str], policy: Policy | None,
               now: datetime, *, task: str | None = None, pool: str | None = None,
               strategy: str | None = None) -> planner.Plan:
     """Which account next for ``task`` (default: ``[planner] default_task``), in ``pool`` and its fallbacks when
@@ -36,5 +36,6 @@ def next_plan(sts: Sequence[AccountStatus], settings: Settings, kinds_: Mapping[
             pool in (s.account.pool, s.account.provider) for s in sts):
         known = sorted({p.name for p in specs} | {s.account.pool for s in sts if s.account.pool})
         raise ValueError(f"unknown pool {pool!r} (known: {', '.join(known) or 'none; add [[pools]]'})")
+    policy = policy or Policy.from_mapping(settings.thresholds.model_dump())  # as the fast paths read the raw file
     return planner.plan(rotation.options(sts, kinds_, policy), planner_settings(settings), task=task, pool=pool,
                         pools=specs, now=now.timestamp(), strategy=strategy)

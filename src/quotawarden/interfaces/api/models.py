@@ -82,12 +82,23 @@ class CentralWatchdog(BaseModel):
     mode: Literal["centralized"] = "centralized"
 
 
+class NextAccount(BaseModel):
+    """The planner's pick among the instance's accounts (as ``quotawarden next``)."""
+
+    account: str
+    provider: str
+    model: str | None = None
+    window: str | None = None
+    reason: str
+
+
 class InstanceStatus(BaseModel):
     timestamp: str
     instance_id: str
     framework: Framework
     overall_status: HealthStatus
     recommendation: Literal["PROCEED", "PROCEED_SMALL_ONLY", "STOP"]
+    next_account: NextAccount | None = None
     message: str
     providers: dict[str, ProviderStatus]
     alternative_providers: list[str]

@@ -1,4 +1,6 @@
-"""``/v1/status``: an instance's recommendation (PROCEED / PROCEED_SMALL_ONLY / STOP) from its allocated budget.
+"""``/v1/status``: an instance's recommendation (PROCEED / PROCEED_SMALL_ONLY / STOP) from its allocated budget,
+and beside it ``next_account``, the planner's pick among its accounts (``analysis.planner``, as ``quotawarden
+next``); the admin's answer carries ``next`` over every account, in ``quotawarden next --json``'s shape.
 
 The hot routes of the API: they answer from the status board (:class:`~.state.Board`), bytes rendered once a
 second for every instance, without re-validating a model per request; the OpenAPI document still describes the
@@ -45,7 +47,8 @@ async def answer(st: ApiState, inst: Instance) -> bytes:
                              "``/v1/status/{instance_id}``); with the admin token, every account and instance",
                              "content": {JSON: {"schema": {"type": "object"}}}}, **AUTH})
 async def status(request: Request) -> Response:
-    """With an instance key: that instance's status. With the admin token: every account and instance."""
+    """With an instance key: that instance's status. With the admin token: every account and instance, and the
+    planner's pick (``next``)."""
     st: ApiState = request.app.state.qw
     who = await caller(request, st)
     if who.instance is not None:

@@ -21,6 +21,7 @@ import orjson
 from fastapi import Request
 
 from quotawarden.analysis import allocation as alloc
+from quotawarden.analysis.planner import plan_json
 from quotawarden.app import instances
 from quotawarden.app.service import Service
 from quotawarden.domain import Instance
@@ -201,6 +202,7 @@ class ApiState:
 
     def _report(self) -> bytes:
         report = dict(self.service.status_report())
+        report["next"] = plan_json(self.service.next_account())  # the planner's pick, as `quotawarden next`
         report["instances"] = {i.id: {"project_name": i.project, "framework": i.framework, "state": i.state,
                                       "providers": sorted(i.providers)}
                                for i in instances.all_instances(self.service)}
