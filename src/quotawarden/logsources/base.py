@@ -62,8 +62,19 @@ RECORD_FIELDS = ("dedup_key", "ts", "provider", "model", "source", "account_id",
 ``cost_recorded`` a float or None); ``message_id`` and ``sidechain`` only serve dedup."""
 
 
+MAX_TOKENS = 10**12
+"""The most tokens one record may count: a thousand times any model's context. A count beyond it (2^63, which no
+database column holds) or below 0 is not a count an agent wrote for real: the line is malformed."""
+
+
 def record_of(p: Parsed, host: str | None = None) -> Record:
+    """The record of a parsed item; :class:`MalformedRecord` if a token count is out of range (a plug-in source's
+    item that skipped :func:`as_int`)."""
     e = p.event
+    counts = (e.input_tokens, e.output_tokens, e.cache_write_tokens, e.cache_write_1h_tokens, e.cache_read_tokens,
+              e.reasoning_tokens)
+    if not all(type(n) is int and 0 <= n <= MAX_TOKENS for n in counts):
+        raise MalformedRecord(f"token count out of range: {counts!r}")
     return (e.dedup_key, e.ts.timestamp(), e.provider, e.model, "log", e.account_id, e.consumer, e.project,
             e.session, e.host or host, e.input_tokens, e.output_tokens, e.cache_write_tokens,
             e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens, None,
@@ -164,15 +175,20 @@ def parse_iso(value: Any) -> datetime:
 
 
 def as_int(value: Any) -> int:
-    """Token counts arrive as numbers, numeric strings or null."""
+    """Token counts arrive as numbers, numeric strings or null; anything else (a list, an object, text, a count
+    below 0 or above :data:`MAX_TOKENS`, NaN, infinity) is :class:`MalformedRecord`."""
     if value is None or isinstance(value, bool):
         return 0
     if isinstance(value, int):
-        return value
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        raise MalformedRecord(f"bad token count {value!r}") from None
+        n = value
+    else:
+        try:
+            n = int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            raise MalformedRecord(f"bad token count {str(value)[:40]!r}") from None
+    if not 0 <= n <= MAX_TOKENS:
+        raise MalformedRecord(f"token count out of range: {str(n)[:40]}")
+    return n
 
 
 def env_paths(environ: Mapping[str, str], name: str) -> list[Path]:

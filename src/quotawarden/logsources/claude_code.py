@@ -18,13 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 import orjson
 
 from quotawarden.domain import Source, UsageEvent
 from quotawarden.logsources.base import (
+    MAX_TOKENS,
     Item,
     LogSourceSpec,
     MalformedRecord,
@@ -45,15 +46,19 @@ _NOTHING: tuple[Item, ...] = ()
 # The batch fast path decodes only the fields below, typed, in C (msgspec skips the message content, the bulk of
 # every line, without building it): about twice as fast as orjson into dicts. A line these types do not fit (a
 # token count written as a string, a missing time zone, no JSON at all) takes the dict path, which decides.
+# A count out of range (below 0, above MAX_TOKENS) fails the typed decoder too, and the dict path calls it malformed.
+_Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+
+
 class _Split(msgspec.Struct):
-    ephemeral_1h_input_tokens: int = 0
+    ephemeral_1h_input_tokens: _Tokens = 0
 
 
 class _Usage(msgspec.Struct):
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
+    input_tokens: _Tokens = 0
+    output_tokens: _Tokens = 0
+    cache_creation_input_tokens: _Tokens = 0
+    cache_read_input_tokens: _Tokens = 0
     cache_creation: _Split | None = None
 
 
@@ -137,7 +142,8 @@ def record(obj: Any, project: str | None = None, host: str | None = None,
     g = usage.get
     inp, out, created, cr = g("input_tokens"), g("output_tokens"), g("cache_creation_input_tokens"), \
         g("cache_read_input_tokens")
-    if not (type(inp) is int and type(out) is int and type(created) is int and type(cr) is int):
+    if not (type(inp) is int and type(out) is int and type(created) is int and type(cr) is int
+            and min(inp, out, created, cr) >= 0 and max(inp, out, created, cr) <= MAX_TOKENS):
         inp, out, created, cr = as_int(inp), as_int(out), as_int(created), as_int(cr)
     split = g("cache_creation")
     one_hour = as_int(split.get("ephemeral_1h_input_tokens")) if type(split) is dict else 0

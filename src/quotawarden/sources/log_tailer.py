@@ -324,13 +324,13 @@ def _read_append(job: FileJob, ctx: ReaderContext, run: _Run) -> FileState:
             continue
         try:
             items = feed(line)
+            for item in items:
+                add(spec, item)
+                count += 1
         except MalformedRecord:
             if line.strip():
                 _malformed(report, f"{job.path}:{n}")
             continue
-        for item in items:
-            add(spec, item)
-            count += 1
     report.lines += len(lines)
     report.by_source[spec.slug] = report.by_source.get(spec.slug, 0) + count
     return _file_state(job, end, len(data), len(lines), reader)
@@ -347,7 +347,10 @@ def _read_whole(job: FileJob, ctx: ReaderContext, run: _Run) -> FileState:
     for where in whole.malformed:
         _malformed(report, where)
     for item in whole.items:
-        run.add(spec, item)
+        try:
+            run.add(spec, item)
+        except MalformedRecord:
+            _malformed(report, f"{job.path}:{getattr(item, 'message_id', '') or '?'}")
     if whole.retracted:
         run.hours.update(int(t // 3600) for t in run.sink.delete_events(whole.retracted))
     report.bytes_read += job.st.st_size
