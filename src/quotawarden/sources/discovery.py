@@ -3,7 +3,9 @@
 Looked at: provider environment variables (each installed provider's ``credential_env``), the Claude Code
 credentials file, the Codex ``auth.json``, OpenCode's ``auth.json``, the OpenCode Antigravity plug-in's
 ``antigravity-accounts.json`` (one account per Google login, ``#accounts[email=...]``), Gemini CLI's
-``~/.gemini/oauth_creds.json`` and ``~/.pi/agent/models.json``. A
+``~/.gemini/oauth_creds.json`` and ``~/.pi/agent/models.json``; OpenCode's Zen key (``opencode`` in its
+``auth.json``) is an ``opencode_zen`` account, and OpenCode's and Cline's data folders (the VS Code extension's
+storage, ``~/.cline/data``) are local-tool accounts without a credential. A
 finding names the file and the JSON path inside it (``file:PATH#key.path``) or the variable (``env:VAR``).
 """
 
@@ -86,7 +88,9 @@ OPENCODE_PROVIDERS = {"anthropic": ("anthropic", "claude"), "openai": ("openai",
                       ("openrouter", None), "deepseek": ("deepseek", None), "groq": ("groq", None),
                       "xai": ("xai", None), "mistral": ("mistral", None), "moonshotai": ("moonshot", None),
                       "zai-coding-plan": ("zai", None), "github-copilot": (None, "copilot"),
-                      "google": ("gemini", None)}
+                      "google": ("gemini", None), "opencode": ("opencode_zen", None)}
+_OPENCODE_IDS = {"opencode": "opencode-zen"}
+"""Finding ids that would read oddly as ``opencode-<name>`` (OpenCode keeps its Zen key under ``opencode``)."""
 
 
 def opencode(home: Path, env: Mapping[str, str]) -> list[Finding]:
@@ -101,7 +105,7 @@ def opencode(home: Path, env: Mapping[str, str]) -> list[Finding]:
             continue
         api, oauth = OPENCODE_PROVIDERS[name]
         if entry.get("type") == "api" and entry.get("key") and api:
-            out.append(Finding(f"opencode-{name}", api, f"file:{path}#{name}.key", str(path)))
+            out.append(Finding(_OPENCODE_IDS.get(name, f"opencode-{name}"), api, f"file:{path}#{name}.key", str(path)))
         elif entry.get("type") == "oauth" and oauth and (entry.get("access") or entry.get("refresh")):
             key = "access" if entry.get("access") else "refresh"
             out.append(Finding(f"opencode-{name}", oauth, f"file:{path}#{name}.{key}", str(path),
@@ -177,6 +181,30 @@ def pi_agent(home: Path, env: Mapping[str, str]) -> list[Finding]:
     return out
 
 
+CLINE_DIRS = (".config/Code/User/globalStorage/saoudrizwan.claude-dev", ".cline/data")
+"""Cline's data: the VS Code extension's global storage and the Cline CLI's folder."""
+
+
+def local_tools(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    """OpenCode and Cline installed for this user: accounts of the local-tool providers (no credential; they read
+    activity, errors and, for Cline, its MCP servers from these folders)."""
+    out = []
+    data = Path(env.get("XDG_DATA_HOME") or home / ".local/share") / "opencode"
+    if (data / "storage").is_dir() or (home / ".config/opencode").is_dir():
+        out.append(Finding("opencode", "opencode", "", str(data if data.is_dir() else home / ".config/opencode"),
+                           notes=["local activity and errors"]))
+    cline = [home / d for d in CLINE_DIRS if (home / d).is_dir()]
+    if cline:
+        servers = 0
+        for d in cline:
+            settings = _json(d / "settings" / "cline_mcp_settings.json")
+            if isinstance(settings, dict) and isinstance(settings.get("mcpServers"), dict):
+                servers += len(settings["mcpServers"])
+        notes = ["local activity and errors"] + ([f"{servers} MCP server(s) configured"] if servers else [])
+        out.append(Finding("cline", "cline", "", str(cline[0]), notes=notes))
+    return out
+
+
 def discover(specs: Iterable[ProviderSpec], env: Mapping[str, str] | None = None,
              home: Path | None = None) -> list[Finding]:
     env = dict(os.environ) if env is None else env
@@ -184,5 +212,6 @@ def discover(specs: Iterable[ProviderSpec], env: Mapping[str, str] | None = None
     specs = list(specs)
     known = {s.slug for s in specs}
     found = [*from_env(specs, env), *claude_code(home, env), *codex(home, env), *opencode(home, env),
-             *antigravity_opencode(home, env), *gemini_cli(home, env), *pi_agent(home, env)]
+             *antigravity_opencode(home, env), *gemini_cli(home, env), *pi_agent(home, env),
+             *local_tools(home, env)]
     return [f for f in found if f.provider in known]
