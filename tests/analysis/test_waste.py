@@ -179,3 +179,18 @@ def test_cycle_split_tolerates_countdown_jitter() -> None:
     assert len(cycles.cycles(pts, NOW + timedelta(hours=6), FIVE)) == 1
     moved = [*pts, Point(base + 3600, 0.6, resets_t=base + 18000 + 150)]
     assert len(cycles.cycles(moved, NOW + timedelta(hours=6), FIVE)) == 2
+
+
+def test_metrics_export_wasted_share_and_avoidable_overage(recorded: Service) -> None:
+    import httpx
+
+    from quotawarden.interfaces.api import create_app
+    from tests.daemon.conftest import Uvicorn
+
+    with Uvicorn(create_app(recorded)) as url:
+        text = httpx.get(f"{url}/metrics", timeout=30).raise_for_status().text
+    assert 'quotawarden_window_wasted_ratio{account="sub1",provider="sub",window="5h"} 0.315' in text
+    assert 'quotawarden_window_wasted_ratio{account="sub1",provider="sub",window="7d"} 0.2' in text
+    assert 'quotawarden_window_cycles{account="sub2",provider="sub",window="5h"} 0.0' in text
+    assert 'quotawarden_avoidable_overage_usd{account="key",provider="paid"} 3.0' in text
+    assert 'account="box"' not in text.split("quotawarden_window_wasted_ratio", 1)[1].split("# HELP", 1)[0]

@@ -110,8 +110,10 @@ def test_audit_page_is_sections_not_a_dict(browser: Any, base_url: str, shots: P
     try:
         response = tab.page.goto(base_url + "/audit", wait_until="networkidle")
         assert response is not None and response.status == 200
-        for part in ("summary", "alerts", "accounts", "recommendations", "trends"):
+        for part in ("summary", "alerts", "accounts", "recommendations", "trends", "waste"):
             assert tab.page.locator(f"#audit-{part} h2").is_visible(), part
+        waste = tab.page.inner_text("#audit-waste")
+        assert "Avoidable overage" in waste and "work-claude" in waste
         text = tab.page.inner_text("main")
         assert "{'" not in text and "'expected':" not in text  # no Python repr anywhere
         assert "Month-end forecast" in tab.page.inner_text("#audit-summary")

@@ -22,6 +22,8 @@ from quotawarden.interfaces.api.state import ApiState, TTLCache, api_state
 router = APIRouter(tags=["operations"])
 _HEALTH = {"GREEN": 0, "YELLOW": 1, "RED": 2, "UNKNOWN": -1}
 _WINDOW = ["account", "provider", "window"]
+WASTE_DAYS = 7
+"""The waste gauges cover this many days (a scrape reads that much history of the included windows)."""
 
 
 def _seconds(until: datetime | None, now: datetime) -> float | None:
@@ -68,6 +70,7 @@ class StoreCollector(Collector):
         yield from g.values()
         yield health
         yield from self._usage()
+        yield from self._waste()
         yield from self._jobs()
         insts = instances.all_instances(svc)
         yield GaugeMetricFamily("quotawarden_instances", "Registered agent instances", value=len(insts))
@@ -84,6 +87,30 @@ class StoreCollector(Collector):
                 tokens.add_metric([*lab, kind], float(getattr(r, kind)))
         yield cost
         yield tokens
+
+    def _waste(self) -> Iterator[Metric]:
+        svc = self.st.service
+        provider = {a.id: a.provider for a in svc.accounts()}
+        w = svc.waste(WASTE_DAYS)
+        wasted = GaugeMetricFamily("quotawarden_window_wasted_ratio",
+                                   f"Mean share of the window left unused at its resets, last {WASTE_DAYS} days",
+                                   labels=_WINDOW)
+        cycles = GaugeMetricFamily("quotawarden_window_cycles", f"Window resets seen in the last {WASTE_DAYS} days",
+                                   labels=_WINDOW)
+        overage = GaugeMetricFamily("quotawarden_avoidable_overage_usd",
+                                    f"Paid fall-back spend while included capacity had headroom, last {WASTE_DAYS} "
+                                    "days", labels=["account", "provider"])
+        for a in w.accounts:
+            for win in a.windows:
+                lab = [a.id, provider.get(a.id, ""), win.name]
+                cycles.add_metric(lab, len(win.cycles))
+                if win.wasted_ratio is not None:
+                    wasted.add_metric(lab, win.wasted_ratio)
+            if a.paid_usd:
+                overage.add_metric([a.id, provider.get(a.id, "")], a.avoidable_overage_usd)
+        yield wasted
+        yield cycles
+        yield overage
 
     def _jobs(self) -> Iterator[Metric]:
         runs = CounterMetricFamily("quotawarden_job_runs", "Scheduled job runs by outcome", labels=["job", "outcome"])
