@@ -122,7 +122,8 @@ class Choice(NamedTuple):
 
 def drain_soonest(c: Choice) -> tuple[Any, ...]:
     """Capacity that expires soonest first, while its pace allows it."""
-    return (c.group, c.resets_t if c.resets_t is not None and c.group == 0 else _INF, -(c.headroom or 0.0),
+    group = c.group
+    return (group, c.resets_t if c.resets_t is not None and group == 0 else _INF, -(c.headroom or 0.0),
             c.account_id)
 
 
@@ -282,6 +283,7 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
         raise ValueError(f"unknown strategy {strat!r} (known: {', '.join(STRATEGY_NAMES)})")
     key = STRATEGIES[strat]
     chain = fallback_chain(pools, pool) if pool else [""]
+    matchers = [_matcher(name, pools) for name in chain]
     ranked: list[Choice] = []
     skipped: list[tuple[str, str]] = []
     for o in options:
@@ -290,8 +292,7 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
             capacity = PAID
         if capacity is None:
             continue  # reports only (admin, tool): never a candidate, never noise
-        link = next((i for i, name in enumerate(chain) if not name or is_member(o.account_id, o.provider, o.pool,
-                                                                                  name, pools)), None)
+        link = next((i for i, m in enumerate(matchers) if m(o)), None)
         if link is None:
             continue
         why = _unfit(o, capacity, klass)
@@ -306,6 +307,19 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
                              chain[link] or o.pool, o.outcome == "OVERAGE"))
     ranked.sort(key=lambda c: (c.chain, c.tier, *key(c)))
     return Plan(klass.name, strat, ranked, skipped, [c for c in chain if c], now)
+
+
+def _matcher(name: str, pools: Sequence[PoolSpec]) -> Callable[[Option], bool]:
+    """:func:`is_member` for one pool name, resolved once per decision."""
+    if not name:
+        return lambda o: True
+    spec = next((p for p in pools if p.name == name), None)
+    if spec is not None and spec.accounts:
+        ids = frozenset(spec.accounts)
+        return lambda o: o.account_id in ids
+    if spec is not None:
+        return lambda o: o.pool == name
+    return lambda o: o.provider == name or o.pool == name
 
 
 def _unfit(o: Option, capacity: str, klass: TaskClass) -> str | None:
@@ -325,11 +339,14 @@ def _unfit(o: Option, capacity: str, klass: TaskClass) -> str | None:
 
 def explain(c: Choice, p: Plan, now: float) -> str:
     """One human line: "claude-b: 5h window at 30% resets in 28m — use it before it expires"."""
+    first = p.best is not None and c.account_id == p.best.account_id
     if c.capacity == LOCAL:
-        return f"{c.account_id}: local server" + ("" if c.tier == 0 else ", nothing ahead of it can take the work")
+        return f"{c.account_id}: local server" + ("" if c.tier == 0 else ", nothing ahead of it can take the work"
+                                                   if first else ", kept for when nothing ahead of it can")
     if c.capacity == PAID:
         extra = "paid extra usage" if c.extra_usage else "pay-as-you-go"
-        return f"{c.account_id}: {extra}" + ("" if c.tier == 0 else ", no included capacity left")
+        return f"{c.account_id}: {extra}" + ("" if c.tier == 0 else ", no included capacity left" if first
+                                             else ", kept for when included capacity runs out")
     at = f" at {c.ratio:.0%}" if c.ratio is not None else ""
     resets = f" resets in {human_duration(c.resets_t - now)}" if c.resets_t is not None else ""
     if c.headroom is None:

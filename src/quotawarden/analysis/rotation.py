@@ -156,17 +156,18 @@ def rank(cands: Sequence[Candidate], pools: Sequence[PoolSpec], pool: str, *, st
     (``headroom``: known headroom before unknown, more headroom, the sooner reset; ``drain_soonest``: see the
     planner). LIMITED, INVALID and RED accounts, and ones at a hard cap, are listed in ``skipped`` with the reason.
     """
-    by_id = {c.account_id: c for c in cands}
-    p = planner.plan([_as_option(c) for c in cands], settings, task=task, pool=pool, pools=pools, strategy=strategy)
+    opts = {c.account_id: (c, _as_option(c)) for c in cands}
+    p = planner.plan([o for _, o in opts.values()], settings, task=task, pool=pool, pools=pools, strategy=strategy)
     ranked = []
     for ch in p.ranked:
-        c = by_id[ch.account_id]
+        c, o = opts[ch.account_id]
         room = "unknown headroom" if ch.headroom is None else f"{ch.headroom:.0%} headroom on {ch.binding}"
-        tight = next((r for r in _as_option(c).rooms if r.name == ch.binding), None)
-        resets = datetime.fromtimestamp(tight.resets_t, UTC) if tight and tight.resets_t is not None else None
+        resets = c.resets_at
+        if c.rooms:
+            tight = next((r for r in o.rooms if r.name == ch.binding), None)
+            resets = datetime.fromtimestamp(tight.resets_t, UTC) if tight and tight.resets_t is not None else None
         ranked.append(Ranked(ch.account_id, ch.provider, ch.pool or pool, ch.chain, ch.headroom, ch.binding,
-                             resets if c.rooms else c.resets_at,
-                             f"{c.health.value}, {room}" + (", fallback" if ch.chain else "")))
+                             resets, f"{c.health.value}, {room}" + (", fallback" if ch.chain else "")))
     return Rotation(pool, ranked, p.skipped, p.chain)
 
 
