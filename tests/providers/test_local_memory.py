@@ -60,3 +60,42 @@ def test_emulated_local_servers_report_memory_over_loopback() -> None:
 
 def test_local_servers_are_marked_local_not_capacity() -> None:
     assert spec("llamacpp").kind == spec("ollama").kind == "local"
+
+
+def test_status_and_audit_show_memory_of_local_servers(tmp_path, db_url, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Polled through the service on each database: ``status --json`` carries each local server's details and the
+    audit lists ``memory_usage``; the local ``health`` window is no quota."""
+    from quotawarden.app.service import build_service
+
+    accounts = [EmuAccount("box", "llamacpp", "llama-emu-key-0002", extra={"model_size": 5 * 2**30}),
+                EmuAccount("gpu", "ollama", "ollama-emu-key-0002", extra={"models": ["qwen2.5-coder:14b"]})]
+    with serve(create_app(Scenario(accounts=accounts, start=NOW))) as url:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f"""
+[[accounts]]
+id = "box"
+provider = "llamacpp"
+credential = "env:QW_TEST_LLAMA_KEY"
+base_url = "{url}"
+
+[[accounts]]
+id = "gpu"
+provider = "ollama"
+credential = "env:QW_TEST_OLLAMA_KEY"
+base_url = "{url}"
+""", encoding="utf-8")
+        monkeypatch.setenv("QW_TEST_LLAMA_KEY", "llama-emu-key-0002")
+        monkeypatch.setenv("QW_TEST_OLLAMA_KEY", "ollama-emu-key-0002")
+        svc = build_service(cfg, store_url=db_url)
+        results = svc.poll()
+    assert {r.account_id: r.outcome for r in results} == {"box": Outcome.OK, "gpu": Outcome.OK}
+    report = svc.status_report()
+    got = {a["id"]: a for a in report["accounts"]}
+    assert got["box"]["details"]["memory"]["model_bytes"] == 5 * 2**30
+    assert got["gpu"]["details"]["memory"]["in_use_bytes"] == 11421741056
+    assert got["gpu"]["details"]["models"][0]["name"] == "qwen2.5-coder:14b"
+    assert "cost" not in got["box"]["details"]
+    usage = {m["account"]: m for m in svc.audit_report()["memory_usage"]}
+    assert usage["box"]["in_use_bytes"] == 5 * 2**30 and usage["gpu"]["vram_bytes"] == 11421741056
+    assert "llama-emu-key" not in str(report) + str(usage)
+    svc.close()

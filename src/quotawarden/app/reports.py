@@ -196,7 +196,37 @@ def fairness_report(store: Store, now: datetime, hours: float, sts: Sequence[Acc
 
 def audit_report(store: Store, settings: Settings, accounts: Sequence[Account], sts: Sequence[AccountStatus],
                  now: datetime, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
-    return audit.build(audit_inputs(store, settings, accounts, sts, now, kinds))
+    report = audit.build(audit_inputs(store, settings, accounts, sts, now, kinds))
+    report["memory_usage"] = memory_usage(accounts_q.state_details(store, [a.id for a in accounts]))
+    return report
+
+
+LOCAL_KINDS = frozenset({"local", "tool"})
+"""Provider kinds that read a machine, not a quota (``ProviderSpec.kind``): never capacity for work."""
+SHOWN_DETAILS = ("state", "models", "memory", "mcp_servers", "last_activity", "errors_24h", "installed")
+
+
+def memory_usage(details: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The audit's ``memory_usage``: per local server, memory in use and the loaded model's size (bytes)."""
+    out = []
+    for account_id, d in sorted(details.items()):
+        mem = d.get("memory")
+        if isinstance(mem, dict):
+            out.append({"account": account_id, **{k: mem.get(k) for k in (
+                "in_use_bytes", "vram_bytes", "model_bytes", "loaded_models", "basis") if k in mem}})
+    return out
+
+
+def add_local_details(store: Store, report: dict[str, Any], kinds: Mapping[str, str]) -> None:
+    """``details`` of each local server and tool account in a ``status --json`` report (what its last probe read:
+    loaded models, memory, MCP servers, activity); they describe a machine, not quota capacity."""
+    ids = [a["id"] for a in report["accounts"] if kinds.get(a["provider"]) in LOCAL_KINDS]
+    if not ids:
+        return
+    stored = accounts_q.state_details(store, ids)
+    for a in report["accounts"]:
+        if a["id"] in stored:
+            a["details"] = {k: v for k, v in stored[a["id"]].items() if k in SHOWN_DETAILS}
 
 
 def audit_inputs(store: Store, settings: Settings, accounts: Sequence[Account], sts: Sequence[AccountStatus],

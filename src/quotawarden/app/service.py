@@ -154,6 +154,7 @@ class Service:
         statuses = self.status(account_ids, include_all=include_all)
         report = status_json(statuses, overall(statuses), self.now())
         report["services"] = reports.status_pages(self.store, self.config.settings, self.now())
+        reports.add_local_details(self.store, report, {p.slug: p.kind for p in self.plugins.providers.values()})
         return report
 
     # -- what the store holds, read for display -----------------------------------------------------------------

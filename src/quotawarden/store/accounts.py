@@ -115,3 +115,15 @@ def last_observed(store: Store) -> dict[str, datetime]:
     with store.engine.connect() as conn:
         rows = conn.execute(select(t.c.account_id, t.c.observed_ts).where(t.c.outcome == "OK")).fetchall()
     return {r.account_id: dt(r.observed_ts) for r in rows if r.observed_ts}  # type: ignore[misc]
+
+
+def state_details(store: Store, account_ids: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+    """account id -> the details its last probe stored (models, memory, MCP servers...); accounts without any are
+    left out."""
+    t = schema.account_state
+    q = select(t.c.account_id, t.c.details)
+    if account_ids is not None:
+        q = q.where(t.c.account_id.in_(list(account_ids)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).fetchall()
+    return {r.account_id: dict(r.details) for r in rows if isinstance(r.details, dict) and r.details}
