@@ -125,3 +125,45 @@ def test_builtin_kinds_match_the_registry() -> None:
 
     registry = {slug: spec.kind for slug, spec in load_plugins(entry_points=False).providers.items()}
     assert {k: v for k, v in planner.BUILTIN_KINDS.items() if k in registry} == registry
+
+
+def test_rank_for_the_proxy_takes_either_strategy_and_keeps_capacity_tiers() -> None:
+    from datetime import UTC, datetime
+
+    from quotawarden.analysis import rotation
+    from quotawarden.domain import Health, Outcome
+
+    def cand(i: str, room: float, reset_s: float, capacity: str = "included") -> rotation.Candidate:
+        return rotation.Candidate(i, "claude", "pool", Health.GREEN, Outcome.OK, room, "5h",
+                                  datetime.fromtimestamp(NOW + reset_s, UTC), capacity=capacity)
+
+    cands = [cand("roomy-late", 0.6, 4 * HOUR), cand("soon", 0.5, 30 * MIN), cand("box", 1.0, 0, "local")]
+    pools = [PoolSpec("pool", ("roomy-late", "soon", "box"))]
+    assert [r.account_id for r in rotation.rank(cands, pools, "pool").ranked] == ["roomy-late", "soon", "box"]
+    drain = rotation.rank(cands, pools, "pool", strategy="drain_soonest")
+    assert [r.account_id for r in drain.ranked] == ["soon", "roomy-late", "box"]
+    assert drain.best and drain.best.resets_at == datetime.fromtimestamp(NOW + 30 * MIN, UTC)
+
+
+def test_planner_config_errors_name_file_line_and_field() -> None:
+    from quotawarden.config import from_text
+    from quotawarden.errors import ConfigError
+    from quotawarden.plugins import load_plugins
+
+    plugins = load_plugins()
+    ok = from_text('[planner]\nstrategy = "headroom"\n[planner.tasks.heavy]\ntiers = ["included", "paid"]\n'
+                   'models = { claude = "claude-opus-4" }\n', None, plugins)
+    cfg = settings_from_mapping(ok.settings.planner.model_dump())
+    assert cfg.strategy == "headroom" and cfg.task("heavy").tiers == ("included", "paid")
+    assert cfg.task("heavy").models == {"claude": "claude-opus-4"} and cfg.task("light").tiers[1] == "local"
+    cases = [
+        ('[planner]\nstrategy = "random"\n', 2, "planner.strategy"),
+        ('[planner]\ndefault_task = "huge"\n', 1, "planner"),
+        ('[planner.tasks.light]\ntiers = ["cloud"]\n', 2, "planner.tasks.light.tiers[0]"),
+        ('[planner.tasks.heavy]\n\nproviders = ["claude", "codx"]\n', 3, "planner.tasks.heavy.providers"),
+        ('[planner.capacity]\nmy-vllm = "local"\n', 2, "planner.capacity.my-vllm"),
+    ]
+    for text, line, field in cases:
+        with pytest.raises(ConfigError) as err:
+            from_text(text, None, plugins)
+        assert (err.value.line, err.value.field) == (line, field), (text, str(err.value))

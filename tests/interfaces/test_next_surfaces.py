@@ -18,10 +18,12 @@ import httpx
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from quotawarden.app import instances
 from quotawarden.app.service import Service
 from quotawarden.config import from_text
 from quotawarden.domain import AccountState, Outcome, QuotaSample, Source, Unit
 from quotawarden.interfaces.api import create_app
+from quotawarden.interfaces.api.models import NextAccount as InstanceNext
 from quotawarden.plugins import load_plugins
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import samples as samples_q
@@ -129,5 +131,9 @@ def test_cli_mcp_summary_and_api_name_the_same_account(db_url: str, tmp_path: Pa
             body = httpx.get(f"{url}/v1/status", headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30).json()
         assert body["next"]["account"] == "claude-b" and body["next"]["window"] == "5h"
         assert {a["id"] for a in body["accounts"]} >= {"claude-a", "claude-b"}  # the report itself is unchanged
+        # an instance's answer: the pick among its own accounts, beside PROCEED / STOP
+        mine = instances.next_account(svc, ["claude-a", "openai-key", "gpu-box"])
+        assert mine is not None and (mine["account"], mine["window"]) == ("claude-a", "5h")
+        assert InstanceNext.model_validate(mine).account == "claude-a"
     finally:
         svc.close()
