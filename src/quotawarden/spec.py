@@ -42,11 +42,13 @@ class HttpRequest:
 class Headers(Mapping[str, str]):
     """Case-insensitive, read-only header mapping (provider rule 1: names are case-insensitive)."""
 
-    __slots__ = ("_d",)
+    __slots__ = ("_d", "unreadable")
 
     def __init__(self, items: Mapping[str, str] | list[tuple[str, str]] | None = None) -> None:
         pairs = items.items() if isinstance(items, Mapping) else (items or [])
         self._d = {k.lower(): v for k, v in pairs}
+        self.unreadable: list[str] = []
+        """Names of headers a reader found present but could not read (read as absent); the proxy counts them."""
 
     def __getitem__(self, key: str) -> str:
         return self._d[key.lower()]

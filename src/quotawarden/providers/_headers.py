@@ -28,28 +28,47 @@ from quotawarden.providers._quota import (
 from quotawarden.spec import Headers, HttpResponse, ProbeReading
 
 
+def unreadable(headers: Headers, exc: MalformedResponse, name: str) -> None:
+    """A header that is there but cannot be read: logged (naming it), noted on ``headers.unreadable`` (the proxy
+    counts these as ``header_errors``), then read as absent."""
+    headers.unreadable.append(name)
+    log.warning("ignoring unreadable header %s (%s)", name, str(exc).removeprefix(name + ": ")[:80])
+
+
 def header_num(headers: Headers, name: str) -> float | None:
-    """A numeric header; None when absent or unreadable (logged)."""
+    """A numeric header; None when absent or unreadable (logged, noted)."""
     raw = headers.get(name)
     if raw is None:
         return None
     try:
         return num(raw, name)
-    except MalformedResponse:
-        log.warning("ignoring unreadable header %s", name)
+    except MalformedResponse as exc:
+        unreadable(headers, exc, name)
         return None
 
 
 def header_time(headers: Headers, name: str) -> datetime | None:
-    """A header holding a time (RFC 3339 or epoch); None when absent, empty or unreadable (logged)."""
+    """A header holding a time (RFC 3339 or epoch); None when absent, empty or unreadable (logged, noted)."""
     raw = headers.get(name)
     if not raw:
         return None
     try:
         return parse_time(raw, name)
-    except MalformedResponse:
-        log.warning("ignoring unreadable header %s", name)
+    except MalformedResponse as exc:
+        unreadable(headers, exc, name)
         return None
+
+
+def header_duration(headers: Headers, name: str) -> float | None:
+    """A header holding a relative time (``6m0s``, ``1.5``); None when absent, empty or unreadable (logged, noted):
+    a reset 26 digits long is unreadable, not a time 10^18 years away."""
+    raw = headers.get(name)
+    if not raw:
+        return None
+    seconds = go_duration(raw)
+    if seconds is None:
+        unreadable(headers, MalformedResponse(f"{name}: not a duration: {raw[:40]!r}"), name)
+    return seconds
 
 
 def add_pair(out: SampleSet, window: str, unit: Unit, limit: float | None, remaining: float | None,
@@ -77,7 +96,7 @@ class OpenAIStyleHeaders:
              source: Source = Source.PROXY) -> list[QuotaSample]:
         out = SampleSet(account_id, now, source)
         for kind, (window, length) in self.windows.items():
-            reset = go_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+            reset = header_duration(headers, f"x-ratelimit-reset-{kind}")
             add_pair(out, window, Unit.REQUESTS if kind == "requests" else Unit.TOKENS,
                      header_num(headers, f"x-ratelimit-limit-{kind}"),
                      header_num(headers, f"x-ratelimit-remaining-{kind}"),

@@ -68,20 +68,20 @@ def money(value: Any, what: str) -> Decimal:
 
 
 def go_duration(text: str | None) -> float | None:
-    """``6m0s``, ``2m59.56s``, ``20ms``, ``1h2m3s`` -> seconds; a bare number is seconds; junk -> None."""
+    """``6m0s``, ``2m59.56s``, ``20ms``, ``1h2m3s`` -> seconds; a bare number is seconds; junk -> None. So is a
+    duration below 0 or beyond :data:`MAX_RESET_AHEAD` (a 26-digit reset would overflow any time it is added to)."""
     if text is None:
         return None
     text = text.strip()
     try:
         value = float(text)
-        return value if math.isfinite(value) else None
     except ValueError:
-        pass
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    return sum(float(n) * scale[u] for n, u in parts)
+        parts = _DURATION.findall(text)
+        if not parts or "".join(n + u for n, u in parts) != text:
+            return None
+        scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+        value = sum(float(n) * scale[u] for n, u in parts)
+    return value if math.isfinite(value) and 0 <= value <= MAX_RESET_AHEAD.total_seconds() else None
 
 
 def epoch_ms(value: Any, what: str) -> datetime:

@@ -81,13 +81,16 @@ class Capture:
         spec = self.providers.get(provider)
         if spec is None or spec.headers is None:
             return []
+        hdrs = Headers(list(headers))
         try:
-            found = spec.headers.read(account_id, status, Headers(list(headers)), now)
+            found = spec.headers.read(account_id, status, hdrs, now)
             out = [s if s.source is Source.PROXY else replace(s, source=Source.PROXY) for s in found]
         except Exception as exc:  # odd headers must never break traffic
             self.header_errors += answers
             log.debug("%s headers unreadable: %s", provider, type(exc).__name__)
             return []
+        if hdrs.unreadable:  # a value the reader logged and read as absent
+            self.header_errors += answers
         self.pools.observe(account_id, out)
         self.queue.put_samples(out)
         return out
