@@ -116,11 +116,14 @@ def pool_specs(settings: Settings) -> list[rotation.PoolSpec]:
     return [rotation.PoolSpec(p.name, tuple(p.accounts), tuple(p.fallback)) for p in settings.pools]
 
 
-def rotations(sts: Sequence[AccountStatus], settings: Settings, pool: str | None = None) -> list[rotation.Rotation]:
+def rotations(sts: Sequence[AccountStatus], settings: Settings, pool: str | None = None,
+              kinds: Mapping[str, str] | None = None) -> list[rotation.Rotation]:
+    """Each pool ranked by the planner's ``[planner] strategy``; with ``kinds`` (provider -> ``ProviderSpec.kind``)
+    paid keys go after included capacity and local servers last, as ``quotawarden next`` orders them."""
     specs = pool_specs(settings)
     names = [pool] if pool else ([p.name for p in specs] or sorted({s.account.pool for s in sts if s.account.pool}))
-    cands = rotation.candidates(sts, policy(settings))
-    return [rotation.rank(cands, specs, name) for name in names]
+    cands = rotation.candidates(sts, policy(settings), kinds)
+    return [rotation.rank(cands, specs, name, strategy=settings.planner.strategy) for name in names]
 
 
 def weekly(store: Store, now: datetime, weeks: int = 8) -> list[schedule.WeekStat]:

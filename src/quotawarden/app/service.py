@@ -238,7 +238,9 @@ class Service:
 
     def rotation(self, pool: str | None = None) -> list[Rotation]:
         """Each pool's (or one pool's) accounts ranked for use, with fallback tiers (``analysis.rotation``)."""
-        return reports.rotations(self.status(), self.config.settings, pool)
+        from quotawarden.app.planning import kinds
+
+        return reports.rotations(self.status(), self.config.settings, pool, kinds(self.plugins))
 
     def next_account(self, task: str | None = None, pool: str | None = None, *, strategy: str | None = None,
                      statuses: Sequence[AccountStatus] | None = None) -> Plan:
