@@ -6,8 +6,9 @@ Times are timezone-aware UTC ``datetime``; money is ``Decimal``; states and unit
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -68,6 +69,12 @@ class Outcome(enum.StrEnum):
 
     OK = "OK"
     LIMITED = "LIMITED"
+    """A window is exhausted: the account is benched until that window's reset (:func:`limited_until`)."""
+    THROTTLED = "THROTTLED"
+    """Refused for a request-scoped limit (a burst or per-minute bucket, concurrency, one model's narrower cap,
+    one feature out of credits): retried shortly, the account is not benched (:func:`classify_limit`)."""
+    OVERLOADED = "OVERLOADED"
+    """The provider is overloaded (529, 503): not the account's fault; retried soon, elsewhere if possible."""
     OVERAGE = "OVERAGE"
     INVALID = "INVALID"
     ERROR = "ERROR"
@@ -210,6 +217,120 @@ def limited_until(now: datetime, retry_at: datetime | None, samples: list[QuotaS
     floor = max((s.resets_at for s in resets if s.resets_at is not None
                  and (s.window_length_s is None or s.window_length_s > BUCKET_S)), default=None)
     return floor if floor is not None and floor > retry_at else retry_at
+
+
+WINDOW_BASES = re.compile(r"^(?:\d+[smhd]|daily|weekly|monthly)$")
+"""The names :func:`window_name` gives, and the calendar names some providers use."""
+
+
+def scoped_window(base: str, scope: str) -> str:
+    """The name of a window that covers one model (or feature) only: ``7d`` + ``Opus`` -> ``7d_opus``. Every
+    provider names model-scoped windows this way, so every view and the planner can tell them apart."""
+    return f"{base}_{scope.strip().lower().replace(' ', '_').replace('-', '_')}"
+
+
+def window_scope(window: str) -> str | None:
+    """The model (or feature) a window is scoped to, None for an account-wide window: ``7d_opus`` -> ``opus``
+    (:func:`scoped_window`), ``gpt_5_codex_mini_5h`` -> ``gpt_5_codex_mini`` (a Codex additional limit)."""
+    head, _, tail = window.partition("_")
+    if tail and WINDOW_BASES.match(head):
+        return tail
+    rest, _, last = window.rpartition("_")
+    if rest and WINDOW_BASES.match(last):
+        return rest
+    return None
+
+
+class LimitKind(enum.StrEnum):
+    """What a refusal for a limit says about the account (:func:`classify_limit`)."""
+
+    WINDOW = "window"
+    """An account-wide window is exhausted: bench the account until its reset."""
+    REQUEST = "request"
+    """A request-scoped limit (burst, per-minute bucket, concurrency, one model's narrower cap, one feature out of
+    credits): retry shortly; other requests of the account still go through."""
+    OVERLOAD = "overload"
+    """The provider is overloaded (529, 503): not the account's fault; retry soon or elsewhere."""
+
+
+LIMIT_OUTCOME = {LimitKind.WINDOW: Outcome.LIMITED, LimitKind.REQUEST: Outcome.THROTTLED,
+                 LimitKind.OVERLOAD: Outcome.OVERLOADED}
+REQUEST_RETRY_S = 30.0
+"""A request-scoped refusal or an overload without a usable retry time is retried after this long."""
+SHORT_HOLD_MAX_S = 300.0
+"""A request-scoped refusal's or an overload's own retry time is obeyed up to this long; a longer one (a model's
+weekly cap) is not the account's: it is held :data:`REQUEST_RETRY_S` only (its other models still answer)."""
+_OVERLOAD_STATUS = frozenset({503, 529})
+_OVERLOAD_TYPES = frozenset({"overloaded_error", "unavailable", "server_is_overloaded", "engine_overloaded"})
+_CREDIT_TYPES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "insufficient_balance"})
+_REQUEST_WORDS = ("per minute", "per min", "concurrent", "per second", "too many requests in a short")
+
+
+@dataclass(frozen=True, slots=True)
+class LimitVerdict:
+    kind: LimitKind
+    reason: str
+    window: str | None = None
+    """The exhausted window that decided it, when one did."""
+
+    @property
+    def outcome(self) -> Outcome:
+        return LIMIT_OUTCOME[self.kind]
+
+    @property
+    def benches(self) -> bool:
+        """Whether the whole account should be kept out of rotation until the window's reset."""
+        return self.kind is LimitKind.WINDOW
+
+
+def classify_limit(status: int, samples: list[QuotaSample], *, error_type: str | None = None,
+                   message: str = "") -> LimitVerdict:
+    """The one rule that tells a refusal's kind, from what the answer carried: its status, the windows its headers
+    or body said are exhausted (``samples``), the provider's error type or code, and its message.
+
+    * 529 or 503, or an ``overloaded_error``: OVERLOAD.
+    * an account-wide window longer than an hour exhausted (Claude's ``5h``/``7d`` ``rejected``, a Gemini
+      per-day quota, a plan's monthly allowance), or credits gone for the whole account (OpenAI
+      ``insufficient_quota``, a 402): WINDOW.
+    * only short buckets exhausted (per-minute requests or tokens), or only model-scoped windows
+      (:func:`window_scope`: ``7d_opus``), or a message naming a per-minute/concurrency limit: REQUEST.
+    * anything else (a bare 429): WINDOW, the cautious reading, held until ``Retry-After`` by
+      :func:`limit_hold`."""
+    etype = (error_type or "").lower()
+    if status in _OVERLOAD_STATUS or etype in _OVERLOAD_TYPES:
+        return LimitVerdict(LimitKind.OVERLOAD, f"the provider is overloaded ({status}{', ' + etype if etype else ''})")
+    if status == 402 or etype in _CREDIT_TYPES:
+        return LimitVerdict(LimitKind.WINDOW, f"out of credits ({etype or status})")
+    spent = [s for s in samples if exhausted(s) and s.window != "overage"]
+    wide = [s for s in spent if window_scope(s.window) is None
+            and (s.window_length_s is None or s.window_length_s > 3600)]
+    if wide:
+        w = max(wide, key=lambda s: s.window_length_s or 0)
+        return LimitVerdict(LimitKind.WINDOW, f"the {w.window} window is exhausted", w.window)
+    if spent:
+        w = spent[0]
+        scope = window_scope(w.window)
+        what = f"only {scope}'s own {w.window} cap is exhausted" if scope else f"the {w.window} bucket is empty"
+        return LimitVerdict(LimitKind.REQUEST, what, w.window)
+    text = message.lower()
+    if any(word in text for word in _REQUEST_WORDS):
+        return LimitVerdict(LimitKind.REQUEST, "a per-minute or concurrency limit")
+    return LimitVerdict(LimitKind.WINDOW, "a limit without a named window")
+
+
+def limit_hold(now: datetime, verdict: LimitVerdict, retry_at: datetime | None,
+               samples: list[QuotaSample]) -> datetime | None:
+    """How long a refusal keeps the account out: a WINDOW until :func:`limited_until` (never before the exhausted
+    window's reset; None when nothing says when), a REQUEST or OVERLOAD until its own retry time when that is
+    within :data:`SHORT_HOLD_MAX_S`, else :data:`REQUEST_RETRY_S` (a model's weekly cap must not hold the
+    account's other models for a week)."""
+    if verdict.kind is LimitKind.WINDOW:
+        return limited_until(now, retry_at, samples)
+    if retry_at is None:  # an empty bucket's own reset says when it refills
+        retry_at = limited_until(now, None, [s for s in samples if window_scope(s.window) is None])
+    if retry_at is not None and now < retry_at <= now + timedelta(seconds=SHORT_HOLD_MAX_S):
+        return retry_at
+    return now + timedelta(seconds=REQUEST_RETRY_S)
 
 
 @dataclass(frozen=True, slots=True)

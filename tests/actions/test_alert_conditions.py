@@ -74,7 +74,7 @@ def _one_request_with_a_429(tmp: Path, webhook: Any, db_url: str, monkeypatch: p
             except anthropic.RateLimitError as exc:
                 got = exc.status_code
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(s.account.id == "a" and s.outcome is Outcome.LIMITED
+        while time.monotonic() < deadline and not any(s.account.id == "a" and s.outcome is Outcome.THROTTLED
                                                       for s in svc.status()):
             time.sleep(0.05)
     return svc, got
@@ -96,8 +96,10 @@ def test_a_429_the_pool_absorbed_is_one_warning_then_the_pool_running_out_is_one
             svc.deliver_alerts()
         assert len(webhook.requests) == 1 and len(svc.actions.list()) == 1
 
-        # b is refused too: its own warning, and the pool having nothing left is the one critical condition
-        accounts_q.set_states(svc.store, [AccountState("b", Outcome.LIMITED, "upstream answered 429", svc.now())])
+        # a's refusal was request-scoped (its minute bucket): the pool still counts it as usable. Now a window of
+        # each is exhausted: b's own warning, and the pool having nothing left is the one critical condition
+        accounts_q.set_states(svc.store, [AccountState(n, Outcome.LIMITED, "upstream answered 429", svc.now())
+                                          for n in KEYS])
         svc.evaluate_alerts(())
         svc.deliver_alerts()
         assert sorted(_notices(webhook)[1:]) == [("opened", "limited:b", "warning"),

@@ -53,7 +53,7 @@ def test_groq_real_headers() -> None:
 def test_groq_real_429_without_headers_retries_when_the_message_says() -> None:
     """danielmiessler/Fabric#364: no Retry-After, but "Please try again in 50.597142857s"."""
     r = run("groq", context("groq"), [fixture("groq/groq_429_tpm_2024_04.json", status=429)])
-    assert r.outcome is Outcome.LIMITED
+    assert r.outcome is Outcome.THROTTLED  # tokens per minute: request-scoped, the account is not benched
     assert r.retry_at == NOW + timedelta(seconds=50.597142857)
 
 

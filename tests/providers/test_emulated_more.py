@@ -138,9 +138,11 @@ FAULTS = [(401, Outcome.INVALID), (403, Outcome.INVALID), (429, Outcome.LIMITED)
 @pytest.mark.parametrize(("n", "outcome"), FAULTS, ids=[str(f[0]) for f in FAULTS])
 def test_fault_outcomes(emulator: tuple[str, EmulatorState], slug: str, n: int, outcome: Outcome) -> None:
     result = probe(emulator[0], slug, n)
+    if n == 429 and slug == "groq":  # its 429 names tokens per minute: request-scoped, not a benched account
+        outcome = Outcome.THROTTLED
     assert result.outcome is outcome, result.reason
     assert result.reason and "\n" not in result.reason and key(slug, n) not in result.reason
-    assert result.samples == [] or outcome is Outcome.LIMITED
+    assert result.samples == [] or outcome in (Outcome.LIMITED, Outcome.THROTTLED)
 
 
 @pytest.mark.parametrize("slug", SLUGS)

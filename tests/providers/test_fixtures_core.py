@@ -61,7 +61,7 @@ def test_anthropic_headers(window, unit, limit, remaining, reset) -> None:
 
 def test_anthropic_429_keeps_the_exhausted_buckets() -> None:
     reading = run("anthropic", resp("anthropic/anthropic_429.txt"))
-    assert reading.outcome is Outcome.LIMITED and reading.retry_at == NOW + timedelta(seconds=17)
+    assert reading.outcome is Outcome.THROTTLED and reading.retry_at == NOW + timedelta(seconds=17)  # per minute
     assert windows(reading.samples)["itpm"].remaining == 0 and windows(reading.samples)["otpm"].remaining == 6000
 
 
@@ -70,7 +70,7 @@ def test_anthropic_429_without_retry_after_waits_for_the_exhausted_buckets_reset
     context = ProbeContext(Account("anthropic-1", "anthropic"), SECRET, None, now)
     reading = drive_probe(PLUGINS.provider("anthropic").probe, context,  # type: ignore[arg-type]
                           [resp("anthropic/anthropic_429_no_retry_after.txt")])
-    assert reading.outcome is Outcome.LIMITED
+    assert reading.outcome is Outcome.THROTTLED  # requests per minute: request-scoped
     assert reading.retry_at == datetime(2024, 3, 26, 20, 0, tzinfo=UTC) and "retry in 1s" in reading.reason
     assert windows(reading.samples)["rpm"].remaining == 0
 
@@ -218,7 +218,7 @@ def test_openai_headers(window, unit, limit, remaining, reset_s) -> None:
 
 def test_openai_429_kinds() -> None:
     rate = run("openai", resp("openai/openai_429_rate_limit.txt"))
-    assert rate.outcome is Outcome.LIMITED and rate.retry_at == NOW + timedelta(seconds=6)
+    assert rate.outcome is Outcome.THROTTLED and rate.retry_at == NOW + timedelta(seconds=6)  # tokens per minute
     assert windows(rate.samples)["tpm"].resets_at == NOW + timedelta(seconds=5.82)
     quota = run("openai", resp("openai/openai_429_insufficient_quota.json", 429))
     assert quota.outcome is Outcome.LIMITED and quota.retry_at is None and "insufficient_quota" in quota.reason

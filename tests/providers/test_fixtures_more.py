@@ -146,7 +146,8 @@ def test_mistral_real_headers_details_and_monthly_429() -> None:
     assert r.outcome is Outcome.OK and r.details == {"query_cost_tokens": "52"}
     r = run("mistral", context("mistral"), [fixture("mistral/mistral_429_month.txt")])
     w = by_window(r.samples)
-    assert r.outcome is Outcome.LIMITED and r.retry_at == NOW + timedelta(seconds=2)
+    # the minute buckets are empty, the month is not: request-scoped
+    assert r.outcome is Outcome.THROTTLED and r.retry_at == NOW + timedelta(seconds=2)
     assert (w["monthly"].limit, w["monthly"].remaining, w["monthly"].window_length_s) == (1e9, 12, None)
     assert w["tpm"].remaining == 0 and w["rpm"].remaining == 0 and w["rpm"].unit is Unit.REQUESTS
 
@@ -196,7 +197,7 @@ def test_openrouter_asks_credits_only_for_a_management_key() -> None:
 
 def test_groq_429_keeps_samples_and_retry() -> None:
     r = run("groq", context("groq"), [fixture("groq/groq_429.txt")])
-    assert r.outcome is Outcome.LIMITED and r.retry_at == NOW + timedelta(seconds=2)
+    assert r.outcome is Outcome.THROTTLED and r.retry_at == NOW + timedelta(seconds=2)
     tpm = by_window(r.samples)["tpm"]
     assert tpm.remaining == 0 and tpm.used_ratio == 1.0
 

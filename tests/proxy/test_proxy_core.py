@@ -114,7 +114,7 @@ def test_failover_first_key_429_client_sees_one_success_and_the_key_is_skipped_u
         block = app.pools.blocked["acct-0"]
         assert 25 <= (block.until - app.clock.now()).total_seconds() <= 31  # Retry-After: 30
         wait_for(lambda: sink.states and len(sink.usage) == 5)
-    assert sink.states[0].account_id == "acct-0" and sink.states[0].outcome.value == "LIMITED"
+    assert sink.states[0].account_id == "acct-0" and sink.states[0].outcome.value == "THROTTLED"
     assert {e.consumer for e in sink.usage} == {"alice"}
     assert {e.account_id for e in sink.usage} == {"acct-1"}
     (move,) = moves  # one move, reported for the audit trail and the channels

@@ -23,7 +23,7 @@ from quotawarden.store import usage as usage_q
 from quotawarden.store.alerts import AlertRecord
 from quotawarden.store.engine import Store
 
-HEALTH_KINDS = ("health", "key_invalid", "limited", "provider_down")
+HEALTH_KINDS = ("health", "key_invalid", "auth_failure", "limited", "provider_down")
 
 
 @dataclass
@@ -37,6 +37,9 @@ class ActionDesk:
     audit: Callable[..., None]
     resolve_secret: Callable[[str], str | None]
     sender: Sender | None = None
+    oauth_providers: frozenset[str] = frozenset()
+    """Providers whose credential is a sign-in (``ProviderSpec.auth == "oauth"``): a rejected one is an
+    ``auth_failure``."""
 
     # -- channels -------------------------------------------------------------------------------------------
 
@@ -60,7 +63,7 @@ class ActionDesk:
     def candidates(self, findings: Iterable[rules.Finding] = ()) -> list[Alert]:
         statuses = self.statuses()
         pools = self.failover_pools()
-        return [*rules.health_alerts(statuses, pools), *rules.pool_alerts(statuses, pools),
+        return [*rules.health_alerts(statuses, pools, self.oauth_providers), *rules.pool_alerts(statuses, pools),
                 *rules.provider_down_alerts(statuses), *rules.finding_alerts(findings)]
 
     def failover_pools(self) -> builtins.list[rules.Pool]:

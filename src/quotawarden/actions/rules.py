@@ -10,7 +10,7 @@ Findings other than health (cost and budget thresholds, forecasts, anomalies, un
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,7 +23,7 @@ from quotawarden.domain import Account, Alert, Health, Outcome, QuotaSample, Sev
 
 HEALTH_SEVERITY = {Health.YELLOW: Severity.WARNING, Health.RED: Severity.CRITICAL}
 
-KINDS = ("health", "key_invalid", "limited", "provider_down", "budget", "cost", "forecast", "anomaly",
+KINDS = ("health", "key_invalid", "auth_failure", "limited", "provider_down", "budget", "cost", "forecast", "anomaly",
          "underspend", "fairness", "provider_anomaly")
 """Every alert kind a rule can raise (the tags a channel can route on, besides account and provider ids)."""
 
@@ -146,15 +146,56 @@ def _credential_advice(a: Account, reason: str) -> str:
     return f"replace account {a.id}'s key in the config (better: a `vault:` or `env:` reference), {again}"
 
 
-def _outcome_alert(status: AccountStatus, pool: Pool | None) -> Alert | None:
+LOGIN_AGAIN = {
+    "claude": "sign in to Claude Code again (`claude`, then `/login`)",
+    "codex": "sign in to Codex again (`codex login`)",
+    "copilot": "sign in to GitHub Copilot again in your editor (or `gh auth login`) for a fresh GitHub token",
+    "antigravity": "sign in to that Google account again in Antigravity (or the OpenCode Antigravity plug-in)",
+    "gemini_cli": "sign in with Google again (`gemini`, then `/auth`)",
+}
+"""How to get a new sign-in for each OAuth provider; others get a generic sentence."""
+
+
+def _login_advice(a: Account, reason: str) -> str:
+    scheme, target = scheme_of(a.credential)
+    again = f"then `quotawarden poll --account {a.id} --force`"
+    how = LOGIN_AGAIN.get(a.provider, f"sign in to {a.provider} again for a fresh token")
+    where = f" (it rewrites {target})" if scheme == "file" else (
+        f", and store the new token with `quotawarden keys rotate {target}`" if scheme == "vault" else
+        f", and put the new token in {target}" if scheme == "env" else "")
+    if is_unavailable(reason):
+        return f"make the sign-in readable here: {how}{where}; {again}"
+    return f"the sign-in no longer works: {how}{where}; {again}"
+
+
+def credential_alert(a: Account, reason: str, oauth: bool) -> Alert:
+    """The one alert of an account whose credential does not work (an INVALID outcome): ``auth_failure`` for a
+    sign-in (OAuth: expired and not refreshable, refreshed but refused, revoked), ``key_invalid`` for a key. One
+    per account (the key is the kind and the account), so repeated polls update it and a probe that succeeds
+    resolves it."""
+    if is_unavailable(reason):
+        what = ("its credential is not available here, so nothing was sent to the provider: "
+                f"{unavailable_detail(reason)}")
+    elif oauth:
+        what = f"its sign-in is refused or expired and could not be refreshed ({reason})"
+    else:
+        what = f"the provider rejects the credential ({reason})"
+    kind = "auth_failure" if oauth else "key_invalid"
+    return Alert(key=f"{kind}:{a.id}", severity=Severity.CRITICAL, kind=kind, account_id=a.id,
+                 message=f"{a.display} ({a.provider}): {what}",
+                 action=_login_advice(a, reason) if oauth else _credential_advice(a, reason))
+
+
+def _outcome_alert(status: AccountStatus, pool: Pool | None, oauth: bool = False) -> Alert | None:
     a = status.account
     reason = status.reason
     if status.outcome is Outcome.INVALID:
-        what = (f"its credential is not available here, so nothing was sent to the provider: "
-                f"{unavailable_detail(reason)}" if is_unavailable(reason)
-                else f"the provider rejects the credential ({reason})")
-        return Alert(key=f"key_invalid:{a.id}", severity=Severity.CRITICAL, kind="key_invalid", account_id=a.id,
-                     message=f"{a.display} ({a.provider}): {what}", action=_credential_advice(a, reason))
+        return credential_alert(a, reason, oauth)
+    if status.outcome is Outcome.OVERLOADED:
+        return Alert(key=f"provider_down:{a.id}", severity=Severity.WARNING, kind="provider_down", account_id=a.id,
+                     message=f"{a.display}: {a.provider} is overloaded ({reason}); not a limit of this account",
+                     action="nothing to do on the account: retry shortly or send work to another provider; "
+                            "quotawarden retries on its own")
     if status.outcome in (Outcome.LIMITED, Outcome.OVERAGE):
         if pool is not None:
             return Alert(key=f"limited:{a.id}", severity=Severity.WARNING, kind="limited", account_id=a.id,
@@ -182,20 +223,26 @@ def _absorbing(pools: Iterable[Pool]) -> dict[str, Pool]:
     return out
 
 
-def health_alerts(statuses: Iterable[AccountStatus], pools: Iterable[Pool] = ()) -> list[Alert]:
-    """One alert per account and window: YELLOW warns, RED is critical; a rejected or unreadable key, a limit and
-    an unreachable API too. A limit that a RED window explains is told in that window's alert, not in a second
-    one. In a failover pool (``pools``) an account's limits and windows are at most a warning: the pool absorbs
-    them, and :func:`pool_alerts` says when it cannot."""
+_REFUSED = frozenset({Outcome.LIMITED, Outcome.OVERAGE, Outcome.THROTTLED})
+
+
+def health_alerts(statuses: Iterable[AccountStatus], pools: Iterable[Pool] = (),
+                  oauth: Collection[str] = ()) -> list[Alert]:
+    """One alert per account and window: YELLOW warns, RED is critical; a rejected or unreadable credential
+    (:func:`credential_alert`; ``oauth`` names the providers whose credential is a sign-in), a limit, an overload
+    and an unreachable API too. A request-scoped refusal (THROTTLED) raises nothing of its own: it is told in the
+    alert of a window it emptied, if any. A limit that a RED window explains is told in that window's alert, not
+    in a second one. In a failover pool (``pools``) an account's limits and windows are at most a warning: the
+    pool absorbs them, and :func:`pool_alerts` says when it cannot."""
     absorbing = _absorbing(pools)
     out: list[Alert] = []
     for s in statuses:
         pool = absorbing.get(s.account.id)
-        limited = s.outcome in (Outcome.LIMITED, Outcome.OVERAGE)
+        limited = s.outcome in _REFUSED
         refused = s.reason if limited else ""
         windows = [a for w in s.windows if (a := _window_alert(s, w, pool, refused)) is not None]
         explained = limited and any(w.status is Health.RED for w in s.windows)
-        if not explained and (outcome := _outcome_alert(s, pool)) is not None:
+        if not explained and (outcome := _outcome_alert(s, pool, s.account.provider in oauth)) is not None:
             out.append(outcome)
         out.extend(windows)
     return out

@@ -40,7 +40,7 @@ Level = Literal["GREEN", "YELLOW", "RED", "UNKNOWN"]
 RANK: Mapping[str, int] = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
 BAD_OUTCOMES = frozenset({"INVALID", "LIMITED", "OVERAGE"})
 """Outcomes of the last probe that make an account RED whatever its windows say."""
-FAULT_OUTCOMES = frozenset({"ERROR", "UNREACHABLE"})
+FAULT_OUTCOMES = frozenset({"ERROR", "UNREACHABLE", "OVERLOADED"})
 """Outcomes of the last probe that make an account at least YELLOW: its numbers may be old, nobody should trust
 them unchecked (``status --check`` exits 10 for it)."""
 SERVICE_RED = frozenset({"down", "major_outage"})
@@ -171,7 +171,8 @@ def stale_reason(w: Window, fresh: Freshness, now: datetime) -> str:
 
 def account_level(levels: Iterable[str], outcome: str | None = None) -> Level:
     """An account's health: RED after an INVALID, LIMITED or OVERAGE probe, else its worst known window's, and at
-    least YELLOW after an ERROR or UNREACHABLE probe."""
+    least YELLOW after an ERROR, UNREACHABLE or OVERLOADED probe (a THROTTLED one leaves it to the windows: a
+    request-scoped refusal says nothing of the account)."""
     if outcome in BAD_OUTCOMES:
         return "RED"
     worst: Level = "YELLOW" if outcome in FAULT_OUTCOMES else "UNKNOWN"

@@ -124,6 +124,8 @@ def combine(account: Account, windows: list[WindowStatus], state: AccountState |
     reason = ranked[0].reason
     if outcome.value in health.FAULT_OUTCOMES and state:
         reason = "; ".join(filter(None, (f"last probe {outcome.value}: {state.reason}", reason)))
+    elif outcome is Outcome.THROTTLED and state:  # request-scoped: the windows judge, the refusal is told
+        reason = "; ".join(filter(None, (f"{outcome.value}: {state.reason}", reason)))
     return AccountStatus(account, worst, reason, outcome, windows, observed)
 
 

@@ -317,7 +317,9 @@ class Service:
 
         return ActionDesk(store=lambda: self.store, settings=self.config.settings, now=self.now,
                           statuses=self.status, accounts=self.accounts, audit=self.audit,
-                          resolve_secret=self.resolve_credential)
+                          resolve_secret=self.resolve_credential,
+                          oauth_providers=frozenset(p.slug for p in self.plugins.providers.values()
+                                                    if p.auth == "oauth"))
 
     def evaluate_alerts(self, findings: Sequence[rules.Finding] | None = None,
                         finding_kinds: Sequence[str] = ()) -> alerting.Evaluation:

@@ -13,11 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from quotawarden.domain import Outcome, QuotaSample, Source, Unit, limited_until
+import orjson
+
+from quotawarden.domain import LimitVerdict, Outcome, QuotaSample, Source, Unit, classify_limit, limit_hold
 from quotawarden.errors import MalformedResponse
 from quotawarden.providers._quota import (
     SampleSet,
     check_status,
+    error_text,
     go_duration,
     json_object,
     log,
@@ -122,16 +125,45 @@ def body_retry_hint(body: bytes) -> float | None:
     return go_duration(match.group(1).decode()) if match else None
 
 
+def error_type(body: bytes) -> str | None:
+    """The provider's own name for an error, from any dialect's envelope: Anthropic ``error.type``
+    (``rate_limit_error``, ``overloaded_error``), OpenAI ``error.code`` else ``error.type`` (``insufficient_quota``,
+    ``rate_limit_exceeded``), Gemini ``error.status`` (``RESOURCE_EXHAUSTED``, ``UNAVAILABLE``)."""
+    try:
+        data = orjson.loads(body[:65536])
+    except orjson.JSONDecodeError:
+        return None
+    err = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(err, dict):
+        return None
+    for key in ("code", "type", "status"):
+        value = err.get(key)
+        if isinstance(value, str) and value and value != "error":
+            return value
+    return None
+
+
+def limit_verdict(status: int, body: bytes, samples: list[QuotaSample]) -> LimitVerdict:
+    """:func:`quotawarden.domain.classify_limit` on an answer: its status, its error type and message, and the
+    windows its headers or body said are exhausted."""
+    return classify_limit(status, samples, error_type=error_type(body), message=error_text(body))
+
+
 def rate_limited(name: str, samples: list[QuotaSample], headers: Headers, now: datetime,
-                 body: bytes = b"") -> ProbeReading:
-    """A 429 answer: LIMITED until ``Retry-After`` (or the exhausted window's reset, see :func:`limited_until`),
-    keeping the samples its headers carried (0 left is news). Without the header, the body's "try again in"."""
+                 body: bytes = b"", status: int = 429) -> ProbeReading:
+    """A 429 answer, told apart (:func:`limit_verdict`): an exhausted window is LIMITED until ``Retry-After``
+    (never before that window's reset, see :func:`quotawarden.domain.limit_hold`), a request-scoped limit
+    THROTTLED and an overload OVERLOADED, each until a short retry time. The samples its headers carried are
+    kept (0 left is news). Without the header, the body's "try again in"."""
     wait = retry_after(headers, now)
     if wait is None:
         wait = body_retry_hint(body)
-    retry_at = limited_until(now, now + timedelta(seconds=wait) if wait is not None else None, samples)
-    return ProbeReading(samples=samples, outcome=Outcome.LIMITED, retry_at=retry_at,
-                        reason=f"{name}: rate limited (429)" + retry_text(now, retry_at))
+    verdict = limit_verdict(status, body, samples)
+    retry_at = limit_hold(now, verdict, now + timedelta(seconds=wait) if wait is not None else None, samples)
+    label = {Outcome.LIMITED: "rate limited", Outcome.THROTTLED: "throttled, request-scoped",
+             Outcome.OVERLOADED: "overloaded"}[verdict.outcome]
+    return ProbeReading(samples=samples, outcome=verdict.outcome, retry_at=retry_at,
+                        reason=f"{name}: {label} ({status}: {verdict.reason})" + retry_text(now, retry_at))
 
 
 def answer_reading(name: str, samples: list[QuotaSample], resp: HttpResponse, now: datetime) -> ProbeReading:

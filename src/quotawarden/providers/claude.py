@@ -274,7 +274,7 @@ SPEC = ProviderSpec(
     dialect="anthropic",
     slug="claude", display_name="Claude subscription (OAuth)", default_base_url=BASE,
     credential_env=("CLAUDE_CODE_OAUTH_TOKEN",), settings_model=ClaudeSettings, probe=probe, headers=HEADERS,
-    kind="subscription", probe_min_interval_s=180,
+    kind="subscription", auth="oauth", probe_min_interval_s=180,
     probe_cost="1 free GET /api/oauth/usage (at most every 3 min; +1 POST when a token is refreshed)",
     docs="5-hour, weekly and model-scoped weekly utilisation (percent), resets, extra usage in USD; OVERAGE.")
 

@@ -110,7 +110,7 @@ def parse_usage(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
 
 SPEC = ProviderSpec(
     slug="codex", display_name="ChatGPT plan (Codex)", default_base_url=BASE, credential_env=("CODEX_ACCESS_TOKEN",),
-    settings_model=CodexSettings, probe=probe, kind="subscription",
+    settings_model=CodexSettings, probe=probe, kind="subscription", auth="oauth",
     probe_cost="1 free GET /backend-api/wham/usage",
     docs="5-hour and weekly usage percent with resets (classified by window length), credits, plan type.")
 

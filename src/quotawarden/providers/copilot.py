@@ -194,7 +194,7 @@ BILLING_SPEC = ProviderSpec(
 
 SPEC = ProviderSpec(
     slug="copilot", display_name="GitHub Copilot", default_base_url=BASE,
-    credential_env=("COPILOT_GITHUB_TOKEN", "GH_COPILOT_TOKEN"), probe=probe, kind="subscription",
+    credential_env=("COPILOT_GITHUB_TOKEN", "GH_COPILOT_TOKEN"), probe=probe, kind="subscription", auth="oauth",
     probe_cost="1 free GET /copilot_internal/user",
     docs="Monthly premium requests (or AI credits), chat and completions: entitlement, remaining, overage.")
 

@@ -9,6 +9,9 @@
   mapped: CredentialError -> INVALID, RateLimited -> LIMITED (+ retry_at), UpstreamError/MalformedResponse/any
   parse error -> ERROR, network/timeout -> UNREACHABLE.
 * A LIMITED outcome never retries before the reset of an exhausted window (``domain.limited_until``).
+* Refusals are told apart by one rule (``domain.classify_limit`` on the last answer): a 429 whose exhausted
+  windows are only short buckets or one model's cap is THROTTLED (short retry, not benched), a 529/503 or an
+  ``overloaded_error`` is OVERLOADED (retried soon); only an exhausted account-wide window stays LIMITED.
 * Samples are validated (:func:`validate`): out-of-range values are dropped with a logged reason.
 * Reasons are one line, with the account's secret masked and anything key-shaped redacted.
 * Concurrency: at most ``per_provider`` probes of one provider at once, and ``total`` overall.
@@ -30,7 +33,7 @@ from pydantic import BaseModel
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from quotawarden.clock import Clock
-from quotawarden.domain import Account, Outcome, QuotaSample, UsageEvent, limited_until
+from quotawarden.domain import Account, LimitKind, Outcome, QuotaSample, UsageEvent, limit_hold, limited_until
 from quotawarden.errors import (
     CredentialError,
     MalformedResponse,
@@ -40,6 +43,8 @@ from quotawarden.errors import (
     Unreachable,
     UpstreamError,
 )
+from quotawarden.providers._headers import limit_verdict
+from quotawarden.providers._quota import retry_after
 from quotawarden.redact import mask, redact_text
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
@@ -176,10 +181,13 @@ class ProbeRunner:
         now = self.clock.now()
         counter = {"requests": 0, "tokens": 0}
         acct = job.account
+        last: list[HttpResponse] = []
 
         def result(outcome: Outcome, reason: str, reading: ProbeReading | None = None,
                    retry_at: datetime | None = None) -> ProbeResult:
             samples, rejected = validate(reading.samples if reading else [], now)
+            if last and (outcome is Outcome.LIMITED or (outcome is Outcome.ERROR and reading is None)):
+                outcome, retry_at, reason = _told_apart(now, last[-1], outcome, retry_at, samples, reason)
             if outcome is Outcome.LIMITED:
                 retry_at, reason = _retry_rule(now, retry_at, samples, reason)
             details = dict(reading.details) if reading else {}
@@ -200,6 +208,7 @@ class ProbeRunner:
             request = next(gen)
             while True:
                 response = await self._send(client, request, counter)
+                last[:] = [response]
                 request = gen.send(response)
         except StopIteration as stop:
             reading: ProbeReading = stop.value if isinstance(stop.value, ProbeReading) else ProbeReading()
@@ -247,6 +256,26 @@ class ProbeRunner:
         if r.status_code >= 500:
             raise _Retry(resp)
         return resp
+
+
+_REFUSALS = frozenset({429, 503, 529})
+
+
+def _told_apart(now: datetime, resp: HttpResponse, outcome: Outcome, retry_at: datetime | None,
+                samples: list[QuotaSample], reason: str) -> tuple[Outcome, datetime | None, str]:
+    """A LIMITED outcome, or an ERROR raised on a refusal (429, 503, 529), read again by the one rule
+    (:func:`limit_verdict`): a request-scoped limit becomes THROTTLED and an overload OVERLOADED, each with a short
+    retry (:func:`limit_hold`); an exhausted window stays LIMITED."""
+    if resp.status not in _REFUSALS or (outcome is Outcome.ERROR and resp.status == 429):
+        return outcome, retry_at, reason  # an ERROR from a 429 is a usage endpoint's own limit (claude)
+    verdict = limit_verdict(resp.status, resp.body, samples)
+    if verdict.kind is LimitKind.WINDOW:
+        return outcome, retry_at, reason
+    if retry_at is None and (wait := retry_after(resp.headers, now)) is not None:
+        retry_at = now + timedelta(seconds=wait)
+    hold = limit_hold(now, verdict, retry_at, samples)
+    return verdict.outcome, hold, f"{reason} ({verdict.outcome.value.lower()}: {verdict.reason}; not the whole " \
+        f"account's limit)" if verdict.kind is LimitKind.REQUEST else f"{reason} (overloaded: {verdict.reason})"
 
 
 def _retry_rule(now: datetime, retry_at: datetime | None, samples: list[QuotaSample],

@@ -256,11 +256,10 @@ class ProxyApp:
         samples = self.capture.samples(target.provider, target.account_id, resp.status, resp.headers.items(), now)
         if resp.status == 401:
             outcome, until, reason = Outcome.INVALID, now + _INVALID_HOLD, "upstream answered 401"
-        else:
-            outcome = Outcome.LIMITED
-            until = self.pools.reset_hint(samples, resp.headers.get("retry-after"), now,
-                                          self.config.limited_default_s)
-            reason = f"upstream answered {resp.status}"
+        else:  # told apart (domain.classify_limit): only an exhausted account-wide window benches the account
+            held = self.pools.hold(resp.status, samples, resp.headers.get("retry-after"), now,
+                                   self.config.limited_default_s)
+            outcome, until, reason = held.outcome, held.until, held.reason
         self.pools.block(target.account_id, until, outcome, reason)
         self.queue.put_state(AccountState(target.account_id, outcome, reason, now, until))
         return until

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from quotawarden.domain import Outcome, QuotaSample, limited_until
+from quotawarden.domain import Outcome, QuotaSample, classify_limit, limit_hold, limited_until
 from quotawarden.sources.proxy.model import Ranker, Upstream
 
 
@@ -92,12 +92,37 @@ class PoolState:
     @staticmethod
     def reset_hint(samples: Sequence[QuotaSample], retry_after: str | None, now: datetime,
                    default_s: float) -> datetime:
-        """When a limited account is worth trying again: the rule every LIMITED outcome follows
-        (``domain.limited_until``: Retry-After, never before an exhausted long window's reset), else ``default_s``."""
+        """When a 429-refused account is worth trying again (:meth:`hold` of a 429)."""
+        return PoolState.hold(429, samples, retry_after, now, default_s).until
+
+    @staticmethod
+    def hold(status: int, samples: Sequence[QuotaSample], retry_after: str | None, now: datetime,
+             default_s: float, error_type: str | None = None) -> Hold:
+        """How long a refused account stays out of rotation, by the one rule (``domain.classify_limit``): an
+        exhausted account-wide window benches it until ``domain.limited_until`` (Retry-After, never before that
+        window's reset; else ``default_s``); a request-scoped limit (a minute bucket, one model's weekly cap) or an
+        overload (529, 503) holds it only briefly (``domain.limit_hold``), so such a refusal never keeps an
+        account out until its weekly reset."""
         try:
             retry_at = now + timedelta(seconds=max(float(retry_after), 1.0)) if retry_after else None
         except ValueError:
             retry_at = None
-        return limited_until(now, retry_at, list(samples)) or now + timedelta(seconds=default_s)
+        found = list(samples)
+        verdict = classify_limit(status, found, error_type=error_type)
+        if verdict.benches:
+            until = limited_until(now, retry_at, found) or now + timedelta(seconds=default_s)
+        else:
+            until = limit_hold(now, verdict, retry_at, found) or now + timedelta(seconds=default_s)
+        return Hold(until, verdict.outcome, f"upstream answered {status}: {verdict.reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    until: datetime
+    outcome: Outcome
+    """LIMITED (benched until a window's reset), THROTTLED (request-scoped) or OVERLOADED."""
+    reason: str
+
+
 
 
