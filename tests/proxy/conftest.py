@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,6 +91,24 @@ def tiny() -> Iterator[tuple[TinyUpstream, str]]:
     up = TinyUpstream()
     with serve(up) as url:
         yield up, url
+
+
+@pytest.fixture(scope="module")
+def faulty() -> Iterator[str]:
+    """``tests/proxy/faulty_upstream.py`` as a process of its own on a free loopback port; yields its URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "tests.proxy.faulty_upstream", str(port)], cwd=root,
+                            stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.kill()
+        proc.wait(5)
 
 
 ProxyFactory = Callable[..., Any]

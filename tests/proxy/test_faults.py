@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -11,7 +12,8 @@ import aiohttp
 import httpx
 import pytest
 
-from quotawarden.sources.proxy import ProxyApp, ProxyConfig
+from quotawarden.domain import Outcome
+from quotawarden.sources.proxy import PoolDef, ProxyApp, ProxyConfig, Upstream
 from quotawarden.spec import HeaderReader, ProviderSpec
 from tests.proxy.conftest import RecordingSink
 from tests.proxy.test_proxy_core import CHAT, wait_for
@@ -167,7 +169,8 @@ def test_store_down_during_10000_requests_loses_nothing(tiny: Any, run_proxy: An
         sink.down = False
         wait_for(lambda: len({e.dedup_key for e in sink.usage}) == n, timeout=60)
         assert app.queue.stats.sink_failures > 0
-        assert sum(c[0] for b in sink.batches for c in b.outcomes.values()) == n  # counts survive the spill too
+        # counts survive the spill too
+        wait_for(lambda: sum(c[0] for b in list(sink.batches) for c in b.outcomes.values()) == n, timeout=20)
     by_agent = {f"agent-{k}": 0 for k in range(7)}
     for e in {e.dedup_key: e for e in sink.usage}.values():
         by_agent[e.consumer] += 1
@@ -191,7 +194,9 @@ def test_queue_stop_spills_what_the_store_could_not_take(tmp_path: Any, sink: Re
         await app.stop()
 
     asyncio.run(run())
-    assert (tmp_path / "spill.jsonl").read_bytes().count(b"\n") == 1
+    kept = list(tmp_path.glob("replay-*journal-*.jsonl"))  # the batch's journal segment, kept for replay
+    assert len(kept) == 1 and kept[0].read_bytes().count(b"\n") == 1
+    assert not list(tmp_path.glob("journal-*.jsonl"))
     sink.down = False
     app2 = ProxyApp(replace(ProxyConfig(), spill_dir=tmp_path), sink=sink, providers=providers)
 
@@ -202,3 +207,153 @@ def test_queue_stop_spills_what_the_store_could_not_take(tmp_path: Any, sink: Re
     asyncio.run(replay())
     assert [e.consumer for e in sink.usage] == ["c"]
     assert not list(tmp_path.glob("*.jsonl"))
+
+
+# -- the fault-injection suite: a real misbehaving upstream process (tests/proxy/faulty_upstream.py) ------------
+
+POOL_KEYS = ("sk-pool-first-0123456789abcdefXYZ1", "sk-pool-second-0123456789abcdefXYZ2")
+CLIENT_KEY = "sk-client-own-key-0123456789abcdef"
+
+
+def _seen(up_url: str) -> dict[str, int]:
+    return dict(httpx.get(f"{up_url}/_seen").json())
+
+
+def _config(mode: str, up_url: str, *, dead_first: bool = False, **kw: Any) -> ProxyConfig:
+    if mode == "pass":
+        return ProxyConfig(provider_bases={"openai": up_url}, **kw)
+    bases = (f"http://127.0.0.1:{closed_port()}" if dead_first else up_url, up_url)
+    accounts = tuple(Upstream(f"acct-{i}", "openai", b, k, "team")
+                     for i, (b, k) in enumerate(zip(bases, POOL_KEYS, strict=True)))
+    return ProxyConfig(accounts=accounts, pools=(PoolDef("team", ()),), **kw)
+
+
+def _path(mode: str) -> str:
+    return "/openai/v1/chat/completions" if mode == "pass" else "/team/v1/chat/completions"
+
+
+def _client_headers(fault: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {CLIENT_KEY}", "x-test": fault}
+
+
+NO_ANSWER = {  # fault -> (status the client gets, words of the message)
+    "reset": (502, "closed the connection after receiving the request"),
+    "close": (502, "closed the connection after receiving the request"),
+    "stall": (504, "timed out"),
+    "many-headers": (502, "sent an invalid answer"),
+    "huge-header": (502, "sent an invalid answer"),
+    "truncated-cl": (502, "closed the connection mid-body"),
+}
+
+
+@pytest.mark.parametrize("mode", ["pass", "pool"])
+@pytest.mark.parametrize("fault", list(NO_ANSWER))
+def test_an_upstream_that_took_the_request_and_failed_is_asked_once(
+        faulty: str, run_proxy: Any, sink: RecordingSink, mode: str, fault: str) -> None:
+    """No answer (or a broken one) after the request was written: 502/504 with the right words, the upstream saw
+    the request exactly once (never re-sent: it may have been served and billed), no account benched, and the
+    next request goes through."""
+    status, words = NO_ANSWER[fault]
+    before = _seen(faulty).get(fault, 0)
+    with run_proxy(_config(mode, faulty, upstream_timeout_s=0.5)) as (app, url), \
+            httpx.Client(base_url=url, timeout=10) as client:
+        t0 = time.monotonic()
+        r = client.post(_path(mode), json=CHAT, headers=_client_headers(fault))
+        took = time.monotonic() - t0
+        assert r.status_code == status, r.text
+        assert words in r.json()["error"]["message"]
+        assert "unreachable" not in r.text
+        assert _seen(faulty).get(fault, 0) - before == 1
+        if fault == "stall":
+            assert took < 1.5  # one deadline, not one per account
+        assert app.stats()["blocked"] == {}
+        ok = client.post(_path(mode), json=CHAT, headers=_client_headers("ok"))
+        assert ok.status_code == 200
+        wait_for(lambda: len(sink.usage) == 1)
+        assert sum(failed for b in sink.batches for _ok, failed in b.outcomes.values()) == 1
+    assert not any(s.outcome is Outcome.LIMITED for s in sink.states)
+    assert CLIENT_KEY not in r.text and not any(k in r.text for k in POOL_KEYS)
+
+
+@pytest.mark.parametrize("mode", ["pass", "pool"])
+def test_a_truncated_stream_breaks_the_client_stream_and_is_asked_once(
+        faulty: str, run_proxy: Any, sink: RecordingSink, mode: str) -> None:
+    before = _seen(faulty).get("truncated", 0)
+    with run_proxy(_config(mode, faulty)) as (_app, url), httpx.Client(base_url=url, timeout=10) as client:
+        with pytest.raises(httpx.RemoteProtocolError), client.stream(
+                "POST", _path(mode), json={**CHAT, "stream": True}, headers=_client_headers("truncated")) as r:
+            assert r.status_code == 200
+            b"".join(r.iter_bytes())
+        assert _seen(faulty).get("truncated", 0) - before == 1
+        wait_for(lambda: sum(sum(c) for b in sink.batches for c in b.outcomes.values()) == 1)
+    assert sink.usage == []  # the upstream sent no usage before it died
+
+
+@pytest.mark.parametrize("mode", ["pass", "pool"])
+def test_a_50_mb_body_streams_through_and_its_usage_is_recorded(
+        faulty: str, run_proxy: Any, sink: RecordingSink, mode: str) -> None:
+    """The first megabyte reaches the client while the upstream still holds back the rest (1 s): not buffered."""
+    with run_proxy(_config(mode, faulty)) as (_app, url), httpx.Client(base_url=url, timeout=30) as client:
+        t0 = time.monotonic()
+        size, first = 0, None
+        with client.stream("POST", _path(mode), json=CHAT, headers=_client_headers("big")) as r:
+            assert r.status_code == 200 and r.headers["content-length"] == str(50 << 20)
+            for chunk in r.iter_raw():
+                if first is None:
+                    first = time.monotonic() - t0
+                size += len(chunk)
+        assert size == 50 << 20
+        assert first is not None and first < 0.9
+        wait_for(lambda: len(sink.usage) == 1)
+    e = sink.usage[0]
+    assert (e.input_tokens, e.output_tokens, e.model) == (7, 11, "gpt-4o-mini")
+
+
+def test_a_pool_key_echoed_by_the_upstream_never_reaches_the_client(faulty: str, run_proxy: Any) -> None:
+    with run_proxy(_config("pool", faulty)) as (_app, url), httpx.Client(base_url=url, timeout=10) as client:
+        before = _seen(faulty).get("echo-key", 0)
+        r = client.post(_path("pool"), json=CHAT, headers=_client_headers("echo-key"))
+        assert r.status_code == 400  # passed through (not a "not served" status), once
+        assert _seen(faulty).get("echo-key", 0) - before == 1
+        text = r.text + repr(r.headers.raw)
+        assert not any(k in text for k in POOL_KEYS)
+        assert "sk-" in r.headers["x-received-key"] and r.headers["x-received-key"].endswith(("XYZ1", "XYZ2"))
+        assert "Incorrect API key provided: sk-***" in r.json()["error"]["message"]
+        assert len(r.content) == int(r.headers["content-length"])
+        with client.stream("POST", _path("pool"), json={**CHAT, "stream": True},
+                           headers=_client_headers("echo-key-sse")) as s:
+            body = b"".join(s.iter_bytes()).decode()
+        assert s.status_code == 200 and body.endswith("data: [DONE]\n\n")
+        assert not any(k in body for k in POOL_KEYS) and body.count("sk-***") == 3
+
+
+def test_pass_through_leaves_the_callers_own_key_alone(faulty: str, run_proxy: Any) -> None:
+    with run_proxy(_config("pass", faulty)) as (_app, url):
+        r = httpx.post(f"{url}{_path('pass')}", json=CHAT, headers=_client_headers("echo-key"))
+    assert r.status_code == 400 and CLIENT_KEY in r.text  # as direct: the caller sent it
+
+
+def test_a_dead_pool_member_is_skipped_not_benched_for_a_rate_limit(faulty: str, run_proxy: Any,
+                                                                    sink: RecordingSink) -> None:
+    """Connecting failed: the request provably never left, so the next account serves it; the dead one is only
+    tried last for a while, and the pool never answers its own 429 because of it."""
+    with run_proxy(_config("pool", faulty, dead_first=True)) as (app, url), \
+            httpx.Client(base_url=url, timeout=10) as client:
+        before = _seen(faulty).get("ok", 0)
+        for _ in range(4):
+            r = client.post(_path("pool"), json=CHAT, headers=_client_headers("ok"))
+            assert r.status_code == 200, r.text
+        assert _seen(faulty).get("ok", 0) - before == 4
+        assert app.stats()["blocked"]["acct-0"]["outcome"] == Outcome.UNREACHABLE.value
+        wait_for(lambda: len(sink.usage) == 4)
+    assert {e.account_id for e in sink.usage} == {"acct-1"}
+    assert not any(s.outcome is Outcome.LIMITED for s in sink.states)
+
+
+def test_a_pool_whose_every_member_is_down_answers_502_unreachable_never_429(run_proxy: Any) -> None:
+    dead = f"http://127.0.0.1:{closed_port()}"
+    with run_proxy(_config("pool", dead)) as (_app, url), httpx.Client(base_url=url, timeout=10) as client:
+        for _ in range(3):
+            r = client.post(_path("pool"), json=CHAT, headers=_client_headers("ok"))
+            assert r.status_code == 502
+            assert "is unreachable (connecting failed)" in r.json()["error"]["message"]

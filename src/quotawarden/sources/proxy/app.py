@@ -2,17 +2,24 @@
 
 Per request: route by the first path segment, identify the caller, check hard budgets, pick an account (pool
 mode) or keep the caller's key (pass-through), forward, relay the answer byte for byte, and only then turn
-headers and usage into records. Pool mode fails over to the next account on 401/402/429 before any byte has
-reached the client.
+headers and usage into records (the usage record is journaled before the answer's last byte goes out).
+
+A request reaches an upstream at most once unless the upstream provably did not receive it: a pool tries its next
+account after a failed connect (the request was never written) or an answer that says it was not served
+(401/402/429/529), before any byte has reached the client. A timeout, reset or close after the request was
+written is answered 504/502 and never re-sent: it may have been served, and billed. One deadline
+(``upstream_timeout``) covers every account a request tries.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,6 +38,8 @@ from quotawarden.sources.proxy.budgets import BudgetGuard
 from quotawarden.sources.proxy.capture import Capture
 from quotawarden.sources.proxy.exchange import (
     ClientGone,
+    Edges,
+    KeyMask,
     Receive,
     Request,
     Scope,
@@ -62,10 +71,23 @@ from quotawarden.spec import ProviderSpec
 
 log = logging.getLogger("quotawarden.proxy")
 
-FAILOVER = frozenset({401, 402, 429})
+FAILOVER = frozenset({401, 402, 429, 529})
+"""Answers that say the request was not served: a pool tries its next account (how long the refusing one is
+held back is ``PoolState.hold``'s rule)."""
 _POOL_DROP = REQUEST_DROP | frozenset(d.KEY_HEADERS)  # pool mode: the caller's key never goes upstream
-_STREAM_BODY_CAP = 8 << 20  # usage of a chunked non-SSE body is read only up to this size
+_WHOLE_BODY = 1 << 20  # bodies up to this size are read whole; larger ones stream through (usage from the edges)
 _INVALID_HOLD = timedelta(hours=1)
+_UNREACHABLE_HOLD = timedelta(seconds=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """An upstream call that brought no answer."""
+
+    status: int
+    message: str
+    unsent: bool
+    """The upstream provably did not receive the request (connect failed): another account may be tried."""
 
 
 class ProxyApp:
@@ -80,7 +102,8 @@ class ProxyApp:
         self.pools = PoolState(ranker)
         self.budgets = BudgetGuard(config.budgets, spend)
         spill = config.spill_dir or Path(tempfile.gettempdir()) / "quotawarden-proxy-spill"
-        self.queue = WriteQueue(sink, spill, max_items=config.queue_size, interval_s=config.flush_interval_s)
+        self.queue = WriteQueue(sink, spill, max_items=config.queue_size, interval_s=config.flush_interval_s,
+                                sync_s=config.journal_sync_s)
         ranked = {m.account_id for r in self.router.routes.values() if len(r.members) > 1 for m in r.members}
         self.capture = Capture(providers, self.queue, self.pools, self.budgets, pricer, self.clock.now,
                                ranked=frozenset(ranked))
@@ -190,9 +213,11 @@ class ProxyApp:
                             query: bytes, receive: Receive, send: Send) -> None:
         account_id = await self._owner(req.route.provider, ident.client_key or "", req.route.base)
         target = Upstream(account_id, req.route.provider, req.route.base)
-        resp = await self._forward(req, target, body, fwd, query, send)
-        if resp is not None:
-            await self._relay(req, target, resp, receive, send)
+        resp = await self._forward(req, target, body, fwd, query, None)
+        if isinstance(resp, Failed):
+            await self._error(send, req.fam, resp.status, resp.message)
+            return
+        await self._relay(req, target, resp, receive, send)
 
     async def _pool_mode(self, req: Request, body: bytes, fwd: list[tuple[str, str]], query: bytes,
                          now: datetime, receive: Receive, send: Send) -> None:
@@ -206,13 +231,15 @@ class ProxyApp:
                               f"the next frees up in {wait}s", extra=[(b"retry-after", str(wait).encode())],
                               code="rate_limit_exceeded")
             return
+        deadline = asyncio.get_running_loop().time() + self.config.upstream_timeout_s
         for i, (target, tbody) in enumerate(targets):
-            resp = await self._forward(req, target, tbody, fwd + self._keys(target), query, send,
-                                       last=i == len(targets) - 1)
-            if resp is None:
-                if i == len(targets) - 1:
-                    return
-                continue
+            resp = await self._forward(req, target, tbody, fwd + self._keys(target), query, deadline if i else None)
+            if isinstance(resp, Failed):
+                if resp.unsent and i < len(targets) - 1:
+                    log.info("%s: %s not reached; trying the next account", req.route.name, target.account_id)
+                    continue
+                await self._error(send, req.fam, resp.status, resp.message)
+                return
             if resp.status in FAILOVER:
                 until = self._limited(target, resp, now)
                 if i < len(targets) - 1:
@@ -226,10 +253,14 @@ class ProxyApp:
                     continue
                 if self.config.rotation == "ask":
                     self.moves.propose(req.route, target, resp.status, until, now)
-                await self._relay(req, target, resp, receive, send, samples_done=True)
+                await self._relay(req, target, resp, receive, send, samples_done=True, mask=self._mask(target))
                 return
-            await self._relay(req, target, resp, receive, send)
+            await self._relay(req, target, resp, receive, send, mask=self._mask(target))
             return
+
+    @staticmethod
+    def _mask(target: Upstream) -> KeyMask | None:
+        return KeyMask(target.secret) if target.secret else None
 
     def _keys(self, target: Upstream) -> list[tuple[str, str]]:
         """The upstream key headers of an account, built once."""
@@ -256,74 +287,108 @@ class ProxyApp:
         samples = self.capture.samples(target.provider, target.account_id, resp.status, resp.headers.items(), now)
         if resp.status == 401:
             outcome, until, reason = Outcome.INVALID, now + _INVALID_HOLD, "upstream answered 401"
-        else:  # told apart (domain.classify_limit): only an exhausted account-wide window benches the account
-            held = self.pools.hold(resp.status, samples, resp.headers.get("retry-after"), now,
-                                   self.config.limited_default_s)
-            outcome, until, reason = held.outcome, held.until, held.reason
+        else:
+            outcome = Outcome.LIMITED
+            until = self.pools.reset_hint(samples, resp.headers.get("retry-after"), now,
+                                          self.config.limited_default_s)
+            reason = f"upstream answered {resp.status}"
         self.pools.block(target.account_id, until, outcome, reason)
         self.queue.put_state(AccountState(target.account_id, outcome, reason, now, until))
         return until
 
     async def _forward(self, req: Request, target: Upstream, body: bytes, headers: list[tuple[str, str]],
-                       query: bytes, send: Send, *, last: bool = True) -> aiohttp.ClientResponse | None:
+                       query: bytes, deadline: float | None) -> aiohttp.ClientResponse | Failed:
+        """One attempt, never repeated here. ``deadline`` (loop time) bounds a pool's later attempts."""
         url = target.base_url.rstrip("/") + req.rest + ("?" + query.decode("latin-1") if query else "")
         if not self.router.allowed_base(target.base_url):
-            await self._error(send, req.fam, 403, "quotawarden: upstream host is not configured")
-            return None
+            return Failed(403, "quotawarden: upstream host is not configured", True)
         assert self._session is not None
+        host = host_of(url)
         try:
-            try:
+            if deadline is None:
                 return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
                                                    allow_redirects=False, skip_auto_headers=req.skip)
-            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as exc:
-                # A pooled keep-alive connection the upstream had already closed (found on reading the answer or
-                # on writing the body): nothing was answered, so the request goes once more, on a fresh
-                # connection. A failed connect is not that: a dead upstream is not asked twice.
-                if isinstance(exc, aiohttp.ClientConnectorError):
-                    raise
-                return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
-                                                   allow_redirects=False, skip_auto_headers=req.skip)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return Failed(504, f"quotawarden: no account of {req.route.name!r} answered within "
+                                   f"{self.config.upstream_timeout_s:g}s", False)
+            timeout = aiohttp.ClientTimeout(total=None, sock_connect=min(self.config.connect_timeout_s, left),
+                                            sock_read=min(self.config.upstream_timeout_s, left))
+            return await self._session.request(req.method, URL(url, encoded=True), headers=headers, data=body,
+                                               allow_redirects=False, skip_auto_headers=req.skip, timeout=timeout)
+        except aiohttp.ConnectionTimeoutError:
+            self._unreachable(req, target, "connect timed out")
+            return Failed(504, f"quotawarden: upstream {host} is unreachable (connecting timed out)", True)
         except TimeoutError:
-            self.queue.put_outcome(target.account_id, True, self.clock.now().timestamp())
-            if last:
-                await self._error(send, req.fam, 504, f"quotawarden: upstream {host_of(url)} timed out")
-            return None
+            self._failed_call(target)
+            return Failed(504, f"quotawarden: upstream {host} timed out (the request was sent; not re-sent)", False)
+        except aiohttp.ClientConnectorError as exc:
+            self._unreachable(req, target, redact_text(str(exc)))
+            return Failed(502, f"quotawarden: upstream {host} is unreachable (connecting failed)", True)
+        except aiohttp.ClientResponseError as exc:
+            self._failed_call(target)
+            log.warning("upstream %s sent an invalid answer: %s", host, redact_text(str(exc))[:200])
+            return Failed(502, f"quotawarden: upstream {host} sent an invalid answer (too many headers, headers "
+                               "too large, or malformed)", False)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError, ConnectionError):
+            self._failed_call(target)
+            return Failed(502, f"quotawarden: upstream {host} closed the connection after receiving the request "
+                               "(not re-sent: it may have been served)", False)
         except (aiohttp.ClientError, OSError) as exc:
-            log.warning("upstream %s unreachable: %s", host_of(url), redact_text(str(exc)))
-            now = self.clock.now()
-            self.queue.put_outcome(target.account_id, True, now.timestamp())
-            if req.route.kind == "pool" or target.secret:
-                self.pools.block(target.account_id, now + timedelta(seconds=5), Outcome.UNREACHABLE, "unreachable")
-            if last:
-                await self._error(send, req.fam, 502, f"quotawarden: upstream {host_of(url)} is unreachable")
-            return None
+            self._failed_call(target)
+            log.warning("upstream %s failed: %s", host, redact_text(str(exc))[:200])
+            return Failed(502, f"quotawarden: upstream {host} failed ({type(exc).__name__})", False)
+
+    def _failed_call(self, target: Upstream) -> None:
+        self.queue.put_outcome(target.account_id, True, self.clock.now().timestamp())
+
+    def _unreachable(self, req: Request, target: Upstream, why: str) -> None:
+        """Connecting failed: counted as a failure; a pool member is tried last for a few seconds (not a rate
+        limit: it is never skipped for it, and the pool never answers 429 because of it)."""
+        log.warning("upstream %s unreachable: %s", host_of(target.base_url), why)
+        now = self.clock.now()
+        self.queue.put_outcome(target.account_id, True, now.timestamp())
+        if req.route.kind == "pool":
+            self.pools.block(target.account_id, now + _UNREACHABLE_HOLD, Outcome.UNREACHABLE, "unreachable")
 
     async def _relay(self, req: Request, target: Upstream, resp: aiohttp.ClientResponse, receive: Receive,
-                     send: Send, *, samples_done: bool = False) -> None:
+                     send: Send, *, samples_done: bool = False, mask: KeyMask | None = None) -> None:
         status = resp.status
         raw = resp.raw_headers
         out = [(k.lower(), v) for k, v in raw if k.lower() not in RESPONSE_DROP]
+        if mask is not None:
+            out = mask.headers(out)
         is_sse = "event-stream" in resp.headers.get("Content-Type", "")
         reader = d.UsageReader(req.fam)
-        if not is_sse and resp.content_length is not None:
+        length = resp.content_length
+        if not is_sse and length is not None and length <= _WHOLE_BODY:
             try:
                 body = await resp.read()
             except (TimeoutError, aiohttp.ClientError):
                 resp.release()
-                await self._error(send, req.fam, 502, "quotawarden: upstream closed the connection mid-body")
+                self._failed_call(target)
+                await self._error(send, req.fam, 502, f"quotawarden: upstream {host_of(target.base_url)} closed "
+                                                      "the connection mid-body")
                 return
-            await send({"type": "http.response.start", "status": status, "headers": out})
-            await send({"type": "http.response.body", "body": body})
             resp.release()
             if status < 300:
                 reader.feed_body(body)
-        else:
-            out = [(k, v) for k, v in out if k != b"content-length"]
+            self._record(req, target, status, raw, reader, samples_done)  # journaled before the answer goes out
             await send({"type": "http.response.start", "status": status, "headers": out})
-            complete = await self._stream(req, resp, reader, is_sse, receive, send)
-            if not complete:
-                log.info("%s stream ended early (%s)", req.route.name,
-                         "client left" if req.client_gone else "upstream closed")
+            await send({"type": "http.response.body", "body": body if mask is None else mask.whole(body)})
+            return
+        if length is None:
+            out = [(k, v) for k, v in out if k != b"content-length"]
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        record = functools.partial(self._record, req, target, status, raw, reader, samples_done)
+        complete = await self._stream(req, resp, reader, is_sse, receive, send, mask, record)
+        if not complete:
+            log.info("%s stream ended early (%s)", req.route.name,
+                     "client left" if req.client_gone else "upstream closed")
+            record()
+
+    def _record(self, req: Request, target: Upstream, status: int, raw: Any, reader: d.UsageReader,
+                samples_done: bool) -> None:
         now = self.clock.now()
         self.queue.put_outcome(target.account_id, status >= 500, now.timestamp())
         if not samples_done:
@@ -332,25 +397,35 @@ class ProxyApp:
                            project=req.project, pool=req.pool, model_hint=req.model_hint, now=now)
 
     async def _stream(self, req: Request, resp: aiohttp.ClientResponse, reader: d.UsageReader, is_sse: bool,
-                      receive: Receive, send: Send) -> bool:
-        """Chunks go out as they arrive; usage is read from them afterwards. False if the stream broke."""
+                      receive: Receive, send: Send, mask: KeyMask | None, record: Any) -> bool:
+        """Chunks go out as they arrive; usage is read from them as they pass and recorded (journaled) before
+        the last byte goes out. False if the stream broke (then nothing was recorded yet)."""
         scanner = d.SseScanner(reader)
         strip = d.UsageChunkStripper(scanner) if req.injected and is_sse else None
-        kept: list[bytes] = []
+        kept: list[bytes] | None = []
         kept_size = 0
+        edges: Edges | None = None
         watcher = asyncio.ensure_future(watch_disconnect(receive, resp, req))
         try:
             async for chunk in resp.content.iter_any():
                 data = strip.feed(chunk) if strip is not None else chunk
+                if mask is not None:
+                    data = mask.feed(data)
                 if data:
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                 if strip is not None:
                     continue
                 if is_sse:
                     scanner.feed(chunk)
-                elif kept_size < _STREAM_BODY_CAP:
+                elif kept is not None:
                     kept.append(chunk)
                     kept_size += len(chunk)
+                    if kept_size > _WHOLE_BODY:  # too large to keep: only its start and end
+                        edges = Edges()
+                        edges.feed(b"".join(kept))
+                        kept = None
+                elif edges is not None:
+                    edges.feed(chunk)
         except (TimeoutError, aiohttp.ClientError, ConnectionError):
             return False
         finally:
@@ -359,10 +434,16 @@ class ProxyApp:
         if req.client_gone:
             return False
         tail = strip.flush() if strip is not None else b""
-        await send({"type": "http.response.body", "body": tail, "more_body": False})
+        if mask is not None:
+            tail = mask.feed(tail) + mask.flush()
         scanner.close()
-        if kept and resp.status < 300:
-            reader.feed_body(b"".join(kept))
+        if resp.status < 300:
+            if kept:
+                reader.feed_body(b"".join(kept))
+            elif edges is not None:
+                edges.feed_usage(reader)
+        record()
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
         return True
 
     async def _owner(self, provider: str, key: str, base: str) -> str:
@@ -390,6 +471,7 @@ class ProxyApp:
         q = self.queue.stats
         return {"queue": {"queued": q.queued, "written": q.written, "spilled": q.spilled, "replayed": q.replayed,
                           "sink_failures": q.sink_failures, "bad_spill_lines": q.bad_spill_lines,
+                          "journaled": q.journaled, "journal_failures": q.journal_failures,
                           "last_error": redact_text(q.last_error)},
                 "usage_events": self.capture.usage_events, "header_errors": self.capture.header_errors,
                 "blocked": {k: {"until": v.until.isoformat(), "outcome": v.outcome.value}

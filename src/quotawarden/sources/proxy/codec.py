@@ -1,4 +1,4 @@
-"""Batch items <-> JSON lines, for the spill file that keeps writes safe while the store is down."""
+"""Batch items <-> JSON lines, for the journal and the spill file that keep writes safe (crash, store down)."""
 
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ def encode(batch: Batch) -> Iterator[bytes]:
         yield _line("a", {f: getattr(st, f) for f in _STATE})
     for (account_id, hour), (ok, failed) in batch.outcomes.items():
         yield _line("c", {"account_id": account_id, "hour": hour, "ok": ok, "errors": failed})
+
+
+def usage_line(e: UsageEvent) -> bytes:
+    """One usage event as a ``u`` line, fast (orjson serialises the dataclass itself): the journal's hot path."""
+    return b'{"k":"u",' + orjson.dumps(e, default=_default)[1:] + b"\n"
 
 
 def _line(kind: str, data: dict[str, Any]) -> bytes:

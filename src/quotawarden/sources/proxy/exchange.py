@@ -89,3 +89,142 @@ def map_model(body: bytes, model_map: Mapping[str, str]) -> bytes:
         obj["model"] = model_map[obj["model"]]
         return orjson.dumps(obj)
     return body
+
+
+class KeyMask:
+    """Masks the upstream key a pool injected wherever the upstream echoes it back (error bodies of gateways and
+    self-hosted servers often quote the key they received), in headers and in bodies, streamed ones too.
+
+    The mask keeps the length (``sk-`` + stars + the last 4), so a Content-Length stays true. A key split across
+    two chunks is caught: the end of a chunk that could be the start of the key is held back until the next one.
+    """
+
+    __slots__ = ("_carry", "key", "masked")
+
+    def __init__(self, key: str) -> None:
+        self.key = key.encode("latin-1", "replace")
+        n = len(self.key)
+        self.masked = (self.key[:3] + b"*" * (n - 7) + self.key[-4:]) if n >= 12 else b"*" * n
+        self._carry = b""
+
+    def headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        key = self.key
+        if not any(key in v for _, v in headers):
+            return headers
+        return [(k, v.replace(key, self.masked)) for k, v in headers]
+
+    def whole(self, body: bytes) -> bytes:
+        return body.replace(self.key, self.masked) if self.key in body else body
+
+    def feed(self, chunk: bytes) -> bytes:
+        data = self._carry + chunk if self._carry else chunk
+        key = self.key
+        if key in data:
+            data = data.replace(key, self.masked)
+        hold = self._held(data)
+        self._carry = data[len(data) - hold:] if hold else b""
+        return data[:len(data) - hold] if hold else data
+
+    def flush(self) -> bytes:
+        rest, self._carry = self._carry, b""
+        return rest
+
+    def _held(self, data: bytes) -> int:
+        """Length of the longest end of ``data`` that is a start of the key."""
+        key = self.key
+        first = key[:1]
+        lo = max(0, len(data) - len(key) + 1)
+        i = data.rfind(first, lo)
+        while i >= 0:
+            if key.startswith(data[i:]):
+                longest = len(data) - i
+                j = data.rfind(first, lo, i)  # an earlier start would be longer still
+                while j >= 0:
+                    if key.startswith(data[j:]):
+                        longest = len(data) - j
+                    j = data.rfind(first, lo, j)
+                return longest
+            i = data.rfind(first, lo, i)
+        return 0
+
+
+_EDGE = 64 << 10  # how much of a large body's start and end is kept to read its usage
+
+
+class Edges:
+    """The start and end of a body too large to keep whole: enough to read its usage (at the end in every API
+    family) and its model (at the start)."""
+
+    __slots__ = ("head", "tail")
+
+    def __init__(self) -> None:
+        self.head = b""
+        self.tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if len(self.head) < _EDGE:
+            self.head += chunk[:_EDGE - len(self.head)]
+        self.tail = (self.tail + chunk)[-_EDGE:] if len(chunk) < _EDGE else chunk[-_EDGE:]
+
+    def feed_usage(self, reader: d.UsageReader) -> None:
+        obj: dict[str, Any] = {}
+        for name in ("usage", "usageMetadata"):
+            value = _value_after(self.tail, self.tail.rfind(b'"' + name.encode() + b'"'), len(name) + 2)
+            if isinstance(value, dict):
+                obj[name] = value
+        if not obj:
+            return
+        for name in ("type", "object", "id", "model", "modelVersion", "responseId"):
+            i = self.head.find(b'"' + name.encode() + b'"')
+            value = _value_after(self.head, i, len(name) + 2)
+            if isinstance(value, str):
+                obj[name] = value
+        reader.feed(obj)
+
+
+def _value_after(buf: bytes, i: int, skip: int) -> Any:
+    """The JSON value after ``"name":`` at ``i`` (a string or a balanced object), or None."""
+    if i < 0:
+        return None
+    j = i + skip
+    while j < len(buf) and buf[j] in b" \t\r\n:":
+        j += 1
+    if j >= len(buf):
+        return None
+    if buf[j:j + 1] == b'"':
+        end = j + 1
+        while True:
+            end = buf.find(b'"', end)
+            if end < 0:
+                return None
+            if buf[end - 1:end] != b"\\":
+                break
+            end += 1
+        raw = buf[j:end + 1]
+    elif buf[j:j + 1] == b"{":
+        depth, k, in_str = 0, j, False
+        while k < len(buf):
+            c = buf[k]
+            if in_str:
+                if c == 0x5C:  # backslash
+                    k += 1
+                elif c == 0x22:
+                    in_str = False
+            elif c == 0x22:
+                in_str = True
+            elif c == 0x7B:
+                depth += 1
+            elif c == 0x7D:
+                depth -= 1
+                if depth == 0:
+                    break
+            k += 1
+        else:
+            return None
+        raw = buf[j:k + 1]
+    else:
+        return None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from quotawarden.domain import Outcome, QuotaSample, classify_limit, limit_hold, limited_until
+from quotawarden.domain import Outcome, QuotaSample, limited_until
 from quotawarden.sources.proxy.model import Ranker, Upstream
 
 
@@ -68,14 +68,18 @@ class PoolState:
         self.blocked[account_id] = Block(until, outcome, reason)
 
     def usable(self, members: Sequence[Upstream], now: datetime) -> list[Upstream]:
+        """Members not held back, best first; an unreachable one (a failed connect is not a limit) goes last."""
         if len(members) == 1:  # nothing to rank
             b = self.blocked.get(members[0].account_id)
-            return [] if b is not None and b.until > now else [members[0]]
+            return [] if b is not None and b.until > now and b.outcome is not Outcome.UNREACHABLE else [members[0]]
         by_id = {m.account_id: m for m in members}
         ids = []
+        last = []
         for m in members:
             b = self.blocked.get(m.account_id)
             if b is not None and b.until > now:
+                if b.outcome is Outcome.UNREACHABLE:
+                    last.append(m)
                 continue
             ids.append(m.account_id)
         latest = {i: list(self.latest.get(i, {}).values()) for i in ids}
@@ -83,46 +87,22 @@ class PoolState:
             order = self.rank(ids, latest, now)
         except Exception:  # a faulty ranking must not stop traffic
             order = ids
-        return [by_id[i] for i in order if i in by_id]
+        return [by_id[i] for i in order if i in by_id] + last
 
     def next_free(self, members: Sequence[Upstream], now: datetime) -> datetime | None:
-        untils = [self.blocked[m.account_id].until for m in members if m.account_id in self.blocked]
+        untils = [b.until for m in members if (b := self.blocked.get(m.account_id)) is not None
+                  and b.outcome is not Outcome.UNREACHABLE]
         return min(untils) if untils and len(untils) == len(members) else None
 
     @staticmethod
     def reset_hint(samples: Sequence[QuotaSample], retry_after: str | None, now: datetime,
                    default_s: float) -> datetime:
-        """When a 429-refused account is worth trying again (:meth:`hold` of a 429)."""
-        return PoolState.hold(429, samples, retry_after, now, default_s).until
-
-    @staticmethod
-    def hold(status: int, samples: Sequence[QuotaSample], retry_after: str | None, now: datetime,
-             default_s: float, error_type: str | None = None) -> Hold:
-        """How long a refused account stays out of rotation, by the one rule (``domain.classify_limit``): an
-        exhausted account-wide window benches it until ``domain.limited_until`` (Retry-After, never before that
-        window's reset; else ``default_s``); a request-scoped limit (a minute bucket, one model's weekly cap) or an
-        overload (529, 503) holds it only briefly (``domain.limit_hold``), so such a refusal never keeps an
-        account out until its weekly reset."""
+        """When a limited account is worth trying again: the rule every LIMITED outcome follows
+        (``domain.limited_until``: Retry-After, never before an exhausted long window's reset), else ``default_s``."""
         try:
             retry_at = now + timedelta(seconds=max(float(retry_after), 1.0)) if retry_after else None
         except ValueError:
             retry_at = None
-        found = list(samples)
-        verdict = classify_limit(status, found, error_type=error_type)
-        if verdict.benches:
-            until = limited_until(now, retry_at, found) or now + timedelta(seconds=default_s)
-        else:
-            until = limit_hold(now, verdict, retry_at, found) or now + timedelta(seconds=default_s)
-        return Hold(until, verdict.outcome, f"upstream answered {status}: {verdict.reason}")
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    until: datetime
-    outcome: Outcome
-    """LIMITED (benched until a window's reset), THROTTLED (request-scoped) or OVERLOADED."""
-    reason: str
-
-
+        return limited_until(now, retry_at, list(samples)) or now + timedelta(seconds=default_s)
 
 

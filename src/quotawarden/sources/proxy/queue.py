@@ -1,8 +1,11 @@
 """Writes leave the hot path: a bounded in-memory queue, flushed in batches by a background task.
 
-When the sink (the store) fails, the batch is appended to a spill file and replayed once the sink works again;
-when the queue is full, new items go straight to the spill file. Nothing is dropped and no request waits on the
-database. Samples are coalesced to the newest per account and window between two flushes; usage events,
+Usage events, account states and observed accounts are also journaled the moment they are made (see
+:mod:`.journal`): a crash of the process between two flushes loses none of them, and the journal is replayed
+when the proxy starts again. When the sink (the store) fails, the batch's journal segment is kept for replay and
+the rest of the batch (samples, per-hour answer counts) is appended to a spill file; when the queue is full, new
+items go straight to the spill file. Nothing is dropped and no request waits on the database.
+Samples are coalesced to the newest per account and window between two flushes; usage events,
 states and observed accounts are all kept.
 """
 
@@ -20,6 +23,7 @@ from pathlib import Path
 
 from quotawarden.domain import AccountState, QuotaSample, UsageEvent
 from quotawarden.sources.proxy import codec
+from quotawarden.sources.proxy.journal import Journal, Segment
 from quotawarden.sources.proxy.model import Batch, ObservedAccount, Sink
 
 log = logging.getLogger("quotawarden.proxy")
@@ -34,11 +38,14 @@ class QueueStats:
     replayed: int = 0
     sink_failures: int = 0
     bad_spill_lines: int = 0
+    journaled: int = 0
+    journal_failures: int = 0
     last_error: str = ""
 
 
 class WriteQueue:
-    def __init__(self, sink: Sink, spill_dir: Path, *, max_items: int = 10_000, interval_s: float = 0.5) -> None:
+    def __init__(self, sink: Sink, spill_dir: Path, *, max_items: int = 10_000, interval_s: float = 0.5,
+                 sync_s: float = 0.05) -> None:
         self.sink = sink
         self.spill_dir = spill_dir
         self.max_items = max_items
@@ -52,6 +59,8 @@ class WriteQueue:
         self._wake: asyncio.Event | None = None
         self._sink_ok = True
         self._writer: ThreadPoolExecutor | None = None
+        self.journal = Journal(spill_dir, sync_s=sync_s)
+        self._journal_open = False
         self.before_flush: Callable[[], None] | None = None
         """Called on the event loop right before a batch is taken (deferred capture turns into items here)."""
 
@@ -62,6 +71,8 @@ class WriteQueue:
     # -- producers (event loop, never block on I/O except an overflow append) ----------------------------
 
     def put_usage(self, event: UsageEvent) -> None:
+        if self._journal_open:
+            self.journal.append(codec.usage_line(event))
         if self._full():
             self._spill(Batch(usage=[event]))
             return
@@ -79,6 +90,8 @@ class WriteQueue:
             self._samples[key] = s
 
     def put_state(self, state: AccountState) -> None:
+        if self._journal_open:
+            self.journal.append(b"".join(codec.encode(Batch(states=[state]))))
         self._pending.states.append(state)
         self._grow()
 
@@ -92,6 +105,8 @@ class WriteQueue:
         counts[failed] += 1
 
     def put_observed(self, account: ObservedAccount) -> None:
+        if self._journal_open:
+            self.journal.append(b"".join(codec.encode(Batch(observed=[account]))))
         self._pending.observed.append(account)
         self._grow()
 
@@ -116,6 +131,12 @@ class WriteQueue:
     async def start(self) -> None:
         if self._task is None:
             self.spill_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                self.journal.open()  # segments a killed proxy left behind become replay files
+                self._journal_open = True
+            except OSError as exc:
+                log.warning("proxy journal unavailable in %s (%s): records wait in memory until a flush",
+                            self.spill_dir, exc)
             self._wake = asyncio.Event()
             # One writer thread: writes stay in order, and a single thread keeps a single malloc arena.
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="quotawarden-proxy-writer")
@@ -130,6 +151,9 @@ class WriteQueue:
                 await self._task
             self._task = None
         await self.flush()
+        if self._journal_open:
+            self._journal_open = False
+            self.journal.close()
         if self._writer is not None:
             close = getattr(self.sink, "close", None)
             if close is not None:
@@ -162,13 +186,18 @@ class WriteQueue:
         if self.before_flush is not None:
             self.before_flush()
         batch = self._take()
-        if batch or not self._sink_ok or self._spilled_files():
+        seg = self.journal.rotate() if self._journal_open else None  # the same records as the batch
+        if batch or seg is not None or not self._sink_ok or self._spilled_files():
             if self._writer is None:
-                await asyncio.to_thread(self._write, batch)
+                await asyncio.to_thread(self._write, batch, seg)
             else:
-                await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch)
+                await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch, seg)
+        self.stats.journal_failures = self.journal.failures
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batch: Batch, seg: Segment | None = None) -> None:
+        if seg is not None:
+            self.journal.seal(seg)
+            self.stats.journaled += seg.written
         if batch:
             try:
                 self.sink(batch)
@@ -176,8 +205,17 @@ class WriteQueue:
                 self._sink_ok = True
             except Exception as exc:
                 self._failed(exc)
-                self._spill(batch)
+                if seg is not None and seg.complete:  # usage, states, observed: already in the segment
+                    self._spill(Batch(samples=batch.samples, outcomes=batch.outcomes))
+                    self.journal.keep(seg)
+                    self.stats.spilled += len(batch.usage) + len(batch.states) + len(batch.observed)
+                else:
+                    self._spill(batch)
+                    if seg is not None:
+                        self.journal.keep(seg)
                 return
+        if seg is not None:
+            self.journal.discard(seg)
         self._replay()
 
     def _failed(self, exc: Exception) -> None:
@@ -200,6 +238,8 @@ class WriteQueue:
         return []
 
     def _spill(self, batch: Batch) -> None:
+        if not batch:
+            return
         data = b"".join(codec.encode(batch))
         with self._lock:
             self.spill_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,195 @@
+"""The proxy's usage journal: every usage record reaches a file the moment it is made, before its answer ends.
+
+One append-only segment per flush interval, in the spill folder (``journal-<pid>-<ns>.jsonl``, the spill
+file's JSON-lines format). A record is one ``write(2)`` on the event loop (a few microseconds): from then on it
+survives a crash of the process (``kill -9``), because it is in the operating system's page cache. A sync thread
+calls ``fdatasync`` on the active segment every ``sync_s`` seconds when something new was written (group commit),
+so a power loss or kernel crash loses at most the records of the last ``sync_s`` (default 50 ms) plus the
+``fdatasync`` in flight.
+
+When the queue flushes, the active segment is handed over with the batch: written to the store, the segment is
+deleted; the store failing, it is renamed ``replay-*.jsonl`` and replayed like the spill file. A segment left by
+a process that died (no ``flock`` on it any more) is renamed for replay when the next proxy starts. Usage rows are
+idempotent on their dedup key, so a segment replayed after its batch was already stored adds nothing twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger("quotawarden.proxy")
+
+
+class Segment:
+    __slots__ = ("closed", "complete", "fd", "lock", "path", "synced", "written")
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self.fd = fd
+        self.written = 0
+        """Records appended (counted on the event loop)."""
+        self.synced = 0
+        """Records known to be on stable storage (set by the sync thread)."""
+        self.complete = True
+        """False once an append failed: its batch must then be spilled in full."""
+        self.closed = False
+        self.lock = threading.Lock()  # the sync thread against sealing
+
+
+class Journal:
+    def __init__(self, folder: Path, *, sync_s: float = 0.05) -> None:
+        self.folder = folder
+        self.sync_s = sync_s
+        self.failures = 0
+        self._active: Segment | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._dir_dirty = False
+
+    # -- life cycle ---------------------------------------------------------------------------------------
+
+    def open(self) -> int:
+        """Adopt the segments of processes that died (renamed for replay); start a segment and the sync thread.
+        Returns how many segments were adopted."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        adopted = self._adopt()
+        self._active = self._new_segment()
+        self._thread = threading.Thread(target=self._sync_loop, name="quotawarden-proxy-journal", daemon=True)
+        self._thread.start()
+        return adopted
+
+    def close(self) -> None:
+        """Stop syncing; the active segment (flushed already by the queue) is sealed and removed if empty."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
+        seg, self._active = self._active, None
+        if seg is not None:
+            self.seal(seg)
+            if seg.written == 0:
+                seg.path.unlink(missing_ok=True)
+            else:
+                self.keep(seg)
+
+    # -- the hot path (event loop) ------------------------------------------------------------------------
+
+    def append(self, data: bytes) -> None:
+        seg = self._active
+        if seg is None:
+            return
+        try:
+            os.write(seg.fd, data)  # O_APPEND: one record, one write; short writes only on a full disk
+        except OSError as exc:
+            seg.complete = False
+            self.failures += 1
+            if self.failures == 1:
+                log.warning("proxy journal %s not writable (%s): records wait in memory", seg.path, exc)
+            return
+        seg.written += 1
+
+    def rotate(self) -> Segment | None:
+        """Hand over the active segment (None when nothing was written to it) and start a new one."""
+        seg = self._active
+        if seg is None or (seg.written == 0 and seg.complete):
+            return None
+        try:
+            self._active = self._new_segment()
+        except OSError as exc:  # keep appending to the old one; its batch is then spilled in full
+            log.warning("cannot start a new proxy journal segment: %s", exc)
+            return None
+        return seg
+
+    # -- the writer thread ---------------------------------------------------------------------------------
+
+    def seal(self, seg: Segment) -> None:
+        """Make a handed-over segment durable and close it."""
+        with seg.lock:
+            if seg.closed:
+                return
+            seg.closed = True
+            with contextlib.suppress(OSError):
+                if seg.synced < seg.written:
+                    os.fdatasync(seg.fd)
+                    seg.synced = seg.written
+            os.close(seg.fd)
+
+    @staticmethod
+    def discard(seg: Segment) -> None:
+        """Its batch is in the store."""
+        seg.path.unlink(missing_ok=True)
+
+    def keep(self, seg: Segment) -> Path:
+        """Its batch did not reach the store: replay it later."""
+        target = self.folder / f"replay-{time.time_ns()}-{seg.path.stem}.jsonl"
+        with contextlib.suppress(FileNotFoundError):
+            seg.path.rename(target)
+        return target
+
+    # -- internals -----------------------------------------------------------------------------------------
+
+    def _new_segment(self) -> Segment:
+        name = f"journal-{os.getpid()}-{time.time_ns()}"
+        tmp = self.folder / f".{name}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held while the process lives: not an orphan
+        path = self.folder / f"{name}.jsonl"
+        os.rename(tmp, path)  # locked before anyone can see it
+        self._dir_dirty = True
+        return Segment(path, fd)
+
+    def _adopt(self) -> int:
+        n = 0
+        for path in sorted(self.folder.glob("journal-*.jsonl")):
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:  # a live process writes it
+                os.close(fd)
+                continue
+            try:
+                if os.fstat(fd).st_size == 0:
+                    path.unlink(missing_ok=True)
+                else:
+                    path.rename(self.folder / f"replay-{time.time_ns()}-{path.stem}.jsonl")
+                    n += 1
+            finally:
+                os.close(fd)
+        if n:
+            log.info("proxy journal: %d segment(s) of a stopped proxy will be replayed", n)
+        return n
+
+    def _sync_loop(self) -> None:
+        while not self._stop.wait(self.sync_s):
+            if self._dir_dirty:
+                self._dir_dirty = False
+                self._sync_dir()
+            seg = self._active
+            if seg is None or seg.synced >= seg.written:
+                continue
+            with seg.lock:
+                if seg.closed:
+                    continue
+                upto = seg.written
+                try:
+                    os.fdatasync(seg.fd)
+                except OSError:
+                    continue
+                seg.synced = upto
+
+    def _sync_dir(self) -> None:
+        with contextlib.suppress(OSError):
+            fd = os.open(self.folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
