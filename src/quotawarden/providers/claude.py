@@ -190,6 +190,14 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
     if resp.status == 401 and can_refresh and update is None:
         update = yield from _refresh(ctx, creds)
         resp = yield _usage_request(ctx, creds.access)
+    if resp.status == 401 and update is None and creds.expires_at is not None and creds.expires_at <= ctx.now:
+        why = ("set refresh = true on the account to refresh it" if creds.refresh and creds.from_json
+               else "the credential has no refresh token")
+        raise CredentialError(f"claude: the sign-in expired {creds.expires_at.isoformat()} and cannot be refreshed "
+                              f"here ({why})")
+    if resp.status == 401 and update is not None:
+        raise CredentialError(f"claude: HTTP 401 right after a token refresh: {error_text(resp.body)} (the sign-in "
+                              "is refused)")
     reading = read_usage_response(ctx, resp)
     if update is not None:
         reading.details[SECRET_UPDATE] = update

@@ -23,6 +23,7 @@ from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
     SampleSet,
     check_status,
+    error_text,
     json_object,
     num,
     obj,
@@ -60,6 +61,10 @@ def probe(ctx: ProbeContext) -> Generator[HttpRequest, HttpResponse, ProbeReadin
     if account_id:
         headers["ChatGPT-Account-Id"] = account_id
     resp = yield HttpRequest("GET", ctx.url(BASE, "/backend-api/wham/usage"), headers=headers)
+    if resp.status == 401:
+        detail = error_text(resp.body)
+        raise CredentialError("codex: HTTP 401" + (f": {detail}" if detail else "") + " (the ChatGPT sign-in is "
+                              "expired or revoked; quotawarden reads it and does not refresh it)")
     check_status(resp, "codex", ctx.now)
     out = SampleSet.of(ctx)
     details = parse_usage(out, json_object(resp, "codex"))
