@@ -95,7 +95,7 @@ base_url = "{url}"
     assert got["gpu"]["details"]["memory"]["in_use_bytes"] == 11421741056
     assert got["gpu"]["details"]["models"][0]["name"] == "qwen2.5-coder:14b"
     assert "cost" not in got["box"]["details"]
-    usage = {m["account"]: m for m in svc.audit_report()["memory_usage"]}
+    usage = {d["account"]: d["memory_usage"] for d in svc.audit_report()["account_details"] if "memory_usage" in d}
     assert usage["box"]["in_use_bytes"] == 5 * 2**30 and usage["gpu"]["vram_bytes"] == 11421741056
     assert "llama-emu-key" not in str(report) + str(usage)
     svc.close()

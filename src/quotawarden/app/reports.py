@@ -118,12 +118,15 @@ def pool_specs(settings: Settings) -> list[rotation.PoolSpec]:
 
 def rotations(sts: Sequence[AccountStatus], settings: Settings, pool: str | None = None,
               kinds: Mapping[str, str] | None = None) -> list[rotation.Rotation]:
-    """Each pool ranked by the planner's ``[planner] strategy``; with ``kinds`` (provider -> ``ProviderSpec.kind``)
-    paid keys go after included capacity and local servers last, as ``quotawarden next`` orders them."""
+    """Each pool ranked by its ``strategy`` (else the ``[planner] strategy``); with ``kinds`` (provider ->
+    ``ProviderSpec.kind``) paid keys go after included capacity and local servers last, as ``quotawarden next``
+    orders them."""
     specs = pool_specs(settings)
     names = [pool] if pool else ([p.name for p in specs] or sorted({s.account.pool for s in sts if s.account.pool}))
     cands = rotation.candidates(sts, policy(settings), kinds)
-    return [rotation.rank(cands, specs, name, strategy=settings.planner.strategy) for name in names]
+    own = {p.name: p.strategy for p in settings.pools if p.strategy}
+    return [rotation.rank(cands, specs, name, strategy=own.get(name) or settings.planner.strategy)
+            for name in names]
 
 
 def weekly(store: Store, now: datetime, weeks: int = 8) -> list[schedule.WeekStat]:
@@ -200,7 +203,10 @@ def fairness_report(store: Store, now: datetime, hours: float, sts: Sequence[Acc
 def audit_report(store: Store, settings: Settings, accounts: Sequence[Account], sts: Sequence[AccountStatus],
                  now: datetime, kinds: Mapping[str, str] | None = None) -> dict[str, Any]:
     report = audit.build(audit_inputs(store, settings, accounts, sts, now, kinds))
-    report["memory_usage"] = memory_usage(accounts_q.state_details(store, [a.id for a in accounts]))
+    usage = {m.pop("account"): m for m in memory_usage(accounts_q.state_details(store, [a.id for a in accounts]))}
+    for d in report.get("account_details", []):
+        if d.get("account") in usage:
+            d["memory_usage"] = usage[d["account"]]
     return report
 
 
@@ -210,7 +216,8 @@ SHOWN_DETAILS = ("state", "models", "memory", "mcp_servers", "last_activity", "e
 
 
 def memory_usage(details: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The audit's ``memory_usage``: per local server, memory in use and the loaded model's size (bytes)."""
+    """Per local server, memory in use and the loaded model's size (bytes): the audit's ``memory_usage`` of that
+    account's ``account_details`` entry."""
     out = []
     for account_id, d in sorted(details.items()):
         mem = d.get("memory")
