@@ -260,6 +260,45 @@ class PlannerConfig(Section):
         return self
 
 
+SeatName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+"""A seat's name: the prefix of its accounts on the hub (``<seat>/<account>``) and the host of its usage."""
+
+
+class HubSeat(Section):
+    """``[[hub.seats]]`` on the hub: a seat (a developer's machine) that may push, and read its own seat only."""
+
+    name: SeatName
+    token: str = Field(min_length=1)
+    """A credential reference (``env:``, ``file:``, ``vault:``) or a literal; the seat sends it as its bearer token."""
+
+
+class HubSettings(Section):
+    """``[hub]``: on a seat, where to push (``url``, ``token``, ``interval``); on the hub, the seats it accepts."""
+
+    url: WebUrl | None = None
+    """The hub's ``serve`` (``http://hub:7878``); set on a seat to push to it."""
+    token: str | None = None
+    """This seat's token on the hub (a credential reference or a literal)."""
+    interval: PositiveDuration = 60
+    """How often the daemon pushes; the hub flags a seat silent for 3 intervals."""
+    batch: Annotated[int, Field(ge=1, le=50000)] = 5000
+    """Rows per push request (readings plus usage events)."""
+    seats: list[HubSeat] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> HubSettings:
+        names = [s.name for s in self.seats]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"seat {dup[0]!r} is declared twice")
+        tokens = [s.token for s in self.seats]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("two seats share a token (each seat needs its own)")
+        if self.url and not self.token:
+            raise ValueError("url is set but token is not (the seat's token on the hub)")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUOTAWARDEN_", env_nested_delimiter="__", extra="forbid")
 
@@ -275,6 +314,7 @@ class Settings(BaseSettings):
     autonomy: AutonomySettings = Field(default_factory=AutonomySettings)
     logs: LogSettings = Field(default_factory=LogSettings)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
+    hub: HubSettings = Field(default_factory=HubSettings)
     status_pages: dict[str, WebUrl] = Field(default_factory=dict)
     """Provider slug -> its Statuspage ``/api/v2/status.json`` URL; read after polls, weighed by health."""
 

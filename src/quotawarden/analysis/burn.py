@@ -163,6 +163,14 @@ def _slope(xs: Sequence[float], ys: Sequence[float | None]) -> float | None:
     return theil_sen([p[0] for p in pairs], [p[1] for p in pairs])
 
 
+NEVER_H = 24 * 365 * 100.0
+"""A projection further out than this (a flat series whose slope is rounding noise) is never."""
+
+
+def _after(at: datetime, hours: float) -> datetime | None:
+    return at + timedelta(hours=hours) if hours < NEVER_H else None
+
+
 def project(rate: BurnRate, resets_at: datetime | None, now: datetime, cap: float = 1.0) -> Projection:
     """When the window reaches ``cap`` and when it is exhausted (100 %) at the current rate, against its reset."""
     if rate.ratio_per_hour is None or rate.last_ratio is None or rate.last_at is None:
@@ -170,8 +178,8 @@ def project(rate: BurnRate, resets_at: datetime | None, now: datetime, cap: floa
     last, at, per_hour = rate.last_ratio, rate.last_at, rate.ratio_per_hour
     if last >= 1.0:
         return Projection(at, resets_at, cap, 0.0, True, f"exhausted: at {last:.0%}", at, True, 0.0)
-    exhausts = at + timedelta(hours=(1.0 - last) / per_hour) if per_hour > 0 else None
-    reaches = at if last >= cap else (at + timedelta(hours=(cap - last) / per_hour) if per_hour > 0 else None)
+    exhausts = _after(at, (1.0 - last) / per_hour) if per_hour > 0 else None
+    reaches = at if last >= cap else (_after(at, (cap - last) / per_hour) if per_hour > 0 else None)
 
     def before_reset(t: datetime | None) -> bool:
         return t is not None and (resets_at is None or t < resets_at)

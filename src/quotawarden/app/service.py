@@ -42,8 +42,10 @@ if TYPE_CHECKING:
     from quotawarden.analysis.provider_anomalies import ProviderAnomaly
     from quotawarden.analysis.rotation import PoolSpec, Rotation
     from quotawarden.analysis.schedule import Reset, Underspend, WeekStat
+    from quotawarden.analysis.team import Team
     from quotawarden.analysis.tiers import Advice
     from quotawarden.analysis.usage_report import ReportQuery
+    from quotawarden.app import hub
     from quotawarden.app.instances import InstanceSecrets
     from quotawarden.app.otlp import OtlpReceiver
     from quotawarden.credentials.secretbox import SecretBox
@@ -422,6 +424,45 @@ class Service:
         from quotawarden.app.otlp import OtlpReceiver
 
         return OtlpReceiver(self)
+
+    # -- seats and the hub (quotawarden.app.hub, analysis.team) -------------------------------------------------
+
+    def hub_push(self, *, everything: bool = False) -> hub.PushReport:
+        """Push this seat's new readings, usage and outcomes to ``[hub] url`` (``quotawarden push``, the daemon)."""
+        from quotawarden.app import hub
+
+        return hub.push(self, everything=everything)
+
+    def hub_receive(self, seat: str, body: bytes, content_type: str | None, encoding: str | None) -> dict[str, Any]:
+        """Store one seat's push (the hub's ``POST /v1/hub/push``)."""
+        from quotawarden.app import hub
+
+        return hub.receive(self, seat, body, content_type, encoding)
+
+    def hub_seat_tokens(self) -> dict[str, str]:
+        """Token -> seat name for ``[[hub.seats]]``."""
+        from quotawarden.app import hub
+
+        return hub.seat_tokens(self)
+
+    def team(self, seat: str | None = None, days: float = 30.0) -> Team:
+        """The team view of the seats pushing here; ``seat``: that seat's part only."""
+        from quotawarden.analysis import team
+        from quotawarden.store import hub as hub_q
+
+        declared = {s.name for s in self.config.settings.hub.seats}
+        pushed = {r.seat: r for r in hub_q.seats(self.store)}
+        seats = [team.SeatPushes(n, n in declared, r.last_push_ts if r else None, r.interval_s if r else None,
+                                 r.pushes if r else 0)
+                 for n in sorted(declared | set(pushed)) for r in [pushed.get(n)]]
+        ids = [a.id for a in self.accounts() if (a.tags.get("seat") or team.seat_of(a.id) or "") in
+               {s.name for s in seats}]
+        statuses = self.status(ids) if ids else []
+        costs = hub_q.cost_by_seat_project(self.store, [s.name for s in seats], self.now().timestamp() - days * 86400)
+        names = {slug: p.display_name for slug, p in self.plugins.providers.items()}
+        view = team.build(statuses, seats, costs, self.now(), provider_names=names, cost_days=days,
+                          default_interval_s=float(self.config.settings.hub.interval))
+        return team.for_seat(view, seat) if seat is not None else view
 
 
 def build_service(config_path: str | Path | None = None, *, store_url: str | None = None,

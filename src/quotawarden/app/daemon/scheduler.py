@@ -8,6 +8,8 @@
 * ``audit``  cron ``schedule.audit_cron`` (02:00 UTC): 15-minute timeout, 3 retries with exponential backoff.
 * ``prune``  daily: raw samples older than ``keep_raw_days`` become hourly roll-ups.
 * ``reap``   instances that missed 3 heartbeat intervals are removed.
+* ``push``   every ``hub.interval`` on a seat (``[hub] url``): new readings, usage and outcomes to the hub (one
+  replica); a hub that is down fails the run and the rows wait in the store for the next one.
 """
 
 from __future__ import annotations
@@ -196,7 +198,17 @@ class Daemon:
             (JobSpec("fairness", self._service_job("throttle_consumers", "fairness", _fairness_summary), singleton=True,
                      lease_s=float(s.fairness_interval)), IntervalTrigger(seconds=float(s.fairness_interval))),
             *self._digest_jobs(),
+            *self._push_jobs(),
         ]
+
+    def _push_jobs(self) -> list[tuple[JobSpec, Any]]:
+        hub = self.settings.hub
+        if not hub.url:
+            return []
+        every = float(hub.interval)
+        return [(JobSpec("push", self._service_job("hub_push", "push", _push_summary), singleton=True,
+                         lease_s=max(every * 2, 60.0), timeout_s=max(every * 4, 60.0)),
+                 IntervalTrigger(seconds=every))]
 
     def _digest_jobs(self) -> list[tuple[JobSpec, Any]]:
         """The daily summary and the weekly report, on their cron lines (an empty line turns one off)."""
@@ -269,6 +281,13 @@ def _audit_summary(report: Any) -> Any:
 def _fairness_summary(outcomes: Any) -> Any:
     """What the throttle action did or proposed, one line per consumer."""
     return [o.summary for o in outcomes] if outcomes else "no consumer over its fair share"
+
+
+def _push_summary(report: Any) -> Any:
+    """A push the hub did not take fails the run (``jobs`` shows why); what it sent otherwise."""
+    if not report.ok:
+        raise RuntimeError(report.error)
+    return report.json()
 
 
 def _soon() -> Any:

@@ -26,6 +26,7 @@ from quotawarden.interfaces.api import (
     errors,
     metrics,
     routes_accounts,
+    routes_hub,
     routes_instances,
     routes_ops,
     routes_otlp,
@@ -86,11 +87,14 @@ def _token(headers: dict[str, str], query: str) -> str | None:
 def create_app(service: Service, *, admin_token: str | None = None, replica: str | None = None,
                metrics_public: bool = True, pages_public: bool = False, lifespan: Lifespan | None = None,
                poll_now: Callable[[list[str]], None] | None = None,
-               extra_mounts: dict[str, Any] | None = None, freeze_heap: bool = False) -> FastAPI:
+               extra_mounts: dict[str, Any] | None = None, freeze_heap: bool = False,
+               seat_tokens: dict[str, str] | None = None) -> FastAPI:
     """``freeze_heap``: once started, move the process's long-lived objects out of the cyclic garbage
-    collector's reach (``gc.freeze``): for a serving process (``serve``), not for a test run."""
+    collector's reach (``gc.freeze``): for a serving process (``serve``), not for a test run. ``seat_tokens``
+    (token -> seat name) default to the config's ``[[hub.seats]]``."""
     st = ApiState(service=service, admin_token=admin_token, replica=replica or socket.gethostname(),
-                  metrics_public=metrics_public, pages_public=pages_public, poll_now=poll_now)
+                  metrics_public=metrics_public, pages_public=pages_public, poll_now=poll_now,
+                  seat_tokens=service.hub_seat_tokens() if seat_tokens is None else seat_tokens)
 
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -106,7 +110,7 @@ def create_app(service: Service, *, admin_token: str | None = None, replica: str
     app.state.metrics_registry = metrics.build_registry(st)
     errors.install(app)
     for module in (routes_instances, routes_status, routes_providers, routes_ops, routes_accounts,
-                   routes_reports, routes_otlp, metrics):
+                   routes_reports, routes_otlp, routes_hub, metrics):
         app.include_router(module.router)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

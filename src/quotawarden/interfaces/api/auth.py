@@ -1,4 +1,5 @@
-"""Who is calling: an agent instance (``X-API-Key``) or the admin (``Authorization: Bearer <admin token>``).
+"""Who is calling: an agent instance (``X-API-Key``), the admin (``Authorization: Bearer <admin token>``) or a
+seat of the hub (``Authorization: Bearer <seat token>``, ``[[hub.seats]]``: only the hub's and OTLP routes).
 
 Keys are compared as hashes in constant time; a wrong key and a missing key both get 401, a right key on
 someone else's instance gets 403.
@@ -79,3 +80,47 @@ def owner_or_admin(instance_id: str, who: Caller) -> None:
         return
     if who.instance is None or not hmac.compare_digest(who.instance.id.encode(), instance_id.encode()):
         raise HTTPException(403, "this key belongs to another instance")
+
+
+def seat_of(st: ApiState, token: str | None) -> str | None:
+    """The seat whose ``[[hub.seats]]`` token this is, else None. Every seat's token is compared, each in constant
+    time, so the answer's timing says nothing about which seat (or how much of a token) matched."""
+    if not token:
+        return None
+    found = None
+    given = token.encode()
+    for known, name in st.seat_tokens.items():
+        if hmac.compare_digest(given, known.encode()):
+            found = name
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class HubCaller:
+    """The admin (``seat`` None: reads every seat) or one seat (pushes and reads its own seat only)."""
+
+    seat: str | None
+
+    @property
+    def admin(self) -> bool:
+        return self.seat is None
+
+
+def hub_caller(request: Request, st: ApiState = Depends(api_state)) -> HubCaller:
+    """The admin or a seat; 401 for anything else."""
+    token = bearer(request)
+    if token is None:
+        raise HTTPException(401, "send Authorization: Bearer <seat token> (or the admin token)", headers=_CHALLENGE)
+    if is_admin(st, token):
+        return HubCaller(None)
+    seat = seat_of(st, token)
+    if seat is None:
+        raise HTTPException(401, "the token is neither a seat's ([[hub.seats]]) nor the admin token",
+                            headers=_CHALLENGE)
+    return HubCaller(seat)
+
+
+def may_read_seat(who: HubCaller, seat: str) -> None:
+    """A seat reads its own seat only (403 for another's); the admin reads all."""
+    if who.seat is not None and not hmac.compare_digest(who.seat.encode(), seat.encode()):
+        raise HTTPException(403, "this seat token reads its own seat only")

@@ -1,0 +1,311 @@
+"""Seats that push to a hub, both ends.
+
+A seat (``[hub] url, token``) sends what its store gained since its last acknowledged push: readings (samples),
+usage events, account states, hourly call counts and its accounts' names (never a credential reference, a
+base URL, a prompt or a key). Requests are batched (``[hub] batch`` rows), gzip-compressed msgspec JSON, and
+carry a push id derived from their contents. The cursor (``store.hub.hub_cursors``) moves only after the hub
+answers 200, so a hub that is down loses nothing: the rows wait in the seat's own store and go with the next push.
+
+The hub (``serve`` with ``[[hub.seats]]``) writes each request into the ordinary tables under ``<seat>/<account>``
+(usage with ``host = <seat>``); every row is keyed, so a replayed request (a lost answer, a second replica)
+stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import socket
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from quotawarden.domain import Account, AccountState, Outcome, Provenance, QuotaSample, Source, Unit, UsageEvent
+from quotawarden.errors import ConfigError, QuotawardenError
+from quotawarden.store import accounts as accounts_q
+from quotawarden.store import hub as hub_q
+from quotawarden.store import samples as samples_q
+from quotawarden.store import usage as usage_q
+from quotawarden.store.outcomes import HOUR, hour_of
+
+if TYPE_CHECKING:
+    import httpx
+
+    from quotawarden.app.context import AppContext
+
+PATH = "/v1/hub/push"
+VERSION = 1
+LATE_S = 120.0
+"""Usage events stamped up to this long before the last pushed one are sent again (an agent log read a little
+late still reaches the hub; the hub keeps each event once)."""
+MAX_BODY = 8 * 1024 * 1024
+"""Largest compressed request the hub reads."""
+MAX_JSON = 64 * 1024 * 1024
+"""Largest request once decompressed (a gzip bomb stops here)."""
+MAX_ID = 200
+
+
+class HubError(QuotawardenError):
+    """A push the hub refused (``status``: 400, 403, 413, 415) or could not be made."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# -- the wire format ------------------------------------------------------------------------------------------
+
+SampleRow = tuple[str, str, float, Source, Provenance, Unit, float | None, float | None, float | None, float | None,
+                  float | None, str | None, int | None]
+UsageRow = tuple[str, float, str, str, Source, str | None, str | None, str | None, str | None, str | None,
+                 int, int, int, int, int, int, Decimal | None, Decimal | None, str | None]
+AccountRow = tuple[str, str, str, str | None, str | None, dict[str, str]]
+StateRow = tuple[str, Outcome, str, float | None, float | None]
+OutcomeRow = tuple[str, float, int, int]
+
+
+class Push(msgspec.Struct, kw_only=True):
+    """One push request (documented in README's team set-up; field order of each row: ``store.hub``'s columns)."""
+
+    v: int
+    push_id: str
+    seat: str | None = None
+    """The sending machine's host name, for the record; the hub goes by the token (``<seat>/`` prefix)."""
+    sent_ts: float | None = None
+    interval_s: float | None = None
+    accounts: list[AccountRow] = []
+    states: list[StateRow] = []
+    samples: list[SampleRow] = []
+    usage: list[UsageRow] = []
+    outcomes: list[OutcomeRow] = []
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="string")
+_DECODER = msgspec.json.Decoder(Push)
+
+
+def encode(push: Push) -> bytes:
+    """The request body: gzip of the JSON."""
+    return gzip.compress(_ENCODER.encode(push), compresslevel=5)
+
+
+def decode(body: bytes, content_type: str | None, encoding: str | None) -> Push:
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if ctype != "application/json":
+        raise HubError(f"send Content-Type: application/json (got {ctype or 'none'})", 415)
+    enc = (encoding or "identity").strip().lower()
+    if enc == "gzip":
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = d.decompress(body, MAX_JSON)
+        except zlib.error as exc:
+            raise HubError(f"the body is not gzip: {exc}") from None
+        if d.unconsumed_tail:
+            raise HubError(f"the body is over {MAX_JSON:,} bytes once decompressed", 413)
+    elif enc == "identity":
+        raw = body
+    else:
+        raise HubError(f"unsupported Content-Encoding {enc!r} (gzip or none)", 415)
+    try:
+        push = _DECODER.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise HubError(f"not a push: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise HubError(f"the body is not JSON: {exc}") from None
+    if push.v != VERSION:
+        raise HubError(f"push format v{push.v} is not known here (this hub reads v{VERSION}); upgrade the hub")
+    return push
+
+
+# -- the seat's side ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PushReport:
+    """What one ``push`` did: what the hub acknowledged, and what still waits in this seat's store."""
+
+    hub: str
+    ok: bool
+    requests: int = 0
+    sent: dict[str, int] = field(default_factory=lambda: {"samples": 0, "usage": 0, "outcomes": 0, "accounts": 0})
+    pending: dict[str, int] = field(default_factory=lambda: {"samples": 0, "usage": 0})
+    error: str | None = None
+    seconds: float = 0.0
+
+    def json(self) -> dict[str, Any]:
+        return {"hub": self.hub, "ok": self.ok, "requests": self.requests, "sent": dict(self.sent),
+                "pending": dict(self.pending), "error": self.error, "seconds": round(self.seconds, 3)}
+
+
+def seat_settings(ctx: AppContext) -> tuple[str, str]:
+    """(hub URL, this seat's token) from ``[hub]``; a clear error when either is missing."""
+    hub = ctx.config.settings.hub
+    file = str(ctx.config.path or "")
+    if not hub.url:
+        raise ConfigError("no hub to push to: set [hub] url = \"http://hub:7878\" and token", file=file,
+                          field="hub.url")
+    token = ctx.resolve_credential(hub.token, account="hub.token")
+    if not token:
+        raise ConfigError("[hub] token is not set (this seat's token on the hub)", file=file, field="hub.token")
+    return hub.url.rstrip("/"), token
+
+
+def build_push(ctx: AppContext, cur: hub_q.Cursor, batch: int,
+               after_usage: tuple[float, str]) -> tuple[Push, int, tuple[float, str]]:
+    """The next request after ``cur``: (push, last sample id in it, last usage key in it)."""
+    store = ctx.store
+    samples = hub_q.samples_after(store, cur.samples_id, batch)
+    usage = hub_q.usage_after(store, after_usage, batch)
+    last_id = samples[-1][0] if samples else cur.samples_id
+    last_usage = (float(usage[-1][1]), str(usage[-1][0])) if usage else after_usage
+    accounts = [(a[0], a[1], a[2] or "", a[3], a[4], {str(k): str(v) for k, v in (a[5] or {}).items()})
+                for a in hub_q.account_rows(store)]
+    states = [(s[0], Outcome(s[1]), s[2] or "", s[3], s[4]) for s in hub_q.state_rows(store)]
+    outcomes = hub_q.outcome_hours_since(store, cur.outcomes_hour)
+    ident = hashlib.sha256(repr((cur.samples_id, last_id, after_usage, last_usage, len(usage), cur.outcomes_hour,
+                                 outcomes)).encode()).hexdigest()[:32]
+    push = Push(v=VERSION, push_id=ident, seat=socket.gethostname(), sent_ts=time.time(),
+                interval_s=float(ctx.config.settings.hub.interval), accounts=accounts,
+                states=states, samples=[_sample_row(r) for _, r in samples],
+                usage=[_usage_row(r) for r in usage], outcomes=outcomes)
+    return push, last_id, last_usage
+
+
+def _sample_row(r: tuple[Any, ...]) -> SampleRow:
+    return (r[0], r[1], float(r[2]), Source(r[3]), Provenance(r[4]), Unit(r[5]), *r[6:11], r[11],
+            None if r[12] is None else int(r[12]))
+
+
+def _usage_row(r: tuple[Any, ...]) -> UsageRow:
+    def dec(v: Any) -> Decimal | None:
+        return None if v is None else Decimal(v)
+
+    return (r[0], float(r[1]), r[2], r[3], Source(r[4]), *r[5:10], *(int(x or 0) for x in r[10:16]),
+            dec(r[16]), dec(r[17]), r[18])
+
+
+def push(ctx: AppContext, *, everything: bool = False, transport: httpx.BaseTransport | None = None,
+         timeout_s: float = 30.0) -> PushReport:
+    """Send everything since the last acknowledged push, request by request; the cursor moves after each 200.
+
+    ``everything``: start from the beginning (the hub keeps each row once). Never raises for a hub that is
+    down or refuses: the report says so (``ok`` false, ``error``) and what waits (``pending``)."""
+    import httpx
+
+    url, token = seat_settings(ctx)
+    batch = ctx.config.settings.hub.batch
+    store = ctx.store
+    started = time.monotonic()
+    report = PushReport(hub=url, ok=True)
+    if everything:
+        hub_q.reset(store, url)
+    cur = hub_q.cursor(store, url)
+    after_usage = (max(cur.usage_ts - LATE_S, 0.0), "") if cur.usage_ts else (0.0, "")
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Content-Encoding": "gzip",
+               "User-Agent": "quotawarden-seat"}
+    with httpx.Client(transport=transport, timeout=timeout_s) as client:
+        while True:
+            body_push, last_id, last_usage = build_push(ctx, cur, batch, after_usage)
+            try:
+                r = client.post(url + PATH, content=encode(body_push), headers=headers)
+            except httpx.HTTPError as exc:
+                report.ok, report.error = False, f"hub {url} unreachable ({type(exc).__name__}: {exc})"
+                break
+            if r.status_code != 200:
+                report.ok, report.error = False, f"hub {url} refused the push: HTTP {r.status_code}: {_detail(r)}"
+                break
+            report.requests += 1
+            for k, rows in (("samples", body_push.samples), ("usage", body_push.usage),
+                            ("outcomes", body_push.outcomes)):
+                report.sent[k] += len(rows)
+            report.sent["accounts"] = len(body_push.accounts)
+            hour = float(hour_of(time.time()) - HOUR)
+            cur = hub_q.Cursor(last_id, last_usage[0] if body_push.usage else cur.usage_ts,
+                               max(cur.outcomes_hour, hour), time.time(), cur.pushes + 1)
+            hub_q.advance(store, url, cur)
+            after_usage = last_usage
+            if len(body_push.samples) < batch and len(body_push.usage) < batch:
+                break
+    report.pending = _pending(ctx, cur)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _pending(ctx: AppContext, cur: hub_q.Cursor) -> dict[str, int]:
+    return hub_q.pending(ctx.store, cur.samples_id, cur.usage_ts)
+
+
+def _detail(r: Any) -> str:
+    try:
+        data = r.json()
+    except ValueError:
+        return str(r.text)[:200]
+    return str(data.get("detail") or data)[:300] if isinstance(data, dict) else str(data)[:300]
+
+
+# -- the hub's side -------------------------------------------------------------------------------------------
+
+
+def seat_tokens(ctx: AppContext) -> dict[str, str]:
+    """Token -> seat name, from ``[[hub.seats]]`` (references resolved once, at start)."""
+    out: dict[str, str] = {}
+    for seat in ctx.config.settings.hub.seats:
+        token = ctx.resolve_credential(seat.token, account=f"hub seat {seat.name}")
+        if token:
+            out[token] = seat.name
+    return out
+
+
+def _prefixed(prefix: str, account_id: str) -> str:
+    full = prefix + account_id
+    if len(full) > MAX_ID:
+        raise HubError(f"account id {account_id[:60]!r} is too long with the seat prefix ({len(full)} > {MAX_ID})")
+    return full
+
+
+def _key(prefix: str, key: str) -> str:
+    full = prefix + key
+    return full if len(full) <= 300 else prefix + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _when(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def receive(ctx: AppContext, seat: str, body: bytes, content_type: str | None,
+            encoding: str | None) -> dict[str, Any]:
+    """Store one push from ``seat`` (whose token the caller checked); returns the acknowledgement."""
+    p = decode(body, content_type, encoding)
+    prefix = seat + "/"
+    store = ctx.store
+    accounts = [Account(id=_prefixed(prefix, a[0]), provider=a[1], label=a[2], plan=a[3], pool=a[4],
+                        tags={**a[5], "seat": seat}) for a in p.accounts]
+    states = [AccountState(_prefixed(prefix, s[0]), s[1], s[2], _when(s[3]), _when(s[4])) for s in p.states]
+    samples = [QuotaSample(observed_at=datetime.fromtimestamp(r[2], UTC), account_id=_prefixed(prefix, r[0]),
+                           window=r[1], unit=r[5], source=r[3], provenance=r[4], used_ratio=r[6], used=r[7],
+                           remaining=r[8], limit=r[9], resets_at=_when(r[10]), status=r[11], window_length_s=r[12])
+               for r in p.samples]
+    usage = [UsageEvent(ts=datetime.fromtimestamp(u[1], UTC), provider=u[2], model=u[3], source=u[4],
+                        dedup_key=_key(prefix, u[0]), account_id=None if u[5] is None else _prefixed(prefix, u[5]),
+                        consumer=u[6], project=u[7], session=u[8], host=seat, input_tokens=u[10],
+                        output_tokens=u[11], cache_write_tokens=u[12], cache_write_1h_tokens=u[13],
+                        cache_read_tokens=u[14], reasoning_tokens=u[15], cost=u[16], cost_recorded=u[17],
+                        request_id=u[18]) for u in p.usage]
+    outcomes = [(_prefixed(prefix, o[0]), float(o[1]), int(o[2]), int(o[3])) for o in p.outcomes]
+    if accounts:
+        accounts_q.upsert_accounts(store, accounts, origin="seat")
+    if states:
+        accounts_q.set_states(store, states)
+    samples_q.write_samples(store, samples)
+    usage_q.write_usage(store, usage)
+    hub_q.set_outcome_hours(store, outcomes)
+    rows = len(samples) + len(usage)
+    hub_q.record_push(store, seat, p.push_id[:64], time.time(), interval_s=p.interval_s, sent_ts=p.sent_ts,
+                      rows=rows)
+    return {"push_id": p.push_id, "seat": seat, "accounts": len(accounts), "states": len(states),
+            "samples": len(samples), "usage": len(usage), "outcomes": len(outcomes)}
