@@ -203,6 +203,8 @@ def test_errors_stay_json_for_scripts_and_the_api(svc: Service) -> None:
         script = httpx.get(base + "/accounts/no-such-account", headers={"Accept": "application/json"})
         assert script.status_code == 404 and script.json()["error"] == "not found"
         ack = httpx.post(base + "/alerts/999999/ack", headers={"Accept": "application/json"})
+        assert ack.status_code == 403 and ack.headers["content-type"].startswith("application/json")  # no CSRF
+        ack = httpx.post(base + "/alerts/999999/ack", headers={"Accept": "application/json", **admin})
         assert ack.status_code == 404 and ack.headers["content-type"].startswith("application/json")
 
 

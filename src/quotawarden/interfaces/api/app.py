@@ -1,24 +1,21 @@
 """The app factory: ``create_app(service)`` builds the FastAPI app; nothing here is global.
 
-The dashboard and the MCP server mount themselves (``mount(app, service)``) when installed; everything outside
-``/v1``, ``/metrics`` and the OpenAPI document then needs the admin token (header, or the ``qw_admin`` cookie
-that ``?token=`` sets for a browser).
+The dashboard and the MCP server mount themselves (``mount(app, service)``) when installed; ``guard.GuardMounts``
+stands in front of everything outside ``/v1``, ``/metrics`` and the OpenAPI document: MCP always needs the admin
+token, the dashboard too unless served on loopback with none configured (then only to loopback ``Host`` names).
 """
 
 from __future__ import annotations
 
 import gc
-import hmac
 import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from importlib import import_module
 from typing import Any
-from urllib.parse import parse_qs
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 import quotawarden
 from quotawarden.app.service import Service
@@ -34,54 +31,13 @@ from quotawarden.interfaces.api import (
     routes_reports,
     routes_status,
 )
+from quotawarden.interfaces.api.guard import GuardMounts
 from quotawarden.interfaces.api.hotpath import StatusFastPath
 from quotawarden.interfaces.api.state import ApiState
 
 log = logging.getLogger("quotawarden.api")
-OPEN_PREFIXES = ("/v1", "/metrics", "/openapi.json", "/docs", "/redoc")
 MOUNTS = ("quotawarden.interfaces.web.dashboard", "quotawarden.interfaces.mcp.server")
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-
-
-class GuardMounts:
-    """Admin token required on every path the API routers do not own (dashboard, MCP), once one is configured.
-
-    On loopback with no token configured (``pages_public``) the dashboard is open, as it is with no token at all.
-    """
-
-    def __init__(self, app: ASGIApp, st: ApiState) -> None:
-        self.app, self.st = app, st
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if (scope["type"] not in ("http", "websocket") or path.startswith(OPEN_PREFIXES)
-                or self.st.pages_public or not self.st.admin_token):
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode().lower(): v.decode() for k, v in scope.get("headers", [])}
-        token = _token(headers, scope.get("query_string", b"").decode())
-        if token and self.st.admin_token and hmac.compare_digest(token.encode(), self.st.admin_token.encode()):
-            await self.app(scope, receive, send)
-            return
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 4401})
-            return
-        body = b'{"error":"unauthorized","detail":"this page needs the admin token"}'
-        await send({"type": "http.response.start", "status": 401,
-                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]})
-        await send({"type": "http.response.body", "body": body})
-
-
-def _token(headers: dict[str, str], query: str) -> str | None:
-    auth = headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == "qw_admin":
-            return value
-    tokens = parse_qs(query).get("token")
-    return (tokens[0] if tokens else None) or headers.get("x-admin-token")
 
 
 def create_app(service: Service, *, admin_token: str | None = None, replica: str | None = None,

@@ -191,6 +191,8 @@ class ApiState:
     poll_now: Callable[[list[str]], None] | None = None
     """Set by the daemon: make these accounts due at once."""
     seat_tokens: dict[str, str] = field(default_factory=dict)
+    bind_host: str | None = None
+    """The address ``serve`` listens on: a name the dashboard's Host check accepts (``guard.host_allowed``)."""
     """Seat token -> seat name: who besides the admin may send OTLP (``routes_otlp.otlp_sender``)."""
     board: Refreshed[Board] = field(init=False)
     report: Refreshed[bytes] = field(init=False)

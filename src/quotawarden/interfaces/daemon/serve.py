@@ -117,6 +117,7 @@ def build(svc: Service, host: str, *, tick_s: float = 1.0, with_proxy: bool = Fa
                      pages_public=pages_public,
                      lifespan=lifespan, poll_now=daemon.poll_now, extra_mounts={k: v for k, v in mounts.items() if v},
                      freeze_heap=True)
+    app.state.qw.bind_host = host
     return app, daemon
 
 

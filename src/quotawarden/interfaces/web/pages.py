@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
 
 from quotawarden.interfaces.views import account as account_v
 from quotawarden.interfaces.views import alerts as alerts_v
@@ -60,6 +61,7 @@ def render(env: Environment, svc: Service, request: Request, template: str, name
     env.filters["until"] = until
     return env.get_template(template).render(
         page=name, title=title, nav=NAV, refresh=REFRESH_S, generated_at=svc.now().isoformat(),
+        csrf=auth.csrf_token(request, svc),
         url=lambda n, **kw: root + PATHS[n].format(**kw), static=lambda p: f"{root}{STATIC_PREFIX}/{p}", **ctx)
 
 
@@ -126,9 +128,15 @@ def make_router(svc: Service) -> APIRouter:
         return page(request, "alerts.html", "alerts", "Alerts", alerts=rows, state=state)
 
     @router.post(PATHS["ack"])
-    def ack(request: Request, alert_id: int) -> Response:
+    async def ack(request: Request, alert_id: int) -> Response:
+        form_token = None
+        if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
+                                                                "multipart/form-data")):
+            value = (await request.form()).get(auth.CSRF_FIELD)
+            form_token = value if isinstance(value, str) else None
+        auth.check_change(request, svc, form_token)
         try:
-            alert = alerts_v.ack(svc, alert_id, by="dashboard")
+            alert = await run_in_threadpool(alerts_v.ack, svc, alert_id, by="dashboard")
         except alerts_v.NotFound as exc:
             raise HTTPException(404, str(exc)) from None
         if "application/json" in request.headers.get("accept", ""):

@@ -36,7 +36,9 @@
     var form = ev.target;
     if (!form.matches || !form.matches("form[data-ack]")) { return; }
     ev.preventDefault();
-    fetch(form.action, {method: "POST", headers: {"X-Requested-With": "fetch", "Accept": "application/json"},
+    var csrf = form.querySelector("input[name=csrf]");
+    fetch(form.action, {method: "POST", headers: {"X-Requested-With": "fetch", "Accept": "application/json",
+                                                  "X-CSRF-Token": csrf ? csrf.value : ""},
                         credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (alert) {
