@@ -155,7 +155,9 @@ def _numeric(types: set[str]) -> set[str]:
 
 @contextmanager
 def world() -> Iterator[dict[str, str]]:
+    from quotawarden.app.service import build_service
     from quotawarden.emulator import create_app, demo_scenario, serve, write_demo_config
+    from quotawarden.interfaces.api import create_app as api_app
 
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="qw-cli-json-")))
@@ -172,8 +174,13 @@ def world() -> Iterator[dict[str, str]]:
                 "id": f"m{i}", "model": "claude-sonnet-4-5-20250929", "usage": {
                     "input_tokens": 5, "output_tokens": 10 + i, "cache_creation_input_tokens": 100,
                     "cache_read_input_tokens": 1000}}}) + "\n" for i in range(20)))
+        hub_toml = tmp / "hub.toml"  # a hub the demo seat pushes to (`push`), read by `team`
+        hub_toml.write_text('[[hub.seats]]\nname = "demo-seat"\ntoken = "seat-token-for-cli-json"\n')
+        hub = build_service(hub_toml, store_url=f"sqlite:///{tmp / 'hub.db'}")
+        hub_url = stack.enter_context(serve(api_app(hub)))
         with config.open("a") as f:
             f.write(f'\n[logs]\npaths = {{claude_code = ["{logs.parent}"]}}\n')
+            f.write(f'\n[hub]\nurl = "{hub_url}"\ntoken = "seat-token-for-cli-json"\n')
         tm = tmp / "token-monitor.jsonl"
         tm.write_text(json.dumps({"ts": "2026-08-20T10:00:00Z", "provider": "claude", "status": "allowed",
                                   "utilization_5h": 0.42, "utilization_7d": 0.1, "account": "claude-max-alice"})
@@ -219,6 +226,8 @@ COMMANDS: list[tuple[str, list[str], str | None]] = [
     ("throttle list", ["throttle", "list"], None),
     ("throttle run", ["throttle", "run"], None),
     ("throttle release", ["throttle", "release", "nobody"], None),
+    ("push", ["push"], None),
+    ("team", ["--config", "{TMP}/hub.toml", "--db", "sqlite:///{TMP}/hub.db", "team"], None),
     ("jobs", ["jobs"], None),
     ("audit", ["audit"], None),
     ("evidence", ["evidence"], None),
