@@ -22,10 +22,10 @@ from quotawarden.interfaces.web import auth, svg
 if TYPE_CHECKING:
     from quotawarden.app.service import Service
 
-NAV = [("overview", "Overview"), ("costs", "Costs"), ("fairness", "Fairness"), ("alerts", "Alerts"),
-       ("audit", "Audit")]
+NAV = [("overview", "Overview"), ("team", "Team"), ("costs", "Costs"), ("fairness", "Fairness"),
+       ("alerts", "Alerts"), ("audit", "Audit")]
 PATHS = {"overview": "/", "account": "/accounts/{account_id}", "costs": "/costs", "fairness": "/fairness",
-         "alerts": "/alerts", "ack": "/alerts/{alert_id}/ack", "audit": "/audit",
+         "team": "/team", "alerts": "/alerts", "ack": "/alerts/{alert_id}/ack", "audit": "/audit",
          "audit_download": "/audit/latest.{fmt}"}
 STATIC_PREFIX = "/static/qw"
 REFRESH_S = 30
@@ -85,7 +85,7 @@ def make_router(svc: Service) -> APIRouter:
     def overview(request: Request) -> HTMLResponse:
         return page(request, "overview.html", "overview", "Overview", data=overview_v.overview(svc))
 
-    @router.get(PATHS["account"], response_class=HTMLResponse)
+    @router.get(PATHS["account"].replace("}", ":path}"), response_class=HTMLResponse)  # a seat's: alice/max
     def account(request: Request, account_id: str, range: str = Query("7d")) -> HTMLResponse:
         try:
             data = account_v.detail(svc, account_id, range)
@@ -96,6 +96,12 @@ def make_router(svc: Service) -> APIRouter:
         return page(request, "account.html", "account", account_id, data=data, ranges=list(account_v.RANGES),
                     windows={w["name"]: w for w in data["account"]["windows"]},
                     util_chart=util_chart(data, svc), source_chart=source_chart(data))
+
+    @router.get(PATHS["team"], response_class=HTMLResponse)
+    def team(request: Request, days: int = Query(30, ge=1, le=366)) -> HTMLResponse:
+        from quotawarden.analysis.team import team_json
+
+        return page(request, "team.html", "team", "Team", data=team_json(svc.team(None, days)), days=days)
 
     @router.get(PATHS["costs"], response_class=HTMLResponse)
     def costs(request: Request, period: str = Query("day"), days: int = Query(30, ge=1, le=366)) -> HTMLResponse:
