@@ -41,8 +41,21 @@ SAFETY_MARGIN_MIN = 30.0
 KEY_PREFIX = "qw_"
 
 
+MAX_INSTANCES = 500
+"""Registered instances at most, in total: a registration beyond it is refused (429) until some deregister or
+are reaped (no heartbeat for three poll intervals)."""
+MAX_REGISTRATIONS_PER_SOURCE = 20
+"""Registrations one client address may make per :data:`REGISTRATION_WINDOW_S` without the admin token (counted
+per replica; the interface layer keeps the count)."""
+REGISTRATION_WINDOW_S = 3600.0
+
+
 class RegistrationError(ValueError):
     pass
+
+
+class TooManyInstances(RegistrationError):
+    """The total cap (:data:`MAX_INSTANCES`) is reached."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +115,10 @@ def register(svc: AppContext, *, project_name: str, framework: str, auth: Mappin
     creds = parse_auth(auth, provider_config)
     if not creds:
         raise RegistrationError("no valid providers found in auth")
+    live = len(inst_q.all_instances(svc.store))
+    if live >= MAX_INSTANCES:
+        raise TooManyInstances(f"{live} instances are registered, the most this server takes ({MAX_INSTANCES}): "
+                               "deregister unused ones, or wait for silent ones to be reaped")
     now = time.time()
     api_key = KEY_PREFIX + secrets.token_urlsafe(24)
     iid = uuid.uuid4().hex

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from quotawarden.app.instances import AUTH_KEYS
 
 HealthStatus = Literal["GREEN", "YELLOW", "RED", "UNKNOWN"]
 Framework = Literal["claude", "opencode"]
@@ -28,11 +30,35 @@ class ClaudeCredentials(BaseModel):
     expiresAt: float = 0
 
 
+def _one_provider_schema(schema: dict[str, Any]) -> None:
+    """The schema says what registration needs: at least one known provider (an ``opencode_auth`` entry under a
+    name quotawarden reads, Claude credentials, or a GitHub token); names it does not read are allowed, ignored."""
+    schema["anyOf"] = [
+        {"required": ["opencode_auth"],
+         "properties": {"opencode_auth": {"anyOf": [{"required": [n]} for n in sorted(AUTH_KEYS)]}}},
+        {"required": ["claude_credentials"], "properties": {"claude_credentials": {"type": "object"}}},
+        {"required": ["github_token"], "properties": {"github_token": {"type": "string", "minLength": 1}}},
+    ]
+
+
 class AuthBlock(BaseModel):
-    model_config = ConfigDict(strict=True)
+    model_config = ConfigDict(strict=True, json_schema_extra=_one_provider_schema)
     opencode_auth: dict[str, OpencodeKey] = Field(default_factory=dict)
     claude_credentials: ClaudeCredentials | None = None
     github_token: str | None = Field(None, max_length=4096)
+
+    @model_validator(mode="after")
+    def _one_provider(self) -> AuthBlock:
+        if not (set(self.opencode_auth) & set(AUTH_KEYS) or self.claude_credentials is not None
+                or self.github_token):
+            raise ValueError("no known provider in auth: give an opencode_auth entry under one of "
+                             f"{', '.join(sorted(AUTH_KEYS))}, claude_credentials or github_token")
+        return self
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``2813.0``: a float without a fraction is that integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 class RegisterRequest(BaseModel):
@@ -40,7 +66,7 @@ class RegisterRequest(BaseModel):
     project_name: str = Field(min_length=1, max_length=500)
     framework: Framework = "opencode"
     auth: AuthBlock
-    poll_interval: int = Field(300, ge=30, le=86400)
+    poll_interval: Annotated[int, BeforeValidator(_integral)] = Field(300, ge=30, le=86400)
     provider_config: dict[str, dict[str, Any]] = Field(default_factory=dict)
     hard_caps: dict[str, float] = Field(default_factory=dict)
 

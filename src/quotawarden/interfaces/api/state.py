@@ -176,6 +176,30 @@ def build_board(svc: Service) -> Board:
 
 
 @dataclass
+class RateWindow:
+    """At most ``limit`` events per key within ``window_s`` seconds (a sliding window, kept in memory)."""
+
+    limit: int
+    window_s: float
+    _seen: dict[str, list[float]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """Count one event for ``key``: 0 when allowed, else the seconds until one more would be."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            if len(self._seen) > 10000:  # forget quiet keys rather than grow without bound
+                self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - self.window_s}
+            times = [t for t in self._seen.get(key, []) if t > now - self.window_s]
+            if len(times) >= self.limit:
+                self._seen[key] = times
+                return max(times[0] + self.window_s - now, 0.001)
+            times.append(now)
+            self._seen[key] = times
+            return 0.0
+
+
+@dataclass
 class ApiState:
     service: Service
     admin_token: str | None
@@ -192,6 +216,9 @@ class ApiState:
     """Set by the daemon: make these accounts due at once."""
     seat_tokens: dict[str, str] = field(default_factory=dict)
     bind_host: str | None = None
+    registrations: RateWindow = field(default_factory=lambda: RateWindow(
+        instances.MAX_REGISTRATIONS_PER_SOURCE, instances.REGISTRATION_WINDOW_S))
+    """``POST /v1/instances`` per client address without the admin token."""
     """The address ``serve`` listens on: a name the dashboard's Host check accepts (``guard.host_allowed``)."""
     """Seat token -> seat name: who besides the admin may send OTLP (``routes_otlp.otlp_sender``)."""
     board: Refreshed[Board] = field(init=False)
