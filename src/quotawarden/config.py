@@ -189,6 +189,18 @@ class PoolConfig(Section):
     """The wire format the pool's accounts speak at their ``base_url`` when it is not their provider's own: a
     Z.ai, DeepSeek, Moonshot or MiniMax key on the provider's Anthropic-compatible endpoint makes a fallback tier
     for a Claude pool with ``api = "anthropic"``."""
+    strategy: Literal["drain_soonest", "headroom"] | None = None
+    """How the proxy orders the pool (``analysis.planner``): ``drain_soonest`` spends the included capacity that
+    resets soonest first, ``headroom`` the account with the most room; unset: ``[planner] strategy``."""
+    switch_margin: Ratio = 0.05
+    """Hysteresis under ``headroom``: another account takes over only with this much more headroom."""
+    switch_margin_s: Duration = 900
+    """Hysteresis under ``drain_soonest``: another account takes over only if its window resets this much sooner."""
+    pacing: bool = False
+    """Hold an account back while its utilisation is ahead of the straight line from window start to reset."""
+    allow_overage: bool = False
+    """Keep sending to an account that answers from paid overage or extra usage; by default it is paused until
+    its window's reset (``[autonomy] pause_overage``)."""
 
 
 class BudgetConfig(Section):
@@ -206,6 +218,9 @@ class AutonomySettings(Section):
     rotate_keys: Autonomy = "auto"
     throttle_consumers: Autonomy = "ask"
     send_digests: Autonomy = "auto"
+    pause_overage: Autonomy = "auto"
+    """The proxy pauses a pool's account that answers from paid overage or extra usage until its window resets
+    (unless the pool sets ``allow_overage``)."""
 
 
 class PriceOverride(Section):

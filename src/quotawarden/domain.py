@@ -205,6 +205,22 @@ def exhausted(s: QuotaSample) -> bool:
         (ratio is not None and ratio >= 1.0)
 
 
+OVERAGE_WINDOW = "overage"
+"""The window of paid extra usage (Claude's ``anthropic-ratelimit-unified-overage-*`` headers)."""
+OVERAGE_OPEN = frozenset({"allowed", "allowed_warning"})
+
+
+def overage_in_use(samples: list[QuotaSample]) -> QuotaSample | None:
+    """The exhausted plan window of an answer served from paid extra usage, else None: a plan window is exhausted
+    and the ``overage`` window is open (``allowed``/``allowed_warning``): Claude Code's rule, read from the samples
+    of one answer (``providers.claude.overage_in_use`` reads it from the headers). The returned window's reset is
+    when included capacity comes back."""
+    if not any(s.window == OVERAGE_WINDOW and s.status in OVERAGE_OPEN for s in samples):
+        return None
+    spent = [s for s in samples if s.window != OVERAGE_WINDOW and exhausted(s)]
+    return max(spent, key=lambda s: s.resets_at.timestamp() if s.resets_at else 0.0, default=None)
+
+
 def limited_until(now: datetime, retry_at: datetime | None, samples: list[QuotaSample]) -> datetime | None:
     """When a LIMITED account is worth trying again, from whichever the answer carries.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-ACTION_TYPES = ("switch_models", "rotate_keys", "throttle_consumers", "send_digests")
+ACTION_TYPES = ("switch_models", "rotate_keys", "throttle_consumers", "send_digests", "pause_overage")
 
 
 class Mode(StrEnum):

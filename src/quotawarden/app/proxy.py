@@ -8,19 +8,20 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quotawarden.analysis import rotation
+from quotawarden.analysis import planner, pool_order, rotation
 from quotawarden.analysis.health import Policy
-from quotawarden.domain import Account, Health, Outcome, QuotaSample
+from quotawarden.domain import OVERAGE_WINDOW, Account, Health, Outcome, QuotaSample
 from quotawarden.errors import QuotawardenError
 from quotawarden.redact import fingerprint
 from quotawarden.sources.proxy import Batch, Budget, ProxyApp
+from quotawarden.sources.proxy.model import PoolDef
 from quotawarden.sources.proxy.settings import proxy_config
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import outcomes as outcomes_q
@@ -60,7 +61,10 @@ def build_proxy(service: AppContext, host: str | None = None, port: int | None =
     from quotawarden.pricing import Pricer
 
     pricer = Pricer(settings.logs.price_overrides)
-    ranker = RotationRanker({a.id: a.provider for a in service.config.accounts}, reports.policy(settings))
+    from quotawarden.app.planning import kinds, planner_settings
+
+    ranker = RotationRanker({a.id: a.provider for a in service.config.accounts}, reports.policy(settings),
+                            kinds(service.plugins), planner_settings(settings))
     return ProxyApp(config, sink=StoreWriter(service), providers=service.plugins.providers,
                     ranker=ranker, pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),
@@ -87,16 +91,68 @@ class ActionReporter:
 
 
 class RotationRanker:
-    """The analysis layer's rotation ranking (``analysis.rotation.rank``) over the proxy's own live readings.
+    """The analysis layer's ranking over the proxy's own live readings.
 
-    Headroom is measured against each window's hard cap from ``[thresholds]``; known headroom goes before
-    unknown, then more headroom, then the sooner reset. Accounts within 1% of the best take turns, and accounts
-    already at a cap go last: still worth a try before the client gets a 429.
+    For a configured pool (:meth:`order`): the planner (``analysis.planner.plan``) with the pool's strategy
+    (``drain_soonest`` or ``headroom``), then its pacing and hysteresis (``analysis.pool_order``); the account chosen
+    last is remembered per pool. Paid keys come after included capacity, an account answering from paid overage
+    counts as paid, and accounts the planner skips (at a cap) go last: still worth a try before the client gets a
+    429. An included account whose windows the proxy has not read yet is sent one request first, to read them.
+
+    Without a pool (a provider's accounts, :meth:`__call__`): headroom against each window's hard cap from
+    ``[thresholds]``; known headroom goes before unknown, then more headroom, then the sooner reset; accounts
+    within 1% of the best take turns.
     """
 
-    def __init__(self, providers: Mapping[str, str], policy: Policy) -> None:
+    def __init__(self, providers: Mapping[str, str], policy: Policy, kinds: Mapping[str, str] | None = None,
+                 settings: planner.PlannerSettings | None = None) -> None:
         self.providers, self.policy = providers, policy
+        self.kinds = kinds
+        self.settings = settings or planner.PlannerSettings()
         self._turn = itertools.count()
+        self.current: dict[str, str] = {}
+        """Pool -> the account it chose last (hysteresis)."""
+        self._rules: dict[tuple[str, float, float, bool], pool_order.Rules] = {}
+        self._tried: set[str] = set()
+        """Accounts already sent one request to read their windows."""
+
+    def order(self, pool: PoolDef, ids: Sequence[str], latest: Mapping[str, Sequence[QuotaSample]], now: datetime,
+              overage: Collection[str] = ()) -> list[str]:
+        """One routing decision of ``pool`` over its usable members ``ids``."""
+        if not ids:
+            return []
+        t = now.timestamp()
+        rules = self._rules.get(key := (pool.strategy, pool.switch_margin, pool.switch_margin_s, pool.pacing))
+        if rules is None:
+            rules = self._rules[key] = pool_order.Rules(*key)
+        over = frozenset(overage)
+        opts = []
+        held = set()
+        for i in ids:
+            provider = self.providers.get(i, "")
+            rooms = []
+            for s in latest.get(i, ()):
+                if s.window == OVERAGE_WINDOW:
+                    continue
+                reset_t = s.resets_at.timestamp() if s.resets_at is not None else None
+                ratio = 0.0 if reset_t is not None and reset_t <= t else s.effective_ratio  # reset: empty
+                rooms.append(planner.Room(s.window, ratio, self.policy.cap(provider, s.window), reset_t))
+                if rules.pacing and pool_order.ahead_of_pace(ratio, reset_t, s.window_length_s, t):
+                    held.add(i)
+            kind = self.kinds.get(provider) if self.kinds is not None else "subscription"
+            opts.append(planner.option(i, provider, planner.capacity_of(kind) or planner.INCLUDED,
+                                       outcome="OVERAGE" if i in over else "OK", rooms=rooms))
+        plan = planner.plan(opts, self.settings, strategy=rules.strategy, now=t)
+        ranked = pool_order.order(plan.ranked, rules, self.current.get(pool.name), held)
+        # an included account whose windows the proxy has not seen yet gets one request first, to read them
+        fresh = next((c for c in ranked if c.capacity == planner.INCLUDED and not latest.get(c.account_id)
+                      and c.account_id not in self._tried), None)
+        if fresh is not None:
+            self._tried.add(fresh.account_id)
+            ranked = [fresh, *(c for c in ranked if c is not fresh)]
+        out = [c.account_id for c in ranked] + [a for a, _ in plan.skipped]
+        self.current[pool.name] = out[0]
+        return out
 
     def __call__(self, ids: Sequence[str], latest: Mapping[str, Sequence[QuotaSample]], now: datetime) -> list[str]:
         if len(ids) < 2:

@@ -99,7 +99,8 @@ class ProxyApp:
         self.clock = clock or SystemClock()
         self.router = Router(config, {slug: spec.dialect for slug, spec in providers.items()})
         self.auth = Auth(config.client_tokens)
-        self.pools = PoolState(ranker)
+        self.pools = PoolState(ranker, config.pools, pause_overage=config.pause_overage, report=on_action,
+                               overage_default_s=config.limited_default_s)
         self.budgets = BudgetGuard(config.budgets, spend)
         spill = config.spill_dir or Path(tempfile.gettempdir()) / "quotawarden-proxy-spill"
         self.queue = WriteQueue(sink, spill, max_items=config.queue_size, interval_s=config.flush_interval_s,
@@ -225,7 +226,7 @@ class ProxyApp:
             query = urlencode([(k, v) for k, v in parse_qsl(query.decode("latin-1")) if k != "key"]).encode()
         targets = self._targets(req.route, body, now)
         if not targets:
-            free = self.pools.next_free(req.route.members, now)
+            free = self.pools.next_free(req.route.members, now, req.route.name)
             wait = max(int((free - now).total_seconds()), 1) if free else int(self.config.limited_default_s)
             await self._error(send, req.fam, 429, f"quotawarden: every account of {req.route.name!r} is limited; "
                               f"the next frees up in {wait}s", extra=[(b"retry-after", str(wait).encode())],
@@ -274,24 +275,23 @@ class ProxyApp:
     def _targets(self, route: Route, body: bytes, now: datetime) -> list[tuple[Upstream, bytes]]:
         if self.config.rotation != "auto":  # autonomy: the pool stays on its first account, limited or not
             return [(route.members[0], body)] if route.members else []
-        out = [(u, body) for u in self.pools.usable(route.members, now)]
+        out = [(u, body) for u in self.pools.usable(route.members, now, route.name)]
         for name in route.fallback:
             fb = self.router.get(name)
             if fb is None or fb.family != route.family:
                 continue
             rewritten = map_model(body, route.model_map)
-            out += [(u, rewritten) for u in self.pools.usable(fb.members, now)]
+            out += [(u, rewritten) for u in self.pools.usable(fb.members, now, name)]
         return out
 
     def _limited(self, target: Upstream, resp: aiohttp.ClientResponse, now: datetime) -> datetime:
         samples = self.capture.samples(target.provider, target.account_id, resp.status, resp.headers.items(), now)
         if resp.status == 401:
             outcome, until, reason = Outcome.INVALID, now + _INVALID_HOLD, "upstream answered 401"
-        else:
-            outcome = Outcome.LIMITED
-            until = self.pools.reset_hint(samples, resp.headers.get("retry-after"), now,
-                                          self.config.limited_default_s)
-            reason = f"upstream answered {resp.status}"
+        else:  # told apart (domain.classify_limit): only an exhausted account-wide window benches the account
+            held = self.pools.hold(resp.status, samples, resp.headers.get("retry-after"), now,
+                                   self.config.limited_default_s)
+            outcome, until, reason = held.outcome, held.until, held.reason
         self.pools.block(target.account_id, until, outcome, reason)
         self.queue.put_state(AccountState(target.account_id, outcome, reason, now, until))
         return until

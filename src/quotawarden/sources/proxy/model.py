@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from quotawarden.domain import AccountState, QuotaSample, UsageEvent
 
@@ -33,6 +33,16 @@ class PoolDef:
     """Model renames applied when a request falls back to another pool (``"claude-sonnet-4-5" = "gpt-5"``)."""
     api: str | None = None
     """The API family the members speak when it is not their provider's (``anthropic``, ``openai``, ``gemini``)."""
+    strategy: str = "drain_soonest"
+    """``drain_soonest`` or ``headroom`` (``analysis.planner.STRATEGIES``)."""
+    switch_margin: float = 0.05
+    """Hysteresis under ``headroom``: another account takes over only with this much more headroom."""
+    switch_margin_s: float = 900.0
+    """Hysteresis under ``drain_soonest``: another account takes over only if its window resets this much sooner."""
+    pacing: bool = False
+    """Hold an account back while its utilisation is ahead of the straight line from window start to reset."""
+    allow_overage: bool = False
+    """Keep using an account that answers from paid overage / extra usage (else it is paused until its reset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +93,20 @@ Sink = Callable[[Batch], None]
 ``open()`` and ``close()``, called in the writer thread when the queue starts and stops."""
 Ranker = Callable[[Sequence[str], Mapping[str, Sequence[QuotaSample]], datetime], list[str]]
 """Orders a pool's usable account ids, best first, from the latest samples the proxy has seen."""
+
+
+@runtime_checkable
+class PoolRanker(Protocol):
+    """A :data:`Ranker` that also knows each pool's rules (strategy, hysteresis, pacing): the proxy calls
+    :meth:`order` with the pool whenever the ranker has it."""
+
+    def __call__(self, ids: Sequence[str], latest: Mapping[str, Sequence[QuotaSample]],
+                 now: datetime) -> list[str]: ...
+
+    def order(self, pool: PoolDef, ids: Sequence[str], latest: Mapping[str, Sequence[QuotaSample]], now: datetime,
+              overage: Collection[str] = ()) -> list[str]:
+        """``overage``: accounts answering from paid extra usage that the pool keeps (``allow_overage``)."""
+        ...
 Pricer = Callable[[UsageEvent], Decimal | None]
 SpendLookup = Callable[[Budget, datetime], tuple[Decimal, Decimal]]
 """Spend already recorded (today, this month) for a budget, read once at start."""
@@ -119,3 +143,7 @@ class ProxyConfig:
     keep each pool on its first account and pass its 429s through (``ask`` also proposes the move, once per
     limit, through ``on_action``)."""
     """How long a 429 without any reset hint keeps an account out of rotation."""
+    pause_overage: str = "auto"
+    """``[autonomy] pause_overage``: ``auto`` pauses an account that answers from paid overage or extra usage in
+    each pool that does not allow overage, until the exhausted window's reset; ``ask`` only proposes it (once per
+    episode, through ``on_action``); ``off`` does neither."""

@@ -37,7 +37,9 @@ def proxy_config(settings: Any, accounts: Sequence[Account], secrets: Mapping[st
         Upstream(a.id, a.provider, a.base_url or px.upstreams.get(a.provider) or DEFAULT_BASES.get(a.provider, ""),
                  secrets.get(a.id), a.pool)
         for a in accounts)
-    pools = tuple(PoolDef(p.name, tuple(p.accounts), tuple(p.fallback), dict(p.model_map), p.api)
+    pools = tuple(PoolDef(p.name, tuple(p.accounts), tuple(p.fallback), dict(p.model_map), p.api,
+                          strategy=p.strategy or settings.planner.strategy, switch_margin=p.switch_margin,
+                          switch_margin_s=p.switch_margin_s, pacing=p.pacing, allow_overage=p.allow_overage)
                   for p in settings.pools)
     budgets = tuple(Budget(b.name, b.scope, b.match, _usd(b.daily_usd), _usd(b.monthly_usd), b.hard)
                     for b in settings.budgets)
@@ -47,4 +49,5 @@ def proxy_config(settings: Any, accounts: Sequence[Account], secrets: Mapping[st
         known_fingerprints={fingerprint(v): k for k, v in secrets.items()}, queue_size=px.queue_size,
         flush_interval_s=px.flush_interval, spill_dir=Path(px.spill_dir).expanduser() if px.spill_dir else spill_dir,
         upstream_timeout_s=px.upstream_timeout, rotation=str(settings.autonomy.rotate_keys),
+        pause_overage=str(settings.autonomy.pause_overage),
     )
