@@ -19,7 +19,7 @@ from typing import Any
 from quotawarden.analysis.durations import human_duration
 from quotawarden.analysis.status import AccountStatus, WindowStatus
 from quotawarden.credentials import is_unavailable, scheme_of, unavailable_detail
-from quotawarden.domain import Account, Alert, Health, Outcome, QuotaSample, Severity, Unit
+from quotawarden.domain import Account, Alert, Health, Outcome, QuotaSample, Severity, Unit, window_scope
 
 HEALTH_SEVERITY = {Health.YELLOW: Severity.WARNING, Health.RED: Severity.CRITICAL}
 
@@ -86,6 +86,10 @@ def _advice(status: AccountStatus, w: WindowStatus, severity: Severity, pool: Po
     a, s = status.account, w.sample
     kind = window_kind(s)
     at = f" at {_hhmm(s.resets_at)}" if s.resets_at else ""
+    if (scope := window_scope(w.name)) is not None:
+        return (f"{scope} on {a.display} is {'used up' if w.status is Health.RED else 'running low'} until its "
+                f"{w.name} window resets{at}: send {scope} work to another account or use another model; "
+                f"{a.display}'s other models still answer")
     if kind is WindowKind.BALANCE:
         advice = (f"top up the {a.provider} balance of {a.display} now (a balance never resets on its own)"
                   if severity is Severity.CRITICAL else
@@ -114,7 +118,8 @@ def _window_alert(status: AccountStatus, w: WindowStatus, pool: Pool | None, ref
     raw = HEALTH_SEVERITY.get(w.status)
     if raw is None:
         return None
-    severity = Severity.WARNING if pool is not None else raw
+    # in a failover pool, or a cap on one model only (the account's other models still answer): a warning
+    severity = Severity.WARNING if pool is not None or window_scope(w.name) is not None else raw
     a = status.account
     resets = f"; resets {_hhmm(w.sample.resets_at)}" if w.sample.resets_at else ""
     exhausts = f"; at this pace it runs out {_hhmm(w.exhausts_at)}" if w.exhausts_at else ""

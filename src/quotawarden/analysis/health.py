@@ -35,6 +35,7 @@ from typing import Any, Literal, NamedTuple
 
 from quotawarden.analysis.burn import BurnRate, Projection, project
 from quotawarden.analysis.durations import human_duration
+from quotawarden.naming import window_scope
 
 Level = Literal["GREEN", "YELLOW", "RED", "UNKNOWN"]
 RANK: Mapping[str, int] = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
@@ -167,6 +168,12 @@ def stale_reason(w: Window, fresh: Freshness, now: datetime) -> str:
     if fresh.reset and w.resets_at is not None:
         return f"{w.name}: reset {human_duration(now - w.resets_at)} ago, no reading since"
     return f"{w.name}: stale, read {human_duration(fresh.age_s)} ago"
+
+
+def for_account(window: str, level: str) -> str:
+    """What a window's level says of its account: a model-scoped cap (``naming.window_scope``: ``7d_opus``) RED is
+    only YELLOW for the account (that model is used up; the account's other models still answer)."""
+    return "YELLOW" if level == "RED" and window_scope(window) is not None else level
 
 
 def account_level(levels: Iterable[str], outcome: str | None = None) -> Level:

@@ -113,7 +113,8 @@ def combine(account: Account, windows: list[WindowStatus], state: AccountState |
     """The worst window sets the account's status; an outcome such as INVALID or LIMITED overrides it."""
     outcome = state.outcome if state else (Outcome.OK if windows else Outcome.UNKNOWN)
     observed = max((w.sample.observed_at for w in windows), default=state.observed_at if state else None)
-    worst = Health(health.account_level((w.status.value for w in windows), outcome.value))
+    worst = Health(health.account_level((health.for_account(w.name, w.status.value) for w in windows),
+                                        outcome.value))
     if outcome.value in health.BAD_OUTCOMES:
         reason = f"{outcome.value}: {state.reason}" if state and state.reason else outcome.value
         return AccountStatus(account, worst, reason, outcome, windows, observed)

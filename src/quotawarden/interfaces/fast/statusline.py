@@ -2,7 +2,8 @@
 
 Reads the JSON Claude Code pipes to stdin, stores ``rate_limits`` as official samples of the logged-in account
 (values outside 0-100 are rejected, not stored) and prints one line: model, 5h and 7d used % with time to
-reset, today's cost, burn rate. With no stdin it reads the store. It is on ``main.FAST_PATHS`` and runs after
+reset, each model-scoped cap the store holds (``7d_opus``, ``7d_sonnet``: ``naming.window_scope``), today's cost,
+burn rate. With no stdin it reads the store. It is on ``main.FAST_PATHS`` and runs after
 every turn, so on a SQLite store it reads and writes the few rows it needs with plain ``sqlite3`` (samples as
 tuples, the standard ``json``); it never imports typer, rich, SQLAlchemy, alembic, pydantic or the plug-ins.
 PostgreSQL stores, and a database not created yet, go through the full store.
@@ -17,6 +18,8 @@ import os
 import sys
 import time
 from typing import Any
+
+from quotawarden.naming import window_scope
 
 ACCOUNT = "claude"
 """Claude Code's account when neither the environment nor the config names one: ``domain.CLAUDE_CODE_ACCOUNT``
@@ -74,10 +77,15 @@ def _left(resets: float | None, now: float) -> str:
     return f" ({s // 3600}h{(s % 3600) // 60:02d}m)" if s < 86400 else f" ({s // 86400}d{(s % 86400) // 3600}h)"
 
 
+def shown(window: str) -> bool:
+    """The account-wide 5h and 7d windows, and every model-scoped cap (``7d_opus``)."""
+    return window in ("5h", "7d") or window_scope(window) is not None
+
+
 def render(model: str, windows: dict[str, tuple[float, float | None]], today: float | None, burn: float | None,
            now: float) -> str:
     parts = [model or "claude"]
-    for name in ("5h", "7d"):
+    for name in ("5h", "7d", *sorted(w for w in windows if w not in ("5h", "7d"))):
         if name in windows:
             ratio, resets = windows[name]
             parts.append(f"{name} {ratio * 100:.0f}%{_left(resets, now)}")
@@ -172,7 +180,7 @@ def _sqlite(url: str, path: str, fresh: list[tuple[Any, ...]], now: float, accou
             if ratio is None and limit:
                 ratio = used / limit if used is not None else (1 - remaining / limit if remaining is not None
                                                                else None)
-            if win in ("5h", "7d") and ratio is not None:
+            if shown(win) and ratio is not None:
                 windows[win] = (ratio, resets)
         today, burn = db.cost_since(now - now % 86400, now - 3600)
         return windows, today, burn
@@ -199,7 +207,7 @@ def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float, accou
         windows: dict[str, tuple[float, float | None]] = {}
         for s in samples_q.latest(store, [account]):
             ratio = s.effective_ratio
-            if s.window in ("5h", "7d") and ratio is not None:
+            if shown(s.window) and ratio is not None:
                 windows[s.window] = (ratio, s.resets_at.timestamp() if s.resets_at else None)
         return windows, today, burn
     finally:

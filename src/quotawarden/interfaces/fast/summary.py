@@ -16,12 +16,13 @@ from typing import Any, NamedTuple
 from quotawarden.analysis import current, health, planner
 from quotawarden.analysis.burn import Point, burn_rate
 from quotawarden.analysis.durations import human_duration
+from quotawarden.naming import window_scope
 from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow, load
 
 ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
 
 FIELDS = ("id", "provider", "pool", "status", "icon", "window", "worst_pct", "resets_in", "age", "stale", "reason",
-          "use", "avoid")
+          "use", "avoid", "models")
 DEFAULT_LINE = "{icon} {status:<7} {id} ({provider}) {window} {worst_pct} resets in {resets_in}"
 
 
@@ -37,13 +38,22 @@ class Line(NamedTuple):
     reason: str
     stale: bool = False
     """The worst window's reading is stale (``analysis.health.freshness``): its usage is unknown."""
+    scoped: tuple[tuple[str, float | None, float | None], ...] = ()
+    """The account's model-scoped caps (``naming.window_scope``: ``7d_opus``) as (window, ratio, resets in s):
+    shown after the line, so one model's weekly cap is seen even when it is not the worst window."""
+
+    @property
+    def models(self) -> str:
+        return ", ".join(f"{w} " + (f"{r * 100:.0f}%" if r is not None else "?")
+                         + (f" ({human_duration(s)})" if s is not None else "") for w, r, s in self.scoped)
 
     def fields(self, use: str, avoid: str) -> dict[str, Any]:
         return {"id": self.id, "provider": self.provider, "pool": self.pool, "status": self.status,
                 "icon": ICONS[self.status], "window": self.window or "-",
                 "worst_pct": "stale" if self.stale else f"{self.ratio * 100:.0f}%" if self.ratio is not None else "-",
                 "resets_in": human_duration(self.resets_in_s), "age": human_duration(self.age_s),
-                "stale": "stale" if self.stale else "", "reason": self.reason, "use": use, "avoid": avoid}
+                "stale": "stale" if self.stale else "", "reason": self.reason, "use": use, "avoid": avoid,
+                "models": self.models}
 
 
 def window_health(w: QuickWindow, acc: QuickAccount, state: QuickState, policy: health.Policy,
@@ -63,16 +73,19 @@ def account_line(acc: QuickAccount, state: QuickState, now: float, policy: healt
     rated = [(window_health(w, acc, state, policy, at), w) for w in acc.windows]
     worst = max(rated, key=lambda vw: (health.RANK[vw[0].level], 0 if vw[0].stale else vw[1].ratio or 0),
                 default=None)
-    status = health.account_level((v.level for v, _ in rated), acc.outcome)
+    status = health.account_level((health.for_account(w.window, v.level) for v, w in rated), acc.outcome)
     reason = f"{acc.outcome}: {acc.reason}".rstrip(": ") if acc.outcome in health.BAD_OUTCOMES else ""
     w = worst[1] if worst else None
     stale = worst is not None and worst[0].stale
     observed = max((x.observed_ts for x in acc.windows), default=None)
     if worst is not None and not reason:
         reason = worst[0].reason
+    scoped = tuple((x.window, None if v.stale else x.ratio, (x.resets_ts - now) if x.resets_ts and not v.stale
+                    else None) for v, x in sorted(rated, key=lambda vx: vx[1].window)
+                   if window_scope(x.window) is not None)
     return Line(acc.id, acc.provider, acc.pool or "", status, w.window if w else "",
                 w.ratio if w and not stale else None, (w.resets_ts - now) if w and w.resets_ts and not stale else None,
-                (now - observed) if observed else None, reason or "no data yet", stale)
+                (now - observed) if observed else None, reason or "no data yet", stale, scoped)
 
 
 def current_accounts(state: QuickState, now: float) -> list[QuickAccount]:
@@ -92,7 +105,7 @@ def account_option(acc: QuickAccount, state: QuickState, now: float, policy: hea
     rooms, levels = [], []
     for w in acc.windows:
         v = window_health(w, acc, state, policy, at)
-        levels.append(v.level)
+        levels.append(health.for_account(w.window, v.level))
         if capacity == planner.INCLUDED and w.unit == "usd":
             continue  # extra usage in dollars is not included capacity
         rooms.append(planner.Room(w.window, None if v.stale else w.ratio, v.cap,
@@ -140,7 +153,8 @@ def render(lines: list[Line], use: list[str], avoid: list[str], fmt: str | None 
     template = fmt or DEFAULT_LINE
     _check_template(template)
     out = [template.format(**ln.fields(use_s, avoid_s)) for ln in lines]
-    if fmt is None:
+    if fmt is None:  # the default line names each model-scoped cap after the worst window
+        out = [f"{o}; {ln.models}" if ln.models else o for o, ln in zip(out, lines, strict=True)]
         if header:
             counts = {k: sum(1 for ln in lines if ln.status == k) for k in ("RED", "YELLOW", "GREEN", "UNKNOWN")}
             out.insert(0, "quota: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) if lines
@@ -173,7 +187,9 @@ def _check_template(template: str) -> None:
 def as_json(lines: list[Line], use: list[str], avoid: list[str]) -> dict[str, Any]:
     return {"accounts": [{"id": ln.id, "provider": ln.provider, "pool": ln.pool or None, "status": ln.status,
                           "worst_window": ln.window or None, "worst_ratio": ln.ratio,
-                          "resets_in_s": ln.resets_in_s, "age_s": ln.age_s, "stale": ln.stale, "reason": ln.reason}
+                          "resets_in_s": ln.resets_in_s, "age_s": ln.age_s, "stale": ln.stale, "reason": ln.reason,
+                          "scoped_caps": [{"window": w, "scope": window_scope(w), "ratio": r, "resets_in_s": s}
+                                          for w, r, s in ln.scoped]}
                          for ln in lines],
             "use": use, "avoid": avoid}
 
