@@ -98,7 +98,7 @@ def test_statusline_shows_the_model_caps(world: tuple[Path, str]) -> None:
 
 
 def test_dashboard_account_page_and_planner_see_them(world: tuple[Path, str]) -> None:
-    cfg, db_url = world
+    db_url = world[1]
     plugins = load_plugins()
     svc = Service(config=from_text(CONFIG, None, plugins), plugins=plugins,
                   clock=FixedClock(datetime.now(UTC).replace(microsecond=0)), store_url=db_url)
