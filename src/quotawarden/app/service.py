@@ -7,6 +7,7 @@ output. Built by :func:`build_service`; no module holds global state.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -209,11 +210,14 @@ class Service:
         return alerts_view.ack(self.store, alert_id, by, self.now().timestamp())
 
     def job_runs(self, job: str | None = None, limit: int = 1000) -> list[JobRun]:
-        """Recent runs of the daemon's scheduled jobs (or of one job), newest first."""
+        """Recent runs of the daemon's scheduled jobs (or of one job), newest first; a run whose replica died
+        is shown ``lost`` once that replica's lease has lapsed."""
+        jobs_q.mark_lost(self.store, time.time(), jobs_q.replica_ttl(float(self.config.settings.server.poll_lease)))
         return jobs_q.runs(self.store, job, limit)
 
     def last_job_runs(self) -> list[JobRun]:
-        """The most recent run of every scheduled job."""
+        """The most recent run of every scheduled job (a dead replica's open run as ``lost``)."""
+        jobs_q.mark_lost(self.store, time.time(), jobs_q.replica_ttl(float(self.config.settings.server.poll_lease)))
         return jobs_q.last_runs(self.store)
 
     def job_outcome_counts(self) -> dict[tuple[str, str], int]:

@@ -20,6 +20,7 @@ import os
 import socket
 import time
 import uuid
+from contextlib import suppress
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -235,6 +236,8 @@ class Daemon:
         sched = AsyncIOScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1,
                                                                "misfire_grace_time": 60})
         sched.add_job(self.poll_tick, IntervalTrigger(seconds=self.tick_s), id="poll", next_run_time=_soon())
+        sched.add_job(self.heartbeat, IntervalTrigger(seconds=self.replica_ttl() / 3), id="replica",
+                      next_run_time=_soon())
         for spec, trigger in self.jobs():
             sched.add_job(self._runner(spec), trigger, id=spec.name)
         sched.start()
@@ -253,6 +256,19 @@ class Daemon:
                     self._inflight.discard(task)
         return go
 
+    def replica_ttl(self) -> float:
+        """How long this replica counts as alive after its last heartbeat: its open runs are ``lost`` after it."""
+        return jobs_q.replica_ttl(float(self.settings.server.poll_lease))
+
+    async def heartbeat(self) -> None:
+        """Renew this replica's liveness lease, and end as ``lost`` the open runs of replicas whose lease lapsed."""
+        try:
+            now = time.time()
+            await asyncio.to_thread(jobs_q.replica_alive, self.svc.store, self.holder, self.replica_ttl(), now=now)
+            await asyncio.to_thread(jobs_q.mark_lost, self.svc.store, now, self.replica_ttl())
+        except Exception as exc:  # a database that is down now: the next heartbeat tries again
+            log.warning("replica heartbeat failed: %s", type(exc).__name__)
+
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop scheduling, let the running poll and jobs finish (up to ``grace_s``), then shut down."""
         if self.scheduler is not None:
@@ -268,6 +284,8 @@ class Daemon:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        with suppress(Exception):
+            await asyncio.to_thread(jobs_q.replica_gone, self.svc.store, self.holder)
 
     def last_runs(self) -> list[jobs_q.JobRun]:
         return jobs_q.last_runs(self.svc.store)
