@@ -9,7 +9,8 @@ before it was first read).
 Another plan of the family scales those by the catalog's capacity ratio (:func:`scale`). A plan *holds* over a run
 of days (:func:`holds`, the replay) when every rescaled reading (5 h peaks, weekly and monthly totals, model-scoped
 caps such as ``7d_opus``) and every rescaled sum of daily consumption over a window's length stays under
-``headroom`` (0.9) of the plan's limits.
+``headroom`` of the plan's limits: :data:`DOWNGRADE_HEADROOM` (0.8) when advising, which leaves room for a month
+half again as busy as a typical one (``bench/plan_backtest.py`` replays held-out months to check it).
 
 No advice comes from fewer than :data:`MIN_DAYS` days of readings; the answer says how many are missing. A
 downgrade is advised only when the replay of the recorded days holds **and** the plan holds in at least
@@ -27,6 +28,8 @@ from importlib import resources
 from typing import Any
 
 DOWNGRADE_CONFIDENCE = 0.95
+DOWNGRADE_HEADROOM = 0.8
+"""A cheaper plan holds when the rescaled usage stays under this share of its limits."""
 MIN_DAYS = 7
 """Days with readings needed before any plan advice."""
 MONTH_DAYS = 30
@@ -147,7 +150,7 @@ def missing_days(days: Sequence[Day]) -> int:
 
 
 def advise(account_id: str, current: Plan | None, days: Sequence[Day], catalog: Sequence[Plan], *,
-           draws: int = 1000, seed: int = 7, headroom: float = 0.9) -> Advice:
+           draws: int = 1000, seed: int = 7, headroom: float = DOWNGRADE_HEADROOM) -> Advice:
     n = len(days)
     if current is None:
         return Advice(account_id, None, "unknown", None, 0.0, None,
