@@ -232,6 +232,24 @@ class PriceOverride(Section):
     """USD per million tokens."""
 
 
+def _export_interval(value: Any) -> float:
+    """How often to export: at least a second (a collector is not a busy loop)."""
+    seconds = _duration(value)
+    if seconds < 1:
+        raise ValueError(f"{value!r} is shorter than 1 second")
+    return seconds
+
+
+class OtelSettings(Section):
+    """OTLP out: ``serve`` exports its readings and usage to an OpenTelemetry collector (``docs/otel.md``)."""
+
+    endpoint: WebUrl | None = None
+    """The collector's OTLP/HTTP base URL (``/v1/metrics`` is added) or its full metrics URL; unset: no export."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Sent with each export; values may be credential references (``env:``, ``file:``)."""
+    interval: Annotated[float, BeforeValidator(_export_interval)] = 60
+
+
 class LogSettings(Section):
     sources: list[str] = Field(default_factory=list)
     """Log sources to read; empty means every installed one whose folders exist."""
@@ -328,6 +346,7 @@ class Settings(BaseSettings):
     budgets: list[BudgetConfig] = Field(default_factory=list)
     autonomy: AutonomySettings = Field(default_factory=AutonomySettings)
     logs: LogSettings = Field(default_factory=LogSettings)
+    otel: OtelSettings = Field(default_factory=OtelSettings)
     planner: PlannerConfig = Field(default_factory=PlannerConfig)
     hub: HubSettings = Field(default_factory=HubSettings)
     status_pages: dict[str, WebUrl] = Field(default_factory=dict)

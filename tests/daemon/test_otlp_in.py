@@ -122,7 +122,8 @@ def test_otlp_json_documents_of_three_agents(svc: Service, hub: str) -> None:
     assert r.status_code == 200 and r.json() == {}
     assert svc.otlp.check(now=svc.now().timestamp() + 60) == []
 
-    # usage --source otel: the report reads them; the usage report's consumer is the user
+    # usage --source otel: the report reads them (its roll-ups follow within a second; flushed here)
+    svc.otlp.flush()
     report = svc.usage_report(ReportQuery(kind="daily", source="otel"))
     assert report["totals"]["inputTokens"] == 10 + 1204 + (16093 - 3456) + (33779 - 9513)
     assert (report["totals"]["outputTokens"], report["totals"]["reasoningTokens"]) == (390 + 39 + 37 + 390, 2111)
@@ -137,6 +138,11 @@ def test_bad_otlp_gets_a_clear_4xx_and_loses_nothing_else(svc: Service, hub: str
     cases = [
         (_post(hub, "/v1/logs", b"\x0a\xff\xff\xff garbage", "application/x-protobuf"), 400, "not a valid OTLP"),
         (_post(hub, "/v1/logs", b"{not json", "application/json"), 400, "OTLP/JSON"),
+        (_post(hub, "/v1/logs", b'{"resourceLogs": 5}', "application/json"), 400, "not a list"),
+        (_post(hub, "/v1/logs", b'{"resourceLogs": [{"scopeLogs": [{"logRecords": [{"attributes": [{}]}]}]}]}',
+               "application/json"), 400, "OTLP/JSON"),
+        (_post(hub, "/v1/metrics", b'{"resourceMetrics": [{"scopeMetrics": [{"metrics": [{"sum": {}}]}]}]}',
+               "application/json"), 400, "OTLP/JSON"),
         (_post(hub, "/v1/logs", ok, "text/plain"), 415, "unsupported content type"),
         (_post(hub, "/v1/logs", ok, "application/json", **{"content-encoding": "br"}), 415, "content encoding"),
         (_post(hub, "/v1/logs", b"\x1f\x8b garbage", "application/json", **{"content-encoding": "gzip"}), 400, "gzip"),
@@ -201,5 +207,6 @@ def test_one_call_in_otlp_and_local_log_counts_once(svc: Service, hub: str, tmp_
     sonnet = [e for e in events if e.model == "claude-sonnet-4-5-20250929"]
     assert [(e.source, e.request_id) for e in sonnet] == [(Source.LOG, "req_011CVx1")]
     assert [e.source for e in events if e.model.startswith("claude-haiku")] == [Source.OTEL]
+    svc.otlp.flush()
     report = svc.usage_report(ReportQuery(kind="daily"))
     assert report["totals"]["inputTokens"] == 10 + 1204

@@ -9,6 +9,7 @@ say when an agent exports metrics but not its events. Other metrics are ignored 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import Counter, deque
@@ -29,6 +30,8 @@ log = logging.getLogger("quotawarden.otlp")
 GRACE_S = 30.0
 """A counter is compared with the events this long after it arrived (events are exported in batches too)."""
 SLACK_S = 2.0
+REBUILD_S = 1.0
+"""Roll-ups (what ``usage`` reports read) lag the OTLP events written by at most about this long."""
 """Events stamped this close outside a counter's interval still count in it (the two clocks are read apart)."""
 
 
@@ -96,6 +99,9 @@ class OtlpReceiver:
         self.mismatches: deque[Mismatch] = deque(maxlen=1000)
         self._series: dict[tuple[str, str, str, str], _Series] = {}
         self._lock = threading.Lock()
+        self._dirty: set[int] = set()
+        self._timer: threading.Timer | None = None
+        self._closed = False
 
     # -- logs --------------------------------------------------------------------------------------------------
 
@@ -140,7 +146,44 @@ class OtlpReceiver:
                          e.session, e.host, e.input_tokens, e.output_tokens, e.cache_write_tokens,
                          e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens, cost,
                          None if e.cost_recorded is None else float(e.cost_recorded), e.request_id))
-        return write_otel_rows(self.ctx.store, rows)
+        twins = write_otel_rows(self.ctx.store, rows)
+        self._touch({int(r[1] // 3600) for r in rows})
+        return twins
+
+    def _touch(self, hours: set[int]) -> None:
+        """Mark hours whose roll-ups need rebuilding: done at most once per :data:`REBUILD_S` (a rebuild reads the
+        whole hour; an agent exports every few seconds, a team many times a second)."""
+        with self._lock:
+            self._dirty |= hours
+            if self._timer is None and not self._closed:
+                self._timer = threading.Timer(REBUILD_S, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self) -> None:
+        """Rebuild what is pending; no timer runs afterwards."""
+        with self._lock:
+            self._closed = True
+        with contextlib.suppress(Exception):  # a database already gone: the next tailer run rebuilds those hours
+            self.flush()
+
+    def flush(self) -> int:
+        """Rebuild the roll-ups of the hours written since the last rebuild now (``usage`` reports read them)."""
+        from quotawarden.store.ingest import rebuild_hours
+
+        with self._lock:
+            hours, self._dirty = self._dirty, set()
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        if not hours:
+            return 0
+        try:
+            return rebuild_hours(self.ctx.store, hours)
+        except Exception:
+            with self._lock:  # the database is down: the next write or flush tries these hours again
+                self._dirty |= hours
+            raise
 
     # -- metrics -----------------------------------------------------------------------------------------------
 

@@ -87,6 +87,8 @@ class Service:
         return self._store
 
     def close(self) -> None:
+        if "otlp" in self.__dict__:  # roll-ups of what arrived over OTLP in the last second, then no more timers
+            self.__dict__.pop("otlp").close()
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -10,7 +10,7 @@ from typing import Any
 from quotawarden.store.engine import Store
 from quotawarden.store.logs_sql import LogDb, hour_ranges
 
-__all__ = ["StoreLogSink", "hour_ranges", "report_rows", "write_otel_rows"]
+__all__ = ["StoreLogSink", "hour_ranges", "rebuild_hours", "report_rows", "write_otel_rows"]
 
 
 class StoreLogSink(LogDb):
@@ -30,14 +30,23 @@ def report_rows(store: Store, sessions: bool, since_ts: float | None = None) -> 
 
 
 def write_otel_rows(store: Store, rows: list[tuple[Any, ...]]) -> int:
-    """Usage rows (``logs_sql.EVENT_COLUMNS`` order) received over OTLP: stored once per key, the roll-ups of
-    their hours rebuilt. Returns how many were copies of calls a local log already holds (dropped)."""
+    """Usage rows (``logs_sql.EVENT_COLUMNS`` order) received over OTLP: stored once per key, except calls a local
+    log already holds (their number is returned). The caller rebuilds the roll-ups (:func:`rebuild_hours`)."""
     if not rows:
         return 0
     db = StoreLogSink(store, "", 0.0)
     try:
-        db.upsert_events(rows, "larger")
-        db.rebuild_hours({int(r[1] // 3600) for r in rows})
-        return db.twins_dropped
+        twins = db.otel_twins(rows)
+        db.upsert_events([r for r in rows if r[0] not in twins], "larger")
+        return len(twins)
+    finally:
+        db.close()
+
+
+def rebuild_hours(store: Store, hours: set[int], drop_twins: bool = False) -> int:
+    """The roll-ups of these UTC hours (epoch // 3600) rebuilt from the raw events (``LogDb.rebuild_hours``)."""
+    db = StoreLogSink(store, "", 0.0)
+    try:
+        return db.rebuild_hours(hours, drop_twins=drop_twins)
     finally:
         db.close()

@@ -40,9 +40,6 @@ BULK_EVENTS = 50_000
 BULK_CACHE_KIB = 32 * 1024
 OTEL_MATCH_S = 600.0
 """How far apart the OTLP copy and the local-log copy of one call may be stamped (``drop_otel_twins``)."""
-_TWIN = ("l.source = 'log' AND l.session = o.session AND l.model = o.model AND l.input_tokens = o.input_tokens "
-         "AND l.cache_read_tokens = o.cache_read_tokens AND l.cache_write_tokens = o.cache_write_tokens "
-         f"AND l.ts >= o.ts - {OTEL_MATCH_S} AND l.ts <= o.ts + {OTEL_MATCH_S}")
 _TOTAL = "({t}.input_tokens + {t}.output_tokens + {t}.cache_write_tokens + {t}.cache_read_tokens)"
 _FILE_COLS = ("host", "path", "source", "device", "inode", "size", "offset", "lines", "head_hash", "mtime", "state",
               "updated_ts")
@@ -237,24 +234,62 @@ class LogDb:
 
     # -- roll-ups -------------------------------------------------------------------------------------------------
 
-    def drop_otel_twins(self, lo: float, hi: float) -> list[float]:
-        """Calls received over OTLP (``source = 'otel'``, stamped in ``[lo, hi)``) that a local log also holds:
-        removed, so each call counts once whichever way arrived first (the log's copy, with its request and message
-        ids, is kept). Returns their times. Twins: same session, model, input and cache tokens, stamped at most
-        ``OTEL_MATCH_S`` apart (output is left out: a transcript may hold a streamed copy's partial count)."""
-        rows = self._read(f"SELECT o.dedup_key, o.ts FROM usage_events o WHERE o.source = 'otel' AND o.ts >= ? "
-                          f"AND o.ts < ? AND EXISTS (SELECT 1 FROM usage_events l WHERE {_TWIN})", (lo, hi))
-        if rows:
-            self._write([("DELETE FROM usage_events WHERE dedup_key = ?", [(r[0],) for r in rows])], many=True)
-        self.twins_dropped += len(rows)
-        return [float(r[1]) for r in rows]
+    def otel_twins(self, rows: Sequence[tuple[Any, ...]], rolled_up: bool = True) -> set[str]:
+        """Which of these OTLP rows (``EVENT_COLUMNS`` order) a local log also holds, by dedup key. Twins: same
+        session, model, input and cache tokens, stamped at most ``OTEL_MATCH_S`` apart (output is left out: a
+        transcript may hold a streamed copy's partial count). ``rolled_up``: the log events looked for already have
+        their roll-ups (true unless called from inside a rebuild)."""
+        by: dict[tuple[Any, ...], list[tuple[float, str]]] = {}
+        for r in rows:
+            if r[8]:
+                by.setdefault((r[8], r[3], r[10], r[14], r[12]), []).append((r[1], r[0]))
+        if not by:
+            return set()
+        lo = min(r[1] for r in rows) - OTEL_MATCH_S
+        hi = max(r[1] for r in rows) + OTEL_MATCH_S
+        sessions = sorted({k[0] for k in by})
+        if rolled_up:  # only sessions a log holds are looked up in the raw events: a hub whose agents' logs stay
+            sessions = self._logged_sessions(sessions, lo, hi)  # on their machines pays one small query
+        found: set[str] = set()
+        for part in _chunks(sessions, 500):
+            marks = ", ".join("?" * len(part))
+            for sess, model, inp, cr, cw, ts in self._read(
+                    "SELECT session, model, input_tokens, cache_read_tokens, cache_write_tokens, ts FROM usage_events "
+                    f"WHERE source = 'log' AND ts >= ? AND ts <= ? AND session IN ({marks})", (lo, hi, *part)):
+                for t, key in by.get((sess, model, inp, cr, cw), ()):
+                    if abs(t - ts) <= OTEL_MATCH_S:
+                        found.add(key)
+        return found
 
-    def rebuild_hours(self, hours: Iterable[int]) -> int:
+    def _logged_sessions(self, sessions: list[str], lo: float, hi: float) -> list[str]:
+        """Which of these sessions the per-session roll-up (a row per session and hour) has log events of."""
+        out: list[str] = []
+        for part in _chunks(sessions, 500):
+            out += [r[0] for r in self._read(
+                f"SELECT DISTINCT session FROM usage_hourly WHERE source = 'log' AND hour_ts >= ? AND hour_ts < ? "
+                f"AND session IN ({', '.join('?' * len(part))})", (lo // 3600 * 3600, hi, *part))]
+        return out
+
+    def drop_otel_twins(self, lo: float, hi: float) -> list[float]:
+        """Calls received over OTLP (``source = 'otel'``, stamped in ``[lo, hi)``) that a local log also holds
+        (:meth:`otel_twins`): removed, so each call counts once whichever way arrived first; the log's copy, with
+        its request and message ids, is kept. Returns their times. Costs one lookup in the partial index
+        ``ix_usage_otel_ts`` when no OTLP event is stored there."""
+        rows = self._read(f"SELECT {_q(EVENT_COLUMNS)} FROM usage_events WHERE source = 'otel' AND ts >= ? AND ts < ?",
+                          (lo, hi))
+        twins = self.otel_twins(rows, rolled_up=False) if rows else set()
+        if twins:
+            self._write([("DELETE FROM usage_events WHERE dedup_key = ?", [(k,) for k in twins])], many=True)
+        self.twins_dropped += len(twins)
+        return [float(r[1]) for r in rows if r[0] in twins]
+
+    def rebuild_hours(self, hours: Iterable[int], drop_twins: bool = True) -> int:
         """Recompute both roll-ups for these UTC hour indexes (epoch // 3600) from the raw events (agent logs and
         OTLP): the per-session ``usage_hourly`` from ``usage_events``, then ``usage_rollup`` from ``usage_hourly``.
-        OTLP copies of calls a log also holds are dropped first (:meth:`drop_otel_twins`)."""
+        OTLP copies of calls a log now also holds are dropped first (:meth:`drop_otel_twins`), unless the caller
+        wrote only OTLP rows it had checked itself (``drop_twins=False``)."""
         hours = set(hours)
-        for a, b in hour_ranges(hours):
+        for a, b in hour_ranges(hours) if drop_twins else ():
             hours |= {int(t // 3600) for t in self.drop_otel_twins(a * 3600.0 - OTEL_MATCH_S,
                                                                    b * 3600.0 + OTEL_MATCH_S)}
         hour = "floor(ts / 3600) * 3600" if self.pg else "CAST(ts / 3600 AS INTEGER) * 3600"

@@ -7,6 +7,7 @@ then the scheduler lets the running poll finish.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import ipaddress
 import logging
@@ -17,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from quotawarden.app import otel_export
 from quotawarden.app.daemon.scheduler import Daemon
 from quotawarden.app.service import Service
 from quotawarden.credentials import resolve
@@ -99,15 +101,20 @@ def build(svc: Service, host: str, *, tick_s: float = 1.0, with_proxy: bool = Fa
 
     mounts = {"/proxy": _proxy_app(svc)} if with_proxy else {}
     proxy = getattr(mounts.get("/proxy"), "proxy", None)
+    otel = otel_export.from_service(svc)  # None without [otel] endpoint: the SDK is never imported
 
     @asynccontextmanager
     async def lifespan(_: Any) -> AsyncIterator[None]:
         daemon.start()
         if proxy is not None:
             await proxy.start()
+        if otel is not None:
+            otel.start()
         try:
             yield
         finally:
+            if otel is not None:
+                await asyncio.to_thread(otel.stop)  # a last export, off the event loop
             if proxy is not None:
                 await proxy.stop()  # flushes the proxy's write queue
             await daemon.stop()
