@@ -38,15 +38,19 @@ def _first_request(tmp: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, used
                        + '[[pools]]\nname = "team"\naccounts = ["a", "b"]\n', encoding="utf-8")
         svc = build_service(cfg, store_url=db_url)
         try:
+            state = None
             with serve_proxy(svc.build_proxy()) as url:
                 client = anthropic.Anthropic(base_url=f"{url}/team", api_key="anything", max_retries=0)
-                answer = client.messages.with_raw_response.create(
-                    model="claude-sonnet-4-5", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
-            deadline = time.monotonic() + 10
-            state = None
-            while time.monotonic() < deadline and state is None:
-                state = accounts_q.states(svc.store).get("a")
-                time.sleep(0.05)
+                for _ in range(3):  # the pool may try b first: ask until a has been tried (and refused)
+                    answer = client.messages.with_raw_response.create(
+                        model="claude-sonnet-4-5", max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+                    assert answer.http_response.status_code == 200
+                    deadline = time.monotonic() + 5
+                    while time.monotonic() < deadline and state is None:
+                        state = accounts_q.states(svc.store).get("a")
+                        time.sleep(0.05)
+                    if state is not None:
+                        break
         finally:
             svc.close()
     assert state is not None
