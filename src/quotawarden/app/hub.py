@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import socket
+import threading
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ MAX_BODY = 8 * 1024 * 1024
 MAX_JSON = 64 * 1024 * 1024
 """Largest request once decompressed (a gzip bomb stops here)."""
 MAX_ID = 200
+_WRITING = threading.Lock()
+"""One push written at a time per process: concurrent writers would queue in the database's own lock (SQLite's
+busy handler backs off in sleeps of up to 100 ms); a push is a few milliseconds of writes."""
 
 
 class HubError(QuotawardenError):
@@ -297,15 +301,16 @@ def receive(ctx: AppContext, seat: str, body: bytes, content_type: str | None,
                         cache_read_tokens=u[14], reasoning_tokens=u[15], cost=u[16], cost_recorded=u[17],
                         request_id=u[18]) for u in p.usage]
     outcomes = [(_prefixed(prefix, o[0]), float(o[1]), int(o[2]), int(o[3])) for o in p.outcomes]
-    if accounts:
-        accounts_q.upsert_accounts(store, accounts, origin="seat")
-    if states:
-        accounts_q.set_states(store, states)
-    samples_q.write_samples(store, samples)
-    usage_q.write_usage(store, usage)
-    hub_q.set_outcome_hours(store, outcomes)
     rows = len(samples) + len(usage)
-    hub_q.record_push(store, seat, p.push_id[:64], time.time(), interval_s=p.interval_s, sent_ts=p.sent_ts,
-                      rows=rows)
+    with _WRITING:
+        if accounts:
+            accounts_q.upsert_accounts(store, accounts, origin="seat")
+        if states:
+            accounts_q.set_states(store, states)
+        samples_q.write_samples(store, samples)
+        usage_q.write_usage(store, usage)
+        hub_q.set_outcome_hours(store, outcomes)
+        hub_q.record_push(store, seat, p.push_id[:64], time.time(), interval_s=p.interval_s, sent_ts=p.sent_ts,
+                          rows=rows)
     return {"push_id": p.push_id, "seat": seat, "accounts": len(accounts), "states": len(states),
             "samples": len(samples), "usage": len(usage), "outcomes": len(outcomes)}

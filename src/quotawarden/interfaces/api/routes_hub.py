@@ -8,9 +8,10 @@ row a push writes is keyed, so the same request landing on two replicas is store
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -53,18 +54,22 @@ async def _body(request: Request) -> bytes:
 
 @router.post("/push", response_model=PushAck, openapi_extra=_BODY,
              responses=error_responses(400, 401, 403, 413, 415))
-async def push(request: Request, who: HubCaller = Depends(hub_caller), st: ApiState = Depends(api_state)) -> Any:
+async def push(request: Request, response: Response, who: HubCaller = Depends(hub_caller),
+               st: ApiState = Depends(api_state)) -> Any:
     """A seat's readings, usage events, account states and hourly call counts since its last push (gzip JSON,
-    ``quotawarden push``'s format), stored under ``<seat>/<account>``."""
+    ``quotawarden push``'s format), stored under ``<seat>/<account>``. ``Server-Timing: store;dur=`` says how
+    long the hub took to store it (milliseconds)."""
     if who.seat is None:
         raise HTTPException(403, "a push is a seat's: send the seat's token ([[hub.seats]]), not the admin token")
     body = await _body(request)
+    started = time.perf_counter()
     try:
         ack = await run_in_threadpool(st.service.hub_receive, who.seat, body, request.headers.get("content-type"),
                                       request.headers.get("content-encoding"))
     except HubError as exc:
         raise HTTPException(exc.status, str(exc)) from None
     st.status.clear()
+    response.headers["Server-Timing"] = f"store;dur={(time.perf_counter() - started) * 1000:.1f}"
     return ack
 
 
