@@ -64,7 +64,23 @@ def money(value: Any, what: str) -> Decimal:
         raise MalformedResponse(f"{what}: expected an amount, got {str(value)[:40]!r}") from None
     if not result.is_finite():
         raise MalformedResponse(f"{what}: not a finite amount")
+    if abs(result) > MAX_AMOUNT:
+        raise MalformedResponse(f"{what}: {str(value)[:40]} is not an amount any account holds")
     return result
+
+
+def length_s(value: Any, what: str, scale: float = 1.0) -> int:
+    """A window length in seconds from a count of ``scale``-second units: above 0 and at most ten years."""
+    seconds = num(value, what) * scale
+    if not 0 < seconds <= MAX_LENGTH_S:
+        raise MalformedResponse(f"{what}: {str(value)[:40]} is not a window length")
+    return int(seconds)
+
+
+MAX_AMOUNT = Decimal(10) ** 15
+"""More money than any account balance or bill: an amount beyond it is a malformed answer."""
+MAX_LENGTH_S = 10 * 366 * 86400
+"""Ten years: the longest window length read as one."""
 
 
 def go_duration(text: str | None) -> float | None:
@@ -171,6 +187,8 @@ def check_status(resp: HttpResponse, name: str, now: datetime) -> None:
 def raise_for_code(code: Any, reason: str, auth: Collection[Any], limited: Collection[Any]) -> NoReturn:
     """An error code inside a 2xx answer's own envelope: a credential code is invalid, a limit code limited, and
     any other code a malformed answer."""
+    if isinstance(code, list | dict):
+        raise MalformedResponse(f"{reason} (the error code is a {type(code).__name__})")
     if code in auth:
         raise CredentialError(reason)
     if code in limited:

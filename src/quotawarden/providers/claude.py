@@ -33,6 +33,7 @@ from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
     SampleSet,
+    arr,
     check_status,
     error_text,
     json_object,
@@ -257,9 +258,10 @@ def parse_usage(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
         if pct >= 100 and not exhausted:
             exhausted = window
     seen = {s.window for s in out.samples}
-    for i, raw in enumerate(body.get("limits") or []):
+    for i, raw in enumerate(arr(body.get("limits") or [], "limits")):
         item = obj(raw, f"limits[{i}]")
-        model = ((item.get("scope") or {}).get("model") or {}).get("display_name")
+        scope = obj(item.get("scope") or {}, f"limits[{i}].scope")
+        model = obj(scope.get("model") or {}, f"limits[{i}].scope.model").get("display_name")
         if item.get("kind") != "weekly_scoped" or not model or f"7d_{str(model).lower()}" in seen:
             continue
         pct = num(item.get("percent"), f"limits[{i}].percent")

@@ -22,6 +22,7 @@ from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
     SampleSet,
+    arr,
     check_status,
     error_text,
     json_object,
@@ -99,7 +100,7 @@ def parse_usage(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
     limits = obj(body.get("rate_limit") or {}, "rate_limit")
     for key in ("primary_window", "secondary_window"):
         _add_window(out, limits.get(key), f"rate_limit.{key}", "", out.now)
-    for i, extra in enumerate(body.get("additional_rate_limits") or []):
+    for i, extra in enumerate(arr(body.get("additional_rate_limits") or [], "additional_rate_limits")):
         item = obj(extra, f"additional_rate_limits[{i}]")
         inner = obj(item.get("rate_limit") or {}, f"additional_rate_limits[{i}].rate_limit")
         name = str(item.get("limit_name") or item.get("metered_feature") or f"extra{i}").lower().replace(" ", "_")

@@ -41,8 +41,8 @@ from quotawarden.providers._quota import (
     bearer,
     check_status,
     json_object,
+    length_s,
     money,
-    num,
     obj,
     opt_num,
     parse_time,
@@ -185,7 +185,7 @@ def parse_kimi(out: SampleSet, body: dict[str, Any]) -> None:
         scale = _TIME_UNITS.get(str(window.get("timeUnit")))
         if scale is None:
             raise MalformedResponse(f"limits[{i}].window: unknown timeUnit {str(window.get('timeUnit'))[:24]!r}")
-        length = int(num(window.get("duration"), f"limits[{i}].window.duration") * scale)
+        length = length_s(window.get("duration"), f"limits[{i}].window.duration", scale)
         name = window_name(length)
         if _add_counts(out, name, obj(raw.get("detail"), f"limits[{i}].detail"), f"limits[{i}].detail", length):
             done.add(name)

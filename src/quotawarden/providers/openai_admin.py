@@ -8,21 +8,21 @@ of the month, following ``next_page`` while ``has_more``. Month-to-date spend is
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from quotawarden.domain import Source, UsageEvent
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._admin_reports import AdminSettings, month_start, pages, settings_of, spend_reading
-from quotawarden.providers._quota import arr, money, num, obj
+from quotawarden.providers._quota import arr, money, num, obj, parse_time
 from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReading, ProviderSpec
 
 BASE = "https://api.openai.com"
 
 
 def _start(bucket: dict[str, Any]) -> datetime:
-    return datetime.fromtimestamp(num(bucket.get("start_time"), "start_time"), UTC)
+    return parse_time(num(bucket.get("start_time"), "start_time"), "start_time")
 
 
 def cost_events(account_id: str, buckets: list[dict[str, Any]]) -> tuple[list[UsageEvent], Decimal]:

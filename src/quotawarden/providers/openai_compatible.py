@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict
 
 from quotawarden.domain import QuotaSample, Source, Unit
 from quotawarden.plugins import hookimpl
-from quotawarden.providers._headers import OpenAIStyleHeaders, add_pair, header_num, rate_limited
+from quotawarden.providers._headers import OpenAIStyleHeaders, add_pair, header_duration, header_num, rate_limited
 from quotawarden.providers._quota import SampleSet, bearer, check_status, json_object
 from quotawarden.spec import Headers, HttpRequest, HttpResponse, Probe, ProbeContext, ProbeReading, ProviderSpec
 
@@ -73,7 +73,7 @@ class MistralHeaders:
             if window in MISTRAL_LEGACY and limit is None and left is None:
                 limits, lefts = MISTRAL_LEGACY[window]
                 limit, left = first_num(headers, limits), first_num(headers, lefts)
-                secs = header_num(headers, "ratelimitbysize-reset") if window == "tpm" else None
+                secs = header_duration(headers, "ratelimitbysize-reset") if window == "tpm" else None
                 reset = now + timedelta(seconds=secs) if secs is not None else None
             add_pair(out, window, unit, limit, left, reset, length)
         return out.samples

@@ -33,6 +33,7 @@ from quotawarden.providers._quota import (
     check_status,
     epoch_ms,
     json_object,
+    length_s,
     num,
     obj,
     opt_num,
@@ -72,7 +73,7 @@ def _limit(out: SampleSet, i: int, raw: Any) -> None:
     unit_s = _UNIT_S.get(int(num(item.get("unit"), f"{what}.unit")))
     if unit_s is None:
         raise MalformedResponse(f"{what}: unknown unit {item.get('unit')!r}")
-    length = int(num(item.get("number", 1), f"{what}.number") * unit_s)
+    length = length_s(item.get("number", 1), f"{what}.number", unit_s)
     name = window_name(length)
     if kind == "CREDIT_LIMIT" and any(s.window == name for s in out.samples):
         name += "_credits"  # a token window of the same length came first: keep both
