@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quotawarden.domain import Account, AccountState, Outcome
+from quotawarden.domain import Account, AccountState, Outcome, Provenance
 from quotawarden.sources import poller, status_pages
 from quotawarden.sources.local_files import LocalFileTransport
 from quotawarden.sources.poller import summary as summary  # re-exported: a round's totals, for the poll command
@@ -89,6 +89,14 @@ def record(svc: AppContext, results: Sequence[ProbeResult]) -> None:
     """Samples, usage events and per-account outcomes of the accounts actually attempted."""
     attempted = [r for r in results if not r.skipped]
     samples_q.write_samples(svc.store, [s for r in attempted for s in r.samples])
+    # counted windows (analysis.counting) stored too, so the fast summary and status line see them; a window the
+    # probe just read officially (a 429's violation) keeps that reading
+    from quotawarden.app import reports
+
+    official = {(r.account_id, s.window) for r in attempted for s in r.samples if s.provenance is Provenance.OFFICIAL}
+    polled = [a for a in svc.config.accounts if a.id in {r.account_id for r in attempted}]
+    samples_q.write_samples(svc.store, [s for s in reports.counted(svc.store, polled, svc.now())
+                                        if (s.account_id, s.window) not in official])
     usage = [u for r in attempted for u in r.usage]
     if usage:
         usage_q.write_usage(svc.store, usage)

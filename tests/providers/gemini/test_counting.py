@@ -127,3 +127,35 @@ def test_counting_is_a_pure_rule() -> None:
     assert got["rpm"].effective_ratio is not None and got["rpm"].effective_ratio > 1 and got["rpm"].remaining == 0
     assert got["rpd"].resets_at == datetime(2026, 1, 16, 8, 0, tzinfo=UTC)
     assert all(s.provenance is Provenance.ESTIMATED and s.source is Source.LOG for s in got.values())
+
+
+def test_a_poll_stores_the_counted_windows_and_a_429_keeps_its_official_reading(tmp_path: Path, db_url: str,
+                                                                                monkeypatch: Any) -> None:
+    """After a poll the counted windows are in the store (the fast summary reads them); a window the probe found
+    exhausted (429 per-day violation) keeps Google's own reading, in the store and in status."""
+    from quotawarden.store import samples as samples_q
+
+    emu_accounts = [EmuAccount("free", "gemini", KEY, limits={"rpm": 100, "rpd": 2}, used={"rpd": 2})]
+    monkeypatch.setenv("FREE_GEMINI_KEY", KEY)
+    with serve(create_app(Scenario(accounts=emu_accounts))) as emu:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f"""
+[[accounts]]
+id = "gemini-free"
+provider = "gemini"
+credential = "env:FREE_GEMINI_KEY"
+base_url = "{emu}"
+probe = "generate"
+rpm_limit = 5
+rpd_limit = 2
+""", encoding="utf-8")
+        service = build_service(cfg, store_url=db_url)
+        [result] = service.poll()
+    stored = {s.window: s for s in samples_q.latest(service.store, ["gemini-free"])}
+    assert stored["rpm"].status == "counted" and stored["rpm"].provenance is Provenance.ESTIMATED
+    w = _windows(service.status_report(), "gemini-free")
+    assert result.outcome.value == "LIMITED", result.reason  # the per-day 429: Google's reading stands
+    assert stored["rpd"].provenance is Provenance.OFFICIAL and stored["rpd"].status == "RESOURCE_EXHAUSTED"
+    assert w["rpd"]["provenance"] == "official" and w["rpd"]["status"] == "RED"
+    assert w["rpm"]["provenance"] == "estimated" and w["rpm"]["limit"] == 5
+    service.close()
