@@ -94,7 +94,8 @@ base_url = "http://127.0.0.1:9"
 '''
 
 
-def test_serve_exports_windows_and_genai_usage(db_url: str, tmp_path: Path, collector: Collector) -> None:
+def test_serve_exports_windows_and_genai_usage(db_url: str, tmp_path: Path, collector: Collector,
+                                               caplog: pytest.LogCaptureFixture) -> None:
     from quotawarden.interfaces.daemon.serve import build
 
     svc = make_service(db_url, tmp_path, CONFIG.format(url=collector.url, secret=SECRET))
@@ -108,6 +109,7 @@ def test_serve_exports_windows_and_genai_usage(db_url: str, tmp_path: Path, coll
         dedup_key=f"e{i}", input_tokens=100, output_tokens=40, cache_read_tokens=1000, cache_write_tokens=10,
         cost=Decimal("0.01")) for i in range(3)])
     app, _ = build(svc, "127.0.0.1", tick_s=3600)
+    caplog.set_level("DEBUG")
     with Uvicorn(app):
         deadline = time.monotonic() + 10
         while not collector.got and time.monotonic() < deadline:
@@ -146,6 +148,7 @@ def test_serve_exports_windows_and_genai_usage(db_url: str, tmp_path: Path, coll
     units = {name: u["unit"] for name, _, u in m["units"]}
     assert units["gen_ai.client.inference.usage.input_tokens"] == "{token}"
     assert units["llm.quota.window.reset_seconds"] == "s"
+    assert "collector-secret" not in caplog.text  # the export's header is never logged
 
 
 @pytest.mark.parametrize(("interval", "ok"), [("1s", True), ("2m", True), (0.5, False), ("0", False)])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,12 @@ def test_otlp_json_documents_of_three_agents(svc: Service, hub: str) -> None:
     assert report["totals"]["inputTokens"] == 10 + 1204 + (16093 - 3456) + (33779 - 9513)
     assert (report["totals"]["outputTokens"], report["totals"]["reasoningTokens"]) == (390 + 39 + 37 + 390, 2111)
     assert svc.usage_report(ReportQuery(kind="daily", source="claude_code"))["totals"]["inputTokens"] == 0
+    # the command itself: quotawarden usage daily --source otel --json (no log to read for otel)
+    out = subprocess.run([sys.executable, "-m", "quotawarden.interfaces.cli.main", "--db", svc.store.url, "usage",
+                          "daily", "--source", "otel", "--json"], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).parents[2])
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["totals"]["inputTokens"] == report["totals"]["inputTokens"]
     # costs use them: the recorded Claude Code cost, a calculated one for the others
     lines = svc.cost(period="day", by="provider", days=3650)
     assert {line.group for line in lines} >= {"anthropic", "openai", "google"}
@@ -155,6 +163,7 @@ def test_bad_otlp_gets_a_clear_4xx_and_loses_nothing_else(svc: Service, hub: str
     for r, status, words in cases:
         assert r.status_code == status, (status, r.text)
         assert words in r.json()["detail"]
+        assert ADMIN not in r.text and "wrong-token" not in r.text  # no token is ever echoed
     assert _otel_events(svc) == []
 
     # one unreadable call in a batch: refused by name in a partial success; the rest of the batch is kept
