@@ -168,6 +168,8 @@ def test_audit_counts_quota_accounts_and_shows_waste(recorded: Service) -> None:
     assert report["summary"]["avoidable_overage_usd"] == 6.0
     waste = report["historical_trends"]["waste"]
     assert waste["avoidable_overage_usd"] == 6.0
+    five = next(w for a in waste["accounts"] if a["id"] == "sub1" for w in a["windows"] if w["name"] == "5h")
+    assert five["cycles"] == 2 and five["last_cycle"]["peak_used_ratio"] == 0.97  # counted, not listed
     assert any(r["kind"] == "overage" for r in report["recommendations"])
 
 

@@ -51,7 +51,10 @@ CALLS: list[tuple[str, dict[str, Any], Callable[[Any], bool]]] = [
     ("cost_breakdown", {"period": "week", "by": "model", "days": 30},
      lambda d: d["by"] == "model" and {g["key"] for g in d["groups"]} >= {"claude-opus-4", "gpt-4.1"}),
     ("monthly_forecast", {}, lambda d: d["forecast"]["expected"] >= d["forecast"]["spent"] >= 0),
-    ("subscription_analysis", {}, lambda d: "advice" in d),
+    ("subscription_analysis", {},  # 3 and 5 days of readings: no advice yet, and how many days are missing
+     lambda d: {(a["account_id"], a["action"], a["days_missing"]) for a in d["advice"]
+                if a["account_id"].endswith("claude")}
+     == {("work-claude", "unknown", 4), ("home-claude", "unknown", 2)}),
     ("fairness_report", {"days": 7}, lambda d: len(d["consumers"]) == 3 and 0 < d["index"] <= 1),
     ("list_alerts", {"state": "all"}, lambda d: len(d["alerts"]) == 3),
     ("run_audit", {}, lambda d: "summary" in d and d["account_details"]),

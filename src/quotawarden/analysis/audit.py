@@ -125,6 +125,17 @@ def _window(w: Any, now: datetime) -> dict[str, Any]:
     }
 
 
+def _waste_summary(w: dict[str, Any]) -> dict[str, Any]:
+    """The waste report with each window's cycles counted rather than listed (``analyze waste`` lists them): a
+    5-hour window resets 144 times a month."""
+    for a in w["accounts"]:
+        for x in a["windows"]:
+            cs = x.pop("cycles")
+            x["cycles"] = len(cs)
+            x["last_cycle"] = cs[-1] if cs else None
+    return w
+
+
 def build(inp: AuditInputs) -> dict[str, Any]:
     now = inp.now
     free = set(inp.quota_free)
@@ -136,7 +147,7 @@ def build(inp: AuditInputs) -> dict[str, Any]:
         "critical": counts["RED"], "unknown": counts["UNKNOWN"], "local_tools": len(inp.statuses) - len(quota),
         "alerts": len([a for a in alerts if a.severity is not Severity.INFO]),
     }
-    waste = waste_json(inp.waste) if inp.waste is not None else None
+    waste = _waste_summary(waste_json(inp.waste)) if inp.waste is not None else None
     if waste is not None:
         summary["wasted_ratio"] = waste["wasted_ratio"]
         summary["avoidable_overage_usd"] = waste["avoidable_overage_usd"]
@@ -201,7 +212,7 @@ def markdown(r: Mapping[str, Any]) -> str:
     w = r["historical_trends"].get("waste")
     if w is not None:
         lines += ["", "## Waste", "", "| account | window | cycles | wasted at reset |", "|---|---|---|---|"]
-        lines += [f"| {a['id']} | {x['name']} | {len(x['cycles'])} | "
+        lines += [f"| {a['id']} | {x['name']} | {x['cycles']} | "
                   f"{'-' if x['wasted_ratio'] is None else format(x['wasted_ratio'], '.0%')} |"
                   for a in w["accounts"] for x in a["windows"]]
         lines += ["", f"Avoidable overage: ${w['avoidable_overage_usd']:,.2f} of ${w['paid_usd']:,.2f} paid on "

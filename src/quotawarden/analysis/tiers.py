@@ -198,7 +198,7 @@ def _decide(account_id: str, current: Plan, days: Sequence[Day], options: list[d
     if cheaper:
         o = max(cheaper, key=lambda x: x["saving"])
         return advice("downgrade", o["plan"], o["saving"], o["confidence"],
-                      f"replaying the {n} recorded days against {o['plan']}'s limits (5 h peaks, weekly totals) "
+                      f"replaying the {n} recorded days against {o['plan']}'s limits ({_windows(days)}) "
                       f"never crossed them, and it held in {o['confidence']:.0%} of resampled months; "
                       f"saves ${o['saving']:.2f}/month")
     api = next((o for o in options if o["plan"] == "api"), None)
@@ -211,6 +211,10 @@ def _decide(account_id: str, current: Plan, days: Sequence[Day], options: list[d
             f"{near['plan']} would hold in only {near['confidence']:.0%} of resampled months")
            if near else "cheapest plan")
     return advice("keep", current.id, 0.0, None, f"{current.name} fits: {why}")
+
+
+def _windows(days: Sequence[Day]) -> str:
+    return ", ".join(sorted({w for d in days for w in (*d.peaks, *d.growth)})) or "no window"
 
 
 DAY_S = 86400.0

@@ -277,7 +277,8 @@ class Service:
         return reports.forecast(self.store, self.config.settings, self.accounts(), self.now())
 
     def tier_advice(self) -> list[Advice]:
-        """Plan advice per account from the last 30 days (``analysis.tiers.Advice``)."""
+        """Plan advice per account from the readings of the last 30 days, none before 7 days of readings
+        (``analysis.tiers.Advice``)."""
         return reports.tier_advice(self.store, self.accounts(), self.now())
 
     def waste(self, days: float = 30) -> Waste:

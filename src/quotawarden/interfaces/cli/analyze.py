@@ -149,7 +149,8 @@ def forecast(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
 
 @analyze.command()
 def tiers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
-    """Which subscription plan the last 30 days fit, the monthly saving and the confidence."""
+    """Which subscription plan the recorded days fit (replayed against each plan's limits), the monthly saving and
+    the confidence; no advice before 7 days of readings (it says how many are missing)."""
     advice = service(ctx).tier_advice()
     show(plain(advice), ["account_id", "current", "action", "plan", "monthly_saving", "confidence", "rationale"],
          "plan advice", json_out, advice)
