@@ -234,9 +234,29 @@ def account_map(env: LogsEnv) -> dict[str, str]:
         match = next((a for a, p in env.accounts if p == provider), None)
         out[slug] = match or provider
     for slug, provider in _COUNTED_PROVIDER.items():
+        if slug == "gemini_cli" and not gemini_cli_uses_api_key():
+            continue
         if match := next((a for a, p in env.accounts if p == provider), None):
             out[slug] = match
     return out
+
+
+def gemini_cli_uses_api_key(home: Path | None = None) -> bool:
+    """Whether Gemini CLI's calls may count against a Gemini API key: not when its ``~/.gemini/settings.json``
+    selects another sign-in (``security.auth.selectedType``, older builds ``selectedAuthType``: ``oauth-personal``
+    uses Code Assist's own quota, ``vertex-ai`` Vertex's). Without a readable choice they count."""
+    import orjson
+
+    path = (home or Path.home()) / ".gemini" / "settings.json"
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return True
+    if not isinstance(data, dict):
+        return True
+    auth = data.get("security", {}).get("auth", {}) if isinstance(data.get("security"), dict) else {}
+    chosen = (auth.get("selectedType") if isinstance(auth, dict) else None) or data.get("selectedAuthType")
+    return chosen in (None, "", "gemini-api-key")
 
 
 def pricer(env: LogsEnv) -> Any:

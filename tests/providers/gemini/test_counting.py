@@ -76,8 +76,10 @@ rpd_limit = 20
         service.close()
 
 
-def test_gemini_cli_calls_from_its_logs_count_until_midnight_pacific(tmp_path: Path, db_url: str) -> None:
+def test_gemini_cli_calls_from_its_logs_count_until_midnight_pacific(tmp_path: Path, db_url: str,
+                                                                      monkeypatch: Any) -> None:
     """The real Gemini CLI session of 2026-04-28 (four calls at 06:40 UTC, still 27 April in California)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
     root = tmp_path / "gemini" / "tmp" / "proj" / "chats"
     root.mkdir(parents=True)
     shutil.copy(LOGS / "session-2026-04-28T06-38-af959950.json", root)
@@ -158,4 +160,35 @@ rpd_limit = 2
     assert stored["rpd"].provenance is Provenance.OFFICIAL and stored["rpd"].status == "RESOURCE_EXHAUSTED"
     assert w["rpd"]["provenance"] == "official" and w["rpd"]["status"] == "RED"
     assert w["rpm"]["provenance"] == "estimated" and w["rpm"]["limit"] == 5
+    service.close()
+
+
+def test_gemini_cli_signed_in_with_google_does_not_count_against_the_key(tmp_path: Path, monkeypatch: Any) -> None:
+    """Its ``settings.json`` selects ``oauth-personal`` (Code Assist's own quota): its calls are not the key's."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / ".gemini").mkdir()
+    (tmp_path / ".gemini" / "settings.json").write_text('{"security": {"auth": {"selectedType": "oauth-personal"}}}')
+    root = tmp_path / "gemini" / "tmp" / "proj" / "chats"
+    root.mkdir(parents=True)
+    shutil.copy(LOGS / "session-2026-04-28T06-38-af959950.json", root)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f"""
+[logs]
+sources = ["gemini_cli"]
+paths = {{ gemini_cli = ["{tmp_path / 'gemini' / 'tmp'}"] }}
+
+[[accounts]]
+id = "gemini-free"
+provider = "gemini"
+credential = "env:NOT_SET_FOR_THIS_TEST"
+rpd_limit = 5
+""", encoding="utf-8")
+    service = build_service(cfg, store_url=f"sqlite:///{tmp_path / 'qw.db'}",
+                            clock=FixedClock(datetime(2026, 4, 28, 6, 41, tzinfo=UTC)))
+    assert service.ingest_logs().events == 4
+    assert _windows(service.status_report(), "gemini-free")["rpd"]["used"] == 0
+    (tmp_path / ".gemini" / "settings.json").write_text('{"selectedAuthType": "gemini-api-key"}')  # older builds
+    from quotawarden.app.agent_logs import gemini_cli_uses_api_key
+
+    assert gemini_cli_uses_api_key(tmp_path)
     service.close()
