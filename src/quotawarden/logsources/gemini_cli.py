@@ -8,6 +8,10 @@ The same message id is re-appended when its tokens arrive, so the last record pe
 ``{"$set": {"messages": [...]}}`` batch count as re-appended too; a batch never retracts what it leaves out), and
 ``{"$rewindTo": id}`` drops that message and everything after it (reference section 8d). Both need the whole
 file, so this source re-reads a session file when it changes; dedup keys keep that idempotent.
+
+Each call is attributed to the first configured ``gemini`` account, when there is one and Gemini CLI's settings
+do not select a Google or Vertex sign-in (``app.agent_logs.gemini_cli_uses_api_key``), and counts against its
+``rpm_limit``/``tpm_limit``/``rpd_limit`` (``analysis.counting``).
 """
 
 from __future__ import annotations
