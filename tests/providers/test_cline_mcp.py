@@ -88,3 +88,15 @@ def test_a_malformed_settings_file_lists_nothing_and_never_fails(tmp_path: Path)
     (tmp_path / SETTINGS).write_text('{"mcpServers": ')
     r = _probe(tmp_path, True)
     assert r.outcome is Outcome.OK and r.details["mcp_servers"] == []
+
+
+def test_the_cline_cli_folder_counts_as_activity_and_errors_too(tmp_path: Path) -> None:
+    task = tmp_path / ".cline/data/tasks/1787230000001/ui_messages.json"
+    task.parent.mkdir(parents=True)
+    task.write_text('[{"ts":1787230001000,"type":"say","say":"error"},{"ts":1787230002000,"type":"say","say":"text"}]')
+    import os
+
+    os.utime(task, (NOW.timestamp() - 600, NOW.timestamp() - 600))
+    r = _probe(tmp_path, False)
+    assert r.outcome is Outcome.OK and r.details["installed"] is True
+    assert r.details["errors_24h"] == 1 and r.details["last_activity"] == "2026-08-20T13:53:11+00:00"

@@ -50,6 +50,8 @@ class Tool:
     """JSON files whose model fields name the configured models."""
     mcp_settings: tuple[str, ...] = ()
     """``mcpServers`` settings files (relative to home) whose servers are checked."""
+    also: tuple[str, ...] = ()
+    """More folders (relative to home) read both as state and as logs, like ``logs`` (another install's data)."""
 
 
 class ToolSettings(BaseModel):
@@ -120,17 +122,22 @@ def tool_probe(tool: Tool) -> Callable[[ProbeContext], Generator[HttpRequest, Ht
         for rel in tool.configs:
             resp = yield HttpRequest("GET", f"{home}/{rel}", purpose="local")
             models += _models(resp.body) if resp.status == 200 else []
-        resp = yield HttpRequest("GET", f"{home}/{tool.state_dir}", params={"depth": "4"}, purpose="local")
-        files = _listing(resp)
+        files: list[dict[str, Any]] = []
+        for state in (tool.state_dir, *tool.also):
+            resp = yield HttpRequest("GET", f"{home}/{state}", params={"depth": "4"}, purpose="local")
+            files += _listing(resp)
         last = max((float(e.get("mtime", 0)) for e in files), default=None)
         folder, depth, pattern = tool.logs
-        resp = yield HttpRequest("GET", f"{home}/{folder}", params={"depth": str(depth)}, purpose="local")
         since = (ctx.now - DAY).timestamp()
-        recent = sorted((e for e in _listing(resp) if re.search(pattern, str(e.get("path", "")))
-                         and float(e.get("mtime", 0)) >= since), key=lambda e: -float(e.get("mtime", 0)))
+        found: list[tuple[str, dict[str, Any]]] = []
+        for logs in dict.fromkeys((folder, *tool.also)):
+            resp = yield HttpRequest("GET", f"{home}/{logs}", params={"depth": str(depth)}, purpose="local")
+            found += [(logs, e) for e in _listing(resp) if re.search(pattern, str(e.get("path", "")))
+                      and float(e.get("mtime", 0)) >= since]
+        recent = sorted(found, key=lambda fe: -float(fe[1].get("mtime", 0)))
         errors = 0
-        for entry in recent[:MAX_LOGS]:
-            resp = yield HttpRequest("GET", f"{home}/{folder}/{entry['path']}", params={"tail": str(TAIL_BYTES)},
+        for logs, entry in recent[:MAX_LOGS]:
+            resp = yield HttpRequest("GET", f"{home}/{logs}/{entry['path']}", params={"tail": str(TAIL_BYTES)},
                                      purpose="local")
             errors += len(tool.error_line.findall(resp.body)) if resp.status == 200 else 0
         mcp: list[dict[str, Any]] = []
@@ -167,7 +174,8 @@ TOOLS = (
          (".config/Code/User/globalStorage/saoudrizwan.claude-dev/tasks", 2, r"ui_messages\.json$"),
          re.compile(rb'"say"\s*:\s*"(?:error|api_req_failed)"'),
          mcp_settings=(".config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
-                       ".cline/data/settings/cline_mcp_settings.json")),
+                       ".cline/data/settings/cline_mcp_settings.json"),
+         also=(".cline/data/tasks",)),
     Tool("antigravity", "Antigravity", ".gemini/antigravity", (".config/Antigravity/logs", 3, r"\.log$"),
          re.compile(rb"\[error\]")),
 )
