@@ -70,7 +70,10 @@ def _ts(a: Mapping[str, Any], fallback: float) -> datetime:
             pass
     if fallback <= 0:
         raise MalformedRecord("no event.timestamp and no record time")
-    return datetime.fromtimestamp(fallback, UTC)
+    try:
+        return datetime.fromtimestamp(fallback, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise MalformedRecord(f"record time {fallback!r} is not a time") from None
 
 
 def _money(v: Any) -> Decimal | None:
