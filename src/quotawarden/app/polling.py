@@ -111,8 +111,9 @@ def record(svc: AppContext, results: Sequence[ProbeResult]) -> None:
                                                for r in attempted))
 
 
-_FAULTS = frozenset({Outcome.ERROR, Outcome.UNREACHABLE})
-"""Probe outcomes that count as failures in the error rate (a limit or a bad key is not the provider's fault)."""
+_FAULTS = frozenset({Outcome.ERROR, Outcome.UNREACHABLE, Outcome.OVERLOADED})
+"""Probe outcomes that count as failures in the error rate (a limit or a bad key is not the provider's fault; an
+overload is)."""
 
 
 def _jsonable(details: dict[str, Any]) -> dict[str, Any]:

@@ -16,12 +16,12 @@ from quotawarden.interfaces.cli.render import Cell, Col, fit_table, overall_line
 if TYPE_CHECKING:
     from quotawarden.app.polling import ProbeResult
 
-OUTCOME_STYLE = {"OK": "green", "LIMITED": "yellow", "OVERAGE": "bold magenta", "INVALID": "red", "ERROR": "red",
-                 "UNREACHABLE": "red", "UNKNOWN": "dim"}
+OUTCOME_STYLE = {"OK": "green", "LIMITED": "yellow", "THROTTLED": "yellow", "OVERLOADED": "red",
+                 "OVERAGE": "bold magenta", "INVALID": "red", "ERROR": "red", "UNREACHABLE": "red", "UNKNOWN": "dim"}
 
 POLL_COLS = (Col("account"), Col("provider", drop=2), Col("outcome"), Col("took", justify="right", drop=1),
              Col("cost", "num"), Col("reason", "note"))
-FAULTS = frozenset({"ERROR", "UNREACHABLE"})
+FAULTS = frozenset({"ERROR", "UNREACHABLE", "OVERLOADED"})
 """Outcomes that make ``poll`` exit 1 (the other accounts are still probed and stored)."""
 EXIT_FAILED = 1
 
@@ -37,7 +37,8 @@ def poll(
     """Probe every account (concurrently), store what each said, then show the status table.
 
     Accounts observed in the last ``schedule.cache_guard`` (default 20 min) are skipped unless --force.
-    Each account ends with an explicit outcome: OK, LIMITED, OVERAGE, INVALID, ERROR, UNREACHABLE or UNKNOWN.
+    Each account ends with an explicit outcome: OK, LIMITED, THROTTLED, OVERLOADED, OVERAGE, INVALID, ERROR,
+    UNREACHABLE or UNKNOWN.
     """
     svc = service(ctx)
     with _progress() as (on_start, on_result):
@@ -67,7 +68,7 @@ def poll(
 
 
 def _exit_on_faults(results: list[ProbeResult]) -> None:
-    """Exit 1 with a one-line reason when some polled account ended UNREACHABLE or ERROR."""
+    """Exit 1 with a one-line reason when some polled account ended UNREACHABLE, ERROR or OVERLOADED."""
     failed = [r for r in results if not r.skipped and r.outcome.value in FAULTS]
     if failed:
         names = ", ".join(f"{r.account_id} ({r.outcome.value})" for r in failed)
