@@ -31,6 +31,7 @@ GRACE_S = 30.0
 """A counter is compared with the events this long after it arrived (events are exported in batches too)."""
 SLACK_S = 2.0
 REBUILD_S = 1.0
+FORGET_S = 3600.0
 """Roll-ups (what ``usage`` reports read) lag the OTLP events written by at most about this long."""
 """Events stamped this close outside a counter's interval still count in it (the two clocks are read apart)."""
 
@@ -228,6 +229,8 @@ class OtlpReceiver:
                    if s.received <= at - GRACE_S and s.checked < s.received]
             for k, *_ in due:
                 self._series[k].checked = self._series[k].received
+            for k in [k for k, s in self._series.items() if s.received < at - FORGET_S]:
+                del self._series[k]  # a session quiet for an hour: its counters are not kept
         found: list[Mismatch] = []
         sums: dict[tuple[str, float, float], Mapping[str, Mapping[str, float]]] = {}
         for (agent, session, model, kind), lo, hi, metric in due:
@@ -238,8 +241,9 @@ class OtlpReceiver:
             events = mapping.comparable(agent, got.get(model, zero)).get(kind)
             if events is None:
                 continue
-            off = abs(metric - events) > (max(0.005 * metric, 1e-6) if kind == "cost" else 0.5)
-            if off:
+            # one-sided: events missing is what matters (an agent exporting metrics but not logs, records lost);
+            # fewer counted than stored is what a series split across replicas looks like on each of them
+            if metric - events > (max(0.005 * metric, 1e-6) if kind == "cost" else 0.5):
                 m = Mismatch(agent, session, model, kind, metric, events, lo, hi)
                 found.append(m)
                 log.warning("OTLP cross-check: %s", m.message())
