@@ -53,11 +53,18 @@ rpd_limit = 20
         before = _windows(service.status_report(), "gemini-free")
         assert before["rpd"]["used"] == 0 and before["rpd"]["status"] == "GREEN"  # limits set: never UNKNOWN
         with serve_proxy(service.build_proxy()) as url:
-            for _ in range(3):
-                r = httpx.post(f"{url}/gemini/v1beta/models/gemini-2.5-flash:generateContent",
-                               headers={"x-goog-api-key": KEY},
-                               json={"contents": [{"parts": [{"text": "hello"}]}]}, timeout=10)
-                assert r.status_code == 200, r.text
+            from google import genai
+            from google.genai import types
+
+            client = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=f"{url}/gemini",
+                                                                              api_version="v1beta"))
+            for _ in range(2):  # the official SDK, as an application would call it
+                answer = client.models.generate_content(model="gemini-2.5-flash", contents="hello")
+                assert answer.usage_metadata is not None and answer.usage_metadata.prompt_token_count
+            r = httpx.post(f"{url}/gemini/v1beta/models/gemini-2.5-flash:generateContent",  # and plain HTTP
+                           headers={"x-goog-api-key": KEY},
+                           json={"contents": [{"parts": [{"text": "hello"}]}]}, timeout=10)
+            assert r.status_code == 200, r.text
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline:
                 if _windows(service.status_report(), "gemini-free")["rpm"]["used"] == 3:
