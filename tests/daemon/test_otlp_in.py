@@ -219,3 +219,16 @@ def test_one_call_in_otlp_and_local_log_counts_once(svc: Service, hub: str, tmp_
     svc.otlp.flush()
     report = svc.usage_report(ReportQuery(kind="daily"))
     assert report["totals"]["inputTokens"] == 10 + 1204
+
+
+def test_a_seat_token_sends_otlp_as_its_seat(svc: Service) -> None:
+    app = create_app(svc, admin_token=ADMIN, seat_tokens={"qws_seat-ada-0123456789": "laptop-ada"})
+    body = (FIX / "codex_logs.json").read_bytes()  # its resource says host.name = laptop-grace
+    with Uvicorn(app) as url:
+        r = httpx.post(url + "/v1/logs", content=body, timeout=10, headers={
+            "Authorization": "Bearer qws_seat-ada-0123456789", "content-type": "application/json"})
+        assert r.status_code == 200, r.text
+        wrong = httpx.post(url + "/v1/logs", content=body, timeout=10, headers={
+            "Authorization": "Bearer qws_seat-ada-012345678X", "content-type": "application/json"})
+        assert wrong.status_code == 401 and "qws_" not in wrong.text
+    assert [e.host for e in _otel_events(svc)] == ["laptop-ada"]  # the seat, whatever the resource says

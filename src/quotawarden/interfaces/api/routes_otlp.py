@@ -10,14 +10,13 @@ or encoding.
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from quotawarden.app.otlp import MAX_BODY, OtlpError
-from quotawarden.interfaces.api.auth import bearer, is_admin
+from quotawarden.interfaces.api.auth import bearer, is_admin, seat_of
 from quotawarden.interfaces.api.errors import error_responses
 from quotawarden.interfaces.api.state import ApiState, api_state
 
@@ -29,20 +28,15 @@ _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 
 
 def otlp_sender(request: Request, st: ApiState = Depends(api_state)) -> str | None:
-    """None for the admin; a seat's name for a seat token; 401 otherwise.
-
-    The seam for seats that push: whatever declares seats (``[[hub.seats]] name, token``) fills
-    ``st.seat_tokens`` (token -> seat name); every token is compared in constant time."""
+    """None for the admin; a seat's name for a seat's token (``[[hub.seats]] name, token``, compared by
+    ``auth.seat_of``); 401 otherwise."""
     token = bearer(request)
     if token is None:
         raise HTTPException(401, "send Authorization: Bearer <admin or seat token> "
                                  "(OTEL_EXPORTER_OTLP_HEADERS=\"Authorization=Bearer ...\")", headers=_CHALLENGE)
     if is_admin(st, token):
         return None
-    seat = None
-    for known, name in st.seat_tokens.items():
-        if hmac.compare_digest(token.encode(), known.encode()):
-            seat = name
+    seat = seat_of(st, token)
     if seat is None:
         raise HTTPException(401, "the token is neither the admin token nor a seat's", headers=_CHALLENGE)
     return seat
