@@ -14,6 +14,7 @@ The ``x-test`` request header picks the fault (none: a normal chat completion wi
 ``truncated``      stream two SSE events, then close without the end of the stream
 ``truncated-cl``   announce 2,000 bytes, send 100, close
 ``big``            a 50 MB chat completion (usage at the end), 1 MB first, then the rest after 1 s
+``idle-close``     a normal answer on a kept-alive connection, which it then closes 0.1 s later (idle)
 
 ``GET /_seen`` answers how many requests it received per fault (counted once the whole request was read).
 """
@@ -147,6 +148,9 @@ async def answer(fault: str, headers: dict[str, str], body: bytes, writer: async
     data = _chat("hi", rid)
     writer.write(_head(200, [json_ct, ("content-length", str(len(data))), ("x-request-id", rid)]) + data)
     await writer.drain()
+    if fault == "idle-close":
+        await asyncio.sleep(0.1)
+        return False
     return True
 
 

@@ -474,5 +474,7 @@ class ProxyApp:
                           "journaled": q.journaled, "journal_failures": q.journal_failures,
                           "last_error": redact_text(q.last_error)},
                 "usage_events": self.capture.usage_events, "header_errors": self.capture.header_errors,
+                "stale_connections_dropped": getattr(self._session.connector if self._session else None,
+                                                     "stale_dropped", 0),
                 "blocked": {k: {"until": v.until.isoformat(), "outcome": v.outcome.value}
                             for k, v in self.pools.blocked.items() if v.until > self.clock.now()}}

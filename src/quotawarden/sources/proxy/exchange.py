@@ -99,13 +99,15 @@ class KeyMask:
     two chunks is caught: the end of a chunk that could be the start of the key is held back until the next one.
     """
 
-    __slots__ = ("_carry", "key", "masked")
+    __slots__ = ("_carry", "_ends", "key", "masked")
 
     def __init__(self, key: str) -> None:
         self.key = key.encode("latin-1", "replace")
         n = len(self.key)
         self.masked = (self.key[:3] + b"*" * (n - 7) + self.key[-4:]) if n >= 12 else b"*" * n
         self._carry = b""
+        self._ends = frozenset(self.key[:-1])
+        """Bytes a chunk can end with and still end in a start of the key (an SSE event ends in a newline: none)."""
 
     def headers(self, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         key = self.key
@@ -121,6 +123,9 @@ class KeyMask:
         key = self.key
         if key in data:
             data = data.replace(key, self.masked)
+        if not data or data[-1] not in self._ends:
+            self._carry = b""
+            return data
         hold = self._held(data)
         self._carry = data[len(data) - hold:] if hold else b""
         return data[:len(data) - hold] if hold else data

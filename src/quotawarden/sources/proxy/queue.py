@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,16 +186,16 @@ class WriteQueue:
         if self.before_flush is not None:
             self.before_flush()
         batch = self._take()
-        seg = self.journal.rotate() if self._journal_open else None  # the same records as the batch
-        if batch or seg is not None or not self._sink_ok or self._spilled_files():
+        segs = self.journal.rotate() if self._journal_open else []  # the same records as the batch
+        if batch or segs or not self._sink_ok or self._spilled_files():
             if self._writer is None:
-                await asyncio.to_thread(self._write, batch, seg)
+                await asyncio.to_thread(self._write, batch, segs)
             else:
-                await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch, seg)
+                await asyncio.get_running_loop().run_in_executor(self._writer, self._write, batch, segs)
         self.stats.journal_failures = self.journal.failures
 
-    def _write(self, batch: Batch, seg: Segment | None = None) -> None:
-        if seg is not None:
+    def _write(self, batch: Batch, segs: Sequence[Segment] = ()) -> None:
+        for seg in segs:
             self.journal.seal(seg)
             self.stats.journaled += seg.written
         if batch:
@@ -205,16 +205,15 @@ class WriteQueue:
                 self._sink_ok = True
             except Exception as exc:
                 self._failed(exc)
-                if seg is not None and seg.complete:  # usage, states, observed: already in the segment
+                if segs and all(seg.complete for seg in segs):  # usage, states, observed: in the segments
                     self._spill(Batch(samples=batch.samples, outcomes=batch.outcomes))
-                    self.journal.keep(seg)
                     self.stats.spilled += len(batch.usage) + len(batch.states) + len(batch.observed)
                 else:
                     self._spill(batch)
-                    if seg is not None:
-                        self.journal.keep(seg)
+                for seg in segs:
+                    self.journal.keep(seg)
                 return
-        if seg is not None:
+        for seg in segs:
             self.journal.discard(seg)
         self._replay()
 

@@ -62,7 +62,10 @@ def _readable(proto: Any) -> bool:
 
 def open_session(connect_timeout_s: float, read_timeout_s: float) -> aiohttp.ClientSession:
     """Bytes in, bytes out: no decompression, no cookies, no headers of aiohttp's own (see :func:`auto_skips`)."""
-    connector = Connector(limit=1000, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=30)
+    # Idle connections are kept 4 s: below the 5 s keep-alive of uvicorn, gunicorn and Node servers, so the proxy
+    # is not the one writing a request just as such an upstream closes the connection (a request that, having
+    # maybe reached it, could not be re-sent).
+    connector = Connector(limit=1000, limit_per_host=0, ttl_dns_cache=300, keepalive_timeout=4)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout_s, sock_read=read_timeout_s)
     return aiohttp.ClientSession(
         connector=connector, timeout=timeout, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
