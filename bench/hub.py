@@ -269,6 +269,7 @@ def main() -> None:
     ap.add_argument("--events-per-hour", type=int, default=2000)
     ap.add_argument("--interval", type=float, default=1.2, help="compressed push interval (real: 60 s)")
     ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--db", default="sqlite,postgresql", help="which databases")
     ap.add_argument("--no-reader", action="store_true", help="no admin reading the team view during the run")
     ap.add_argument("--pg", default=os.environ.get("QUOTAWARDEN_TEST_PG_URL"), help="PostgreSQL URL (a fresh schema "
                                                                                     "is made and dropped)")
@@ -276,8 +277,9 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="qw-bench-hub-") as d:
         tmp = Path(d)
-        rows.append(run(f"sqlite:///{tmp / 'hub.db'}", "sqlite", args, tmp))
-        if args.pg:
+        if "sqlite" in args.db:
+            rows.append(run(f"sqlite:///{tmp / 'hub.db'}", "sqlite", args, tmp))
+        if args.pg and "postgresql" in args.db:
             sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
             from tests.conftest import pg_schema_url
 

@@ -13,6 +13,7 @@ stores nothing twice.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import socket
@@ -28,10 +29,7 @@ import msgspec
 
 from quotawarden.domain import Account, AccountState, Outcome, Provenance, QuotaSample, Source, Unit, UsageEvent
 from quotawarden.errors import ConfigError, QuotawardenError
-from quotawarden.store import accounts as accounts_q
 from quotawarden.store import hub as hub_q
-from quotawarden.store import samples as samples_q
-from quotawarden.store import usage as usage_q
 from quotawarden.store.outcomes import HOUR, hour_of
 
 if TYPE_CHECKING:
@@ -49,9 +47,10 @@ MAX_BODY = 8 * 1024 * 1024
 MAX_JSON = 64 * 1024 * 1024
 """Largest request once decompressed (a gzip bomb stops here)."""
 MAX_ID = 200
-_WRITING = threading.Lock()
-"""One push written at a time per process: concurrent writers would queue in the database's own lock (SQLite's
-busy handler backs off in sleeps of up to 100 ms); a push is a few milliseconds of writes."""
+_SQLITE_WRITER = threading.Lock()
+"""On SQLite one push is written at a time per process: concurrent writers would queue in SQLite's own lock, whose
+busy handler backs off in sleeps of up to 100 ms; a push is a few milliseconds of writes. PostgreSQL takes them
+side by side."""
 
 
 class HubError(QuotawardenError):
@@ -301,16 +300,9 @@ def receive(ctx: AppContext, seat: str, body: bytes, content_type: str | None,
                         cache_read_tokens=u[14], reasoning_tokens=u[15], cost=u[16], cost_recorded=u[17],
                         request_id=u[18]) for u in p.usage]
     outcomes = [(_prefixed(prefix, o[0]), float(o[1]), int(o[2]), int(o[3])) for o in p.outcomes]
-    rows = len(samples) + len(usage)
-    with _WRITING:
-        if accounts:
-            accounts_q.upsert_accounts(store, accounts, origin="seat")
-        if states:
-            accounts_q.set_states(store, states)
-        samples_q.write_samples(store, samples)
-        usage_q.write_usage(store, usage)
-        hub_q.set_outcome_hours(store, outcomes)
-        hub_q.record_push(store, seat, p.push_id[:64], time.time(), interval_s=p.interval_s, sent_ts=p.sent_ts,
-                          rows=rows)
+    with _SQLITE_WRITER if store.is_sqlite else contextlib.nullcontext():
+        hub_q.store_push(store, seat, p.push_id[:64], time.time(), accounts=accounts, states=states,
+                         samples=samples, usage=usage, outcomes=outcomes, interval_s=p.interval_s,
+                         sent_ts=p.sent_ts)
     return {"push_id": p.push_id, "seat": seat, "accounts": len(accounts), "states": len(states),
             "samples": len(samples), "usage": len(usage), "outcomes": len(outcomes)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,3 +28,8 @@ def dt(value: float | None) -> datetime | None:
 
 def chunks(rows: list[Any], size: int) -> list[list[Any]]:
     return [rows[i:i + size] for i in range(0, len(rows), size)]
+
+
+def begin(store: Store, conn: Any = None) -> AbstractContextManager[Any]:
+    """A transaction of its own, or the caller's (``conn``): several writes that must land together share one."""
+    return store.engine.begin() if conn is None else nullcontext(conn)

@@ -11,13 +11,13 @@ from sqlalchemy import delete, func, or_, select, text, update
 
 from quotawarden.domain import Account, AccountState, Outcome
 from quotawarden.store import schema
-from quotawarden.store._sql import dt, insert, ts
+from quotawarden.store._sql import begin, dt, insert, ts
 from quotawarden.store.engine import Store
 from quotawarden.store.health_inputs import KNOWN_ACCOUNTS
 
 
 def upsert_accounts(store: Store, items: Iterable[Account], *, origin: str = "config",
-                    fingerprints: dict[str, str] | None = None) -> None:
+                    fingerprints: dict[str, str] | None = None, conn: Any = None) -> None:
     """Insert or update accounts; a fingerprint already recorded is kept when none is given (the config sync at
     start-up resolves no keys)."""
     now = time.time()
@@ -32,8 +32,8 @@ def upsert_accounts(store: Store, items: Iterable[Account], *, origin: str = "co
     cols = {c: getattr(ins.excluded, c) for c in rows[0] if c not in ("id", "created_ts")}
     cols["fingerprint"] = func.coalesce(ins.excluded.fingerprint, schema.accounts.c.fingerprint)
     stmt = ins.on_conflict_do_update(index_elements=["id"], set_=cols)
-    with store.engine.begin() as conn:
-        conn.execute(stmt, rows)
+    with begin(store, conn) as c:
+        c.execute(stmt, rows)
 
 
 def record_fingerprints(store: Store, fingerprints: Mapping[str, str]) -> None:
@@ -87,8 +87,8 @@ def remove_account(store: Store, account_id: str) -> bool:
     return bool(n)
 
 
-def set_states(store: Store, states: Iterable[AccountState], details: dict[str, dict[str, Any]] | None = None
-               ) -> None:
+def set_states(store: Store, states: Iterable[AccountState], details: dict[str, dict[str, Any]] | None = None,
+               *, conn: Any = None) -> None:
     rows = [{"account_id": s.account_id, "outcome": s.outcome.value, "reason": s.reason,
              "observed_ts": ts(s.observed_at), "retry_ts": ts(s.retry_at),
              "details": (details or {}).get(s.account_id)} for s in states]
@@ -97,8 +97,8 @@ def set_states(store: Store, states: Iterable[AccountState], details: dict[str, 
     ins = insert(store, schema.account_state)
     stmt = ins.on_conflict_do_update(index_elements=["account_id"], set_={
         c: getattr(ins.excluded, c) for c in rows[0] if c != "account_id"})
-    with store.engine.begin() as conn:
-        conn.execute(stmt, rows)
+    with begin(store, conn) as c:
+        c.execute(stmt, rows)
 
 
 def states(store: Store) -> dict[str, AccountState]:

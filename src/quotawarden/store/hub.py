@@ -14,8 +14,12 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from quotawarden.domain import Account, AccountState, QuotaSample, UsageEvent
+from quotawarden.store import accounts as accounts_q
+from quotawarden.store import samples as samples_q
 from quotawarden.store import schema
-from quotawarden.store._sql import insert
+from quotawarden.store import usage as usage_q
+from quotawarden.store._sql import begin, insert
 from quotawarden.store.engine import Store
 from quotawarden.store.schema_health import outcome_hours
 from quotawarden.store.schema_hub import hub_cursors, hub_seats
@@ -141,7 +145,7 @@ def pending(store: Store, samples_id: int, usage_ts: float) -> dict[str, int]:
 # -- the hub's side -------------------------------------------------------------------------------------------
 
 
-def set_outcome_hours(store: Store, rows: Iterable[tuple[str, float, int, int]]) -> None:
+def set_outcome_hours(store: Store, rows: Iterable[tuple[str, float, int, int]], *, conn: Any = None) -> None:
     """A seat's counts per (account, hour) replace what the hub held: a replayed push counts nothing twice."""
     data = [{"account_id": a, "hour_ts": h, "ok": ok, "errors": err} for a, h, ok, err in rows]
     if not data:
@@ -149,21 +153,41 @@ def set_outcome_hours(store: Store, rows: Iterable[tuple[str, float, int, int]])
     ins = insert(store, outcome_hours)
     stmt = ins.on_conflict_do_update(index_elements=["account_id", "hour_ts"],
                                      set_={"ok": ins.excluded.ok, "errors": ins.excluded.errors})
-    with store.engine.begin() as conn:
-        conn.execute(stmt, sorted(data, key=lambda r: (r["account_id"], r["hour_ts"])))
+    with begin(store, conn) as c:
+        c.execute(stmt, sorted(data, key=lambda r: (r["account_id"], r["hour_ts"])))
 
 
 def record_push(store: Store, seat: str, push_id: str, now: float, *, interval_s: float | None,
-                sent_ts: float | None, rows: int) -> None:
+                sent_ts: float | None, rows: int, conn: Any = None) -> None:
     t = hub_seats
     ins = insert(store, t)
     stmt = ins.on_conflict_do_update(index_elements=["seat"], set_={
         "last_push_ts": ins.excluded.last_push_ts, "last_push_id": ins.excluded.last_push_id,
         "interval_s": ins.excluded.interval_s, "sent_ts": ins.excluded.sent_ts,
         "pushes": t.c.pushes + 1, "rows": t.c.rows + ins.excluded.rows})
-    with store.engine.begin() as conn:
-        conn.execute(stmt, {"seat": seat, "first_push_ts": now, "last_push_ts": now, "last_push_id": push_id,
+    with begin(store, conn) as c:
+        c.execute(stmt, {"seat": seat, "first_push_ts": now, "last_push_ts": now, "last_push_id": push_id,
                             "interval_s": interval_s, "sent_ts": sent_ts, "pushes": 1, "rows": rows})
+
+
+def store_push(store: Store, seat: str, push_id: str, now: float, *, accounts: Sequence[Account],
+               states: Sequence[AccountState], samples: Sequence[QuotaSample], usage: Sequence[UsageEvent],
+               outcomes: Sequence[tuple[str, float, int, int]], interval_s: float | None,
+               sent_ts: float | None) -> None:
+    """One push, in one transaction (one commit, one flush to disk): accounts, states, readings, usage events,
+    call counts and the seat's push record land together or not at all."""
+    with store.engine.begin() as conn:
+        if accounts:
+            accounts_q.upsert_accounts(store, accounts, origin="seat", conn=conn)
+        if states:
+            accounts_q.set_states(store, states, conn=conn)
+        samples_q.write_samples(store, samples, conn=conn)
+        if usage:
+            stmt = insert(store, schema.usage_events).on_conflict_do_nothing(index_elements=["dedup_key"])
+            conn.execute(stmt, [usage_q._row(e) for e in usage])
+        set_outcome_hours(store, outcomes, conn=conn)
+        record_push(store, seat, push_id, now, interval_s=interval_s, sent_ts=sent_ts,
+                    rows=len(samples) + len(usage), conn=conn)
 
 
 def seats(store: Store) -> list[SeatRow]:
