@@ -8,6 +8,7 @@ A route this table does not name still has to refuse a caller without a credenti
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,7 +78,7 @@ def routes(app: Any) -> list[tuple[str, str]]:
                             "/proxy": PROXY}.get(r.path, ("GET", r.path + "/")))
             else:
                 for m in sorted((getattr(r, "methods", None) or {"GET"}) - {"HEAD"}):
-                    out.append((m, prefix + r.path))
+                    out.append((m, re.sub(r"\{(\w+):\w+\}", r"{\1}", prefix + r.path)))  # {id:path} -> {id}
     walk(app.routes)
     return out
 
@@ -166,9 +167,10 @@ def expected(bind: str, method: str, path: str, who: str) -> str:
         return "ok"
     if route == PROXY:  # on loopback with no token configured, the proxy's own rules (its own 401 without a key)
         return "proxy" if bind == "loopback" else "denied"
-    if route in PAGES:
+    page = not path.startswith(("/v1/", "/mcp", "/proxy", "/metrics"))  # every other path is the dashboard's
+    if route in PAGES or (page and method == "GET"):
         return "ok" if bind == "loopback" else "denied"  # an instance key is no dashboard credential
-    if route in PAGE_POSTS:
+    if route in PAGE_POSTS or page:
         return "forbidden" if bind == "loopback" else "denied"  # loopback: no CSRF token
     if who == "none":
         return "denied"
