@@ -56,8 +56,7 @@ rpd_limit = 20
             from google import genai
             from google.genai import types
 
-            client = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=f"{url}/gemini",
-                                                                              api_version="v1beta"))
+            client = genai.Client(api_key=KEY, http_options=types.HttpOptions(base_url=f"{url}/gemini"))
             for _ in range(2):  # the official SDK, as an application would call it
                 answer = client.models.generate_content(model="gemini-2.5-flash", contents="hello")
                 assert answer.usage_metadata is not None and answer.usage_metadata.prompt_token_count

@@ -119,11 +119,12 @@ def error(req: EmuRequest, kind: str) -> Response:
 
 EMULATOR = EmulatedProvider(
     slug="gemini",
-    routes=[
-        Route("GET", "/v1beta/models", models),
-        Route("POST", "/v1beta/models/{model}:generateContent", generate),
-        Route("POST", "/v1beta/models/{model}:streamGenerateContent", stream),
-        Route("POST", "/v1beta/models/{model}:countTokens", count_tokens),
+    routes=[  # the stable v1 and the v1beta surface answer alike (the SDK picks either)
+        route for version in ("v1beta", "v1") for route in (
+            Route("GET", f"/{version}/models", models),
+            Route("POST", f"/{version}/models/{{model}}:generateContent", generate),
+            Route("POST", f"/{version}/models/{{model}}:streamGenerateContent", stream),
+            Route("POST", f"/{version}/models/{{model}}:countTokens", count_tokens))
     ],
     error=error,
     credential_hint=r"^AIza",
