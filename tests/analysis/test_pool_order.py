@@ -69,3 +69,23 @@ def test_pacing_holds_back_an_account_ahead_of_its_line_within_its_tier_only() -
 def test_an_unknown_strategy_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown strategy"):
         pool_order.Rules("round_robin")
+
+
+def test_drain_soonest_spends_the_weekly_allowance_that_expires_first_then_the_soonest_window() -> None:
+    """With window lengths known, the allowance that expires (the longest window with room) decides; a 5h window
+    only orders accounts whose allowances expire together."""
+    def acct(i: str, reset_5h: float, reset_7d: float) -> planner.Option:
+        return planner.option(i, "claude", planner.INCLUDED, "GREEN",
+                              rooms=[Room("5h", 0.3, 1.0, reset_5h, length_s=5 * H),
+                                     Room("7d", 0.3, 1.0, reset_7d, length_s=168 * H)])
+
+    p = planner.plan([acct("soon-5h", 0.5 * H, 100 * H), acct("soon-week", 4 * H, 20 * H)], strategy="drain_soonest")
+    assert [c.account_id for c in p.ranked] == ["soon-week", "soon-5h"]
+    assert p.ranked[0].expires_t == 20 * H and p.ranked[0].window == "5h"
+    p = planner.plan([acct("a", 4 * H, 100 * H), acct("b", 0.5 * H, 100 * H)], strategy="drain_soonest")
+    assert [c.account_id for c in p.ranked] == ["b", "a"]
+    # a week with no room left is not the allowance: the account's expiry falls back to what has room
+    full = planner.option("full", "claude", planner.INCLUDED, "GREEN",
+                          rooms=[Room("5h", 0.1, 1.0, H, length_s=5 * H),
+                                 Room("7d", 1.0, 1.0, 5 * H, length_s=168 * H)])
+    assert planner.expires(full) == H

@@ -28,7 +28,8 @@ def claude(name: str, used_5h: float, reset_5h_min: float, **kw: Any) -> EmuAcco
     now = datetime.now(UTC)
     return EmuAccount(name, "claude", f"sk-ant-oat01-{name}-" + "x" * 30, limits={"5h": 1.0, "7d": 1.0},
                       used={"5h": used_5h, "7d": kw.pop("used_7d", 0.05)},
-                      resets={"5h": now + timedelta(minutes=reset_5h_min), "7d": now + timedelta(days=6)}, **kw)
+                      resets={"5h": now + timedelta(minutes=reset_5h_min),
+                              "7d": now + timedelta(days=kw.pop("reset_7d_days", 6))}, **kw)
 
 
 @contextmanager
@@ -69,15 +70,20 @@ def served(service: Any) -> list[str]:
     return [e.account_id or "" for e in sorted(usage_q.events_between(service.store), key=lambda e: e.dedup_key)]
 
 
-@pytest.mark.parametrize(("strategy", "winner"), [("drain_soonest", "soon"), ("headroom", "later")])
-def test_the_pool_strategy_picks_the_account(tmp_path: Path, monkeypatch: Any, strategy: str, winner: str) -> None:
-    """drain_soonest: the account whose window resets soonest (30 min) gets the traffic once each account's
-    windows were read (one request each); headroom: the one with the most room."""
-    accounts = [claude("later", 0.10, 240), claude("mid", 0.30, 120), claude("soon", 0.30, 30)]
+@pytest.mark.parametrize(("strategy", "week_days", "winner"), [
+    ("drain_soonest", (6, 6, 6), "a-soon"),  # same week: the 5h window that resets soonest (30 min)
+    ("drain_soonest", (6, 2, 6), "b-mid"),  # b-mid's weekly allowance expires first: it goes first
+    ("headroom", (6, 6, 6), "c-later")])  # the most room
+def test_the_pool_strategy_picks_the_account(tmp_path: Path, monkeypatch: Any, strategy: str,
+                                             week_days: tuple[int, int, int], winner: str) -> None:
+    """Once each account's windows were read (one request each, in name order), the pool's strategy decides."""
+    accounts = [claude(n, used, m, reset_7d_days=d)
+                for (n, used, m), d in zip((("a-soon", 0.30, 30), ("b-mid", 0.30, 120), ("c-later", 0.10, 240)),
+                                           week_days, strict=True)]
     with pool_proxy(tmp_path, monkeypatch, accounts, f'strategy = "{strategy}"') as (client, service):
         got = ask(client, 7, accounts)
     assert served(service) == got  # the stored usage says the same
-    assert got[:3] == ["later", "mid", "soon"]  # each one's windows read once
+    assert got[:3] == ["a-soon", "b-mid", "c-later"]  # each one's windows read once
     assert got[3:] == [winner] * 4
 
 
@@ -144,9 +150,9 @@ def test_an_account_answering_from_paid_overage_is_paused_until_its_reset(
 @pytest.mark.parametrize(("pacing", "winner"), [(False, "a-ahead"), (True, "b-behind")])
 def test_pacing_holds_back_an_account_ahead_of_its_straight_line(tmp_path: Path, monkeypatch: Any, pacing: bool,
                                                                   winner: str) -> None:
-    """a-ahead used 60% of a 5h window one hour in (the line is at 20%) and resets sooner; b-behind used 10% half
-    an hour in. drain_soonest alone picks a-ahead; with pacing it waits behind b-behind."""
-    accounts = [claude("a-ahead", 0.60, 240), claude("b-behind", 0.10, 270)]
+    """a-ahead used 60% of a 5h window one hour in (the line is at 20%) and its week resets sooner; b-behind used
+    10% half an hour in. drain_soonest alone picks a-ahead; with pacing it waits behind b-behind."""
+    accounts = [claude("a-ahead", 0.60, 240, reset_7d_days=3), claude("b-behind", 0.10, 270)]
     with pool_proxy(tmp_path, monkeypatch, accounts,
                     f'strategy = "drain_soonest"\npacing = {str(pacing).lower()}') as (client, _):
         assert ask(client, 5, accounts)[2:] == [winner] * 3

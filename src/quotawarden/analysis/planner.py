@@ -20,7 +20,9 @@ Order, for a task class (``heavy``, ``light`` or any configured one):
    answering from paid extra usage (outcome ``OVERAGE``) counts as paid;
 3. the strategy's key (:data:`STRATEGIES`): ``drain_soonest`` (default) puts first the accounts whose pace allows
    it (no window projected to reach its hard cap before its reset, by ``analysis.burn`` through
-   ``analysis.health.decide``), the one whose window with room resets soonest first, then more headroom; then
+   ``analysis.health.decide``), the one whose allowance expires soonest first (its longest window with room, when
+   window lengths are known: a weekly or monthly allowance, which a 5h window only gates), then the one whose window
+   with room resets soonest, then more headroom; then
    accounts whose usage is unknown; then the ones that would reach a cap before their reset, most headroom
    first. ``headroom`` is the older order: most headroom on the tightest window first, then the sooner reset.
 
@@ -73,6 +75,8 @@ class Room(NamedTuple):
     """Epoch seconds of its reset; None when it does not reset (a balance)."""
     reaches_cap: bool = False
     """At its burn rate it reaches ``cap`` before its reset (``analysis.burn.Projection.cap_before_reset``)."""
+    length_s: float | None = None
+    """Its nominal length (5h = 18000), when known: the longest window with room is the allowance that expires."""
 
 
 class Option(NamedTuple):
@@ -113,6 +117,9 @@ class Choice(NamedTuple):
     pool: str | None
     extra_usage: bool = False
     """An included account answering from paid extra usage (outcome ``OVERAGE``)."""
+    expires_t: float | None = None
+    """The reset of the account's longest window with room (its weekly or monthly allowance, when window lengths
+    are known; else the drain window's reset): when the capacity that goes unused is lost."""
 
     @property
     def group(self) -> int:
@@ -121,10 +128,12 @@ class Choice(NamedTuple):
 
 
 def drain_soonest(c: Choice) -> tuple[Any, ...]:
-    """Capacity that expires soonest first, while its pace allows it."""
+    """Capacity that expires soonest first, while its pace allows it: the longest window's reset (the allowance a
+    short window only gates), then the soonest reset of a window with room."""
     group = c.group
-    return (group, c.resets_t if c.resets_t is not None and group == 0 else _INF, -(c.headroom or 0.0),
-            c.account_id)
+    soon = c.resets_t if c.resets_t is not None and group == 0 else _INF
+    expires = c.expires_t if c.expires_t is not None and group == 0 else soon
+    return (group, expires, soon, -(c.headroom or 0.0), c.account_id)
 
 
 def headroom(c: Choice) -> tuple[Any, ...]:
@@ -248,6 +257,17 @@ def is_member(account_id: str, provider: str, account_pool: str | None, name: st
     return provider == name or account_pool == name
 
 
+def expires(o: Option, min_room: float = 0.0) -> float | None:
+    """The reset of the longest window (by ``Room.length_s``) that still has room; None when no length is known."""
+    longest: Room | None = None
+    for r in o.rooms:
+        if r.length_s is None or r.resets_t is None or r.ratio is None or r.cap - r.ratio <= min_room:
+            continue
+        if longest is None or r.length_s > (longest.length_s or 0.0):
+            longest = r
+    return longest.resets_t if longest is not None else None
+
+
 def measure(o: Option, min_room: float = 0.0) -> tuple[float | None, str | None, str | None, float | None,
                                                        float | None, bool]:
     """(headroom, binding window, drain window, its ratio, its reset, pace ok) of one account."""
@@ -304,7 +324,7 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
             continue
         ranked.append(Choice(o.account_id, o.provider, capacity, link, klass.tiers.index(capacity), room, binding,
                              window, ratio, resets_t, pace_ok, klass.models.get(o.provider),
-                             chain[link] or o.pool, o.outcome == "OVERAGE"))
+                             chain[link] or o.pool, o.outcome == "OVERAGE", expires(o, cfg.min_headroom)))
     ranked.sort(key=lambda c: (c.chain, c.tier, *key(c)))
     return Plan(klass.name, strat, ranked, skipped, [c for c in chain if c], now)
 

@@ -16,9 +16,10 @@ every account of a tier is ahead, their order stands.
 2. it has the same fallback link, capacity tier and pace group as the planner's best (an account that would reach
    a cap before its reset, or whose usage became unknown, has left its group);
 3. pacing does not hold it back (unless it holds back the best too); and
-4. the best does not beat it by the pool's margin: under ``drain_soonest`` the best's window resets more than
-   ``margin_s`` seconds (default 900) sooner; under ``headroom`` the best has more than ``margin`` (default 0.05,
-   five points) more headroom.
+4. the best does not beat it by the pool's margin: under ``drain_soonest`` the best's allowance expires (its
+   longest window with room resets, ``Choice.expires_t``) more than ``margin_s`` seconds (default 900) sooner, or
+   expires within ``margin_s`` of it and its soonest window with room resets more than ``margin_s`` sooner;
+   under ``headroom`` the best has more than ``margin`` (default 0.05, five points) more headroom.
 
 Alternating near-equal readings therefore never move a pool back and forth; a real difference still does.
 """
@@ -67,9 +68,18 @@ def _beats(best: Choice, cur: Choice, rules: Rules) -> bool:
         if cur.headroom is None:
             return best.headroom is not None
         return best.headroom is not None and best.headroom > cur.headroom + rules.margin
-    if cur.resets_t is None:
-        return best.resets_t is not None
-    return best.resets_t is not None and best.resets_t < cur.resets_t - rules.margin_s
+    for b, c in ((_expiry(best), _expiry(cur)), (best.resets_t, cur.resets_t)):
+        if c is None:
+            return b is not None
+        if b is None or b > c + rules.margin_s:
+            return False
+        if b < c - rules.margin_s:
+            return True
+    return False
+
+
+def _expiry(c: Choice) -> float | None:
+    return c.expires_t if c.expires_t is not None else c.resets_t
 
 
 def _band(c: Choice) -> tuple[int, int]:

@@ -84,7 +84,8 @@ def rooms(st: AccountStatus, policy: Policy | None = None) -> tuple[Room, ...]:
     for w in st.windows:
         cap = float(w.extra.get("hard_cap") or pol.cap(st.account.provider, w.name))
         out.append(Room(w.name, w.sample.effective_ratio, cap,
-                        w.sample.resets_at.timestamp() if w.sample.resets_at else None, w.cap_reached_at is not None))
+                        w.sample.resets_at.timestamp() if w.sample.resets_at else None, w.cap_reached_at is not None,
+                        w.sample.window_length_s))
     return tuple(out)
 
 

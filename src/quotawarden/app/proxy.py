@@ -136,7 +136,8 @@ class RotationRanker:
                     continue
                 reset_t = s.resets_at.timestamp() if s.resets_at is not None else None
                 ratio = 0.0 if reset_t is not None and reset_t <= t else s.effective_ratio  # reset: empty
-                rooms.append(planner.Room(s.window, ratio, self.policy.cap(provider, s.window), reset_t))
+                rooms.append(planner.Room(s.window, ratio, self.policy.cap(provider, s.window), reset_t,
+                                          length_s=s.window_length_s))
                 if rules.pacing and pool_order.ahead_of_pace(ratio, reset_t, s.window_length_s, t):
                     held.add(i)
             kind = self.kinds.get(provider) if self.kinds is not None else "subscription"
