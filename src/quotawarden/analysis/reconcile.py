@@ -2,7 +2,8 @@
 
 A window may be read by a probe, the proxy's headers, the Claude Code status line, Codex's logs and admin reports
 at once. Every view shows the same one: the **freshest official** reading (an estimate only when no official one
-exists), with beside it what each *fresh* source said and a ``disagreement`` flag.
+exists, or when the official one's window has reset since and an estimate of the current window exists, such as a
+counted Gemini window), with beside it what each *fresh* source said and a ``disagreement`` flag.
 
 * **fresh**: observed within :data:`FRESH_S` (10 minutes) of ``now``, or within the window's own length when that
   is shorter (a per-minute window is fresh for a minute). One rule, :func:`fresh_span`.
