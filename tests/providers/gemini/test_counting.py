@@ -198,3 +198,22 @@ rpd_limit = 5
 
     assert gemini_cli_uses_api_key(tmp_path)
     service.close()
+
+
+def test_an_official_429_stands_until_its_window_resets_then_the_count_does() -> None:
+    from quotawarden.analysis import reconcile
+    from quotawarden.domain import QuotaSample, Unit
+
+    now = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    lim = counting.Limits(rpd=1500)
+    counted = counting.samples("g", lim, counting.Counts(day_requests=12), now)[0]
+
+    def exhausted(resets_at: datetime) -> QuotaSample:
+        return QuotaSample(observed_at=now - timedelta(hours=5), account_id="g", window="rpd", unit=Unit.REQUESTS,
+                           source=Source.PROXY, used_ratio=1.0, resets_at=resets_at, status="RESOURCE_EXHAUSTED",
+                           window_length_s=86400)
+
+    current = exhausted(datetime(2026, 1, 16, 8, 0, tzinfo=UTC))
+    assert reconcile.reconcile([current, counted], now)[("g", "rpd")].sample is current
+    over = exhausted(datetime(2026, 1, 15, 8, 0, tzinfo=UTC))  # that day ended at midnight Pacific
+    assert reconcile.reconcile([over, counted], now)[("g", "rpd")].sample is counted
