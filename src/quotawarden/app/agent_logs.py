@@ -293,7 +293,12 @@ def report_env(env: LogsEnv, query: ReportQuery) -> dict[str, Any]:
 def ingest_logs(svc: AppContext, sources: Iterable[str] | None = None,
                 paths: Mapping[str, list[str]] | list[str] | None = None,
                 progress: Progress | None = None) -> IngestReport:
-    return ingest_env(from_service(svc), sources, paths, progress)
+    report = ingest_env(from_service(svc), sources, paths, progress)
+    if report.events:  # calls read from logs move counted windows (analysis.counting): store them for fast views
+        from quotawarden.app import reports
+
+        reports.store_counted(svc.store, svc.config.accounts, svc.now())
+    return report
 
 
 def usage_report(svc: AppContext, query: ReportQuery) -> dict[str, Any]:

@@ -93,10 +93,10 @@ def record(svc: AppContext, results: Sequence[ProbeResult]) -> None:
     # probe just read officially (a 429's violation) keeps that reading
     from quotawarden.app import reports
 
-    official = {(r.account_id, s.window) for r in attempted for s in r.samples if s.provenance is Provenance.OFFICIAL}
+    official = frozenset((r.account_id, s.window) for r in attempted for s in r.samples
+                         if s.provenance is Provenance.OFFICIAL)
     polled = [a for a in svc.config.accounts if a.id in {r.account_id for r in attempted}]
-    samples_q.write_samples(svc.store, [s for s in reports.counted(svc.store, polled, svc.now())
-                                        if (s.account_id, s.window) not in official])
+    reports.store_counted(svc.store, polled, svc.now(), official)
     usage = [u for r in attempted for u in r.usage]
     if usage:
         usage_q.write_usage(svc.store, usage)

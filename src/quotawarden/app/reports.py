@@ -78,6 +78,24 @@ def counted(store: Store, accounts: Sequence[Account], now: datetime) -> list[Qu
             for s in counting.samples(aid, lim, counting.Counts(*rows.get(aid, (0, 0, 0, 0))), now)]
 
 
+def store_counted(store: Store, accounts: Sequence[Account], now: datetime,
+                  official: frozenset[tuple[str, str]] = frozenset()) -> int:
+    """Write the counted windows to the store (so the fast summary and the status line read them), except where
+    an official reading of the window still stands (a 429's violation before its reset) or is named in
+    ``official`` (just read by a probe). Returns how many were written."""
+    from quotawarden.domain import Provenance
+    from quotawarden.store import samples as samples_q
+
+    found = counted(store, accounts, now)
+    if not found:
+        return 0
+    standing = {(s.account_id, s.window) for s in samples_q.latest(store, sorted({s.account_id for s in found}))
+                if s.provenance is Provenance.OFFICIAL and s.resets_at is not None and s.resets_at > now}
+    keep = [s for s in found if (s.account_id, s.window) not in standing | official]
+    samples_q.write_samples(store, keep)
+    return len(keep)
+
+
 READINGS_HORIZON_S = DAY
 """How far back an official reading is looked for when the newest sample of a window is an estimate."""
 

@@ -107,6 +107,10 @@ rpd_limit = 5
     service = build_service(cfg, store_url=db_url, clock=clock)
     report = service.ingest_logs()
     assert report.events == 4
+    from quotawarden.store import samples as samples_q
+
+    stored = {x.window: x for x in samples_q.latest(service.store, ["gemini-free"])}  # what the fast views read
+    assert stored["rpd"].used == 4 and stored["rpd"].status == "counted"
     w = _windows(service.status_report(), "gemini-free")
     assert (w["rpm"]["used"], w["rpd"]["used"], w["tpm"]["used"]) == (4, 4, 67112 + 72464 + 46891 + 46991)
     assert w["rpd"]["resets_at"] == "2026-04-28T07:00:00Z"  # midnight PDT
