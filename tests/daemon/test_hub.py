@@ -281,3 +281,26 @@ def test_pushes_to_two_replicas_on_postgresql_land_once(tmp_path: Path, env: Non
         r2.close()
     finally:
         next(gen, None)
+
+
+def test_the_daemon_pushes_on_its_interval_and_the_hub_alerts_on_pushed_readings(tmp_path: Path, env: None) -> None:
+    from quotawarden.app.daemon.scheduler import Daemon
+
+    hub_svc = make_service(f"sqlite:///{tmp_path / 'hub.db'}", tmp_path, HUB_SEATS)
+    with running(lambda: create_app(hub_svc, admin_token=ADMIN)) as srv:
+        bob = seat(tmp_path, "bob", f"http://127.0.0.1:{srv.port}", BOB)
+        work(bob, datetime.now(UTC) - timedelta(minutes=5), 10, used=0.97)
+        specs = {spec.name: (spec, trigger) for spec, trigger in Daemon(bob).jobs()}
+        spec, trigger = specs["push"]
+        assert spec.singleton and trigger.interval.total_seconds() == 2
+        assert spec.fn()["sent"]["samples"] == 20
+        asyncio.run(Daemon(hub_svc).alerts())
+        keys = {a["account_id"] for a in hub_svc.alert_rows("open")}
+        assert "bob/max" in keys
+        srv.stop()
+        work(bob, datetime.now(UTC) - timedelta(minutes=1), 3, used=0.97)
+        with pytest.raises(RuntimeError, match="unreachable"):  # the job run fails; the rows wait
+            spec.fn()
+    assert "push" not in {s.name for s, _ in Daemon(hub_svc).jobs()}
+    bob.close()
+    hub_svc.close()

@@ -9,7 +9,8 @@
 * ``prune``  daily: raw samples older than ``keep_raw_days`` become hourly roll-ups.
 * ``reap``   instances that missed 3 heartbeat intervals are removed.
 * ``push``   every ``hub.interval`` on a seat (``[hub] url``): new readings, usage and outcomes to the hub (one
-  replica); a hub that is down fails the run and the rows wait in the store for the next one.
+  replica); a hub that is down fails the run and the rows wait in the store for the next one. On a hub
+  (``[[hub.seats]]``) alerts are also evaluated every ``hub.interval``: the seats' readings come by push.
 """
 
 from __future__ import annotations
@@ -240,6 +241,8 @@ class Daemon:
                       next_run_time=_soon())
         for spec, trigger in self.jobs():
             sched.add_job(self._runner(spec), trigger, id=spec.name)
+        if self.settings.hub.seats:  # a hub: seats' readings arrive by push, not after this replica's polls
+            sched.add_job(self.alerts, IntervalTrigger(seconds=float(self.settings.hub.interval)), id="hub-alerts")
         sched.start()
         self.scheduler = sched
         log.info("scheduler started as %s", self.holder)
