@@ -19,9 +19,11 @@ from quotawarden.analysis.team import team_json
 from quotawarden.app.hub import MAX_BODY, HubError
 from quotawarden.interfaces.api.auth import HubCaller, hub_caller, may_read_seat
 from quotawarden.interfaces.api.errors import error_responses
-from quotawarden.interfaces.api.state import ApiState, api_state
+from quotawarden.interfaces.api.state import ApiState, TTLCache, api_state
 
 router = APIRouter(prefix="/v1/hub", tags=["hub"])
+TEAM_TTL_S = 5.0
+"""How long one team view is served (every seat's status: the heaviest read on a hub)."""
 _BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
     "application/json": {"schema": {"type": "object"}}}}}
 
@@ -68,21 +70,25 @@ async def push(request: Request, response: Response, who: HubCaller = Depends(hu
                                       request.headers.get("content-encoding"))
     except HubError as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    st.status.clear()
     response.headers["Server-Timing"] = f"store;dur={(time.perf_counter() - started) * 1000:.1f}"
     return ack
 
 
 @router.get("/team", responses=error_responses(401, 403))
-async def team(seat: str | None = Query(None, max_length=64, description="One seat (a seat token: its own)."),
+async def team(request: Request,
+               seat: str | None = Query(None, max_length=64, description="One seat (a seat token: its own)."),
                days: float = Query(30, gt=0, le=366, description="Cost over this many days."),
                who: HubCaller = Depends(hub_caller), st: ApiState = Depends(api_state)) -> dict[str, Any]:
-    """The team view (``quotawarden team --json``'s shape): every seat for the admin, its own for a seat."""
+    """The team view (``quotawarden team --json``'s shape): every seat for the admin, its own for a seat.
+    Computed at most every few seconds (``TEAM_TTL_S``) however many readers ask."""
     if seat is not None:
         may_read_seat(who, seat)
     only = seat if seat is not None else who.seat
-    view = await run_in_threadpool(st.service.team, only, days)
-    return team_json(view)
+    cache = getattr(request.app.state, "hub_team", None)
+    if cache is None:
+        cache = request.app.state.hub_team = TTLCache(TEAM_TTL_S)
+    answer: dict[str, Any] = await cache.aget((only, days), lambda: team_json(st.service.team(only, days)))
+    return answer
 
 
 @router.get("/seats/{seat}/status", responses=error_responses(401, 403, 404))
