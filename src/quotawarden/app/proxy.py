@@ -206,7 +206,25 @@ class StoreWriter:
             self._store = None
 
     def __call__(self, batch: Batch) -> None:
-        write_batch(self.open(), batch)
+        store = self.open()
+        write_batch(store, batch)
+        self.count(store, batch)
+
+    def count(self, store: Store, batch: Batch) -> None:
+        """The counted windows (``analysis.counting``) of the accounts this batch's traffic used, stored for the
+        fast summary and status line. Derived data: a failure here is logged, never a failed (retried) batch."""
+        ids = {e.account_id for e in batch.usage if e.account_id}
+        if not ids:
+            return
+        from quotawarden.analysis.counting import limits_of
+        from quotawarden.app.reports import store_counted
+
+        limited = [a for a in self.service.config.accounts if a.id in ids and limits_of(a) is not None]
+        if limited:
+            try:
+                store_counted(store, limited, self.service.now())
+            except Exception as exc:  # the usage itself is stored; the next batch or poll counts again
+                log.warning("counted windows not stored: %s", type(exc).__name__)
 
 
 def write_batch(store: Store, batch: Batch) -> None:

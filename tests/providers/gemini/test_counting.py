@@ -72,12 +72,17 @@ rpd_limit = 20
         report = service.status_report()
         w = _windows(report, "gemini-free")
         assert (w["rpm"]["used"], w["rpm"]["limit"], w["rpd"]["used"], w["rpd"]["limit"]) == (3, 5, 3, 20)
-        assert w["rpm"]["used_ratio"] == 0.6 and w["rpm"]["status"] == "YELLOW"
+        from quotawarden.store import samples as samples_q
+
+        stored = {x.window: x for x in samples_q.latest(service.store, ["gemini-free"])}  # the fast views' input
+        assert stored["rpd"].used == 3 and stored["rpd"].source is Source.PROXY
+        # 60 % of the minute used within seconds: at least YELLOW (RED when the stored counts show it burning fast)
+        assert w["rpm"]["used_ratio"] == 0.6 and w["rpm"]["status"] in ("YELLOW", "RED")
         assert all(w[n]["provenance"] == "estimated" and w[n]["source"] == "proxy"
                    and w[n]["provider_status"] == "counted" for n in ("rpm", "tpm", "rpd"))
         assert 0 < w["tpm"]["used"] < 250000
         acct = next(a for a in report["accounts"] if a["id"] == "gemini-free")
-        assert acct["status"] == "YELLOW"
+        assert acct["status"] in ("YELLOW", "RED")
         assert KEY not in json.dumps(report)
         service.close()
 
