@@ -156,3 +156,15 @@ def test_pacing_holds_back_an_account_ahead_of_its_straight_line(tmp_path: Path,
     with pool_proxy(tmp_path, monkeypatch, accounts,
                     f'strategy = "drain_soonest"\npacing = {str(pacing).lower()}') as (client, _):
         assert ask(client, 5, accounts)[2:] == [winner] * 3
+
+
+def test_pool_settings_errors_name_file_line_and_field(tmp_path: Path) -> None:
+    from quotawarden.errors import ConfigError
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[pools]]\nname = "team"\nstrategy = "fastest"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config.toml:3: pools\[0\]\.strategy: .*drain_soonest.*headroom"):
+        build_service(cfg, store_url=f"sqlite:///{tmp_path / 'qw.db'}")
+    cfg.write_text('[[pools]]\nname = "team"\nswitch_margin = 2\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"config.toml:3: pools\[0\]\.switch_margin"):
+        build_service(cfg, store_url=f"sqlite:///{tmp_path / 'qw.db'}")
