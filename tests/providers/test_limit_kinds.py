@@ -5,6 +5,7 @@ then the same through the probe runner over loopback and through the proxy pool'
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,3 +130,21 @@ def test_probe_outcomes_over_loopback(fault: str, outcome: Outcome) -> None:
     assert r.outcome is outcome, r.reason
     assert r.retry_at is not None and NOW < r.retry_at <= NOW + timedelta(seconds=60)
     assert acct.credential not in r.reason
+
+
+@pytest.mark.parametrize(("key", "outcome"), [("seven_day_opus", Outcome.OK), ("five_hour", Outcome.LIMITED)])
+def test_claude_usage_one_models_cap_is_not_the_plans_limit(key: str, outcome: Outcome) -> None:
+    """The usage endpoint with one window at 100 %: Opus's own weekly cap leaves the account OK (the window says
+    RED, ``exhausted_models`` names it); the 5-hour window used up is the plan's limit."""
+    from quotawarden.spec import ProbeContext
+
+    body = json.loads((HERE / "claude/anthropic_oauth_usage.json").read_text())
+    body[key] = {"utilization": 100.0, "resets_at": (NOW + timedelta(days=2)).isoformat()}
+    body["extra_usage"] = {"is_enabled": False}  # no paid extra usage: a used-up plan window is LIMITED
+    spec = PLUGINS.provider("claude")
+    ctx = ProbeContext(Account("max", "claude"), "sk-ant-oat01-x", spec.settings_model(), NOW)
+    reading = claude.read_usage_response(ctx, HttpResponse(200, Headers({}), json.dumps(body).encode()))
+    assert reading.outcome is outcome, reading.reason
+    if outcome is Outcome.OK:
+        assert reading.details["exhausted_models"] == ["7d_opus"]
+        assert {s.window: s.used_ratio for s in reading.samples}["7d_opus"] == 1.0

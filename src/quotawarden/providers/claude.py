@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict
 
-from quotawarden.domain import Outcome, QuotaSample, Source, Unit
+from quotawarden.domain import Outcome, QuotaSample, Source, Unit, window_scope
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
 from quotawarden.providers._quota import (
@@ -241,7 +241,11 @@ def read_usage_response(ctx: ProbeContext, resp: HttpResponse) -> ProbeReading:
 
 
 def parse_usage(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
+    """Samples from the usage answer; ``exhausted`` names the first used-up account-wide window (the plan is
+    LIMITED), ``exhausted_models`` the used-up model-scoped caps (``7d_opus``: that model only, the account still
+    answers with the others)."""
     exhausted = ""
+    models: list[str] = []
     for key, raw in body.items():
         if raw is None or key in ("extra_usage", "limits") or not isinstance(raw, dict) or \
                 "utilization" not in raw:
@@ -255,7 +259,9 @@ def parse_usage(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
             continue
         reset = parse_time(raw["resets_at"], f"{key}.resets_at") if raw.get("resets_at") else None
         out.add(window, Unit.PERCENT, used_ratio=pct / 100, resets_at=reset, length_s=_length(window))
-        if pct >= 100 and not exhausted:
+        if pct >= 100 and window_scope(window) is not None:
+            models.append(window)
+        elif pct >= 100 and not exhausted:
             exhausted = window
     seen = {s.window for s in out.samples}
     for i, raw in enumerate(arr(body.get("limits") or [], "limits")):
@@ -268,6 +274,8 @@ def parse_usage(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
         reset = parse_time(item["resets_at"], f"limits[{i}].resets_at") if item.get("resets_at") else None
         out.add(f"7d_{str(model).lower()}", Unit.PERCENT, used_ratio=pct / 100, resets_at=reset, length_s=604800)
     details: dict[str, Any] = {"exhausted": exhausted}
+    if models:
+        details["exhausted_models"] = models
     extra = body.get("extra_usage")
     if isinstance(extra, dict) and extra.get("is_enabled"):
         used = opt_num(extra.get("used_credits"), "extra_usage.used_credits")
