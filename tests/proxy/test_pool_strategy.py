@@ -168,3 +168,20 @@ def test_pool_settings_errors_name_file_line_and_field(tmp_path: Path) -> None:
     cfg.write_text('[[pools]]\nname = "team"\nswitch_margin = 2\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"config.toml:3: pools\[0\]\.switch_margin"):
         build_service(cfg, store_url=f"sqlite:///{tmp_path / 'qw.db'}")
+
+
+def test_a_pool_whose_only_account_answers_from_overage_refuses_until_the_reset(tmp_path: Path,
+                                                                                monkeypatch: Any) -> None:
+    """Alone in its pool, the account's headers are read at the next flush (0.5 s); from then on the pool answers
+    its own 429 with Retry-After up to the exhausted window's reset instead of spending paid overage."""
+    accounts = [claude("solo", 1.0, 90, extra={"overage": "allowed"})]
+    with pool_proxy(tmp_path, monkeypatch, accounts) as (client, service):
+        ask(client, 1)
+        time.sleep(1.0)
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            ask(client, 1)
+        rows = wait_audit(service, "pause_overage")
+    assert "every account of 'team' is limited" in str(caught.value)
+    wait = int(caught.value.response.headers["retry-after"])
+    assert 85 * 60 <= wait <= 90 * 60
+    assert [(r.action, r.detail["account"]) for r in rows] == [("pause_overage", "solo")]
