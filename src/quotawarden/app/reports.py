@@ -27,6 +27,7 @@ from quotawarden.analysis.health import Policy
 from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluate
 from quotawarden.config import Settings
 from quotawarden.domain import Account, AccountState, Alert, Health, QuotaSample, Severity
+from quotawarden.spec import QUOTA_FREE_KINDS
 from quotawarden.store import Store
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import analysis_queries as aq
@@ -228,7 +229,7 @@ def audit_report(store: Store, settings: Settings, accounts: Sequence[Account], 
     return report
 
 
-LOCAL_KINDS = frozenset({"local", "tool"})
+LOCAL_KINDS = QUOTA_FREE_KINDS
 """Provider kinds that read a machine, not a quota (``ProviderSpec.kind``): never capacity for work."""
 SHOWN_DETAILS = ("state", "models", "memory", "mcp_servers", "last_activity", "errors_24h", "installed")
 

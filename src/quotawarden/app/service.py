@@ -285,8 +285,9 @@ class Service:
         """Each included window's cycles and unused share over the last ``days``, and the paid fall-back spend
         that included capacity could have carried (``analysis.cycles.Waste``)."""
         from quotawarden.app import waste
+        from quotawarden.app.planning import kinds
 
-        return waste.waste(self.store, self.accounts(), waste.provider_kinds(self.plugins), self.now(), days)
+        return waste.waste(self.store, self.accounts(), kinds(self.plugins), self.now(), days)
 
     def fairness(self, hours: float = 24, anonymize: bool = False, keep: str | None = None) -> Fairness:
         """Shares, Jain index, Gini and advice across consumers (``analysis.fairness.Fairness``)."""
@@ -294,10 +295,10 @@ class Service:
 
     def audit_report(self) -> dict[str, Any]:
         """The daily audit as plain data (summary/alerts/account_details/recommendations/historical_trends)."""
-        from quotawarden.app.waste import provider_kinds
+        from quotawarden.app.planning import kinds
 
         return reports.audit_report(self.store, self.config.settings, self.accounts(), self.status(), self.now(),
-                                    provider_kinds(self.plugins))
+                                    kinds(self.plugins))
 
     def analysis_findings(self) -> tuple[list[rules.Finding], tuple[str, ...]]:
         """(budget and anomaly ``actions.rules.Finding`` values, the kinds evaluated), ready for

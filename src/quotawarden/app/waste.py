@@ -9,17 +9,11 @@ from datetime import datetime, timedelta
 from quotawarden.analysis import cycles, tiers
 from quotawarden.analysis.burn import Point
 from quotawarden.domain import Account
-from quotawarden.plugins import Plugins
 from quotawarden.spec import PAID_KINDS, QUOTA_FREE_KINDS
 from quotawarden.store import Store, waste_inputs
 
 LEAD_IN = timedelta(days=1)
 """Readings this long before the period are read too: the headroom at its start, the first cycle's readings."""
-
-
-def provider_kinds(plugins: Plugins) -> dict[str, str]:
-    """provider slug -> its kind (``spec.ProviderSpec.kind``)."""
-    return {slug: spec.kind for slug, spec in plugins.providers.items()}
 
 
 def quota_accounts(accounts: Sequence[Account], kinds: Mapping[str, str]) -> list[Account]:

@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 from quotawarden.interfaces.views import alerts as alerts_v
 from quotawarden.interfaces.views import money as money_v
 from quotawarden.interfaces.views._common import human, seconds_until
+from quotawarden.spec import QUOTA_FREE_KINDS
 
 if TYPE_CHECKING:
     from quotawarden.app.service import Service
 
 _RANK = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
-QUOTA_FREE_KINDS = frozenset({"local", "tool"})
-"""Provider kinds with no quota to run out of (llama.cpp, Ollama, agent tools): shown by whether they answer."""
 SPARK_HOURS, SPARK_POINTS = 24, 48
 TREND_EPSILON = 0.01
 """A worst-window change smaller than one point of utilisation per hour counts as flat."""
