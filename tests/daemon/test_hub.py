@@ -304,3 +304,27 @@ def test_the_daemon_pushes_on_its_interval_and_the_hub_alerts_on_pushed_readings
     assert "push" not in {s.name for s, _ in Daemon(hub_svc).jobs()}
     bob.close()
     hub_svc.close()
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ('[[hub.seats]]\nname = "a"\ntoken = "x"\n[[hub.seats]]\nname = "a"\ntoken = "y"\n', "seat 'a' is declared twice"),
+    ('[[hub.seats]]\nname = "a"\ntoken = "x"\n[[hub.seats]]\nname = "b"\ntoken = "x"\n', "share a token"),
+    ('[hub]\nurl = "http://hub:7878"\n', "token is not"),
+    ('[hub]\nurl = "hub:7878"\ntoken = "t"\n', "hub.url"),
+    ('[[hub.seats]]\nname = "a/b"\ntoken = "x"\n', "hub.seats[0].name"),
+])
+def test_hub_config_errors_name_the_field(text: str, says: str) -> None:
+    from quotawarden.config import from_text
+    from quotawarden.errors import ConfigError
+    from quotawarden.plugins import load_plugins
+
+    with pytest.raises(ConfigError) as exc:
+        from_text(text, Path("hub.toml"), load_plugins())
+    assert says in str(exc.value) and "hub.toml" in str(exc.value)
+
+
+def test_push_without_a_hub_says_what_to_set(tmp_path: Path) -> None:
+    lone = make_service(f"sqlite:///{tmp_path / 'lone.db'}", tmp_path)
+    res = CliRunner().invoke(build_app(), ["push"], obj=_state(lone))
+    assert res.exit_code == 2 and "[hub] url" in res.output
+    lone.close()
