@@ -26,7 +26,7 @@ def _first_request(tmp: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, used
     for name, key in KEYS.items():
         monkeypatch.setenv(f"QW_CLAUDE_{name.upper()}", key)
     limits = {"5h": 1.0, "7d": 1.0, "7d_opus": 1.0}
-    resets = {"5h": week - timedelta(days=6), "7d": week, "7d_opus": week}
+    resets = {"5h": week - timedelta(days=6) + timedelta(hours=3), "7d": week, "7d_opus": week}
     scenario = Scenario(accounts=[EmuAccount("a", "claude", KEYS["a"], limits, used, resets=resets),
                                   EmuAccount("b", "claude", KEYS["b"], limits, {"5h": 0.1}, resets=resets)])
     with serve(create_app(scenario)) as emu:
@@ -72,4 +72,5 @@ def test_an_exhausted_5h_window_benches_the_account_until_its_reset(tmp_path: Pa
     state, status = _first_request(tmp_path, db_url, monkeypatch, {"5h": 1.0, "7d": 0.3, "7d_opus": 0.1}, week)
     assert status == 200
     assert state.outcome is Outcome.LIMITED and "5h" in state.reason
-    assert state.retry_at is not None and abs((state.retry_at - (week - timedelta(days=6))).total_seconds()) < 2
+    five = week - timedelta(days=6) + timedelta(hours=3)
+    assert state.retry_at is not None and abs((state.retry_at - five).total_seconds()) < 2  # hours, not seconds
