@@ -78,13 +78,14 @@ def register(app: typer.Typer) -> None:
         for p in t.pooled:
             out.print(p.line(t.generated_at), markup=False, soft_wrap=True)
         if t.near_cap:
-            out.print("near a cap:", markup=False)
+            out.print("near a cap (windows judged RED):", markup=False)
             for n in t.near_cap:
                 used = "?" if n.used_ratio is None else f"{n.used_ratio * 100:.0f}%"
                 reset = "" if n.resets_at is None else f", resets in {human_duration(n.resets_at - t.generated_at)}"
                 out.print(f"  {n.account_id} {n.window}: {used} ({n.reason}){reset}", markup=False, soft_wrap=True)
         if t.costs:
-            costs = Table(title=f"Cost per seat and project, last {days:g} days", title_justify="left")
+            out.print(f"cost per seat and project, last {days:g} days:", markup=False)
+            costs = Table()
             for col in ("seat", "project", "USD", "calls"):
                 costs.add_column(col)
             for c in t.costs[:30]:
