@@ -328,3 +328,12 @@ def test_push_without_a_hub_says_what_to_set(tmp_path: Path) -> None:
     res = CliRunner().invoke(build_app(), ["push"], obj=_state(lone))
     assert res.exit_code == 2 and "[hub] url" in res.output
     lone.close()
+
+
+def test_config_show_masks_literal_hub_tokens(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[hub]\nurl = "http://hub:7878"\ntoken = "{ALICE}"\n[[hub.seats]]\nname = "bob"\ntoken = "{BOB}"\n'
+                   '[[hub.seats]]\nname = "carol"\ntoken = "env:QW_CAROL"\n')
+    res = CliRunner().invoke(build_app(), ["--config", str(cfg), "config", "show", "--json"])
+    assert res.exit_code == 0, res.output
+    assert ALICE not in res.output and BOB not in res.output and "env:QW_CAROL" in res.output

@@ -117,6 +117,10 @@ def show(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
             tok["token"] = mask(tok["token"])
     if data.get("server", {}).get("admin_token"):
         data["server"]["admin_token"] = mask(data["server"]["admin_token"])
+    hub = data.get("hub", {})
+    for holder in [hub, *hub.get("seats", [])]:  # a seat's token on the hub, the hub's seat tokens
+        if holder.get("token") and holder["token"].split(":", 1)[0] not in ("env", "file", "vault"):
+            holder["token"] = mask(holder["token"])
     if json_out:
         print_json(data)
         return
