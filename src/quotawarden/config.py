@@ -315,7 +315,7 @@ class HubSettings(Section):
     interval: PositiveDuration = 60
     """How often the daemon pushes; the hub flags a seat silent for 3 intervals."""
     batch: Annotated[int, Field(ge=1, le=50000)] = 5000
-    """Rows per push request (readings plus usage events)."""
+    """At most this many readings and this many usage events per push request."""
     seats: list[HubSeat] = Field(default_factory=list)
 
     @model_validator(mode="after")
