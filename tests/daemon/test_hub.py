@@ -241,6 +241,11 @@ def test_a_seat_token_reads_and_writes_its_own_seat_only(tmp_path: Path, env: No
                 assert r.status_code == code, r.text
                 assert r.json()["detail"]
             assert hub_counts(hub_svc, "alice") == before
+        # from the seat: `team --hub` asks the hub with the seat's token, its own seat only
+        res = CliRunner().invoke(build_app(), ["team", "--hub", "--json"], obj=_state(alice))
+        assert res.exit_code == 0 and [s["name"] for s in json.loads(res.stdout)["seats"]] == ["alice"]
+        res = CliRunner().invoke(build_app(), ["team", "--hub", "--seat", "bob"], obj=_state(alice))
+        assert res.exit_code == 1 and "403" in res.output
     alice.close()
     bob.close()
     hub_svc.close()

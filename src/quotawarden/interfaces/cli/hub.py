@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import typer
 
 from quotawarden.interfaces.cli.common import JsonOpt, console, fail, print_json, service
@@ -51,43 +54,79 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         seat: str = typer.Option(None, "--seat", help="Only this seat."),
         days: float = typer.Option(30, "--days", min=0.01, help="Cost over this many days."),
+        remote: bool = typer.Option(False, "--hub", help="Ask the hub ([hub] url) with this seat's token: this "
+                                                         "seat's part of the team view, from a seat."),
         json_out: bool = JsonOpt,
     ) -> None:
-        from rich.table import Table
-
-        from quotawarden.analysis.durations import human_duration
         from quotawarden.analysis.team import team_json
 
-        t = service(ctx).team(seat, days)
+        data = _remote_team(ctx, seat, days) if remote else team_json(service(ctx).team(seat, days))
         if json_out:
-            print_json(team_json(t))
+            print_json(data)
             return
-        out = console()
-        if not t.seats:
-            out.print("no seats: declare [[hub.seats]] name, token on the hub and run `quotawarden push` on each "
-                      "seat ([hub] url, token)", markup=False, soft_wrap=True)
-            return
-        seats = Table(title="Seats", title_justify="left")
-        for col in ("seat", "health", "accounts", "last push", "state", f"cost {days:g}d"):
-            seats.add_column(col)
-        for v in t.seats:
-            seats.add_row(v.name, v.status.value, str(len(v.accounts)),
-                          "-" if v.last_push_age_s is None else f"{human_duration(v.last_push_age_s, signed=True)} ago",
-                          ("! " if v.silent else "") + v.state, f"${v.cost_usd:,.2f}")
-        out.print(seats)
-        for p in t.pooled:
-            out.print(p.line(t.generated_at), markup=False, soft_wrap=True)
-        if t.near_cap:
-            out.print("near a cap (windows judged RED):", markup=False)
-            for n in t.near_cap:
-                used = "?" if n.used_ratio is None else f"{n.used_ratio * 100:.0f}%"
-                reset = "" if n.resets_at is None else f", resets in {human_duration(n.resets_at - t.generated_at)}"
-                out.print(f"  {n.account_id} {n.window}: {used} ({n.reason}){reset}", markup=False, soft_wrap=True)
-        if t.costs:
-            out.print(f"cost per seat and project, last {days:g} days:", markup=False)
-            costs = Table()
-            for col in ("seat", "project", "USD", "calls"):
-                costs.add_column(col)
-            for c in t.costs[:30]:
-                costs.add_row(c.seat, c.project or "-", f"{c.usd:,.2f}", str(c.calls))
-            out.print(costs)
+        _render(data, days)
+
+
+def _remote_team(ctx: typer.Context, seat: str | None, days: float) -> dict[str, Any]:
+    import httpx
+
+    from quotawarden.app.hub import seat_settings
+    from quotawarden.errors import QuotawardenError
+
+    try:
+        url, token = seat_settings(service(ctx))
+    except QuotawardenError as exc:
+        fail(exc)
+    params: dict[str, Any] = {"days": days, **({"seat": seat} if seat else {})}
+    try:
+        r = httpx.get(url + "/v1/hub/team", params=params, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    except httpx.HTTPError as exc:
+        fail(f"hub {url} unreachable ({type(exc).__name__}: {exc})", 1)
+    if r.status_code != 200:
+        fail(f"hub {url} answered HTTP {r.status_code}: {r.text[:300]}", 1)
+    data: dict[str, Any] = r.json()
+    return data
+
+
+def _render(t: dict[str, Any], days: float) -> None:
+    from rich.table import Table
+
+    from quotawarden.analysis.durations import human_duration
+
+    out = console()
+    now = _at(t["generated_at"])
+    if not t["seats"]:
+        out.print("no seats: declare [[hub.seats]] name, token on the hub and run `quotawarden push` on each "
+                  "seat ([hub] url, token)", markup=False, soft_wrap=True)
+        return
+    seats = Table(title="Seats", title_justify="left")
+    for col in ("seat", "health", "accounts", "last push", "state", f"cost {days:g}d"):
+        seats.add_column(col)
+    for v in t["seats"]:
+        age = v["last_push_age_s"]
+        seats.add_row(v["name"], v["status"], str(len(v["accounts"])),
+                      "-" if age is None else f"{human_duration(age, signed=True)} ago",
+                      ("! " if v["silent"] else "") + v["state"], f"${v['cost_usd']:,.2f}")
+    out.print(seats)
+    for p in t["pooled"]:
+        out.print(p["line"], markup=False, soft_wrap=True)
+    if t["near_cap"]:
+        out.print("near a cap (windows judged RED):", markup=False)
+        for n in t["near_cap"]:
+            used = "?" if n["used_ratio"] is None else f"{n['used_ratio'] * 100:.0f}%"
+            reset = "" if not n["resets_at"] else f", resets in {human_duration(_at(n['resets_at']) - now)}"
+            out.print(f"  {n['account']} {n['window']}: {used} ({n['reason']}){reset}", markup=False,
+                      soft_wrap=True)
+    rows = t["costs"]["by_seat_project"]
+    if rows:
+        out.print(f"cost per seat and project, last {days:g} days:", markup=False)
+        costs = Table()
+        for col in ("seat", "project", "USD", "calls"):
+            costs.add_column(col)
+        for c in rows[:30]:
+            costs.add_row(c["seat"], c["project"] or "-", f"{c['usd']:,.2f}", str(c["calls"]))
+        out.print(costs)
+
+
+def _at(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
