@@ -3,6 +3,14 @@
     python bench/proxy.py                      # full run: every cell 3 times, interleaved, medians (~4 min;
                                                # LiteLLM is installed into a temporary venv once)
     python bench/proxy.py --requests 300 --rss-requests 10000 --no-litellm --rounds 1   # a quick look
+    python bench/proxy.py --no-litellm --rss-requests 0 --without-journal   # the usage journal's cost
+    python bench/proxy.py --no-litellm --rss-requests 0 --baseline 8bdf51e~1  # against an older revision
+
+--baseline REV also runs the quotawarden of git revision REV (its ``src`` only, from ``git archive``) as a second
+proxy with its own database, in the same rounds, and reports the paired req/s and CPU ratios of today's proxy to
+it. ``8bdf51e~1`` is the last revision before the usage journal and the no-re-send rule (other changes since
+count too). --without-journal runs this tree's proxy a second time with its usage journal switched off (a copy
+of ``src`` with the switch flipped), so the pair differs by the journal alone.
 
 Each server runs in its own process (one uvicorn worker each); the load generator is this process (aiohttp).
 Reports requests/s, p50/p99 latency and time to first body byte, for OpenAI chat completions streamed and not,
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -190,6 +199,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3,
                     help="run every cell this many times, interleaved, and report the medians (the machine is noisy)")
     ap.add_argument("--no-litellm", action="store_true")
+    ap.add_argument("--baseline", metavar="REV", help="also run quotawarden at this git revision, side by side")
+    ap.add_argument("--without-journal", action="store_true",
+                    help="also run this tree's quotawarden with its usage journal off, side by side")
     ap.add_argument("--decisions", type=int, default=20_000,
                     help="pool routing decisions timed per pool size (2, 5, 20 accounts); 0 skips")
     ap.add_argument("--decisions-only", action="store_true", help="only time the pool routing decision")
@@ -234,6 +246,11 @@ name = "bench"
         qw = start([str(Path(PY).parent / "quotawarden"), "--config", str(tmp / "config.toml"), "proxy",
                     "--port", str(qw_port)], env={"BENCH_OPENAI_KEY": "sk-bench-upstream-key-0000"})
         procs.append(qw)
+        base_proc = None
+        base_name = f"quotawarden@{a.baseline}" if a.baseline else "quotawarden, no journal"
+        if a.baseline or a.without_journal:
+            base_proc, base_port = start_baseline(a.baseline, tmp, upstream)
+            procs.append(base_proc)
 
         targets: list[tuple[str, str, dict[str, str]]] = [
             ("direct", f"{upstream}/v1/chat/completions", {"authorization": "Bearer sk-x"}),
@@ -243,6 +260,10 @@ name = "bench"
         ]
         wait_up(f"http://127.0.0.1:{floor_port}/v1/models", 20)
         wait_up(f"http://127.0.0.1:{qw_port}/_quotawarden/health", 30)
+        if base_proc is not None:
+            wait_up(f"http://127.0.0.1:{base_port}/_quotawarden/health", 30)
+            targets.append((base_name, f"http://127.0.0.1:{base_port}/bench/v1/chat/completions",
+                            {"authorization": "Bearer any"}))
         if not a.no_litellm:
             exe = ensure_litellm()
             lport = free_port()
@@ -264,7 +285,9 @@ litellm_settings:
                             {"authorization": "Bearer sk-bench-master"}))
 
         runs: dict[tuple[str, bool, int], list[dict[str, float]]] = {}
-        pids = {targets[1][0]: procs[1].pid, targets[2][0]: qw.pid}  # the two single-process servers
+        pids = {targets[1][0]: procs[1].pid, targets[2][0]: qw.pid}  # the single-process servers
+        if base_proc is not None:
+            pids[base_name] = base_proc.pid
         for _ in range(a.rounds):
             for stream in (False, True):
                 for conc in (1, 32):
@@ -285,6 +308,8 @@ litellm_settings:
         if a.rounds > 1:
             print(f"\nmedians of {a.rounds} interleaved rounds")
         print_table(rows, runs)
+        if base_proc is not None:
+            print_baseline(runs, base_name)
 
         if a.rss_requests:
             before = rss_mb(qw.pid)
@@ -351,6 +376,48 @@ def print_decisions(n: int) -> None:
                   f"{times[int(len(times) * 0.99)] / 1e3:.1f} |")
     print(f"target: under 1 ms (1000 us) per decision; wall p99 includes the machine's preemption "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
+def start_baseline(rev: str | None, tmp: Path, upstream: str) -> tuple[subprocess.Popen[bytes], int]:
+    """quotawarden as of git revision ``rev`` (its src tree on PYTHONPATH), or (``rev`` None) this tree's with the
+    usage journal switched off; with its own database and spill folder."""
+    src = tmp / "baseline"
+    src.mkdir()
+    if rev:
+        archive = subprocess.run(["git", "-C", str(HERE.parent), "archive", rev, "src"], check=True,
+                                 capture_output=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    else:
+        shutil.copytree(HERE.parent / "src", src / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        queue = src / "src" / "quotawarden" / "sources" / "proxy" / "queue.py"
+        text = queue.read_text()
+        switch = "                self._journal_open = True\n"
+        assert text.count(switch) == 1, "the journal switch moved: update bench/proxy.py"
+        queue.write_text(text.replace(switch, switch.replace("True", "False")))
+    text = (tmp / "config.toml").read_text().replace("qw.db", "qw-baseline.db")
+    text = text.replace(str(tmp / "spill"), str(tmp / "spill-baseline"))
+    (tmp / "baseline.toml").write_text(text)
+    port = free_port()
+    proc = start([PY, "-c", "import sys; from quotawarden.interfaces.cli.main import main; main(sys.argv[1:])",
+                  "--config", str(tmp / "baseline.toml"), "proxy", "--port", str(port)],
+                 env={"BENCH_OPENAI_KEY": "sk-bench-upstream-key-0000", "PYTHONPATH": str(src / "src")})
+    return proc, port
+
+
+def print_baseline(runs: dict[tuple[str, bool, int], list[dict[str, float]]], base: str) -> None:
+    """Today's quotawarden against the baseline revision: medians of the per-round ratios (paired cells)."""
+    print(f"\n| quotawarden vs {base} | mode | c | req/s ratio (median of rounds) | per round | CPU/req ratio |")
+    print("|---|---|---|---|---|---|")
+    for (name, stream, conc), mine in runs.items():
+        if name != "quotawarden":
+            continue
+        theirs = runs.get((base, stream, conc))
+        if not theirs:
+            continue
+        ratios = [m["rps"] / t["rps"] for m, t in zip(mine, theirs, strict=False)]
+        cpu = statistics.median(m["cpu_us"] / t["cpu_us"] for m, t in zip(mine, theirs, strict=False))
+        print(f"| | {'stream' if stream else 'plain'} | {conc} | {statistics.median(ratios):.1%} | "
+              f"{', '.join(f'{r:.0%}' for r in ratios)} | {cpu:.2f}x |")
 
 
 def print_table(rows: list[tuple[str, bool, int, dict[str, float]]],

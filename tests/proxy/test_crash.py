@@ -159,6 +159,7 @@ def _restart_and_check(proxy: ProxyProcess, db_url: str, answered: list[str]) ->
     assert len(extra) <= CONCURRENCY, extra  # served upstream, client cut off by the kill: recorded, as billed
     assert all(x.startswith("chatcmpl-") for x in extra)
     assert len(want) == len(answered)  # every answer had its own id
+    print(f"answered 200: {len(want)}, stored: {len(stored)}, served but cut off by the kill: {len(extra)}")
     spill = proxy.config.parent / "spill"
     assert not list(spill.glob("journal-*.jsonl")) and not list(spill.glob("replay-*.jsonl"))
 
