@@ -167,3 +167,20 @@ def test_planner_config_errors_name_file_line_and_field() -> None:
         with pytest.raises(ConfigError) as err:
             from_text(text, None, plugins)
         assert (err.value.line, err.value.field) == (line, field), (text, str(err.value))
+
+
+def test_one_models_weekly_cap_skips_the_account_only_for_that_model() -> None:
+    """Claude with 7d_opus at 100%: still usable for a sonnet or light task, not for an opus-configured one."""
+    rooms = (Room("5h", 0.2, 0.8, NOW + HOUR, length_s=18000), Room("7d", 0.4, 0.8, NOW + 3 * 86400, length_s=604800),
+             Room("7d_opus", 1.0, 0.8, NOW + 3 * 86400, length_s=604800))
+    claude = option("claude-a", "claude", "included", "YELLOW", "OK", rooms)
+    cfg = settings_from_mapping({"tasks": {"heavy": {"models": {"claude": "claude-opus-4-1"}},
+                                           "review": {"models": {"claude": "claude-sonnet-4-5"}}}})
+    opus = plan([claude, paid("openai-a")], cfg, task="heavy", now=NOW)
+    assert ids(opus) == ["openai-a"] and dict(opus.skipped) == {"claude-a": "7d_opus at its hard cap"}
+    for task in ("review", "light"):  # a sonnet task, and a class with no model set
+        p = plan([claude, paid("openai-a")], cfg, task=task, now=NOW)
+        assert ids(p)[0] == "claude-a" and not p.skipped, task
+        assert p.best is not None and p.best.binding != "7d_opus" and p.best.headroom == pytest.approx(0.4)
+    assert planner.applies("7d_opus", "claude-opus-4-1") and not planner.applies("7d_opus", "claude-sonnet-4-5")
+    assert planner.applies("5h", None) and not planner.applies("7d_opus", None)

@@ -27,7 +27,10 @@ Order, for a task class (``heavy``, ``light`` or any configured one):
    first. ``headroom`` is the older order: most headroom on the tightest window first, then the sooner reset.
 
 Accounts refused (``LIMITED``, ``INVALID``), RED (unless answering from extra usage), at a hard cap, or of a tier
-or provider the class does not allow are listed in :attr:`Plan.skipped` with the reason.
+or provider the class does not allow are listed in :attr:`Plan.skipped` with the reason. A model-scoped window
+(``7d_opus``: :func:`quotawarden.naming.window_scope`) weighs only for a task whose model for that provider is in
+its scope (``claude-opus-4`` for ``opus``): one model's weekly cap at 100% leaves the account usable for the other
+models (:func:`applies`).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from quotawarden.analysis.durations import human_duration
+from quotawarden.naming import window_scope
 
 INCLUDED, PAID, LOCAL = "included", "paid", "local"
 CAPACITIES = (INCLUDED, PAID, LOCAL)
@@ -257,6 +261,26 @@ def is_member(account_id: str, provider: str, account_pool: str | None, name: st
     return provider == name or account_pool == name
 
 
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_").replace(".", "_")
+
+
+def applies(window: str, model: str | None) -> bool:
+    """Whether a window limits work on ``model``: an account-wide window always; a model-scoped one (``7d_opus``)
+    only when the task's model is in its scope (``claude-opus-4-1``); with no model set, the account's other
+    models still answer, so a scoped window does not."""
+    scope = window_scope(window)
+    if scope is None:
+        return True
+    return model is not None and _norm(scope) in _norm(model)
+
+
+def for_model(o: Option, model: str | None) -> Option:
+    """``o`` with only the windows that limit work on ``model`` (:func:`applies`)."""
+    rooms = tuple(r for r in o.rooms if applies(r.name, model))
+    return o if len(rooms) == len(o.rooms) else o._replace(rooms=rooms)
+
+
 def expires(o: Option, min_room: float = 0.0) -> float | None:
     """The reset of the longest window (by ``Room.length_s``) that still has room; None when no length is known."""
     longest: Room | None = None
@@ -316,6 +340,7 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
         if link is None:
             continue
         why = _unfit(o, capacity, klass)
+        o = for_model(o, klass.models.get(o.provider))
         room, binding, window, ratio, resets_t, pace_ok = measure(o, cfg.min_headroom)
         if why is None and capacity != LOCAL and room is not None and room <= cfg.min_headroom:
             why = f"{binding} at its hard cap"
