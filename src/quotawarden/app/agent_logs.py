@@ -80,10 +80,14 @@ def quick_env(config: Mapping[str, Any], url: str) -> LogsEnv | None:
     if not _plain_logs_section(logs) or not isinstance(config.get("accounts", []), list):
         return None  # the full CLI validates and names the file, line and field
     if not _migrated(path):
-        # a first run: the store's migrations alone (the full CLI would load every command's code as well)
-        from quotawarden.store import open_store
+        # a first run: a new file from the schema snapshot (no SQLAlchemy, no Alembic), else the migrations alone
+        # (the full CLI would load every command's code as well)
+        from quotawarden.store.schema_snapshot import create_sqlite
 
-        open_store(url).close()
+        if os.path.exists(path) or not create_sqlite(path):
+            from quotawarden.store import open_store
+
+            open_store(url).close()
     return LogsEnv(_entry_point_log_sources(), lambda host: LogDb(lambda: open_sqlite(path), "sqlite", host,
                                                                     datetime.now(UTC).timestamp()),
                    lambda: datetime.now(UTC), list(logs.get("sources") or []), logs.get("paths") or {},

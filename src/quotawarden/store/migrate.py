@@ -7,36 +7,16 @@ Several branches may exist (one per feature); the store always upgrades to all h
 
 from __future__ import annotations
 
-import re
 import threading
-from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from quotawarden.errors import SchemaTooNew, StoreError
+from quotawarden.store.schema_snapshot import VERSIONS, known_revisions
 
-VERSIONS = Path(__file__).parent / "migrations" / "versions"
-_REV = re.compile(r'^revision\s*(?::\s*str\s*)?=\s*["\']([^"\']+)["\']', re.M)
-_DOWN = re.compile(r'^down_revision\s*(?::[^=]+)?=\s*(.+)$', re.M)
 _PG_LOCK_ID = 0x71_77_6D_69  # "qwmi": serialises migrations across replicas
-
-
-def known_revisions() -> tuple[set[str], set[str]]:
-    """All revision ids, and the heads among them."""
-    revs: set[str] = set()
-    downs: set[str] = set()
-    for f in VERSIONS.glob("*.py"):
-        src = f.read_text()
-        m = _REV.search(src)
-        if not m:
-            continue
-        revs.add(m.group(1))
-        d = _DOWN.search(src)
-        if d:
-            downs.update(re.findall(r'["\']([^"\']+)["\']', d.group(1)))
-    return revs, revs - downs
 
 
 def current_revisions(engine: Engine) -> set[str]:
