@@ -31,6 +31,8 @@ from yarl import URL
 
 from quotawarden.clock import Clock, SystemClock
 from quotawarden.domain import AccountState, Outcome
+from quotawarden.providers._headers import error_type
+from quotawarden.providers._quota import error_text
 from quotawarden.redact import fingerprint, redact_text
 from quotawarden.sources.proxy import dialects as d
 from quotawarden.sources.proxy.auth import Auth, Denied, Identity
@@ -242,7 +244,7 @@ class ProxyApp:
                 await self._error(send, req.fam, resp.status, resp.message)
                 return
             if resp.status in FAILOVER:
-                until = self._limited(target, resp, now)
+                until = self._limited(target, resp, now, await self._refusal_body(resp))
                 if i < len(targets) - 1:
                     self.moves.rotated(req.route, target, targets[i + 1][0], resp.status, until)
                     with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError):
@@ -284,13 +286,28 @@ class ProxyApp:
             out += [(u, rewritten) for u in self.pools.usable(fb.members, now, name)]
         return out
 
-    def _limited(self, target: Upstream, resp: aiohttp.ClientResponse, now: datetime) -> datetime:
+    @staticmethod
+    async def _refusal_body(resp: aiohttp.ClientResponse) -> bytes:
+        """A 429's body when it is small and whole (its reasons: which quota, per minute or per day); aiohttp keeps
+        it, so the relay or the failover reads the same bytes again. Nothing for a stream or an unknown length."""
+        length = resp.content_length
+        if resp.status != 429 or length is None or length > _WHOLE_BODY \
+                or "event-stream" in resp.headers.get("Content-Type", ""):
+            return b""
+        try:
+            return await resp.read()
+        except (TimeoutError, aiohttp.ClientError):
+            return b""
+
+    def _limited(self, target: Upstream, resp: aiohttp.ClientResponse, now: datetime, body: bytes = b"") -> datetime:
         samples = self.capture.samples(target.provider, target.account_id, resp.status, resp.headers.items(), now)
+        samples += self.capture.refusal_samples(target.provider, target.account_id, resp.status, body, now)
         if resp.status == 401:
             outcome, until, reason = Outcome.INVALID, now + _INVALID_HOLD, "upstream answered 401"
         else:  # told apart (domain.classify_limit): only an exhausted account-wide window benches the account
             held = self.pools.hold(resp.status, samples, resp.headers.get("retry-after"), now,
-                                   self.config.limited_default_s)
+                                   self.config.limited_default_s, error_type(body) if body else None,
+                                   error_text(body) if body else "")
             outcome, until, reason = held.outcome, held.until, held.reason
         self.pools.block(target.account_id, until, outcome, reason)
         self.queue.put_state(AccountState(target.account_id, outcome, reason, now, until))

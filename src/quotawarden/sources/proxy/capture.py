@@ -95,6 +95,25 @@ class Capture:
         self.queue.put_samples(out)
         return out
 
+    def refusal_samples(self, provider: str, account_id: str, status: int, body: bytes,
+                        now: datetime) -> list[QuotaSample]:
+        """The windows a refusal's body says are exhausted, recorded like header samples: a Gemini-dialect 429's
+        ``QuotaFailure`` violations (``rpm``/``tpm`` per minute, ``rpd``/``tpd`` per day, official evidence next
+        to the counted windows). Other dialects say it in headers; an unreadable body gives nothing."""
+        spec = self.providers.get(provider)
+        if spec is None or spec.dialect != "gemini" or status != 429 or not body:
+            return []
+        from quotawarden.providers.gemini import read_error_body
+
+        try:
+            out, _ = read_error_body(account_id, status, body, now)
+        except Exception as exc:  # an odd body must never break traffic
+            log.debug("%s 429 body unreadable: %s", provider, type(exc).__name__)
+            return []
+        self.pools.observe(account_id, out)
+        self.queue.put_samples(out)
+        return out
+
     def usage(self, reader: UsageReader, *, provider: str, account_id: str | None, consumer: str | None,
               project: str | None, pool: str | None, model_hint: str, now: datetime) -> UsageEvent | None:
         if not reader.seen:

@@ -189,18 +189,20 @@ class PoolState:
 
     @staticmethod
     def hold(status: int, samples: Sequence[QuotaSample], retry_after: str | None, now: datetime,
-             default_s: float, error_type: str | None = None) -> Hold:
+             default_s: float, error_type: str | None = None, message: str = "") -> Hold:
         """How long a refused account stays out of rotation, by the one rule (``domain.classify_limit``): an
         exhausted account-wide window benches it until ``domain.limited_until`` (Retry-After, never before that
         window's reset; else ``default_s``); a request-scoped limit (a minute bucket, one model's weekly cap) or an
         overload (529, 503) holds it only briefly (``domain.limit_hold``), so such a refusal never keeps an
-        account out until its weekly reset."""
+        account out until its weekly reset. ``samples`` are the windows the answer's headers and body said are
+        exhausted (a Gemini body's ``...PerMinute...`` or ``...PerDay...`` quota); ``error_type`` and ``message``
+        the body's own error type and text."""
         try:
             retry_at = now + timedelta(seconds=max(float(retry_after), 1.0)) if retry_after else None
         except ValueError:
             retry_at = None
         found = list(samples)
-        verdict = classify_limit(status, found, error_type=error_type)
+        verdict = classify_limit(status, found, error_type=error_type, message=message)
         if verdict.benches:
             until = limited_until(now, retry_at, found) or now + timedelta(seconds=default_s)
         else:
