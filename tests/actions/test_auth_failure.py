@@ -1,12 +1,16 @@
 """Credential health: an OAuth sign-in that is expired and cannot be refreshed, or refreshed and refused, raises one
 ``auth_failure`` alert per account (however many polls see it), sent once, and resolved by the first probe that
-succeeds. One test per provider family (Claude, Codex, Copilot, and any provider declaring ``auth="oauth"``, the
-path the Google sign-ins take), each through the real poller against the emulator on loopback; SQLite and
-PostgreSQL."""
+succeeds. One test per provider family (Claude, Codex, Copilot, Antigravity, Gemini CLI, and any provider declaring
+``auth="oauth"``), each through the real poller against the emulator on loopback; SQLite and PostgreSQL. For the
+Google sign-ins, no refresh or access token reaches ``status --json``, ``poll --json``, the alert or the logs."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -187,3 +191,66 @@ def test_an_api_key_stays_key_invalid(tmp_path: Path, db_url: str, webhook: Any,
                                        f'base_url = "{url}"\n') as svc:
         outcome, opened, _ = _round(svc)
     assert outcome is Outcome.INVALID and opened == ["key_invalid:oa"]
+
+
+AG_REFRESH = {"user1@gmail.com": "1//0ag-user1-" + "k" * 40, "user2@gmail.com": "1//0ag-user2-" + "m" * 40}
+GC_REFRESH, GC_ACCESS = "1//0gc-" + "q" * 40, "ya29.gc-" + "w" * 60
+
+
+def _no_secret_in_cli(config: Path, db_url: str, account_id: str, secrets: tuple[str, ...]) -> None:
+    """``poll --json`` and ``status --json`` of the real CLI while the sign-in is refused: the reason, no token."""
+    env = {**os.environ, "QUOTAWARDEN_DB_URL": db_url}
+    for args in (("poll", "--force", "-a", account_id, "--json"), ("status", "--json")):
+        proc = subprocess.run([sys.executable, "-m", "quotawarden.interfaces.cli.main", "--config", str(config),
+                               *args], env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode in (0, 1, 10), proc.stderr
+        assert "token refresh rejected" in proc.stdout and "invalid_grant" in proc.stdout, args
+        assert not any(x in proc.stdout + proc.stderr for x in secrets), args
+
+
+def test_antigravity_revoked_refresh_token(tmp_path: Path, db_url: str, webhook: Any,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    """One Google login of the OpenCode Antigravity plug-in's accounts file is revoked (``invalid_grant``): one
+    alert for that login; signing in again resolves it."""
+    caplog.set_level(logging.DEBUG)
+    accounts = tmp_path / "antigravity-accounts.json"
+    accounts.write_text(json.dumps({"version": 3, "accounts": [
+        {"email": e, "refreshToken": t, "projectId": "emu-project", "enabled": True} for e, t in AG_REFRESH.items()]}))
+    acct = EmuAccount("ag-user1", "antigravity_quota", AG_REFRESH["user1@gmail.com"],
+                      {"gemini-3-pro-high": 1.0, "claude-sonnet-4-5": 1.0}, {"gemini-3-pro-high": 0.3},
+                      extra={"project": "emu-project", "revoked": True})
+    secrets = (*AG_REFRESH.values(), "ya29.emu")
+    with serve(create_app(Scenario([acct]))) as url, _service(
+            tmp_path, db_url, webhook, f'[[accounts]]\nid = "ag-user1"\nprovider = "antigravity_quota"\n'
+                                       f'credential = "file:{accounts}#accounts[email=user1@gmail.com]"\n'
+                                       f'base_url = "{url}"\n') as svc:
+        def sign_in_again() -> None:  # `opencode auth login`: Google honours the refresh token again
+            _no_secret_in_cli(tmp_path / "config.toml", db_url, "ag-user1", secrets)
+            acct.extra["revoked"] = False
+
+        alert = _raised_once_then_resolved(svc, webhook, "ag-user1", sign_in_again, secrets)
+    assert "invalid_grant" in alert["message"] and "sign in to this Google account again" in alert["message"]
+    assert alert["action"].startswith("the sign-in no longer works")
+    assert not any(x in caplog.text for x in secrets)
+
+
+def test_gemini_cli_revoked_refresh_token(tmp_path: Path, db_url: str, webhook: Any,
+                                          caplog: pytest.LogCaptureFixture) -> None:
+    """Gemini CLI's ``oauth_creds.json`` with an expired access token whose refresh token Google refuses."""
+    caplog.set_level(logging.DEBUG)
+    creds = tmp_path / "oauth_creds.json"
+    creds.write_text(json.dumps({"access_token": GC_ACCESS, "refresh_token": GC_REFRESH, "token_type": "Bearer",
+                                 "expiry_date": int((time.time() - 60) * 1000)}))
+    acct = EmuAccount("gcli", "gemini_cli", GC_REFRESH, {"gemini-2.5-pro": 1.0, "gemini-2.5-flash": 1.0},
+                      {"gemini-2.5-pro": 0.2}, extra={"revoked": True})
+    secrets = (GC_REFRESH, GC_ACCESS, "ya29.emu")
+    with serve(create_app(Scenario([acct]))) as url, _service(
+            tmp_path, db_url, webhook, f'[[accounts]]\nid = "gcli"\nprovider = "gemini_cli"\n'
+                                       f'credential = "file:{creds}"\nbase_url = "{url}"\n') as svc:
+        def sign_in_again() -> None:  # `gemini` signs in again: the refresh token works
+            _no_secret_in_cli(tmp_path / "config.toml", db_url, "gcli", secrets)
+            acct.extra["revoked"] = False
+
+        alert = _raised_once_then_resolved(svc, webhook, "gcli", sign_in_again, secrets)
+    assert "invalid_grant" in alert["message"] and "gemini_cli" in alert["message"]
+    assert not any(x in caplog.text for x in secrets)
