@@ -146,3 +146,36 @@ def test_a_first_run_creates_the_store_and_stays_on_the_fast_path(tmp_path):
         assert totals(store)["events"] == 6 * 20 + 6 * 3
     finally:
         store.close()
+
+
+def _rollups(store) -> dict[str, list[tuple]]:
+    def norm(row) -> tuple:
+        return tuple(round(float(v), 9) if isinstance(v, float) else v for v in row)
+
+    with store.engine.connect() as c:
+        return {t: sorted((norm(r) for r in c.execute(text(f"SELECT * FROM {t}"))), key=repr)
+                for t in ("usage_hourly", "usage_rollup")}
+
+
+@pytest.mark.parametrize("flush", [10**6, 7])
+def test_bulk_import_into_an_empty_store_sums_the_same_rollups(store, run_ingest, tmp_path, monkeypatch, flush):
+    """A first import sums the hourly roll-up while writing; a key written in two batches (``flush`` 7: the resumed
+    session's re-write lands in a later batch) sends its hours back to SQL. Same roll-ups as grouping in SQL."""
+    if not store.is_sqlite:
+        pytest.skip("the bulk import is SQLite's (PostgreSQL uses COPY)")
+    root = _tree(tmp_path / "a", files=12)
+    monkeypatch.setattr(log_tailer, "FLUSH_EVENTS", flush)
+    run_ingest({"claude_code": [root]})
+    expected = _rollups(store)
+    with store.engine.begin() as c:
+        for t in ("usage_events", "usage_hourly", "usage_rollup", "log_files"):
+            c.execute(text(f"DELETE FROM {t}"))
+    monkeypatch.setattr(logs_sql, "BULK_EVENTS", 1)
+    monkeypatch.setattr(logs_sql, "BYTES_PER_EVENT", 1)
+    fresh: list[object] = []
+    real = logs_sql._FreshHours.add
+    monkeypatch.setattr(logs_sql._FreshHours, "add", lambda self, db, rows: fresh.append(self) or real(self, db, rows))
+    run_ingest({"claude_code": [root]})
+    assert fresh and all(f.whole for f in fresh)  # the sums were kept, not the SQL pass
+    assert bool(fresh[-1].dirty) == (flush == 7)
+    assert _rollups(store) == expected and expected["usage_hourly"]
