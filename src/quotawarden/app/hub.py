@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from quotawarden.domain import Account, AccountState, Outcome, Provenance, QuotaSample, Source, Unit, UsageEvent
+from quotawarden.domain import Outcome, Provenance, Source, Unit
 from quotawarden.errors import ConfigError, QuotawardenError
 from quotawarden.store import hub as hub_q
 from quotawarden.store.outcomes import HOUR, hour_of
@@ -276,33 +276,45 @@ def _key(prefix: str, key: str) -> str:
     return full if len(full) <= 300 else prefix + hashlib.sha256(key.encode()).hexdigest()
 
 
-def _when(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+def _us(ts: float) -> float:
+    """A time as the store keeps it (to the microsecond, as every other writer's ``datetime.timestamp()``): the
+    same reading pushed by an older seat or replayed is the same row."""
+    return datetime.fromtimestamp(ts, UTC).timestamp()
+
+
+def _us_or_none(ts: float | None) -> float | None:
+    return None if ts is None else _us(ts)
 
 
 def receive(ctx: AppContext, seat: str, body: bytes, content_type: str | None,
             encoding: str | None) -> dict[str, Any]:
-    """Store one push from ``seat`` (whose token the caller checked); returns the acknowledgement."""
+    """Store one push from ``seat`` (whose token the caller checked); returns the acknowledgement.
+
+    The rows go straight from the decoded arrays to the store's columns (``store.hub``'s order), prefixed with
+    ``<seat>/``; no domain objects on this path (a hub takes dozens of pushes a second)."""
     p = decode(body, content_type, encoding)
     prefix = seat + "/"
-    store = ctx.store
-    accounts = [Account(id=_prefixed(prefix, a[0]), provider=a[1], label=a[2], plan=a[3], pool=a[4],
-                        tags={**a[5], "seat": seat}) for a in p.accounts]
-    states = [AccountState(_prefixed(prefix, s[0]), s[1], s[2], _when(s[3]), _when(s[4])) for s in p.states]
-    samples = [QuotaSample(observed_at=datetime.fromtimestamp(r[2], UTC), account_id=_prefixed(prefix, r[0]),
-                           window=r[1], unit=r[5], source=r[3], provenance=r[4], used_ratio=r[6], used=r[7],
-                           remaining=r[8], limit=r[9], resets_at=_when(r[10]), status=r[11], window_length_s=r[12])
-               for r in p.samples]
-    usage = [UsageEvent(ts=datetime.fromtimestamp(u[1], UTC), provider=u[2], model=u[3], source=u[4],
-                        dedup_key=_key(prefix, u[0]), account_id=None if u[5] is None else _prefixed(prefix, u[5]),
-                        consumer=u[6], project=u[7], session=u[8], host=seat, input_tokens=u[10],
-                        output_tokens=u[11], cache_write_tokens=u[12], cache_write_1h_tokens=u[13],
-                        cache_read_tokens=u[14], reasoning_tokens=u[15], cost=u[16], cost_recorded=u[17],
-                        request_id=u[18]) for u in p.usage]
+    tagged = {"seat": seat}
+    enc = _JSON_TEXT
+    try:
+        accounts = [(_prefixed(prefix, a[0]), a[1], a[2], a[3], a[4], enc({**a[5], **tagged}).decode())
+                    for a in p.accounts]
+        states = [(_prefixed(prefix, s[0]), s[1].value, s[2], _us_or_none(s[3]), _us_or_none(s[4]))
+                  for s in p.states]
+        samples = [(_prefixed(prefix, r[0]), r[1], _us(r[2]), r[3].value, r[4].value, r[5].value, *r[6:10],
+                    _us_or_none(r[10]), r[11], r[12]) for r in p.samples]
+        usage = [(_key(prefix, u[0]), _us(u[1]), u[2], u[3], u[4].value,
+                  None if u[5] is None else _prefixed(prefix, u[5]), u[6], u[7], u[8], seat, *u[10:]) for u in p.usage]
+    except (OverflowError, OSError, ValueError) as exc:  # a time out of any calendar's range
+        raise HubError(f"a time in the push is out of range: {exc}") from None
     outcomes = [(_prefixed(prefix, o[0]), float(o[1]), int(o[2]), int(o[3])) for o in p.outcomes]
+    store = ctx.store
     with _SQLITE_WRITER if store.is_sqlite else contextlib.nullcontext():
         hub_q.store_push(store, seat, p.push_id[:64], time.time(), accounts=accounts, states=states,
                          samples=samples, usage=usage, outcomes=outcomes, interval_s=p.interval_s,
                          sent_ts=p.sent_ts)
     return {"push_id": p.push_id, "seat": seat, "accounts": len(accounts), "states": len(states),
             "samples": len(samples), "usage": len(usage), "outcomes": len(outcomes)}
+
+
+_JSON_TEXT = msgspec.json.Encoder().encode
