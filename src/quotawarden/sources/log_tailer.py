@@ -235,21 +235,25 @@ def _batch_results(jobs: list[FileJob], priced: _Priced, accounts: Mapping[str, 
 
     global _WORKER_JOBS, _WORKER_PRICER
     _WORKER_JOBS, _WORKER_PRICER = args, [(priced.pricer, priced.host)]
+    # files go out in chunks: one message per file cost the parent (unpickling, the pool's threads) about a third
+    # of what the workers spend parsing; a few chunks per worker keep them balanced
+    chunk = max(1, min(IN_FLIGHT // 4, len(args) // (8 * n)))
     try:
         with mp.get_context("fork").Pool(n, initializer=_worker_init) as pool:
             # a bounded window of files in flight: the parent writes slower than two workers parse, and an
             # unbounded queue of parsed results would hold most of the history in memory
             queue: deque[tuple[int, Any]] = deque()
-            upcoming = iter(range(len(args)))
-            for i in islice(upcoming, IN_FLIGHT):
-                queue.append((i, pool.apply_async(_read_batch_at, (i,))))
+            upcoming = iter(range(0, len(args), chunk))
+            for i in islice(upcoming, max(2 * n, IN_FLIGHT // chunk)):
+                queue.append((i, pool.apply_async(_read_batches_at, (i, chunk))))
             while queue:
                 i, pending = queue.popleft()
-                res = pending.get()
+                results = pending.get()
                 nxt = next(upcoming, None)
                 if nxt is not None:
-                    queue.append((nxt, pool.apply_async(_read_batch_at, (nxt,))))
-                yield jobs[i], res
+                    queue.append((nxt, pool.apply_async(_read_batches_at, (nxt, chunk))))
+                for k, res in enumerate(results, i):
+                    yield jobs[k], res
     finally:
         _WORKER_JOBS, _WORKER_PRICER = [], []
 
@@ -273,8 +277,9 @@ def _can_fork() -> bool:
     return threading.active_count() == 1 and "fork" in mp.get_all_start_methods()
 
 
-def _read_batch_at(i: int) -> _BatchResult:
-    return _read_batch(*_WORKER_JOBS[i], *_WORKER_PRICER[0])
+def _read_batches_at(start: int, count: int) -> list[_BatchResult]:
+    return [_read_batch(*_WORKER_JOBS[i], *_WORKER_PRICER[0]) for i in range(start, min(start + count,
+                                                                                        len(_WORKER_JOBS)))]
 
 
 def _read_batch(job: FileJob, account: str | None, pricer: Pricer, host: str | None) -> _BatchResult:
@@ -285,8 +290,8 @@ def _read_batch(job: FileJob, account: str | None, pricer: Pricer, host: str | N
         f.seek(job.offset)
         data = f.read(job.st.st_size - job.offset)
     end = data.rfind(b"\n") + 1  # only whole lines; a line being written waits for its newline
-    lines = data[:end].split(b"\n")
-    lines.pop()
+    lines = data.split(b"\n")
+    lines.pop()  # what follows the last newline (empty, or the line being written); no copy of data[:end]
     records, bad, dups = reader.records(lines)
     main = [r for r in records if not r[20]]
     side = [r for r in records if r[20]] if len(main) < len(records) else []
@@ -314,8 +319,8 @@ def _read_append(job: FileJob, ctx: ReaderContext, run: _Run) -> FileState:
         data = f.read(job.st.st_size - job.offset)
     end = data.rfind(b"\n") + 1  # only whole lines; a line being written waits for its newline
     report.bytes_read += end
-    lines = data[:end].split(b"\n")
-    lines.pop()
+    lines = data.split(b"\n")
+    lines.pop()  # what follows the last newline (empty, or the line being written)
     hint = spec.usage_hint
     add, feed = run.add, reader.feed
     count = 0
