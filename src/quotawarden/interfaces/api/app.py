@@ -36,7 +36,7 @@ from quotawarden.interfaces.api.hotpath import StatusFastPath
 from quotawarden.interfaces.api.state import ApiState
 
 log = logging.getLogger("quotawarden.api")
-MOUNTS = ("quotawarden.interfaces.web.dashboard", "quotawarden.interfaces.mcp.server")
+MOUNTS = ("quotawarden.interfaces.web.dashboard", "quotawarden.interfaces.mcp.mount")
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 

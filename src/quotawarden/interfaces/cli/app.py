@@ -19,7 +19,14 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-def build_app() -> typer.Typer:
+ONE_MODULE = {"serve": "serve", "proxy": "proxy", "status": "status"}
+"""Commands that build the application with their own module only: a long-running process (``serve``, ``proxy``)
+keeps in memory what it imported, and ``status`` is typed often; ``--help`` still lists every command."""
+
+
+def build_app(command: str | None = None) -> typer.Typer:
+    """Every command; with ``command`` one of :data:`ONE_MODULE`, only the module that defines it."""
+    only = ONE_MODULE.get(command or "")
     app = typer.Typer(
         name="quotawarden", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
         rich_markup_mode=None,  # help is plain text: "[[accounts]]" or "[alerts]" in a help string stays as written
@@ -40,7 +47,7 @@ def build_app() -> typer.Typer:
             ctx.obj = State(config, db)
 
     for info in sorted(pkgutil.iter_modules(_pkg_path()), key=lambda m: m.name):
-        if info.name in _SKIP or info.name.startswith("_"):
+        if info.name in _SKIP or info.name.startswith("_") or (only is not None and info.name != only):
             continue
         module = import_module(f"quotawarden.interfaces.cli.{info.name}")
         register = getattr(module, "register", None)

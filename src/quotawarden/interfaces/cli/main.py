@@ -55,6 +55,18 @@ def main(argv: list[str] | None = None) -> None:
     full(args)
 
 
+def _command(args: list[str]) -> str | None:
+    """The command word after the root options (``-c FILE``, ``--db URL``); None when help is asked for."""
+    rest = list(args)
+    while rest and rest[0] in _GLOBAL:
+        rest = rest[2:]
+    while rest and rest[0].startswith(("--config=", "--db=")):
+        rest = rest[1:]
+    if not rest or any(a in ("--help", "-h") for a in rest):
+        return None
+    return rest[0]
+
+
 def full(args: list[str]) -> None:
     """The typer CLI, with its last line of defence: one-line errors, exit 130 on Ctrl-C."""
     from quotawarden.errors import QuotawardenError
@@ -62,7 +74,7 @@ def full(args: list[str]) -> None:
     from quotawarden.interfaces.cli.common import fail
 
     try:
-        build_app()(args=args, prog_name="quotawarden")
+        build_app(_command(args))(args=args, prog_name="quotawarden")
     except QuotawardenError as exc:
         fail(exc)
     except KeyboardInterrupt:
