@@ -64,9 +64,16 @@ def find_plan(catalog: Sequence[Plan], name: str | None, family: str | None = No
         return None
     key = name.lower()
     for p in catalog:
-        if (key == p.id or key in p.aliases) and (family is None or p.family == family):
+        if (key == p.id or key in p.aliases) and (family is None or p.family in (family, "*")):
             return p
     return None
+
+
+def plan_for(catalog: Sequence[Plan], name: str | None, provider: str) -> Plan | None:
+    """An account's catalog plan, looked up in its provider's family first: a ``codex`` account's ``pro`` is
+    ChatGPT Pro and a ``copilot`` one's Copilot Pro, never Claude Pro. A provider with no family in the catalog
+    (an API key's ``payg``) looks in every family."""
+    return find_plan(catalog, name, provider if any(p.family == provider for p in catalog) else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,7 +206,7 @@ def tier_advice(store: Store, accounts: Sequence[Account], now: datetime, catalo
         long = {w: max(1, round((lengths.get((a.id, w)) or 0) / DAY)) for w in per_window
                 if (lengths.get((a.id, w)) or 0) > DAY}
         day_list = tiers.days_from_series(per_window, long, api.get(a.id, {}), start, days) if per_window else []
-        current = tiers.find_plan(catalog, a.plan)
+        current = tiers.plan_for(catalog, a.plan, a.provider)
         out.append(tiers.advise(a.id, current, day_list, catalog))
     return out
 

@@ -24,7 +24,7 @@ def quota_accounts(accounts: Sequence[Account], kinds: Mapping[str, str]) -> lis
 def has_included(account: Account, kinds: Mapping[str, str], catalog: Sequence[tiers.Plan]) -> bool:
     """A subscription (by its provider's kind, or a catalog plan other than pay-as-you-go): its windows are
     included capacity that expires."""
-    plan = tiers.find_plan(catalog, account.plan)
+    plan = tiers.plan_for(catalog, account.plan, account.provider)
     return kinds.get(account.provider) == "subscription" or (plan is not None and plan.id != "api")
 
 

@@ -4,17 +4,20 @@ forecast, plan advice and fairness, each as a table or, with ``--json``, as data
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 import typer
-from rich.table import Table
+from rich.cells import cell_len
 from rich.text import Text
 
+from quotawarden.analysis.durations import human_duration
 from quotawarden.interfaces.cli.common import JsonOpt, console, print_json, service
+from quotawarden.interfaces.cli.render import GAP, Col, fit_table
 
 analyze = typer.Typer(help="Analyse quotas, costs and consumers from the store (no provider is called).",
                       no_args_is_help=True)
@@ -40,23 +43,69 @@ def plain(obj: Any) -> Any:
 def _cell(v: Any) -> str:
     if v is None:
         return "-"
+    if isinstance(v, int) and not isinstance(v, bool):
+        return f"{v:,}"
     if isinstance(v, float):
         return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
     return str(v)
 
 
-def show(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str, json_out: bool, data: Any = None) -> None:
+Fmt = Literal["text", "num", "pct", "pct_h", "usd", "time", "note"]
+
+
+@dataclass(frozen=True)
+class F:
+    """One column of an analyze table: the row's ``key``, its heading and how its value reads."""
+    key: str
+    label: str
+    fmt: Fmt = "text"
+    drop: int = 0
+    """As :class:`render.Col`: 0 always shown, otherwise dropped at narrow widths, the highest first."""
+
+
+def _value(v: Any, fmt: Fmt) -> str:
+    """A cell as a person reads it: ratios as percentages, dollars with their sign, UTC times without seconds."""
+    if v is None or v == "":
+        return "-"
+    if fmt == "pct":
+        return f"{float(v) * 100:.0f}%"
+    if fmt == "pct_h":
+        return f"{float(v) * 100:.1f}%/h"
+    if fmt == "usd":
+        return f"{'-' if float(v) < 0 else ''}${abs(float(v)):,.2f}"
+    if fmt == "time":
+        at = v if isinstance(v, datetime) else datetime.fromisoformat(str(v).replace("Z", "+00:00"))
+        return at.astimezone(UTC).strftime("%m-%d %H:%M")
+    return _cell(v)
+
+
+def show(rows: Sequence[dict[str, Any]], columns: Sequence[F], title: str, json_out: bool, data: Any = None,
+         row_id: Callable[[dict[str, Any]], str] | None = None) -> None:
+    """``rows`` as JSON (``data`` when given), or as a table that fits the terminal (``render.fit_table``: no
+    number is cut; the ``note`` column moves under the table as ``id: note`` lines when the width is short)."""
     if json_out:
         print_json(plain(data if data is not None else rows))
         return
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c)
-    for r in rows:
-        table.add_row(*(Text(_cell(r.get(c))) for c in columns))  # advice may name [[accounts]]: no markup
-    console().print(table)
+    out = console()
     if not rows:
-        console().print("[dim]nothing to show[/]")
+        out.print(f"{title}: nothing to show", markup=False, highlight=False)
+        return
+    if any(c.fmt == "time" for c in columns):
+        title += " (times UTC)"
+    cols = [Col(c.label, "note" if c.fmt == "note" else "num" if c.fmt not in ("text", "time") else "text", c.drop,
+                "right" if c.fmt not in ("text", "time", "note") else "left") for c in columns]
+    cells: list[list[str | Text]] = [[Text(_value(r.get(c.key), c.fmt)) for c in columns] for r in rows]
+    ids = [row_id(r) if row_id else _value(r.get(columns[0].key), "text") for r in rows]
+    kept = [i for i, c in enumerate(columns) if not c.drop and c.fmt != "note"]
+    least = sum(max([cell_len(cols[i].name), *(cell_len(str(r[i])) for r in cells)]) for i in kept) \
+        + GAP * (len(kept) - 1)
+    if least <= out.width:
+        out.print(fit_table(title, cols, cells, out.width, ids))
+        return
+    out.print(title, markup=False, highlight=False)  # too narrow for any table: one wrapped line per row
+    for rid, r in zip(ids, cells, strict=True):
+        parts = [f"{cols[i].name} {r[i]}" for i in range(1, len(cols)) if str(r[i]) != "-"]
+        out.print(Text(f"{rid}: " + ", ".join(parts)), highlight=False)
 
 
 @analyze.command()
@@ -66,7 +115,17 @@ def burn(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
             "status")
     rows = [{"account": a["id"], "window": w["name"], **{k: w.get(k) for k in keys}}
             for a in service(ctx).status_report()["accounts"] for w in a["windows"]]
-    show(rows, ["account", "window", *keys], "burn rate (fractions of the limit per hour)", json_out)
+    if json_out:
+        print_json(rows)
+        return
+    for r in rows:  # native units per hour with their unit, for the table only
+        units = r["burn_units_per_hour"]
+        r["units_h"] = None if units is None else f"{_cell(float(units))} {r['unit']}/h"
+    show(rows, [F("account", "account"), F("window", "window"), F("used_ratio", "used", "pct"),
+                F("burn_rate_per_hour", "burn", "pct_h"), F("units_h", "units/h", "num", drop=2),
+                F("burn_samples", "samples", "num", drop=1), F("status", "status"),
+                F("projection", "projection", "note")],
+         "burn rate (share of the limit per hour)", False, row_id=lambda r: f"{r['account']} {r['window']}")
 
 
 @analyze.command("schedule")
@@ -74,9 +133,10 @@ def schedule_cmd(ctx: typer.Context, hours: float = typer.Option(48, "--hours", 
                  json_out: bool = JsonOpt) -> None:
     """Windows that reset within the next HOURS, soonest first."""
     resets = service(ctx).schedule(hours)
-    rows = [{**plain(r), "in": f"{r.in_minutes / 60:.1f} h"} for r in resets]
-    show(rows, ["account_id", "window", "resets_at", "in", "used_ratio", "status"], f"resets in {hours:g} h",
-         json_out, resets)
+    rows = [{**plain(r), "in": human_duration(r.in_minutes * 60)} for r in resets]
+    show(rows, [F("account_id", "account"), F("window", "window"), F("resets_at", "resets at", "time"),
+                F("in", "in", "num"), F("used_ratio", "used", "pct"), F("status", "status")],
+         f"resets in the next {hours:g} h", json_out, resets)
 
 
 @analyze.command()
@@ -84,22 +144,27 @@ def weekly(ctx: typer.Context, weeks: int = typer.Option(8, "--weeks", help="How
            json_out: bool = JsonOpt) -> None:
     """Peak and mean utilisation per account, window and ISO week, with exhaustion events."""
     stats = service(ctx).weekly(weeks)
-    show(plain(stats), ["account_id", "window", "week", "peak_ratio", "mean_ratio", "samples", "exhaustion_events"],
-         "weekly", json_out, stats)
+    show(plain(stats), [F("account_id", "account"), F("window", "window"), F("week", "week"),
+                        F("peak_ratio", "peak", "pct"), F("mean_ratio", "mean", "pct"),
+                        F("samples", "samples", "num", drop=1), F("exhaustion_events", "exhausted", "num")],
+         f"weekly utilisation, last {weeks} weeks", json_out, stats)
 
 
 @analyze.command()
 def underspend(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Use it or lose it: windows with >= 40% unused and less than 2 h to their reset."""
     items = service(ctx).underspend()
-    show(plain(items), ["account_id", "window", "unused_ratio", "resets_at", "message"], "underspend", json_out,
-         items)
+    show(plain(items), [F("account_id", "account"), F("window", "window"), F("unused_ratio", "unused", "pct"),
+                        F("resets_at", "resets at", "time"), F("message", "message", "note")],
+         "underspend: >= 40% unused, < 2 h to the reset", json_out, items,
+         row_id=lambda r: f"{r['account_id']} {r['window']}")
 
 
 @analyze.command()
 def rotation(ctx: typer.Context, pool: str = typer.Option(None, "--pool", help="Only this pool."),
              json_out: bool = JsonOpt) -> None:
-    """Accounts of each pool ranked by headroom until reset, then the pool's fallback tiers."""
+    """Accounts of each pool ranked by the [planner] strategy (or the pool's own), then the pool's fallback
+    tiers."""
     from quotawarden.analysis.rotation import rotation_json
 
     rots = [rotation_json(r) for r in service(ctx).rotation(pool)]
@@ -113,7 +178,9 @@ def rotation(ctx: typer.Context, pool: str = typer.Option(None, "--pool", help="
         return
     for r in rots:
         rows = [*r["ranked"], *({"account": s["account"], "reason": f"skipped: {s['reason']}"} for s in r["skipped"])]
-        show(rows, ["account", "pool", "tier", "headroom", "binding_window", "resets_at", "reason"],
+        show(rows, [F("account", "account"), F("pool", "pool", drop=1), F("tier", "tier", "num"),
+                    F("headroom", "headroom", "pct"), F("binding_window", "window"),
+                    F("resets_at", "resets at", "time"), F("reason", "reason", "note")],
              f"pool {r['pool']} ({' -> '.join(r['chain'])})", False)
 
 
@@ -121,8 +188,10 @@ def rotation(ctx: typer.Context, pool: str = typer.Option(None, "--pool", help="
 def anomalies(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Usage and cost spikes against the same hour of earlier weeks, new models, error bursts."""
     found = service(ctx).anomalies()
-    show(plain(found), ["kind", "subject", "at", "value", "baseline", "score", "message"], "anomalies", json_out,
-         found)
+    show(plain(found), [F("kind", "kind"), F("subject", "subject"), F("at", "at", "time"), F("value", "value", "num"),
+                        F("baseline", "usual", "num"), F("score", "score", "num", drop=1),
+                        F("message", "message", "note")],
+         "anomalies", json_out, found, row_id=lambda r: str(r["kind"]))  # the message names the subject
 
 
 @analyze.command()
@@ -131,8 +200,10 @@ def cost(ctx: typer.Context, period: str = typer.Option("day", "--period", help=
          days: float = typer.Option(30, "--days", help="How many days back."), json_out: bool = JsonOpt) -> None:
     """Cost per period and group, from priced usage events (unpriced events are counted, never zero)."""
     lines = service(ctx).cost(period, by, days)
-    show(plain(lines), ["period", "group", "cost", "calls", "tokens", "unpriced"], f"cost by {by} per {period}",
-         json_out, lines)
+    show(plain(lines), [F("period", "period"), F("group", by.removesuffix("_id")), F("cost", "cost", "usd"),
+                        F("calls", "calls", "num"), F("tokens", "tokens", "num"),
+                        F("unpriced", "unpriced calls", "num")],
+         f"cost by {by.removesuffix('_id')} per {period}, last {days:g} days", json_out, lines)
 
 
 @analyze.command()
@@ -142,9 +213,17 @@ def forecast(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     if json_out:
         print_json({"forecast": plain(fc), "budgets": plain(budgets)})
         return
-    show([plain(fc)], ["month", "to_date", "expected", "low", "high", "days_left", "daily_mean"], "forecast", False)
+    show([plain(fc)], [F("month", "month"), F("to_date", "to date", "usd"), F("expected", "expected", "usd"),
+                       F("low", "low (5%)", "usd"), F("high", "high (95%)", "usd"),
+                       F("days_left", "days left", "num"), F("daily_mean", "per day", "usd"),
+                       F("basis_days", "days of data", "num", drop=1)],
+         "month-end spend forecast (90% interval)", False)
+    if not budgets:
+        console().print("budgets: none declared (add [[budgets]] entries to the config)", markup=False,
+                        highlight=False)
+        return
     show([{"budget": b.budget.name, "state": b.state, "message": b.message} for b in budgets],
-         ["budget", "state", "message"], "budgets", False)
+         [F("budget", "budget"), F("state", "state"), F("message", "message", "note")], "budgets", False)
 
 
 @analyze.command()
@@ -152,8 +231,26 @@ def tiers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Which subscription plan the recorded days fit (replayed against each plan's limits), the monthly saving and
     the confidence; no advice before 7 days of readings (it says how many are missing)."""
     advice = service(ctx).tier_advice()
-    show(plain(advice), ["account_id", "current", "action", "plan", "monthly_saving", "confidence", "rationale"],
-         "plan advice", json_out, advice)
+    if json_out:
+        print_json(plain(advice))
+        return
+    rows = [plain(a) for a in advice]
+    no_plan = [r for r in rows if r["current"] is None and r["action"] == "unknown"]
+    rows = [r for r in rows if r not in no_plan]
+    for r in rows:
+        r["advice"] = f"{r['action']} to {r['plan']}" if r["plan"] and r["action"] != "keep" else r["action"]
+        if r["action"] == "unknown":
+            r["monthly_saving"] = None  # no advice, no saving: "-", not "$0.00"
+        r["days"] = f"{r['days_of_data']}/{r['days_of_data'] + r['days_missing']}" if r["days_missing"] \
+            else str(r["days_of_data"])
+    if rows or not no_plan:
+        show(rows, [F("account_id", "account"), F("current", "plan", drop=1), F("advice", "advice"),
+                    F("monthly_saving", "saving/month", "usd"), F("confidence", "confidence", "pct"),
+                    F("days", "days read", "num", drop=2), F("rationale", "why", "note")],
+             "plan advice (at least 7 days of readings)", False)
+    if no_plan:
+        _note(f"no plan set (add plan = \"...\" to their [[accounts]] entry for advice): "
+              f"{', '.join(r['account_id'] for r in no_plan)}")
 
 
 @analyze.command()
@@ -167,25 +264,32 @@ def waste(ctx: typer.Context, days: float = typer.Option(30, "--days", help="How
     if json_out:
         print_json(data)
         return
-    rows = [{"account": a["id"], "window": w["name"], "cycles": len(w["cycles"]),
-             "wasted": _pct(w["wasted_ratio"]),
+    title = f"included capacity left unused at reset, last {days:g} days"
+    rows = [{"account": a["id"], "window": w["name"], "cycles": len(w["cycles"]), "wasted": w["wasted_ratio"],
              "last reset": w["cycles"][-1]["reset_at"] if w["cycles"] else None,
-             "last peak": _pct(w["cycles"][-1]["peak_used_ratio"]) if w["cycles"] else None}
+             "last peak": w["cycles"][-1]["peak_used_ratio"] if w["cycles"] else None}
             for a in data["accounts"] for w in a["windows"]]
-    show(rows, ["account", "window", "cycles", "wasted", "last peak", "last reset"],
-         f"included capacity left unused at reset, last {days:g} days", False)
-    payers = [{"account": a["id"], "paid": f"${a['paid_usd']:,.2f}",
-               "avoidable": f"${a['avoidable_overage_usd']:,.2f}"} for a in data["accounts"] if a["paid_usd"]]
+    if not rows:
+        _note(f"{title}: no included windows (subscription accounts, or accounts with a catalog plan)")
+    elif not any(r["cycles"] for r in rows):
+        _note(f"{title}: no window has reset since its first reading yet; waste is counted per cycle, from the "
+              f"first reset on ({len(rows)} windows watched)")
+    else:
+        show(rows, [F("account", "account"), F("window", "window"), F("cycles", "cycles", "num"),
+                    F("wasted", "wasted", "pct"), F("last peak", "last peak", "pct"),
+                    F("last reset", "last reset", "time")], title, False)
+    payers = [a for a in data["accounts"] if a["paid_usd"]]
     if payers:
-        show(payers, ["account", "paid", "avoidable"], "paid fall-backs (avoidable: included capacity was left)",
-             False)
-    console().print(f"wasted overall: {_pct(data['wasted_ratio']) or '-'}; avoidable overage: "
-                    f"${data['avoidable_overage_usd']:,.2f} of ${data['paid_usd']:,.2f} paid",
-                    markup=False, highlight=False)
+        show(payers, [F("id", "account"), F("paid_usd", "paid", "usd"),
+                      F("avoidable_overage_usd", "avoidable", "usd")],
+             "paid fall-backs (avoidable: included capacity was left)", False)
+    wasted = _value(data["wasted_ratio"], "pct")
+    _note(f"wasted overall: {wasted}; avoidable overage: ${data['avoidable_overage_usd']:,.2f} of "
+          f"${data['paid_usd']:,.2f} paid")
 
 
-def _pct(v: Any) -> str | None:
-    return None if v is None else f"{float(v) * 100:.0f}%"
+def _note(text: str) -> None:
+    console().print(text, markup=False, highlight=False)
 
 
 @analyze.command()
@@ -195,9 +299,11 @@ def fairness(ctx: typer.Context, hours: float = typer.Option(24, "--hours", help
              json_out: bool = JsonOpt) -> None:
     """Each consumer's share, density, peak/off-peak split, Jain index, Gini, and advice (throttle/proceed)."""
     f = service(ctx).fairness(hours, anonymize, me)
-    show(plain(f.consumers), ["consumer", "calls", "cost", "share", "calls_per_active_hour", "peak_share",
-                              "overlap_share", "advice", "reason"],
-         f"fairness by {f.weight}: Jain {_cell(f.jain)}, Gini {_cell(f.gini)}", json_out, f)
+    show(plain(f.consumers), [F("consumer", "consumer"), F("calls", "calls", "num"), F("cost", "cost", "usd"),
+                              F("share", "share", "pct"), F("calls_per_active_hour", "calls/h", "num", drop=2),
+                              F("peak_share", "peak", "pct", drop=1), F("overlap_share", "overlap", "pct", drop=1),
+                              F("advice", "advice"), F("reason", "reason", "note")],
+         f"fairness by {f.weight}, last {hours:g} h: Jain {_cell(f.jain)}, Gini {_cell(f.gini)}", json_out, f)
 
 
 def register(app: typer.Typer) -> None:
