@@ -499,6 +499,11 @@ def _validation_error(exc: ValidationError, text: str, name: str) -> ConfigError
         msg = "required field is missing"
     elif err["type"] == "extra_forbidden":
         msg = "unknown key"
+    elif err["type"] == "string_pattern_mismatch" and "https?" in str(err.get("ctx", {}).get("pattern", "")):
+        from quotawarden.redact import redact_text
+
+        shown = redact_text(repr(err["input"]))
+        msg = f"not an http:// or https:// address: {shown} (for example \"http://hub:7878\")"
     field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return ConfigError(msg + more, file=name, line=locate(text, loc), field=field)

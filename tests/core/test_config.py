@@ -76,7 +76,8 @@ def test_good_config_resolves_accounts_and_provider_settings(plugins: Plugins) -
      "qw.toml:16: thresholds.used_red: 80 is not a ratio between 0 and 1; did you mean 0.8?"),
     (GOOD + "\n[thresholds.hard_caps]\n\"claude/5h\" = 85\n",
      "qw.toml:16: thresholds.hard_caps.claude/5h: 85 is not a ratio"),
-    (GOOD + "\n[status_pages]\nacme = \"status.acme.example\"\n", "qw.toml:16: status_pages.acme: String should match"),
+    (GOOD + "\n[status_pages]\nacme = \"status.acme.example\"\n",
+     "qw.toml:16: status_pages.acme: not an http:// or https:// address: 'status.acme.example'"),
     (GOOD + "\n[alerts]\ndaily_digest = \"0 8 * *\"\n", "qw.toml:16: alerts.daily_digest: String should match"),
 ])
 def test_broken_config_names_the_place(plugins: Plugins, text: str, expected: str) -> None:

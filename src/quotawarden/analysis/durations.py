@@ -11,8 +11,9 @@ from datetime import timedelta
 def human_duration(span: float | timedelta | None, *, signed: bool = False) -> str:
     """``45m``, ``3h10m``, ``2d04h`` from seconds or a ``timedelta``; ``-`` when unknown.
 
-    By default a countdown: whole minutes, never negative (a time already past reads ``0m``). ``signed=True``
-    keeps the sign of a difference and shows seconds under a minute: ``-5m``, ``45s``.
+    By default a countdown: never negative (a time already past reads ``0m``), seconds under a minute (``45s``,
+    not ``0m`` for a reset still to come), whole minutes above. ``signed=True`` keeps the sign of a difference:
+    ``-5m``, ``45s``.
     """
     if span is None:
         return "-"
@@ -21,7 +22,7 @@ def human_duration(span: float | timedelta | None, *, signed: bool = False) -> s
         seconds = max(seconds, 0.0)
     s = int(abs(seconds))
     sign = "-" if seconds < 0 else ""
-    if signed and s < 60:
+    if s < 60 and (signed or s > 0):
         return f"{sign}{s}s"
     if s < 3600:
         return f"{sign}{s // 60}m"

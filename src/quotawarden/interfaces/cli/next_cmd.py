@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import typer
 
 from quotawarden.interfaces.cli.common import JsonOpt, console, fail, print_json, service
@@ -31,14 +33,20 @@ def register(app: typer.Typer) -> None:
             print_json(plan_json(p))
             return
         out = console()
+
+        def line(text: str, indent: str = "") -> None:  # wrapped at the terminal's width, continued under the text
+            wrapped = textwrap.fill(text, out.width, initial_indent=indent, subsequent_indent=indent + "    ",
+                                    break_long_words=False, break_on_hyphens=False)
+            out.print(wrapped, markup=False, highlight=False, soft_wrap=True)
+
         best = p.best
         if best is None:
-            out.print(p.reason(), markup=False, highlight=False, soft_wrap=True)
+            line(p.reason())
             return
         model = f" with {best.model}" if best.model else ""
-        out.print(f"use {best.account_id} ({best.provider}{model})", markup=False, highlight=False)
-        out.print(p.reason(), markup=False, highlight=False, soft_wrap=True)
-        for c in p.ranked[1:4]:
-            out.print(f"  then {p.reason(c)}", markup=False, highlight=False, soft_wrap=True)
+        line(f"use {best.account_id} ({best.provider}{model})")
+        line(p.reason())
+        for c in p.ranked[1:]:  # every option, as --json lists them
+            line(f"then {p.reason(c)}", "  ")
         for acc, why in p.skipped:
-            out.print(f"  not {acc}: {why}", markup=False, highlight=False, soft_wrap=True)
+            line(f"not {acc}: {why}", "  ")

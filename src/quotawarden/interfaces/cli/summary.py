@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 HELP = ("A compact block for an agent's start-up prompt: one line per account (status, worst window %, time to "
         "reset) and 'use X, avoid Y'. Reads the store only; never calls a provider.")
 FORMAT_HELP = ("A template applied to each account, e.g. '{icon} {id} {worst_pct}'. Fields: id, provider, pool, "
-               "status, icon, window, worst_pct, resets_in, age, reason, use, avoid.")
+               "status, icon, window, worst_pct, resets_in, age, stale, reason, use, avoid, models.")
 JOIN_HELP = "Separator between accounts (use ' | ' for a one-line status bar)."
 
 

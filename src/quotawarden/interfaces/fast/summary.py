@@ -24,6 +24,10 @@ ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
 FIELDS = ("id", "provider", "pool", "status", "icon", "window", "worst_pct", "resets_in", "age", "stale", "reason",
           "use", "avoid", "models")
 DEFAULT_LINE = "{icon} {status:<7} {id} ({provider}) {window} {worst_pct} resets in {resets_in}"
+STALE_LINE = "{icon} {status:<7} {id} ({provider}) {window} stale, read {age} ago"
+"""The default line of an account whose worst window is stale: its usage and reset are unknown, its age is not."""
+NO_WINDOW_LINE = "{icon} {status:<7} {id} ({provider}) {reason}"
+"""The default line of an account with no window read (a refused key, an unset variable): why, not dashes."""
 
 
 class Line(NamedTuple):
@@ -152,9 +156,11 @@ def render(lines: list[Line], use: list[str], avoid: list[str], fmt: str | None 
     use_s, avoid_s = ", ".join(use) or "-", ", ".join(avoid) or "-"
     template = fmt or DEFAULT_LINE
     _check_template(template)
-    out = [template.format(**ln.fields(use_s, avoid_s)) for ln in lines]
+    out = [(template if fmt else _default_line(ln)).format(**ln.fields(use_s, avoid_s)) for ln in lines]
     if fmt is None:  # the default line names each model-scoped cap after the worst window
         out = [f"{o}; {ln.models}" if ln.models else o for o, ln in zip(out, lines, strict=True)]
+        if join == "\n":
+            out = [_fit(o) for o in out]
         if header:
             counts = {k: sum(1 for ln in lines if ln.status == k) for k in ("RED", "YELLOW", "GREEN", "UNKNOWN")}
             out.insert(0, "quota: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v) if lines
@@ -164,9 +170,15 @@ def render(lines: list[Line], use: list[str], avoid: list[str], fmt: str | None 
     return join.join(out)
 
 
+def _default_line(ln: Line) -> str:
+    if not ln.window or (ln.stale and ln.reason.partition(":")[0] in health.BAD_OUTCOMES):
+        return NO_WINDOW_LINE  # nothing current to show but why it is RED (INVALID, LIMITED, OVERAGE)
+    return STALE_LINE if ln.stale else DEFAULT_LINE
+
+
 def _fit(line: str) -> str:
-    """The use/avoid line, wrapped between account ids when a terminal width is known (``COLUMNS`` or a tty);
-    whole otherwise, so a prompt hook reads it as one line. An id is never split."""
+    """An account's line or the use/avoid line, wrapped between words when a terminal width is known (``COLUMNS``
+    or a tty); whole otherwise, so a prompt hook reads it as one line. An id is never split."""
     import shutil
 
     width = shutil.get_terminal_size(fallback=(0, 0)).columns
