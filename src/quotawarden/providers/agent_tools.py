@@ -52,6 +52,8 @@ class Tool:
     """``mcpServers`` settings files (relative to home) whose servers are checked."""
     also: tuple[str, ...] = ()
     """More folders (relative to home) read both as state and as logs, like ``logs`` (another install's data)."""
+    docs: str = "Configured models, last activity, errors in the last 24 hours (local files)."
+    """What ``quotawarden providers`` says of it."""
 
 
 class ToolSettings(BaseModel):
@@ -176,8 +178,10 @@ TOOLS = (
          mcp_settings=(".config/Code/User/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
                        ".cline/data/settings/cline_mcp_settings.json"),
          also=(".cline/data/tasks",)),
-    Tool("antigravity", "Antigravity", ".gemini/antigravity", (".config/Antigravity/logs", 3, r"\.log$"),
-         re.compile(rb"\[error\]")),
+    Tool("antigravity", "Antigravity app (this machine's activity and errors)", ".gemini/antigravity",
+         (".config/Antigravity/logs", 3, r"\.log$"), re.compile(rb"\[error\]"),
+         docs="The Antigravity app on this machine: last activity, errors in the last 24 hours (local files). "
+              "Its quotas are antigravity_quota, one account per Google login."),
 )
 
 
@@ -186,7 +190,7 @@ def spec_of(tool: Tool) -> ProviderSpec:
                         probe=tool_probe(tool), kind="tool",
                         settings_model=ToolSettings if tool.mcp_settings else None,
                         probe_cost="local file reads only (a few config files, listings, <= 20 log tails)",
-                        docs="Configured models, last activity, errors in the last 24 hours (local files).")
+                        docs=tool.docs)
 
 
 @hookimpl

@@ -144,11 +144,11 @@ def parse_models(out: SampleSet, body: dict[str, Any]) -> dict[str, Any]:
 
 
 SPEC = ProviderSpec(
-    slug=NAME, display_name="Google Antigravity (per model)", default_base_url=g.CODE_ASSIST_BASE,
+    slug=NAME, display_name="Antigravity quotas (per Google account, per model)", default_base_url=g.CODE_ASSIST_BASE,
     settings_model=AntigravitySettings, probe=probe, kind="subscription", auth="oauth",
     probe_cost="1 free POST oauth2 /token + 1 POST fetchAvailableModels (+1 loadCodeAssist without a project)",
-    docs="Per-model remaining fraction (used = 1 - remainingFraction) and reset, per Google account; "
-         "a dead refresh token is INVALID.")
+    docs="Antigravity's quotas, one account per Google login: per-model remaining fraction (used = 1 - "
+         "remainingFraction) and reset; a dead refresh token is INVALID. The app's local logs are antigravity.")
 
 
 @hookimpl

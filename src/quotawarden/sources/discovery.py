@@ -3,9 +3,12 @@
 Looked at: provider environment variables (each installed provider's ``credential_env``), the Claude Code
 credentials file, the Codex ``auth.json``, OpenCode's ``auth.json``, the OpenCode Antigravity plug-in's
 ``antigravity-accounts.json`` (one account per Google login, ``#accounts[email=...]``), Gemini CLI's
-``~/.gemini/oauth_creds.json`` and ``~/.pi/agent/models.json``; OpenCode's Zen key (``opencode`` in its
-``auth.json``) is an ``opencode_zen`` account, and OpenCode's and Cline's data folders (the VS Code extension's
-storage, ``~/.cline/data``) are local-tool accounts without a credential. A
+``~/.gemini/oauth_creds.json`` and ``~/.pi/agent/models.json``; Antigravity's own sign-in where it keeps it in a
+file (``~/.gemini/antigravity-cli/antigravity-oauth-token``, ``~/.gemini/jetski-standalone-oauth-token``: another
+``antigravity_quota`` account unless the plug-in already holds that Google login); OpenCode's Zen key
+(``opencode`` in its ``auth.json``) is an ``opencode_zen`` account, and OpenCode's, Cline's (the VS Code
+extension's storage, ``~/.cline/data``) and the Antigravity app's data folders are local-tool accounts without a
+credential. A
 finding names the file and the JSON path inside it (``file:PATH#key.path``) or the variable (``env:VAR``).
 """
 
@@ -132,6 +135,32 @@ def antigravity_opencode(home: Path, env: Mapping[str, str]) -> list[Finding]:
     return out
 
 
+ANTIGRAVITY_TOKEN_FILES = (".gemini/antigravity-cli/antigravity-oauth-token", ".gemini/jetski-standalone-oauth-token")
+"""Where Antigravity keeps its own Google sign-in when no keyring takes it (Observed in public tools that read it:
+``{"token": {"access_token", "refresh_token", "expiry", ...}, "auth_method", "id_token"}``); the first one with a
+refresh token wins. macOS keeps it in the Keychain and many Linux desktops in the Secret Service: not read."""
+
+
+def antigravity_app(home: Path, env: Mapping[str, str]) -> list[Finding]:
+    """Antigravity's own sign-in (the app and its ``agy`` CLI), referenced by the refresh token's JSON path."""
+    from quotawarden.providers._google import jwt_email
+
+    for rel in ANTIGRAVITY_TOKEN_FILES:
+        path = home / rel
+        data = _json(path)
+        if not isinstance(data, dict):
+            continue
+        nested = data.get("token")
+        token: dict[str, Any] = nested if isinstance(nested, dict) else data
+        key = "token.refresh_token" if isinstance(nested, dict) else "refresh_token"
+        if not isinstance(token.get("refresh_token"), str) or not token["refresh_token"]:
+            continue
+        email = jwt_email(data.get("id_token") or token.get("id_token"))
+        return [Finding(f"antigravity:{email}" if email else "antigravity:signed-in", "antigravity_quota",
+                        f"file:{path}#{key}", str(path), notes=["Antigravity's own sign-in"])]
+    return []
+
+
 def gemini_cli(home: Path, env: Mapping[str, str]) -> list[Finding]:
     """Gemini CLI's Google login (``~/.gemini/oauth_creds.json``); an API-key or Vertex setup has none."""
     from quotawarden.providers._google import jwt_email
@@ -186,8 +215,9 @@ CLINE_DIRS = (".config/Code/User/globalStorage/saoudrizwan.claude-dev", ".cline/
 
 
 def local_tools(home: Path, env: Mapping[str, str]) -> list[Finding]:
-    """OpenCode and Cline installed for this user: accounts of the local-tool providers (no credential; they read
-    activity, errors and, for Cline, its MCP servers from these folders)."""
+    """OpenCode, Cline and the Antigravity app installed for this user: accounts of the local-tool providers (no
+    credential; they read activity, errors and, for Cline, its MCP servers from these folders). The Antigravity app
+    gets one only when its local data exists; its quotas are the ``antigravity_quota`` accounts."""
     out = []
     data = Path(env.get("XDG_DATA_HOME") or home / ".local/share") / "opencode"
     if (data / "storage").is_dir() or (home / ".config/opencode").is_dir():
@@ -202,6 +232,10 @@ def local_tools(home: Path, env: Mapping[str, str]) -> list[Finding]:
                 servers += len(settings["mcpServers"])
         notes = ["local activity and errors"] + ([f"{servers} MCP server(s) configured"] if servers else [])
         out.append(Finding("cline", "cline", "", str(cline[0]), notes=notes))
+    app = [home / d for d in (".gemini/antigravity", ".config/Antigravity") if (home / d).is_dir()]
+    if app:  # the app's local activity and errors; its quotas are the antigravity_quota accounts
+        out.append(Finding("antigravity-app", "antigravity", "", str(app[0]),
+                           notes=["the Antigravity app's local activity and errors (quotas: antigravity_quota)"]))
     return out
 
 
@@ -212,6 +246,15 @@ def discover(specs: Iterable[ProviderSpec], env: Mapping[str, str] | None = None
     specs = list(specs)
     known = {s.slug for s in specs}
     found = [*from_env(specs, env), *claude_code(home, env), *codex(home, env), *opencode(home, env),
-             *antigravity_opencode(home, env), *gemini_cli(home, env), *pi_agent(home, env),
-             *local_tools(home, env)]
+             *antigravity_opencode(home, env), *antigravity_app(home, env), *gemini_cli(home, env),
+             *pi_agent(home, env), *local_tools(home, env)]
+    logins: set[str] = set()
+    unique = []
+    for f in found:  # one account per Google login: the plug-in's entry before the app's own sign-in
+        if f.provider == "antigravity_quota":
+            if f.id in logins:
+                continue
+            logins.add(f.id)
+        unique.append(f)
+    found = unique
     return [f for f in found if f.provider in known]
