@@ -58,6 +58,7 @@ class WriteQueue:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._sink_ok = True
+        self._stopping = False
         self._writer: ThreadPoolExecutor | None = None
         self.journal = Journal(spill_dir, sync_s=sync_s)
         self._journal_open = False
@@ -130,6 +131,7 @@ class WriteQueue:
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self.spill_dir.mkdir(parents=True, exist_ok=True)
             try:
                 self.journal.open()  # segments a killed proxy left behind become replay files
@@ -143,17 +145,31 @@ class WriteQueue:
             self._writer.submit(self._open_sink)  # connect (and migrate) now, not in the first flush under load
             self._task = asyncio.create_task(self._run(), name="quotawarden-proxy-flusher")
 
-    async def stop(self) -> None:
-        """Flush what is queued (to the store, or to the spill file) and stop."""
+    async def stop(self, retry_s: float = 2.0) -> None:
+        """Write what is queued and stop: every record is in the store when this returns, unless the store is
+        unreachable; then (after retrying for ``retry_s``) the records wait in the spill folder, said in a warning,
+        and the next proxy started on this spill folder stores them.
+
+        The flusher is never cancelled mid-flush: a batch it has taken would be lost from memory (its journal
+        segments unreleased until the process ends) if its write were still waiting for the writer thread."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            if self._wake is not None:
+                self._wake.set()
+            await self._task
             self._task = None
         await self.flush()
+        end = asyncio.get_running_loop().time() + retry_s
+        while (not self._sink_ok or self._spilled_files()) and asyncio.get_running_loop().time() < end:
+            await asyncio.sleep(0.2)
+            await self.flush()
         if self._journal_open:
             self._journal_open = False
             self.journal.close()
+        if waiting := self._spilled_files():
+            log.warning("proxy stopped with records not in the store (%s): they wait in %s and are stored when "
+                        "a proxy starts again with this spill folder", self.stats.last_error or "store unavailable",
+                        ", ".join(str(p) for p in waiting))
         if self._writer is not None:
             close = getattr(self.sink, "close", None)
             if close is not None:
@@ -177,6 +193,8 @@ class WriteQueue:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval_s)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.flush()
             except Exception:  # the flusher must outlive any single failure

@@ -1,0 +1,201 @@
+"""A clean shutdown stores every usage record before the process ends: read right after, the store holds one usage
+event per request answered 200, and the spill folder holds nothing left to replay.
+
+Through the proxy built by the service (``Service.build_proxy``, stopped by its ASGI lifespan), and through the two
+entry points that own a store, ``quotawarden proxy`` and ``quotawarden serve --with-proxy``, each stopped with
+SIGTERM while clients are still sending. The upstream is ``tests/proxy/faulty_upstream.py`` (one unique response
+id per answer, stored as the event's ``request_id``); SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+import sqlalchemy as sa
+
+from quotawarden.app.service import build_service
+from quotawarden.sources.proxy import ProxyApp, ProxyConfig
+from quotawarden.sources.proxy.dialects import UsageReader
+from quotawarden.spec import ProviderSpec
+from tests.proxy.conftest import RecordingSink
+from tests.proxy.conftest import serve as serve_proxy
+
+KEY = "sk-shutdown-upstream-key-00000000"
+MSGS: Any = [{"role": "user", "content": "hi"}]
+
+
+def _config(tmp: Path, db_url: str, upstream: str) -> Path:
+    cfg = tmp / "config.toml"
+    cfg.write_text(f"""
+[database]
+url = "{db_url}"
+[proxy]
+spill_dir = "{tmp / 'spill'}"
+[[accounts]]
+id = "down-a"
+provider = "openai"
+credential = "env:QW_SHUTDOWN_KEY"
+base_url = "{upstream}"
+pool = "team"
+[[accounts]]
+id = "down-b"
+provider = "openai"
+credential = "env:QW_SHUTDOWN_KEY"
+base_url = "{upstream}"
+pool = "team"
+[[pools]]
+name = "team"
+""", encoding="utf-8")
+    return cfg
+
+
+def _stored(db_url: str) -> list[str]:
+    engine = sa.create_engine(db_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(sa.text("SELECT request_id FROM usage_events WHERE source = 'proxy'"))]
+    finally:
+        engine.dispose()
+
+
+def _left_for_replay(tmp: Path) -> list[str]:
+    spill = tmp / "spill"
+    return sorted(p.name for p in spill.glob("*.jsonl")) if spill.exists() else []
+
+
+def _free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_a_service_built_proxy_stores_every_answer_before_it_stops(faulty: str, tmp_path: Path, db_url: str,
+                                                                   monkeypatch: Any) -> None:
+    """12 requests from 3 SDK clients at once through a pool, then the proxy stops (its ASGI lifespan): the store
+    read right after holds exactly the 12 answers."""
+    monkeypatch.setenv("QW_SHUTDOWN_KEY", KEY)
+    service = build_service(_config(tmp_path, db_url, faulty), store_url=db_url)
+    try:
+        with serve_proxy(service.build_proxy()) as url:
+            client = openai.OpenAI(base_url=f"{url}/team/v1", api_key="anything", max_retries=0)
+            with ThreadPoolExecutor(3) as pool:
+                answered = list(pool.map(lambda _: client.chat.completions.create(model="gpt-4o-mini",
+                                                                                  messages=MSGS).id, range(12)))
+        assert len(set(answered)) == 12
+        assert sorted(_stored(db_url)) == sorted(answered)
+        assert _left_for_replay(tmp_path) == []
+    finally:
+        service.close()
+
+
+async def _load(url: str, answered: list[str], stop: threading.Event) -> None:
+    client = openai.AsyncOpenAI(base_url=url, api_key="anything", max_retries=0, timeout=10)
+
+    async def worker() -> None:
+        while not stop.is_set():
+            try:
+                r = await client.chat.completions.create(model="gpt-4o-mini", messages=MSGS)
+            except openai.APIError:
+                if stop.is_set():
+                    return
+                await asyncio.sleep(0.02)
+                continue
+            answered.append(r.id)
+
+    async with client:
+        await asyncio.gather(*(worker() for _ in range(4)))
+
+
+@pytest.mark.parametrize("command", [["proxy", "--port"], ["serve", "--with-proxy", "--port"]],
+                         ids=["proxy", "serve-with-proxy"])
+def test_sigterm_under_load_stores_every_answer_before_exit(faulty: str, tmp_path: Path, db_url: str,
+                                                           command: list[str]) -> None:
+    """4 clients keep sending while the process gets SIGTERM: it finishes what is in flight, writes every record
+    and exits; the store read right after holds exactly the requests answered 200, and nothing waits for a
+    replay."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}" + ("/proxy" if command[0] == "serve" else "")
+    exe = Path(sys.executable).parent / "quotawarden"
+    cfg = _config(tmp_path, db_url, faulty)
+    proc = subprocess.Popen([str(exe), "--config", str(cfg), *command, str(port)],
+                            env={**os.environ, "QW_SHUTDOWN_KEY": KEY}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        end = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/_quotawarden/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
+            assert time.monotonic() < end, "did not start"
+            time.sleep(0.1)
+        answered: list[str] = []
+        stop = threading.Event()
+        loader = threading.Thread(target=lambda: asyncio.run(_load(f"{base}/team/v1", answered, stop)), daemon=True)
+        loader.start()
+        t0 = time.monotonic()
+        while len(answered) < 100 and time.monotonic() - t0 < 8:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)  # while the clients are still sending
+        # uvicorn re-raises the signal once it has shut down: -SIGTERM is the clean exit, like 0
+        assert proc.wait(30) in (0, -signal.SIGTERM), proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+        stop.set()
+        loader.join(15)
+        stored = _stored(db_url)  # right after exit: no restart, no replay
+        assert len(answered) >= 20, "the load did not get going"
+        assert len(stored) == len(set(stored)), "a usage event was stored twice"
+        assert sorted(stored) == sorted(answered), (len(stored), len(answered))
+        assert _left_for_replay(tmp_path) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+
+
+class SlowOpeningSink(RecordingSink):
+    """A store that takes a second to connect: the first batch waits behind the connect in the writer thread."""
+
+    def open(self) -> None:
+        time.sleep(1.0)
+
+
+def test_stopping_while_a_batch_waits_for_the_writer_loses_nothing(tmp_path: Path,
+                                                                   providers: dict[str, ProviderSpec]) -> None:
+    """The flusher has taken a batch whose write still waits for the writer thread when the proxy stops: the
+    batch is written before stop returns (it used to be dropped with the cancelled flusher, its journal segment
+    left locked until the process ended)."""
+    sink = SlowOpeningSink()
+    app = ProxyApp(replace(ProxyConfig(), spill_dir=tmp_path, flush_interval_s=0.05), sink=sink,
+                   providers=providers)
+
+    async def run() -> None:
+        await app.start()
+        for i in range(6):
+            reader = UsageReader("openai")
+            reader.feed({"model": "m", "usage": {"prompt_tokens": i, "completion_tokens": 1}})
+            app.capture.usage(reader, provider="openai", account_id="a", consumer="c", project=None, pool=None,
+                              model_hint="", now=app.clock.now())
+        await asyncio.sleep(0.3)  # the flusher took the batch; its write waits behind the connect
+        await app.stop()
+
+    asyncio.run(run())
+    assert sorted(e.input_tokens for e in sink.usage) == list(range(6))
+    assert not list(tmp_path.glob("*.jsonl"))
