@@ -94,10 +94,19 @@ class _Source:
     builtin: bool
 
 
-def _dist_of(ep: importlib.metadata.EntryPoint) -> str:
+def _dist_of(ep: importlib.metadata.EntryPoint, names: dict[int, str] | None = None) -> str:
+    """The normalised name of the distribution that declares ``ep``. ``names`` (id of a distribution -> its name)
+    remembers each distribution's: ``Distribution.name`` parses the whole METADATA file on every call, and the
+    entry points of one distribution share its object."""
     dist = getattr(ep, "dist", None)
-    if dist is not None and dist.name:
-        return normalize(dist.name)
+    if dist is not None:
+        name = names.get(id(dist)) if names is not None else None
+        if name is None:
+            name = dist.name or ""
+            if names is not None:
+                names[id(dist)] = name
+        if name:
+            return normalize(name)
     return BUILTIN_DIST if ep.value.startswith(BUILTIN_DIST + ".") else ""
 
 
@@ -116,8 +125,10 @@ def load_plugins(extra: Iterable[ModuleType | object] = (), *, entry_points: boo
     sources: dict[str, _Source] = {}
     if entry_points:
         wanted = selected_dists()
-        for ep in _entry_points():
-            dist = _dist_of(ep)
+        eps = _entry_points()
+        names: dict[int, str] = {}
+        for ep in eps:
+            dist = _dist_of(ep, names)
             builtin = dist == BUILTIN_DIST
             if not builtin and wanted is not None and dist not in wanted:
                 continue
