@@ -35,7 +35,7 @@ def check_key(spec: Any, secret: str, clock: Clock, *, base_url: str | None = No
     account = Account(id=f"vault-check-{spec.slug}", provider=spec.slug, base_url=base_url)
     runner = ProbeRunner(clock, transport=transport, timeout=timeout, tries=1)
     result = asyncio.run(runner.run(ProbeJob(spec, account, secret, settings)))
-    if result.outcome in (Outcome.OK, Outcome.LIMITED, Outcome.OVERAGE):
+    if result.outcome in (Outcome.OK, Outcome.LIMITED, Outcome.THROTTLED, Outcome.OVERAGE):  # the key was accepted
         plan = result.details.get("plan") if isinstance(result.details, dict) else None
         return KeyCheck("ok", result.reason or result.outcome.value, str(plan) if plan else None)
     if result.outcome is Outcome.INVALID:
