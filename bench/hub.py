@@ -1,10 +1,14 @@
 """Seats pushing to one hub: 50 seats, each with 20 accounts (two windows each) and 2,000 usage events an hour,
 push into one ``quotawarden serve`` on SQLite and on PostgreSQL.
 
-    python bench/hub.py [--seats 50] [--accounts 20] [--events-per-hour 2000] [--interval 1.2] [--seconds 30]
-                        [--pg postgresql://postgres@127.0.0.1:5432/test]
+    python bench/hub.py [--seats 50] [--accounts 20] [--events-per-hour 2000] [--compress 50] [--seconds 30]
+                        [--rounds 3] [--baseline REV] [--pg postgresql://postgres@127.0.0.1:5432/test]
 
-Time is compressed: the seats push every ``--interval`` seconds (1.2 s) instead of every 60 s, each push carrying
+``--rounds`` repeats every run (databases and versions alternate in order from round to round) and prints the
+median of each figure over the rounds; ``--baseline REV`` also runs the hub of git revision REV (its ``src``,
+from ``git archive``) in each round, side by side, and prints the paired ratios (today / REV, median over rounds).
+
+Time is compressed: the seats push every ``60 / --compress`` seconds (1.2 s) instead of every 60 s, each push carrying
 what 60 real seconds bring (every account read once at a random moment of the interval: 40 readings; 2,000/60 =
 33 usage events; the accounts, their states, the hour's call counts), so the hub takes 50x its real-time load.
 Each push is the seat's wire format (``quotawarden.app.hub.Push``, gzip JSON), sent over loopback HTTP to the
@@ -195,7 +199,8 @@ def _pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
-def run(db_url: str, label: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+def run(db_url: str, label: str, args: argparse.Namespace, tmp: Path, src: Path | None = None) -> dict[str, Any]:
+    """One hub (this tree's, or the one under ``src``) on one database, loaded by every seat for ``--seconds``."""
     seats = [Seat(f"seat{i:02d}", f"seat-token-{i:02d}-{os.urandom(8).hex()}", args.accounts,
                   round(args.events_per_hour * REAL_INTERVAL / 3600), args.interval) for i in range(args.seats)]
     cfg = tmp / f"hub-{label}.toml"
@@ -204,6 +209,8 @@ def run(db_url: str, label: str, args: argparse.Namespace, tmp: Path) -> dict[st
                    + "".join(f'[[hub.seats]]\nname = "{s.name}"\ntoken = "{s.token}"\n' for s in seats))
     port = _port()
     env = {**os.environ, "QUOTAWARDEN_LOAD_PLUGINS": "", "HOME": str(tmp)}
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     proc = subprocess.Popen([sys.executable, "-m", "quotawarden.interfaces.cli.main", "--config", str(cfg), "serve",
                              "--port", str(port), "--log-level", "warning"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -262,59 +269,114 @@ def run(db_url: str, label: str, args: argparse.Namespace, tmp: Path) -> dict[st
             "silent": sum(1 for s in team.get("seats", []) if s["silent"])}
 
 
+HEAD = ("db", "hub", "pushes/s", "push p50 ms", "push p99 ms", "hub store p50 ms", "hub store p99 ms", "hub CPU %",
+        "hub RSS MB", "stale p50 s", "stale p99 s", "real stale p50 s", "real stale p99 s", "reader max s", "errors",
+        "intact", "load avg")
+FIGURES = ("rate", "p50", "p99", "hub50", "hub99", "cpu", "rss", "stale50", "stale99", "real50", "real99",
+           "reader_max", "load")
+
+
+def _baseline_src(rev: str, tmp: Path) -> Path:
+    """The ``src`` tree of git revision ``rev``, unpacked under ``tmp``."""
+    dest = tmp / "baseline"
+    dest.mkdir()
+    archive = subprocess.run(["git", "-C", str(Path(__file__).resolve().parents[1]), "archive", rev, "src"],
+                             check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
+def _median_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out = {k: statistics.median(r[k] for r in rows) for k in FIGURES}
+    return {**rows[0], **out, "errors": sum(r["errors"] for r in rows), "intact": all(r["intact"] for r in rows),
+            "rounds": len(rows), "p99_all": [r["p99"] for r in rows], "hub99_all": [r["hub99"] for r in rows]}
+
+
+def _line(r: dict[str, Any], hub_name: str) -> str:
+    return " | ".join([r["db"], hub_name, f"{r['rate']:.1f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}",
+                       f"{r['hub50']:.1f}", f"{r['hub99']:.1f}", f"{r['cpu']:.0f}", f"{r['rss']:.0f}",
+                       f"{r['stale50']:.2f}", f"{r['stale99']:.2f}", f"{r['real50']:.1f}", f"{r['real99']:.1f}",
+                       f"{r['reader_max']:.2f}", str(r["errors"]), "yes" if r["intact"] else "NO", f"{r['load']:.1f}"])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seats", type=int, default=50)
     ap.add_argument("--accounts", type=int, default=20)
     ap.add_argument("--events-per-hour", type=int, default=2000)
-    ap.add_argument("--interval", type=float, default=1.2, help="compressed push interval (real: 60 s)")
+    ap.add_argument("--compress", type=float, default=None,
+                    help="time compression: the hub takes this many times its real-time load (default 50)")
+    ap.add_argument("--interval", type=float, default=1.2, help="compressed push interval (real: 60 s); "
+                                                                "--compress sets it to 60 / compress")
     ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--rounds", type=int, default=1, help="runs per database (and per version); medians printed")
+    ap.add_argument("--baseline", metavar="REV", help="also run the hub of this git revision, side by side")
     ap.add_argument("--db", default="sqlite,postgresql", help="which databases")
     ap.add_argument("--no-reader", action="store_true", help="no admin reading the team view during the run")
     ap.add_argument("--pg", default=os.environ.get("QUOTAWARDEN_TEST_PG_URL"), help="PostgreSQL URL (a fresh schema "
                                                                                     "is made and dropped)")
     args = ap.parse_args()
-    rows = []
+    if args.compress:
+        args.interval = REAL_INTERVAL / args.compress
+    dbs = [d for d in ("sqlite", "postgresql") if d in args.db and (d == "sqlite" or args.pg)]
+    runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory(prefix="qw-bench-hub-") as d:
         tmp = Path(d)
-        if "sqlite" in args.db:
-            rows.append(run(f"sqlite:///{tmp / 'hub.db'}", "sqlite", args, tmp))
-        if args.pg and "postgresql" in args.db:
-            sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-            from tests.conftest import pg_schema_url
+        hubs: list[tuple[str, Path | None]] = [("today", None)]
+        if args.baseline:
+            hubs.append((args.baseline, _baseline_src(args.baseline, tmp)))
+        for rnd in range(args.rounds):
+            order = [(db, h) for db in dbs for h in hubs]
+            for db, (name, src) in order if rnd % 2 == 0 else order[::-1]:
+                n = sum(len(v) for v in runs.values())
+                if db == "sqlite":
+                    row = run(f"sqlite:///{tmp / f'hub-{n}.db'}", db, args, tmp, src)
+                else:
+                    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+                    from tests.conftest import pg_schema_url
 
-            gen = pg_schema_url(args.pg)
-            url = next(gen)
-            try:
-                rows.append(run(url, "postgresql", args, tmp))
-            finally:
-                next(gen, None)
+                    gen = pg_schema_url(args.pg)
+                    try:
+                        row = run(next(gen), db, args, tmp, src)
+                    finally:
+                        next(gen, None)
+                runs.setdefault((db, name), []).append(row)
+                print(f"round {rnd + 1}/{args.rounds} {db} {name}: push p50 {row['p50']:.1f} ms, p99 {row['p99']:.1f} "
+                      f"ms, hub store p50 {row['hub50']:.1f} ms, p99 {row['hub99']:.1f} ms, load {row['load']:.1f}",
+                      flush=True)
     speed = REAL_INTERVAL / args.interval
     per_push = 2 * args.accounts, round(args.events_per_hour * REAL_INTERVAL / 3600)
     print(f"\n{args.seats} seats x {args.accounts} accounts, {args.events_per_hour} usage events/h each; pushes every "
           f"{args.interval:g} s standing for {REAL_INTERVAL:g} s (time compressed {speed:.0f}x: the hub takes "
           f"{speed:.0f}x its real-time load), {per_push[0]} readings + {per_push[1]} events per push, "
-          f"{args.seconds:g} s per database\n")
-    head = ("db", "pushes/s", "push p50 ms", "push p99 ms", "hub store p50 ms", "hub store p99 ms",
-            "hub CPU %", "hub RSS MB", "stale p50 s", "stale p99 s",
-            "real stale p50 s", "real stale p99 s", "reader max s", "errors", "intact", "load avg")
-    print(" | ".join(head))
-    print(" | ".join("-" * len(h) for h in head))
-    for r in rows:
-        print(" | ".join([r["db"], f"{r['rate']:.1f}", f"{r['p50']:.1f}", f"{r['p99']:.1f}", f"{r['hub50']:.1f}",
-                          f"{r['hub99']:.1f}", f"{r['cpu']:.0f}",
-                          f"{r['rss']:.0f}", f"{r['stale50']:.2f}", f"{r['stale99']:.2f}", f"{r['real50']:.1f}",
-                          f"{r['real99']:.1f}", f"{r['reader_max']:.2f}", str(r["errors"]),
-                          "yes" if r["intact"] else "NO", f"{r['load']:.1f}"]))
+          f"{args.seconds:g} s per run, median of {args.rounds} round(s)\n")
+    print(" | ".join(HEAD))
+    print(" | ".join("-" * len(h) for h in HEAD))
+    med = {k: _median_row(v) for k, v in runs.items()}
+    for (_db, name), r in med.items():
+        print(_line(r, name))
     print("\nstale: reading -> hub's acknowledgement, compressed seconds; real stale: the same with the wait for the "
           f"next push scaled to a {REAL_INTERVAL:g} s interval; reader max: the oldest seat's newest reading as the "
           "admin's GET /v1/hub/team saw it (compressed s); intact: the hub's rows equal what 5 seats sent; hub store: "
-          "the hub's own time per push (Server-Timing), without the client's and the network's; load avg: the "
-          f"machine's 1-minute load at the end ({os.cpu_count()} cores).")
-    for r in rows:
+          "the hub's own time per push (Server-Timing: decode and write, without the client, the network and the "
+          f"HTTP layer); load avg: the machine's 1-minute load at the end ({os.cpu_count()} cores).")
+    if args.rounds > 1:
+        for (db, name), r in med.items():
+            print(f"{db} {name}: push p99 per round {', '.join(f'{x:.0f}' for x in r['p99_all'])} ms; hub store p99 "
+                  f"per round {', '.join(f'{x:.0f}' for x in r['hub99_all'])} ms")
+    if args.baseline:
+        print(f"\ntoday / {args.baseline}, median of the per-round ratios (below 1: today is faster or lighter)")
+        print("db | push p50 | push p99 | hub store p50 | hub store p99 | hub CPU | hub RSS")
+        print("-- | -------- | -------- | ------------- | ------------- | ------- | -------")
+        for db in dbs:
+            a, b = runs[(db, "today")], runs[(db, args.baseline)]
+            ratios = [statistics.median(x[k] / y[k] for x, y in zip(a, b, strict=True) if y[k])
+                      for k in ("p50", "p99", "hub50", "hub99", "cpu", "rss")]
+            print(f"{db} | " + " | ".join(f"{q:.2f}" for q in ratios))
+    for (db, name), r in med.items():
         ok = r["p99"] < 250 and r["real99"] < 90 and r["rss"] < 300
-        print(f"{r['db']}: targets p99 push < 250 ms, real staleness p99 < 90 s, hub RSS < 300 MB: "
-              f"{'met' if ok else 'NOT met'}; {r['seats_seen']} seats on the team view, {r['silent']} silent")
+        print(f"{db} {name}: targets p99 push < 250 ms, real staleness p99 < 90 s, hub RSS < 300 MB: "
+              f"{'met' if ok else 'NOT met'} (medians); {r['seats_seen']} seats on the team view, {r['silent']} silent")
 
 
 if __name__ == "__main__":
