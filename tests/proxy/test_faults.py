@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -357,3 +359,87 @@ def test_a_pool_whose_every_member_is_down_answers_502_unreachable_never_429(run
             r = client.post(_path("pool"), json=CHAT, headers=_client_headers("ok"))
             assert r.status_code == 502
             assert "is unreachable (connecting failed)" in r.json()["error"]["message"]
+
+
+def test_a_dead_upstream_in_pass_through_is_502_unreachable_and_benches_nobody(
+        faulty: str, run_proxy: Any, sink: RecordingSink) -> None:
+    """Pass-through with the key of a configured account (its requests are counted under it) to an upstream that
+    refuses connections: 502 "unreachable", each call counted as a failure, no usage, and the account is neither
+    benched nor marked limited: its pool sends it traffic right after."""
+    from quotawarden.redact import fingerprint
+
+    dead = f"http://127.0.0.1:{closed_port()}"
+    cfg = ProxyConfig(provider_bases={"openai": dead}, pools=(PoolDef("team", ()),),
+                      accounts=(Upstream("own", "openai", faulty, CLIENT_KEY, "team"),),
+                      known_fingerprints={fingerprint(CLIENT_KEY): "own"})
+    with run_proxy(cfg) as (app, url), httpx.Client(base_url=url, timeout=10) as client:
+        for _ in range(3):
+            r = client.post(_path("pass"), json=CHAT, headers=_client_headers("ok"))
+            assert r.status_code == 502
+            assert r.json()["error"]["message"] == ("quotawarden: upstream 127.0.0.1 is unreachable "
+                                                    "(connecting failed)")
+            assert CLIENT_KEY not in r.text
+        assert app.stats()["blocked"] == {}
+        wait_for(lambda: sum(f for b in sink.batches for _ok, f in b.outcomes.values()) == 3)
+        assert {account for b in sink.batches for account, _hour in b.outcomes} == {"own"}  # counted under it
+        assert sink.usage == [] and sink.states == []
+        before = _seen(faulty).get("ok", 0)
+        assert client.post(_path("pool"), json=CHAT, headers=_client_headers("ok")).status_code == 200
+        assert _seen(faulty).get("ok", 0) - before == 1
+        wait_for(lambda: len(sink.usage) == 1)
+    assert [e.account_id for e in sink.usage] == ["own"]
+    assert not any(s.outcome is Outcome.LIMITED for s in sink.states)
+
+
+@contextmanager
+def blackhole() -> Iterator[str]:
+    """A loopback port whose connects time out, like a host that drops SYNs: a listening socket with a backlog of
+    0 whose one queued connection is never accepted, so the kernel drops every further SYN."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers: list[socket.socket] = []
+    try:
+        for _ in range(8):  # fill the accept queue (one connection on Linux), until a connect times out
+            s = socket.socket()
+            s.settimeout(0.3)
+            try:
+                s.connect(("127.0.0.1", port))
+            except TimeoutError:
+                s.close()
+                break
+            fillers.append(s)
+        else:
+            pytest.skip("this kernel accepts connections beyond a backlog of 0: cannot make a connect time out")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for s in fillers:
+            s.close()
+        listener.close()
+
+
+def test_one_deadline_covers_every_account_a_request_tries(run_proxy: Any, sink: RecordingSink) -> None:
+    """Three pool members whose connects time out, upstream_timeout 2 s (the connect timeout alone is 10 s): the
+    client gets its 504 within about one upstream_timeout, not 3 x 2 s (nor 10 s); an unreachable member is only
+    tried last for a while, never benched for a rate limit, so the next request gets a 504 again, not a 429."""
+    with blackhole() as hole:
+        accounts = tuple(Upstream(f"acct-{i}", "openai", hole, f"sk-pool-{i}-0123456789abcdefXYZ", "team")
+                         for i in range(3))
+        cfg = ProxyConfig(accounts=accounts, pools=(PoolDef("team", ()),), upstream_timeout_s=2.0)
+        assert cfg.connect_timeout_s > 3 * cfg.upstream_timeout_s
+        with run_proxy(cfg) as (app, url), httpx.Client(base_url=url, timeout=30) as client:
+            for _ in range(2):
+                t0 = time.monotonic()
+                r = client.post(_path("pool"), json=CHAT, headers=_client_headers("ok"))
+                took = time.monotonic() - t0
+                assert r.status_code == 504, r.text
+                assert took < 4.5, took  # one upstream_timeout and some slack; 3 x 2 s would be 6 s
+                message = r.json()["error"]["message"]
+                assert ("is unreachable (connecting timed out)" in message
+                        or "no account of 'team' answered within 2s" in message), message
+            blocked = app.stats()["blocked"]
+            assert blocked and {b["outcome"] for b in blocked.values()} == {Outcome.UNREACHABLE.value}
+            wait_for(lambda: sum(f for b in sink.batches for _ok, f in b.outcomes.values()) >= 2)
+    assert sink.usage == []
+    assert not any(s.outcome is Outcome.LIMITED for s in sink.states)

@@ -127,7 +127,10 @@ class ProxyApp:
         await asyncio.shield(self._starting)
 
     async def _start(self) -> None:
-        self._session = open_session(self.config.connect_timeout_s, self.config.upstream_timeout_s)
+        # the first attempt runs on the session's timeouts (no per-request timeout object on the hot path): its
+        # connect must not outlast the one deadline either
+        self._session = open_session(min(self.config.connect_timeout_s, self.config.upstream_timeout_s),
+                                     self.config.upstream_timeout_s)
         await self.queue.start()
         await asyncio.to_thread(self.budgets.load, self.clock.now())
         await self.throttle.start()
