@@ -37,9 +37,18 @@ def scoped_window(base: str, scope: str) -> str:
     return f"{base}_{scope.strip().lower().replace(' ', '_').replace('-', '_')}"
 
 
+MODEL_WINDOW = re.compile(r"^(?:gemini|gemma|claude|gpt|o\d|grok|llama|qwen|deepseek|kimi|glm|mistral|codestral)-",
+                          re.IGNORECASE)
+"""A window named after a model id (hyphens, as providers spell models; window names use underscores): the
+per-model quotas of Antigravity (``claude-sonnet-4-5``) and Gemini CLI (``gemini-2.5-pro``)."""
+
+
 def window_scope(window: str) -> str | None:
     """The model (or feature) a window is scoped to, None for an account-wide window: ``7d_opus`` -> ``opus``
-    (:func:`scoped_window`), ``gpt_5_codex_mini_5h`` -> ``gpt_5_codex_mini`` (a Codex additional limit)."""
+    (:func:`scoped_window`), ``gpt_5_codex_mini_5h`` -> ``gpt_5_codex_mini`` (a Codex additional limit), a window
+    named after a model id (:data:`MODEL_WINDOW`) -> that model."""
+    if MODEL_WINDOW.match(window):
+        return window
     head, _, tail = window.partition("_")
     if tail and WINDOW_BASES.match(head):
         return tail

@@ -184,3 +184,20 @@ def test_one_models_weekly_cap_skips_the_account_only_for_that_model() -> None:
         assert p.best is not None and p.best.binding != "7d_opus" and p.best.headroom == pytest.approx(0.4)
     assert planner.applies("7d_opus", "claude-opus-4-1") and not planner.applies("7d_opus", "claude-sonnet-4-5")
     assert planner.applies("5h", None) and not planner.applies("7d_opus", None)
+
+
+def test_an_antigravity_models_exhausted_quota_is_that_models() -> None:
+    """Antigravity and Gemini CLI name each model's quota after the model: a model-scoped cap like ``7d_opus``."""
+    from quotawarden.analysis.health import for_account
+    from quotawarden.naming import window_scope
+
+    assert window_scope("claude-sonnet-4-5") == "claude-sonnet-4-5" and window_scope("gemini-2.5-pro") is not None
+    assert window_scope("rpm") is None and window_scope("credits") is None and window_scope("5h_MiniMax-M2") is not None
+    assert for_account("claude-sonnet-4-5", "RED") == "YELLOW"  # the account's other models still answer
+    rooms = (Room("claude-sonnet-4-5", 1.0, 1.0, NOW + HOUR), Room("gemini-3-pro-high", 0.3, 1.0, NOW + 2 * HOUR))
+    ag = option("antigravity:work@gmail.com", "antigravity_quota", "included", "YELLOW", "OK", rooms)
+    cfg = settings_from_mapping({"tasks": {"heavy": {"models": {"antigravity_quota": "claude-sonnet-4-5"}},
+                                           "light": {"models": {"antigravity_quota": "gemini-3-pro-high"}}}})
+    assert dict(plan([ag], cfg, task="heavy", now=NOW).skipped) == {ag.account_id: "claude-sonnet-4-5 at its hard cap"}
+    light = plan([ag], cfg, task="light", now=NOW)
+    assert ids(light) == [ag.account_id] and light.best is not None and light.best.window == "gemini-3-pro-high"
