@@ -1,9 +1,14 @@
 """A new user's first hour, the parts that read badly at 80 columns: ``next`` lists every option it ranked,
-wrapped; ``summary`` says why an account with no current window is RED and how old a stale reading is; a reset
+wrapped; ``providers`` prints every credential variable whole and an empty ``accounts discover`` says where it
+looked; ``summary`` says why an account with no current window is RED and how old a stale reading is; a reset
 under a minute away reads in seconds, not ``0m``; a [hub] or [otel] address that is not a URL says so in words."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +28,7 @@ from quotawarden.plugins import load_plugins
 from quotawarden.store import accounts as accounts_q
 from quotawarden.store import samples as samples_q
 
+MAIN = [sys.executable, "-m", "quotawarden.interfaces.cli.main"]
 IDS = ["claude-max-alice-laptop", "claude-max-bob-desktop", "codex-plus-shared", "openai-research-batch",
        "anthropic-production-key", "openai-intern-sandbox"]
 CONFIG = "".join(f'[[accounts]]\nid = "{a}"\nprovider = "{a.split("-")[0]}"\n\n' for a in IDS)
@@ -97,3 +103,27 @@ def test_an_address_that_is_not_a_url_says_so(section: str) -> None:
     assert err.value.field in ("hub.url", "otel.endpoint")
     assert err.value.detail.startswith("not an http:// or https:// address: '")
     assert "pattern" not in str(err.value)
+
+
+def _fresh_home(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUOTAWARDEN_", "XDG_", "COLUMNS"))
+           and not k.endswith(("_API_KEY", "_TOKEN", "_KEY", "_COOKIE"))}
+    return {**env, "HOME": str(tmp_path), "COLUMNS": "80", "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+            "XDG_DATA_HOME": str(tmp_path / ".local/share")}
+
+
+def test_providers_and_an_empty_discover_read_at_80_columns(tmp_path: Path) -> None:
+    env = _fresh_home(tmp_path)
+    listed = subprocess.run([*MAIN, "providers"], capture_output=True, text=True, env=env, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert "…" not in listed.stdout and all(len(x) <= 80 for x in listed.stdout.splitlines())
+    specs = json.loads(subprocess.run([*MAIN, "providers", "--json"], capture_output=True, text=True, env=env,
+                                      timeout=60).stdout)["providers"]
+    for spec in specs:  # the variable a user copies is printed whole
+        for var in spec["credential_env"]:
+            assert var in listed.stdout, var
+    empty = subprocess.run([*MAIN, "accounts", "discover"], capture_output=True, text=True, env=env, timeout=60)
+    assert empty.returncode == 0, empty.stderr
+    said = " ".join(empty.stdout.split())
+    assert said.startswith("No accounts found. Looked at provider keys in the environment")
+    assert "~/.claude" in said and "~/.codex" in said and "quotawarden accounts add" in said

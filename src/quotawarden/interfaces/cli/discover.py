@@ -14,6 +14,13 @@ from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, fai
 import_app = typer.Typer(help="Import readings written by other tools.", no_args_is_help=True)
 
 
+NOTHING = ("No accounts found. Looked at provider keys in the environment (ANTHROPIC_API_KEY, OPENAI_API_KEY, "
+           "GEMINI_API_KEY, ...; `quotawarden providers` lists each one's variable) and the sign-ins of Claude Code "
+           "(~/.claude), Codex (~/.codex), Gemini CLI (~/.gemini), OpenCode and its Antigravity plug-in, Cline "
+           "and ~/.pi/agent. Add one by hand: quotawarden accounts add NAME --provider PROVIDER --credential "
+           "env:VAR")
+
+
 def _toml(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -24,7 +31,8 @@ def discover(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --add writes the config."),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Find accounts in provider env vars, Claude Code / Codex / OpenCode credential files and ~/.pi/agent.
+    """Find accounts in provider env vars and the sign-ins of Claude Code, Codex, Gemini CLI, OpenCode (and its
+    Antigravity plug-in), Antigravity, Cline and ~/.pi/agent.
 
     Each finding is a credential *reference* (env:VAR or file:PATH#key); no secret is ever copied.
     """
@@ -39,7 +47,7 @@ def discover(
         table = Table("id", "provider", "credential reference", "found in", "notes", title="discovered accounts")
         for f in found:
             table.add_row(f.id, f.provider, f.credential or "-", f.where, "; ".join(f.notes))
-        console().print(table if found else "No accounts found in the usual places.")
+        console().print(table if found else NOTHING, markup=False, highlight=False)
     if not add or not new:
         return
     path = svc.config.path

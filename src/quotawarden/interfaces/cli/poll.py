@@ -7,11 +7,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
 from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, console, err_console, print_json, service
 from quotawarden.interfaces.cli.render import Cell, Col, fit_table, overall_line, status_table
+
+WIDE_PROVIDERS = 120
+"""Below this many columns ``providers`` prints one block per provider instead of a table."""
 
 if TYPE_CHECKING:
     from quotawarden.app.polling import ProbeResult
@@ -111,11 +115,19 @@ def providers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
                  "min_probe_interval_s": s.probe_min_interval_s, "reports": s.docs} for s in specs]
         print_json({"providers": rows, "failed": plugins.failed})
         return
-    table = Table("provider", "kind", "credential", "probe cost", "reports")
-    for s in specs:
-        table.add_row(s.slug, s.kind, " / ".join(s.credential_env) or "-", s.probe_cost or "-",
-                      s.docs or s.display_name)
-    console().print(table)
+    out = console()
+    if out.width >= WIDE_PROVIDERS:
+        table = Table("provider", "kind", "credential", "probe cost", "reports")
+        for s in specs:
+            table.add_row(s.slug, s.kind, " / ".join(s.credential_env) or "-", s.probe_cost or "-",
+                          s.docs or s.display_name)
+        out.print(table)
+    else:  # a narrow terminal: one block per provider, nothing cut (the variable names are what one copies)
+        for s in specs:
+            out.print(Text.assemble((s.slug, "bold"), f" ({s.kind})  ", " / ".join(s.credential_env) or "no key"),
+                      highlight=False)
+            for label, text in (("probe", s.probe_cost or "-"), ("reports", s.docs or s.display_name)):
+                out.print(Padding(Text(f"{label}: {text}"), (0, 0, 0, 2)), highlight=False)
     for line in plugins.failed:  # the table lists what loaded; what did not is said beside it, not hidden
         err_console().print(f"warning: plug-in skipped: {line}", markup=False, highlight=False)
 
