@@ -201,3 +201,5 @@ def test_an_antigravity_models_exhausted_quota_is_that_models() -> None:
     assert dict(plan([ag], cfg, task="heavy", now=NOW).skipped) == {ag.account_id: "claude-sonnet-4-5 at its hard cap"}
     light = plan([ag], cfg, task="light", now=NOW)
     assert ids(light) == [ag.account_id] and light.best is not None and light.best.window == "gemini-3-pro-high"
+    anything = plan([ag], now=NOW).best  # no model set: measured by the models with room left
+    assert anything is not None and anything.headroom == pytest.approx(0.7) and anything.binding == "gemini-3-pro-high"

@@ -275,9 +275,12 @@ def applies(window: str, model: str | None) -> bool:
     return model is not None and _norm(scope) in _norm(model)
 
 
-def for_model(o: Option, model: str | None) -> Option:
-    """``o`` with only the windows that limit work on ``model`` (:func:`applies`)."""
-    rooms = tuple(r for r in o.rooms if applies(r.name, model))
+def for_model(o: Option, model: str | None, min_room: float = 0.0) -> Option:
+    """``o`` with only the windows that limit work on ``model`` (:func:`applies`). With no model set, the
+    model-scoped windows that still have room are kept too: they measure an account whose every window is a model's
+    (Antigravity), while a used-up one does not bench the account."""
+    rooms = tuple(r for r in o.rooms if applies(r.name, model) or (
+        model is None and r.ratio is not None and r.cap - r.ratio > min_room))
     return o if len(rooms) == len(o.rooms) else o._replace(rooms=rooms)
 
 
@@ -340,7 +343,7 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
         if link is None:
             continue
         why = _unfit(o, capacity, klass)
-        o = for_model(o, klass.models.get(o.provider))
+        o = for_model(o, klass.models.get(o.provider), cfg.min_headroom)
         room, binding, window, ratio, resets_t, pace_ok = measure(o, cfg.min_headroom)
         if why is None and capacity != LOCAL and room is not None and room <= cfg.min_headroom:
             why = f"{binding} at its hard cap"
