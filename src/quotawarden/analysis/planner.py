@@ -47,10 +47,11 @@ KIND_CAPACITY: Mapping[str, str] = {"subscription": INCLUDED, "api": PAID, "bala
 """``ProviderSpec.kind`` -> capacity tier. Kinds not listed (``admin``, ``tool``) report only: they serve no work."""
 BUILTIN_KINDS: Mapping[str, str] = {
     "alibaba": "subscription", "anthropic": "api", "anthropic_admin": "admin", "antigravity": "tool",
-    "claude": "subscription", "cline": "tool", "codex": "subscription", "copilot": "subscription",
-    "copilot_billing": "admin", "deepseek": "balance", "gemini": "api", "groq": "api", "kimi": "subscription",
-    "llamacpp": "local", "minimax": "subscription", "mistral": "api", "moonshot": "balance", "ollama": "local",
-    "openai": "api", "openai_admin": "admin", "opencode": "tool", "openrouter": "balance", "xai": "api",
+    "antigravity_quota": "subscription", "claude": "subscription", "cline": "tool", "cline_account": "balance",
+    "codex": "subscription", "copilot": "subscription", "copilot_billing": "admin", "deepseek": "balance",
+    "gemini": "api", "gemini_cli": "subscription", "groq": "api", "kimi": "subscription", "llamacpp": "local",
+    "minimax": "subscription", "mistral": "api", "moonshot": "balance", "ollama": "local", "openai": "api",
+    "openai_admin": "admin", "opencode": "tool", "opencode_zen": "balance", "openrouter": "balance", "xai": "api",
     "zai": "subscription",
 }
 """The built-in providers' ``ProviderSpec.kind``, for the fast paths that cannot load the plug-ins (a test keeps it
