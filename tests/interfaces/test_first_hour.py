@@ -127,3 +127,17 @@ def test_providers_and_an_empty_discover_read_at_80_columns(tmp_path: Path) -> N
     said = " ".join(empty.stdout.split())
     assert said.startswith("No accounts found. Looked at provider keys in the environment")
     assert "~/.claude" in said and "~/.codex" in said and "quotawarden accounts add" in said
+
+
+def test_a_fresh_home_counts_one_account_and_shows_no_empty_job_table(tmp_path: Path) -> None:
+    env = _fresh_home(tmp_path)
+
+    def run(*args: str) -> str:
+        proc = subprocess.run([*MAIN, *args], capture_output=True, text=True, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    run("config", "init")
+    run("accounts", "add", "work", "--provider", "anthropic", "--credential", "env:ANTHROPIC_API_KEY")
+    assert run("config", "check").rstrip().endswith(": 1 account")
+    assert run("jobs").strip() == "No job has run yet: start the daemon with `quotawarden serve`."

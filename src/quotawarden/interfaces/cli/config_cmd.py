@@ -100,7 +100,8 @@ def check(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
         return
     for w in cfg.warnings:
         console().print(f"warning: {w}", style="yellow", markup=False)
-    console().print(f"ok: {result['file'] or '(no file, defaults)'}: {len(cfg.accounts)} accounts")
+    n = len(cfg.accounts)
+    console().print(f"ok: {result['file'] or '(no file, defaults)'}: {n} account{'' if n == 1 else 's'}")
 
 
 @config_app.command("show")

@@ -52,6 +52,7 @@ def _check_port(host: str, port: int) -> None:
 
 def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Each scheduled job's last run: when, how long, outcome, on which replica, and what it did."""
+    from quotawarden.analysis.durations import human_duration
     from quotawarden.app.daemon.runner import detail_text, detail_value
 
     runs = service(ctx).last_job_runs()
@@ -61,17 +62,19 @@ def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     if json_out:
         print_json(rows)
         return
+    if not rows:
+        console().print("No job has run yet: start the daemon with `quotawarden serve`.")
+        return
     table = Table(title="scheduled jobs", title_justify="left")
     for col in ("job", "last run", "took", "outcome", "replica"):
         table.add_column(col, no_wrap=True)
     table.add_column("detail", overflow="fold")
     for r, run in zip(rows, runs, strict=True):
         ago = time.time() - datetime.fromisoformat(r["started_at"]).timestamp()
-        table.add_row(r["job"], f"{int(ago)}s ago", "-" if r["duration_s"] is None else f"{r['duration_s']:.2f}s",
+        took = "-" if r["duration_s"] is None else f"{r['duration_s']:.2f}s"
+        table.add_row(r["job"], f"{human_duration(ago, signed=True)} ago", took,
                       r["outcome"], r["host"] or "", escape(detail_text(run.detail)[:300]))
     console().print(table)
-    if not rows:
-        console().print("No job has run yet: start the daemon with `quotawarden serve`.")
 
 
 def _iso(ts: float) -> str:
