@@ -138,8 +138,8 @@ def run(tmp: Path, records: int, rounds: int = 3) -> None:
             f.unlink()
         wall, mem, qw_out = timed(qw, qw_env)
         qw_runs.append((wall, mem))
-        print(f"round {i + 1}: ccusage {cc_runs[-1][0] if cc else float('nan'):.2f} s, "
-              f"quotawarden first run {wall:.2f} s")
+        cc_wall = cc_runs[-1][0] if cc else float("nan")
+        print(f"round {i + 1}: ccusage {cc_wall:.2f} s, quotawarden first run {wall:.2f} s ({wall / cc_wall:.2f}x)")
     if cc:
         rows.append((f"ccusage 20 daily --json (reads everything), median of {rounds}", "cc",
                      statistics.median(w for w, _ in cc_runs), max(m for _, m in cc_runs)))
@@ -163,18 +163,27 @@ def run(tmp: Path, records: int, rounds: int = 3) -> None:
     print(f"\n{'what':58} {'wall s':>8} {'peak MB':>8}")
     for name, _, wall, mem in rows:
         print(f"{name:58} {wall:8.2f} {mem if mem else float('nan'):8.0f}")
-    verdict({k: (w, m) for _, k, w, m in rows})
+    pair = statistics.median(q[0] / c[0] for q, c in zip(qw_runs, cc_runs, strict=True)) if cc else None
+    verdict({k: (w, m) for _, k, w, m in rows}, records, pair)
     if cc_out:
         agreement(json.loads(cc_out), json.loads(qw_out))
 
 
-def verdict(r: dict[str, tuple[float, float]]) -> None:
-    """The issue's targets, each MET or MISSED (wall times are noisy on a shared 2-core machine)."""
+PEAK_BEFORE_MB = {100_000: 95.0, 1_000_000: 171.0}
+"""First-run peak memory before the start-up and roll-up work (measured 2026-12-03): not to be exceeded."""
+
+
+def verdict(r: dict[str, tuple[float, float]], records: int, pair_ratio: float | None) -> None:
+    """The targets, each MET or MISSED (wall times are noisy on a shared 2-core machine: the ratio of the medians
+    of alternating rounds is what counts; the median of the rounds' own ratios is shown beside it)."""
     checks = []
     if "cc" in r:
         ratio = r["first"][0] / r["cc"][0]
-        checks.append((f"first run within 1.5x of ccusage: {ratio:.2f}x", ratio <= 1.5))
-    checks += [(f"first run peak memory < 300 MB: {r['first'][1]:.0f} MB", r["first"][1] < 300),
+        pairs = "" if pair_ratio is None else f" (median of the rounds' ratios {pair_ratio:.2f}x)"
+        checks.append((f"first run no slower than ccusage 20: {ratio:.2f}x{pairs}", ratio <= 1.0))
+    limit = min((mb for n, mb in PEAK_BEFORE_MB.items() if records <= n), default=300.0)
+    checks += [(f"first run peak memory <= {limit:.0f} MB: {r['first'][1]:.0f} MB"
+                + (f" (ccusage {r['cc'][1]:.0f} MB)" if "cc" in r else ""), r["first"][1] <= limit),
                (f"no new data < 0.5 s: CLI {r['again'][0]:.2f} s, in-process {r['again-in'][0]:.3f} s",
                 r["again"][0] < 0.5),
                (f"+1% new lines < 1 s: CLI {r['+1%'][0]:.2f} s, in-process {r['+1%-in'][0]:.3f} s",

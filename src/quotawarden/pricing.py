@@ -100,6 +100,14 @@ class Pricer:
             found = self._cache[key] = self._resolve(provider, model, ts)
             return found
 
+    def prepare(self) -> None:
+        """Load what resolving rates reads (the cached spans; genai-prices' data when there are none yet), so that
+        processes forked afterwards share it instead of each loading it again."""
+        if not self._load_spans():
+            from genai_prices import data_snapshot
+
+            data_snapshot.get_snapshot()
+
     def _resolve(self, provider: str, model: str, ts: float) -> Rates | None:
         o = self._overrides.get(model.lower())
         if o is not None:

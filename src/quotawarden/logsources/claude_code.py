@@ -48,6 +48,9 @@ _NOTHING: tuple[Item, ...] = ()
 # token count written as a string, a missing time zone, no JSON at all) takes the dict path, which decides.
 # A count out of range (below 0, above MAX_TOKENS) fails the typed decoder too, and the dict path calls it malformed.
 _Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+# Times are parsed in C too; one without a time zone fails here and the dict path decides (it reads it as UTC).
+# Only the kept copy of a message turns its time into epoch seconds.
+_Stamp = Annotated[datetime, msgspec.Meta(tz=True)]
 
 
 class _Split(msgspec.Struct):
@@ -72,7 +75,7 @@ class _Inner(msgspec.Struct):
     type: str | None = None
     message: _Message | None = None
     requestId: str | None = None
-    timestamp: str | None = None
+    timestamp: _Stamp | None = None
     costUSD: float | None = None
 
 
@@ -89,7 +92,7 @@ class _Line(msgspec.Struct):
     requestId: str | None = None
     sessionId: str | None = None
     version: str | None = None
-    timestamp: str | None = None
+    timestamp: _Stamp | None = None
     costUSD: float | None = None
     isSidechain: bool | None = None
 
@@ -237,10 +240,10 @@ class ClaudeCodeReader:
     def records(self, lines: Sequence[bytes]) -> tuple[list[Record], list[int], int]:
         # dedup on the decoded lines, so only the copy that is kept becomes a tuple (most lines are streamed
         # copies of a message written again as it grows)
-        best: dict[tuple[str, str, bool], tuple[int, int, float, _Line, _Message, str, float | None]] = {}
+        best: dict[tuple[str, str, bool], tuple[int, int, datetime, _Line, _Message, str, float | None]] = {}
         other: list[tuple[int, Record]] = []
         bad: list[int] = []
-        hint, fast, versions, iso = SPEC.usage_hint or b"", _decode_line, _VERSIONS, datetime.fromisoformat
+        hint, fast, versions = SPEC.usage_hint or b"", _decode_line, _VERSIONS
         dups = 0
         for i, line in enumerate(lines):
             if hint not in line:
@@ -267,26 +270,22 @@ class ClaudeCodeReader:
             v = o.version
             if v is not None and not (versions.get(v) or _version_ok(v)):
                 continue
-            try:
-                ts = iso(stamp).timestamp() if stamp and stamp[-1] == "Z" else None
-            except ValueError:
-                ts = None
-            if ts is None:  # no time zone, or not a time at all: the dict path decides
+            if stamp is None:  # no time at all: the dict path decides
                 self._slow(i, line, other, bad)
                 continue
             key = (msg_id, req_id, side)
             total = u.input_tokens + u.output_tokens + u.cache_creation_input_tokens + u.cache_read_input_tokens
             cur = best.get(key)
             if cur is None:
-                best[key] = (total, i, ts, o, m, req_id, cost)
+                best[key] = (total, i, stamp, o, m, req_id, cost)
                 continue
             if not key[2]:
                 dups += 1
             if total > cur[0]:
-                best[key] = (total, i, ts, o, m, req_id, cost)
+                best[key] = (total, i, stamp, o, m, req_id, cost)
         out: dict[tuple[str, bool], tuple[int, Record]] = {}
-        for (_m, _r, side), (_t, i, ts, o, m, req_id, cost) in best.items():
-            r = self._record(o, m, req_id, cost, side, ts)
+        for (_m, _r, side), (_t, i, stamp, o, m, req_id, cost) in best.items():
+            r = self._record(o, m, req_id, cost, side, stamp.timestamp())
             out[(r[0], side)] = (i, r)
         for i, r in other:  # lines the typed decoder could not take: the same rule against the rest
             key2 = (r[0], r[20])

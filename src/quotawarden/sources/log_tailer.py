@@ -233,6 +233,7 @@ def _batch_results(jobs: list[FileJob], priced: _Priced, accounts: Mapping[str, 
         return
     import multiprocessing as mp  # only a big read pays for it
 
+    priced.pricer.prepare()  # once here, not once in each worker
     global _WORKER_JOBS, _WORKER_PRICER
     _WORKER_JOBS, _WORKER_PRICER = args, [(priced.pricer, priced.host)]
     # files go out in chunks: one message per file cost the parent (unpickling, the pool's threads) about a third
