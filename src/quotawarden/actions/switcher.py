@@ -25,7 +25,6 @@ import json5
 import orjson
 
 from quotawarden.actions.jsonc import Path, ScanError, replace_strings
-from quotawarden.credentials.vault import atomic_write_bytes
 from quotawarden.domain import Health
 from quotawarden.errors import ConfigError
 
@@ -173,7 +172,7 @@ class Switcher:
             self.side.unlink(missing_ok=True)
             return
         doc = {"file": str(self.path.resolve()), "updated_at": now.isoformat(), "agents": agents}
-        atomic_write_bytes(self.side, orjson.dumps(doc, option=orjson.OPT_INDENT_2), mode=0o644)
+        _atomic_write(self.side, orjson.dumps(doc, option=orjson.OPT_INDENT_2), mode=0o644)
 
     def plan(self, health: HealthOf) -> tuple[list[Change], dict[str, Any], list[str]]:
         _, data = parse(self.path)
@@ -216,7 +215,7 @@ class Switcher:
         if self._before_replace is not None:
             self._before_replace(self.path)
         mode = self.path.stat().st_mode & 0o777
-        atomic_write_bytes(self.path, new_text.encode("utf-8"), mode=mode)
+        _atomic_write(self.path, new_text.encode("utf-8"), mode=mode)
         self._write_state(new_state, now)
 
 
@@ -248,3 +247,11 @@ def provider_health(statuses: Sequence[Any], aliases: Mapping[str, str] | None =
         return min(known, key=lambda h: h.rank) if known else Health.UNKNOWN
 
     return health
+
+
+def _atomic_write(path: FsPath, data: bytes, *, mode: int) -> None:
+    """``credentials.vault.atomic_write_bytes``, imported when a file is written: the vault module loads the
+    cryptography library (about 7 MB resident), which a daemon that never switches an account does not need."""
+    from quotawarden.credentials.vault import atomic_write_bytes
+
+    atomic_write_bytes(path, data, mode=mode)
