@@ -141,3 +141,23 @@ def test_a_fresh_home_counts_one_account_and_shows_no_empty_job_table(tmp_path: 
     run("accounts", "add", "work", "--provider", "anthropic", "--credential", "env:ANTHROPIC_API_KEY")
     assert run("config", "check").rstrip().endswith(": 1 account")
     assert run("jobs").strip() == "No job has run yet: start the daemon with `quotawarden serve`."
+
+
+def test_serve_says_where_the_dashboard_is_and_which_token_the_api_takes(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([*MAIN, "serve", "--port", str(port)], env=_fresh_home(tmp_path),
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    token_file = tmp_path / ".local/share/quotawarden/admin-token"
+    assert first.strip() == (f"dashboard http://127.0.0.1:{port}/; the API (/v1, /mcp) takes Authorization: "
+                             f"Bearer with the token in {token_file}")
+    assert not token_file.exists() or token_file.read_text().strip() not in first  # the source, never the token

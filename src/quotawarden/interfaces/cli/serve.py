@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from quotawarden.interfaces.cli.common import JsonOpt, console, fail, print_json, service
+from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, fail, print_json, service
 
 
 def serve(
@@ -29,7 +29,20 @@ def serve(
     server = svc.config.settings.server
     host, port = host or server.host, port or server.port
     _check_port(host, port)  # before the first poll: a busy port is said at once, in one line
+    _announce(host, port, bool(server.admin_token))
     run(svc, host, port, tick_s=tick, with_proxy=with_proxy, log_level=log_level)
+
+
+def _announce(host: str, port: int, configured: bool) -> None:
+    """Where the dashboard is and which token the API takes: its source, never the token itself."""
+    from quotawarden.interfaces.daemon.serve import is_loopback, local_token_file
+
+    if not configured and not is_loopback(host):
+        return  # serve refuses to start and says why
+    where = f"[{host}]" if ":" in host else host
+    token = "server.admin_token" if configured else f"the token in {local_token_file()}"
+    err_console().print(f"dashboard http://{where}:{port}/; the API (/v1, /mcp) takes Authorization: Bearer with "
+                        f"{token}", markup=False, highlight=False, soft_wrap=True)  # a path to copy: one line
 
 
 EXIT_PORT_BUSY = 1
