@@ -76,3 +76,10 @@ def test_waste_before_any_reset_says_so(store_service: Service) -> None:
 def test_a_plan_is_read_in_its_providers_family(provider: str, plan: str, expected: str | None) -> None:
     found = tiers.plan_for(CAT, plan, provider)
     assert (found.id if found else None) == expected
+
+
+def test_a_plan_name_not_in_the_catalog_is_named_not_called_unset() -> None:
+    codex = tiers.advise("c", None, [], CAT, named="team", provider="codex")
+    assert codex.rationale == "plan 'team' is not in the plan catalog (known: chatgpt-plus, chatgpt-pro)"
+    unset = tiers.advise("a", None, [], CAT)
+    assert unset.rationale.startswith("no plan set for this account")

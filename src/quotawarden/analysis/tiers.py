@@ -157,11 +157,17 @@ def missing_days(days: Sequence[Day]) -> int:
 
 
 def advise(account_id: str, current: Plan | None, days: Sequence[Day], catalog: Sequence[Plan], *,
-           draws: int = 1000, seed: int = 7, headroom: float = DOWNGRADE_HEADROOM) -> Advice:
+           draws: int = 1000, seed: int = 7, headroom: float = DOWNGRADE_HEADROOM, named: str | None = None,
+           provider: str | None = None) -> Advice:
+    """``named``: the account's ``plan`` as written, when it names no catalog plan (``current`` is None): the
+    rationale says so and lists the plans ``provider``'s family has, instead of "no plan set"."""
     n = len(days)
     if current is None:
-        return Advice(account_id, None, "unknown", None, 0.0, None,
-                      "no plan set for this account (set `plan` in its [[accounts]] entry)", days_of_data=n,
+        why = "no plan set for this account (set `plan` in its [[accounts]] entry)"
+        if named:
+            known = [p.id for p in catalog if p.family == provider] or [p.id for p in catalog]
+            why = f"plan {named!r} is not in the plan catalog (known: {', '.join(known)})"
+        return Advice(account_id, None, "unknown", None, 0.0, None, why, days_of_data=n,
                       days_missing=missing_days(days))
     if n < MIN_DAYS:
         miss = missing_days(days)

@@ -207,7 +207,7 @@ def tier_advice(store: Store, accounts: Sequence[Account], now: datetime, catalo
                 if (lengths.get((a.id, w)) or 0) > DAY}
         day_list = tiers.days_from_series(per_window, long, api.get(a.id, {}), start, days) if per_window else []
         current = tiers.plan_for(catalog, a.plan, a.provider)
-        out.append(tiers.advise(a.id, current, day_list, catalog))
+        out.append(tiers.advise(a.id, current, day_list, catalog, named=a.plan, provider=a.provider))
     return out
 
 

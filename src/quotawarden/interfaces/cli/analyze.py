@@ -235,7 +235,7 @@ def tiers(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
         print_json(plain(advice))
         return
     rows = [plain(a) for a in advice]
-    no_plan = [r for r in rows if r["current"] is None and r["action"] == "unknown"]
+    no_plan = [r for r in rows if r["current"] is None and r["rationale"].startswith("no plan set")]
     rows = [r for r in rows if r not in no_plan]
     for r in rows:
         r["advice"] = f"{r['action']} to {r['plan']}" if r["plan"] and r["action"] != "keep" else r["action"]
