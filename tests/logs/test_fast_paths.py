@@ -58,6 +58,7 @@ def test_two_workers_and_bulk_import_match_the_plain_path(store, run_ingest, tmp
     can_fork = "fork" in __import__("multiprocessing").get_all_start_methods()
     monkeypatch.setattr(log_tailer, "_can_fork", lambda: forked.append(can_fork) or forked[-1])
     monkeypatch.setattr(logs_sql, "BULK_EVENTS", 1)
+    monkeypatch.setattr(logs_sql, "BULK_FIRST_EVENTS", 1)
     monkeypatch.setattr(logs_sql, "BYTES_PER_EVENT", 1)
     fast = run_ingest({"claude_code": [root]}, host="fast")
     assert totals(store) == expected and expected["events"] == 30 * 20 + 30 * 3
@@ -73,6 +74,7 @@ def test_a_failed_bulk_import_leaves_the_indexes(store, tmp_path, monkeypatch):
 
     indexes = _index_names(store)
     monkeypatch.setattr(logs_sql, "BULK_EVENTS", 1)
+    monkeypatch.setattr(logs_sql, "BULK_FIRST_EVENTS", 1)
     sink = StoreLogSink(store, "h", 0.0)
     with pytest.raises(RuntimeError), sink.bulk(10**6):
         assert _index_names(store) == indexes  # another connection still sees them until the commit
@@ -171,6 +173,7 @@ def test_bulk_import_into_an_empty_store_sums_the_same_rollups(store, run_ingest
         for t in ("usage_events", "usage_hourly", "usage_rollup", "log_files"):
             c.execute(text(f"DELETE FROM {t}"))
     monkeypatch.setattr(logs_sql, "BULK_EVENTS", 1)
+    monkeypatch.setattr(logs_sql, "BULK_FIRST_EVENTS", 1)
     monkeypatch.setattr(logs_sql, "BYTES_PER_EVENT", 1)
     fresh: list[object] = []
     real = logs_sql._FreshHours.add

@@ -37,6 +37,8 @@ _BATCH = 5000
 BYTES_PER_EVENT = 4096
 """Rough new bytes per unique event in Claude Code logs (1.2 kB lines, streamed copies): sizes a bulk load."""
 BULK_EVENTS = 50_000
+BULK_FIRST_EVENTS = 2_000
+"""Into an empty store a bulk load pays from about this many events (8 MB of Claude Code logs) on."""
 BULK_CACHE_KIB = 32 * 1024
 OTEL_MATCH_S = 600.0
 """How far apart the OTLP copy and the local-log copy of one call may be stamped (``drop_otel_twins``)."""
@@ -77,17 +79,18 @@ class LogDb:
 
     @contextmanager
     def bulk(self, new_bytes: int) -> Iterator[None]:
-        """A first import of a big history on SQLite: one transaction, secondary indexes of ``usage_events``
-        dropped and rebuilt at the end (a sorted build costs a fraction of 300k random index inserts). Only when
-        the new data outweighs what is stored; SQLite DDL is transactional, so a crash leaves the indexes as
-        they were. Other writers wait for the commit (their busy timeout applies). Into an empty table, the hourly
-        roll-up is summed while the rows are written (:class:`_FreshHours`), not grouped from all of them at the end."""
+        """A first import on SQLite, or a big one: one transaction, secondary indexes of ``usage_events``
+        dropped and rebuilt at the end (a sorted build costs a fraction of 300k random index inserts). Only into
+        an empty table (from ``BULK_FIRST_EVENTS`` on) or when the new data outweighs what is stored; SQLite DDL
+        is transactional, so a crash leaves the indexes as they were. Other writers wait for the commit (their
+        busy timeout applies). Into an empty table, the hourly roll-up is summed while the rows are written
+        (:class:`_FreshHours`), not grouped from all of them at the end."""
         expected = new_bytes // BYTES_PER_EVENT
-        if self.pg or expected < BULK_EVENTS:
+        if self.pg or expected < BULK_FIRST_EVENTS:
             yield
             return
-        stored = self._read("SELECT count(*) FROM usage_events")[0][0]
-        if expected < stored:
+        if self._read("SELECT 1 FROM usage_events LIMIT 1") and (  # a first import is always one bulk load
+                expected < BULK_EVENTS or expected < self._read("SELECT count(*) FROM usage_events")[0][0]):
             yield
             return
         cur = self.conn.cursor()
