@@ -24,7 +24,7 @@ def proxy(
     # bench/proxy_floor.py runs with these same settings, so that bench/proxy.py compares like with like
     uvicorn.run(app, host=cfg.host, port=cfg.port, loop="uvloop", http="httptools", lifespan="on",
                 log_level="warning", access_log=False, server_header=False, date_header=False,
-                proxy_headers=False, timeout_graceful_shutdown=5)
+                proxy_headers=False, timeout_graceful_shutdown=5, ws="none")  # HTTP only: no WebSocket code loaded
 
 
 def register(app: typer.Typer) -> None:
