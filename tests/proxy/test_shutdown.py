@@ -38,13 +38,13 @@ KEY = "sk-shutdown-upstream-key-00000000"
 MSGS: Any = [{"role": "user", "content": "hi"}]
 
 
-def _config(tmp: Path, db_url: str, upstream: str) -> Path:
+def _config(tmp: Path, db_url: str, upstream: str, *, spill: bool = True) -> Path:
     cfg = tmp / "config.toml"
+    spill_dir = f'[proxy]\nspill_dir = "{tmp / "spill"}"' if spill else ""
     cfg.write_text(f"""
 [database]
 url = "{db_url}"
-[proxy]
-spill_dir = "{tmp / 'spill'}"
+{spill_dir}
 [[accounts]]
 id = "down-a"
 provider = "openai"
@@ -122,6 +122,50 @@ async def _load(url: str, answered: list[str], stop: threading.Event) -> None:
         await asyncio.gather(*(worker() for _ in range(4)))
 
 
+def _start(cfg: Path, command: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+    """``quotawarden --config CFG <command> PORT`` on a free port, once its proxy answers; (process, proxy base)."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}" + ("/proxy" if command[0] == "serve" else "")
+    exe = Path(sys.executable).parent / "quotawarden"
+    proc = subprocess.Popen([str(exe), "--config", str(cfg), *command, str(port)],
+                            env={**os.environ, "QW_SHUTDOWN_KEY": KEY}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    end = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/_quotawarden/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > end:
+            proc.kill()
+            raise AssertionError(proc.stderr.read().decode()[-2000:] if proc.stderr else "did not start")
+        time.sleep(0.1)
+
+
+def _under_load(base: str, then: Any) -> list[str]:
+    """4 SDK clients send until ``then()`` (a signal to the process) has run, with at least 100 answers before; the
+    response ids answered 200."""
+    answered: list[str] = []
+    stop = threading.Event()
+    loader = threading.Thread(target=lambda: asyncio.run(_load(f"{base}/team/v1", answered, stop)), daemon=True)
+    loader.start()
+    t0 = time.monotonic()
+    while len(answered) < 100 and time.monotonic() - t0 < 8:
+        time.sleep(0.05)
+    then()  # while the clients are still sending
+    stop.set()
+    loader.join(15)
+    assert len(answered) >= 20, "the load did not get going"
+    return answered
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
 @pytest.mark.parametrize("command", [["proxy", "--port"], ["serve", "--with-proxy", "--port"]],
                          ids=["proxy", "serve-with-proxy"])
 def test_sigterm_under_load_stores_every_answer_before_exit(faulty: str, tmp_path: Path, db_url: str,
@@ -129,45 +173,57 @@ def test_sigterm_under_load_stores_every_answer_before_exit(faulty: str, tmp_pat
     """4 clients keep sending while the process gets SIGTERM: it finishes what is in flight, writes every record
     and exits; the store read right after holds exactly the requests answered 200, and nothing waits for a
     replay."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}" + ("/proxy" if command[0] == "serve" else "")
-    exe = Path(sys.executable).parent / "quotawarden"
-    cfg = _config(tmp_path, db_url, faulty)
-    proc = subprocess.Popen([str(exe), "--config", str(cfg), *command, str(port)],
-                            env={**os.environ, "QW_SHUTDOWN_KEY": KEY}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc, base = _start(_config(tmp_path, db_url, faulty), command)
     try:
-        end = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/_quotawarden/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "exited"
-            assert time.monotonic() < end, "did not start"
-            time.sleep(0.1)
-        answered: list[str] = []
-        stop = threading.Event()
-        loader = threading.Thread(target=lambda: asyncio.run(_load(f"{base}/team/v1", answered, stop)), daemon=True)
-        loader.start()
-        t0 = time.monotonic()
-        while len(answered) < 100 and time.monotonic() - t0 < 8:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)  # while the clients are still sending
+        answered = _under_load(base, lambda: proc.send_signal(signal.SIGTERM))
         # uvicorn re-raises the signal once it has shut down: -SIGTERM is the clean exit, like 0
         assert proc.wait(30) in (0, -signal.SIGTERM), proc.stderr.read().decode()[-2000:] if proc.stderr else ""
-        stop.set()
-        loader.join(15)
         stored = _stored(db_url)  # right after exit: no restart, no replay
-        assert len(answered) >= 20, "the load did not get going"
         assert len(stored) == len(set(stored)), "a usage event was stored twice"
         assert sorted(stored) == sorted(answered), (len(stored), len(answered))
         assert _left_for_replay(tmp_path) == []
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
+        _stop(proc)
+
+
+def _status(cfg: Path) -> str:
+    exe = Path(sys.executable).parent / "quotawarden"
+    done = subprocess.run([str(exe), "--config", str(cfg), "status", "--wide"], capture_output=True, timeout=60,
+                          env={**os.environ, "COLUMNS": "400"})
+    assert done.returncode == 0, done.stderr.decode()
+    return " ".join(done.stdout.decode().split())
+
+
+def test_records_a_killed_proxy_left_are_announced_then_stored_by_serve_with_proxy(
+        faulty: str, tmp_path: Path, db_url: str) -> None:
+    """``quotawarden proxy`` (default spill folder: this store's own) is killed with SIGKILL under load; ``status``
+    says how many usage records wait outside the store; ``serve --with-proxy`` on the same store stores them at
+    start, once each, and ``status`` says nothing more."""
+    cfg = _config(tmp_path, db_url, faulty, spill=False)
+    proc, base = _start(cfg, ["proxy", "--port"])
+    try:
+        answered = _under_load(base, lambda: (proc.kill(), proc.wait(10)))
+    finally:
+        _stop(proc)
+    before = set(_stored(db_url))
+    said = _status(cfg)
+    waiting = int(said.split(" proxy usage record(s) are not in the store yet")[0].rsplit(" ", 1)[-1])
+    assert waiting > 0 and len(before) + waiting >= len(answered), (len(before), waiting, len(answered))
+    assert "stored when `quotawarden proxy` or `serve --with-proxy` starts again" in said
+    proc, _ = _start(cfg, ["serve", "--with-proxy", "--port"])
+    try:
+        end = time.monotonic() + 15
+        while not set(answered) <= set(_stored(db_url)) and time.monotonic() < end:
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        _stop(proc)
+    stored = _stored(db_url)
+    assert len(stored) == len(set(stored)), "a usage event was stored twice"
+    assert set(answered) <= set(stored), f"{len(set(answered) - set(stored))} answered 200 and not stored"
+    assert len(stored) - len(answered) <= 4  # served upstream, client cut off by the kill: recorded, as billed
+    assert "not in the store yet" not in _status(cfg)
 
 
 class SlowOpeningSink(RecordingSink):

@@ -424,6 +424,13 @@ class Service:
 
         return proxy.build_proxy(self, host, port)
 
+    def proxy_backlog(self) -> tuple[int, Path]:
+        """Usage records the proxy left for this store (its store was unreachable when it stopped, or it was
+        killed) that are not in the store yet, and the folder they wait in; stored when a proxy starts again."""
+        from quotawarden.app import proxy
+
+        return proxy.backlog(self)
+
     # -- OpenTelemetry (quotawarden.app.otlp in, quotawarden.app.otel_export out) -------------------------------
 
     @cached_property

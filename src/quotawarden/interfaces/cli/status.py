@@ -42,6 +42,10 @@ def status(
         out = console(wide)
         out.print(status_table(report, now, None if wide else out.width))
         out.print(overall_line(report))
+        if not server and (waiting := svc.proxy_backlog())[0]:
+            out.print(f"{waiting[0]} proxy usage record(s) are not in the store yet: they wait in {waiting[1]} and "
+                      "are stored when `quotawarden proxy` or `serve --with-proxy` starts again", style="yellow",
+                      markup=False)
         for provider, page in (report.get("services") or {}).items():
             if page["state"] not in ("operational", "unknown"):
                 out.print(f"{provider} status page: {page['description'] or page['state']}", style="yellow",

@@ -225,3 +225,61 @@ class Journal:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+_USAGE_LINE = b'{"k":"u",'
+
+
+def backlog(folder: Path) -> tuple[int, list[Path]]:
+    """Usage records in ``folder`` that are not in the store and that no running proxy holds: the replay and spill
+    files, and journal segments left by a proxy that died (no ``flock`` on them). They are stored when a proxy
+    starts on this folder (or, while one runs, at its next flush that reaches the store). Returns how many usage
+    records, and the files."""
+    count, files = 0, []
+    try:
+        paths = sorted([*folder.glob("replay-*.jsonl"), *folder.glob("spill.jsonl"), *folder.glob("journal-*.jsonl")])
+    except OSError:
+        return 0, []
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if path.name.startswith("journal-"):
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                except OSError:  # a live proxy writes it and will store it at its next flush
+                    continue
+            with os.fdopen(os.dup(fd), "rb") as f:
+                n = sum(1 for line in f if line.startswith(_USAGE_LINE))
+        finally:
+            os.close(fd)
+        files.append(path)
+        count += n
+    return count, files
+
+
+def move_folder(source: Path, target: Path) -> int:
+    """Hand the records left in ``source`` (an earlier spill folder) to ``target``: replay and spill files, and the
+    segments no live process holds. Returns how many files moved."""
+    moved = 0
+    try:
+        paths = sorted([*source.glob("replay-*.jsonl"), *source.glob("spill.jsonl"), *source.glob("journal-*.jsonl")])
+    except OSError:
+        return 0
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            target.mkdir(parents=True, exist_ok=True)
+            path.rename(target / f"replay-{time.time_ns()}-{path.stem}.jsonl")
+            moved += 1
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return moved
