@@ -273,7 +273,11 @@ def applies(window: str, model: str | None) -> bool:
     scope = window_scope(window)
     if scope is None:
         return True
-    return model is not None and _norm(scope) in _norm(model)
+    if model is None:
+        return False
+    scope, model = _norm(scope), _norm(model)
+    families = scope.split("_and_")  # a family pool, Antigravity's claude_and_gpt: either family's models
+    return scope in model or (len(families) > 1 and any(model.startswith(f) for f in families))
 
 
 def for_model(o: Option, model: str | None, min_room: float = 0.0) -> Option:

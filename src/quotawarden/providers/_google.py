@@ -96,8 +96,8 @@ def bearer(login: GoogleLogin, user_agent: str) -> dict[str, str]:
 
 
 def post(ctx: ProbeContext, method: str, login: GoogleLogin, body: dict[str, Any], user_agent: str,
-         purpose: str = "probe") -> HttpRequest:
-    return HttpRequest("POST", ctx.url(CODE_ASSIST_BASE, f"/v1internal:{method}"), json=body,
+         purpose: str = "probe", base: str = CODE_ASSIST_BASE) -> HttpRequest:
+    return HttpRequest("POST", ctx.url(base, f"/v1internal:{method}"), json=body,
                        headers=bearer(login, user_agent), purpose=purpose)
 
 

@@ -96,6 +96,34 @@ async def fetch_available_models(req: EmuRequest) -> Response:
     return json_response({"models": models})
 
 
+FAMILIES = {"Gemini Models": ("gemini", "Gemini Flash, Gemini Pro"),
+            "Claude and GPT models": ("3p", "Claude Opus, Claude Sonnet, GPT-OSS")}
+
+
+async def retrieve_user_quota_summary(req: EmuRequest) -> Response:
+    """Antigravity's family pools, as router-for-me/CLIProxyAPI#3876 shows them: each family's weekly and
+    five-hour bucket. ``extra["families"]``: ``{"Claude and GPT models": {"weekly": 1.0}}`` used fractions
+    (default 0); ``extra["summary_status"]``: answer that error status instead (an account without the endpoint)."""
+    if req.acct.extra.get("summary_status"):
+        return google_error(str(req.acct.extra["summary_status"]))
+    if _project_mismatch(req):
+        return google_error("403")
+    used = req.acct.extra.get("families", {})
+    groups = []
+    for name, (prefix, members) in FAMILIES.items():
+        buckets = []
+        for window, label, hours in (("weekly", "Weekly Limit Remaining", 24 * 7), ("5h", "Five Hour Limit Remaining",
+                                                                                     5)):
+            left = max(0.0, 1.0 - float(used.get(name, {}).get(window, 0.0)))
+            bucket: dict[str, Any] = {"bucketId": f"{prefix}-{window}", "displayName": label, "window": window,
+                                      "resetTime": (req.now + timedelta(hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            if left > 0:  # proto3 JSON leaves a zero out
+                bucket["remainingFraction"] = round(left, 8)
+            buckets.append(bucket)
+        groups.append({"buckets": buckets, "displayName": name, "description": f"Models within this group: {members}"})
+    return json_response({"groups": groups})
+
+
 async def retrieve_user_quota(req: EmuRequest) -> Response:
     if _project_mismatch(req):
         return google_error("403")
@@ -107,13 +135,14 @@ def error(req: EmuRequest, kind: str) -> Response:
     return google_error(kind)
 
 
-def _emulator(slug: str, method: str, handler: Any) -> EmulatedProvider:
+def _emulator(slug: str, *methods: tuple[str, Any]) -> EmulatedProvider:
     return EmulatedProvider(slug=slug, routes=[
         Route("POST", "/token", token, auth=False),
         Route("POST", "/v1internal:loadCodeAssist", load_code_assist),
-        Route("POST", f"/v1internal:{method}", handler),
+        *(Route("POST", f"/v1internal:{method}", handler) for method, handler in methods),
     ], error=error, credential_hint=r"^(ya29\.|1//)")
 
 
-EMULATOR = [_emulator("antigravity_quota", "fetchAvailableModels", fetch_available_models),
-            _emulator("gemini_cli", "retrieveUserQuota", retrieve_user_quota)]
+EMULATOR = [_emulator("antigravity_quota", ("fetchAvailableModels", fetch_available_models),
+                      ("retrieveUserQuotaSummary", retrieve_user_quota_summary)),
+            _emulator("gemini_cli", ("retrieveUserQuota", retrieve_user_quota))]
