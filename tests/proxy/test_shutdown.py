@@ -19,6 +19,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,33 @@ def test_stopping_while_a_batch_waits_for_the_writer_loses_nothing(tmp_path: Pat
     asyncio.run(run())
     assert sorted(e.input_tokens for e in sink.usage) == list(range(6))
     assert not list(tmp_path.glob("*.jsonl"))
+
+
+def test_records_in_the_shared_spill_folder_of_an_earlier_version_move_to_the_stores_own(
+        tmp_path: Path, faulty: str, monkeypatch: Any) -> None:
+    """An earlier version kept one spill folder for every store; the first proxy built on a store takes what was
+    left there into the store's own folder (counted by ``status``) and stores it when it starts."""
+    import platformdirs
+
+    from quotawarden.domain import Source, UsageEvent
+    from quotawarden.sources.proxy import Batch, codec
+
+    monkeypatch.setenv("QW_SHUTDOWN_KEY", KEY)
+    db_url = f"sqlite:///{tmp_path / 'qw.db'}"
+    legacy = Path(platformdirs.user_data_dir("quotawarden")) / "proxy-spill"
+    legacy.mkdir(parents=True)
+    event = UsageEvent(ts=datetime.now(UTC), provider="openai", model="gpt-4o-mini", source=Source.PROXY,
+                       dedup_key="proxy:left-by-an-earlier-version", account_id="down-a", input_tokens=3,
+                       output_tokens=1, request_id="chatcmpl-left")
+    (legacy / "replay-1.jsonl").write_bytes(b"".join(codec.encode(Batch(usage=[event]))))
+    service = build_service(_config(tmp_path, db_url, faulty, spill=False), store_url=db_url)
+    try:
+        app = service.build_proxy()
+        count, folder = service.proxy_backlog()
+        assert count == 1 and folder.parent == legacy and not list(legacy.glob("*.jsonl"))
+        with serve_proxy(app):
+            pass
+        assert _stored(db_url) == ["chatcmpl-left"]
+        assert service.proxy_backlog()[0] == 0
+    finally:
+        service.close()
