@@ -113,11 +113,15 @@ def build(svc: Service, host: str, *, tick_s: float = 1.0, with_proxy: bool = Fa
         try:
             yield
         finally:
-            if otel is not None:
-                await asyncio.to_thread(otel.stop)  # a last export, off the event loop
-            if proxy is not None:
-                await proxy.stop()  # flushes the proxy's write queue
-            await daemon.stop()
+            try:
+                if otel is not None:
+                    await asyncio.to_thread(otel.stop)  # a last export, off the event loop
+            finally:
+                try:
+                    if proxy is not None:
+                        await proxy.stop()  # writes the proxy's records to the store (a failed export aside)
+                finally:
+                    await daemon.stop()
 
     pages_public = is_loopback(host) and not svc.config.settings.server.admin_token
     app = create_app(svc, admin_token=token, replica=daemon.holder, metrics_public=is_loopback(host),
