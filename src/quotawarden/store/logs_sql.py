@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -335,8 +336,8 @@ class LogDb:
                            ("DELETE FROM usage_rollup WHERE hour_ts >= ? AND hour_ts < ?", (a * 3600.0, b * 3600.0))]
         self._write(statements)
         dirty = fresh.dirty & hours
-        rows = [(*k, *v) for k, v in fresh.groups.items() if int(k[0] // 3600) in hours
-                and int(k[0] // 3600) not in dirty]
+        rows = [(float(hour * 3600), *names, *v) for (hour, names), v in fresh.groups.items()
+                if hour in hours and hour not in dirty]
         self._write([(f"INSERT INTO usage_hourly ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                       rows)], many=True)
         if dirty:
@@ -398,7 +399,8 @@ def _session_select(pg: bool) -> str:
 _MODEL_SELECT = (f"hour_ts, {', '.join(MODEL_KEYS)}, sum(events), "
                  + ", ".join(f"sum({c})" for c in (*SUMS, *COSTS)) + ", min(first_ts), max(last_ts)")
 _ROW = {c: i for i, c in enumerate(EVENT_COLUMNS)}
-_GROUP_AT = tuple(_ROW[c] for c in SESSION_KEYS)
+_GROUP_KEY = itemgetter(*(_ROW[c] for c in SESSION_KEYS))
+_ROLLED_UP = frozenset(("log", "otel"))
 
 
 class _FreshHours:
@@ -410,26 +412,24 @@ class _FreshHours:
 
     def __init__(self) -> None:
         self.seen: set[int] = set()
-        self.groups: dict[tuple[Any, ...], list[Any]] = {}
+        self.groups: dict[tuple[int, tuple[Any, ...]], list[Any]] = {}
+        """(UTC hour index, the ``SESSION_KEYS`` values) -> the sums in ``usage_hourly``'s column order."""
         self.dirty: set[int] = set()
         self.whole = True
 
     def add(self, db: LogDb, rows: Sequence[tuple[Any, ...]]) -> None:
-        seen, groups, dirty = self.seen, self.groups, self.dirty
-        s, c, p, h, pr, se, m = _GROUP_AT
+        hashes = [hash(r[0]) for r in rows]
+        fresh = set(hashes)
+        if len(fresh) == len(rows) and self.seen.isdisjoint(fresh):
+            self.seen |= fresh  # the usual case: every key new
+        else:
+            rows = self._drop_rewritten(db, rows, hashes)
+        groups, key_of, rolled_up = self.groups, _GROUP_KEY, _ROLLED_UP
         for r in rows:
+            if r[4] not in rolled_up:
+                continue
             ts = r[1]
-            hour = int(ts / 3600)  # as CAST(ts / 3600 AS INTEGER) truncates
-            k = hash(r[0])
-            if k in seen:  # written before in this load (or a hash collision): this hour and the stored copy's
-                dirty.add(hour)
-                dirty.update(int(t / 3600) for (t,) in db._read(
-                    "SELECT ts FROM usage_events WHERE dedup_key = ?", (r[0],)))
-                continue
-            seen.add(k)
-            if r[4] not in ("log", "otel"):
-                continue
-            key = (float(hour * 3600), r[s], r[c], r[p], r[h], r[pr], r[se], r[m])
+            key = (int(ts / 3600), key_of(r))  # the hour as CAST(ts / 3600 AS INTEGER) truncates
             cost, rec = r[16], r[17]
             auto = cost if rec is None else rec
             g = groups.get(key)
@@ -459,6 +459,27 @@ class _FreshHours:
                 g[12] = ts
             if ts > g[13]:
                 g[13] = ts
+
+    def _drop_rewritten(self, db: LogDb, rows: Sequence[tuple[Any, ...]], hashes: list[int],
+                        ) -> list[tuple[Any, ...]]:
+        """Rows whose key was written before in this load (or shares its hash) are left to SQL: their hour and
+        the stored copy's become dirty."""
+        seen, dirty = self.seen, self.dirty
+        keep: list[tuple[Any, ...]] = []
+        here: dict[int, int] = {}
+        for r, k in zip(rows, hashes, strict=True):
+            hour = int(r[1] / 3600)
+            if k in seen:
+                dirty.add(hour)
+                if k in here:  # twice in this batch: the first copy may be replaced as well
+                    dirty.add(here[k])
+                dirty.update(int(t / 3600) for (t,) in db._read(
+                    "SELECT ts FROM usage_events WHERE dedup_key = ?", (r[0],)))
+                continue
+            seen.add(k)
+            here[k] = hour
+            keep.append(r)
+        return keep
 
 
 def sample_row(s: Any) -> tuple[Any, ...]:
