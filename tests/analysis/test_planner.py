@@ -189,7 +189,7 @@ def test_one_models_weekly_cap_skips_the_account_only_for_that_model() -> None:
 def test_an_antigravity_models_exhausted_quota_is_that_models() -> None:
     """Antigravity and Gemini CLI name each model's quota after the model: a model-scoped cap like ``7d_opus``."""
     from quotawarden.analysis.health import for_account
-    from quotawarden.naming import window_scope
+    from quotawarden.domain import window_scope
 
     assert window_scope("claude-sonnet-4-5") == "claude-sonnet-4-5" and window_scope("gemini-2.5-pro") is not None
     assert window_scope("rpm") is None and window_scope("credits") is None and window_scope("5h_MiniMax-M2") is not None

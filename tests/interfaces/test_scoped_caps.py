@@ -18,9 +18,8 @@ import pytest
 from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
 from quotawarden.config import from_text
-from quotawarden.domain import QuotaSample, Source, Unit
+from quotawarden.domain import QuotaSample, Source, Unit, scoped_window, window_scope
 from quotawarden.interfaces.web.dashboard import DashboardServer
-from quotawarden.naming import scoped_window, window_scope
 from quotawarden.plugins import load_plugins
 from quotawarden.store import samples as samples_q
 
