@@ -12,7 +12,6 @@ from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from quotawarden.analysis import planner, pool_order, rotation
@@ -20,7 +19,8 @@ from quotawarden.analysis.health import Policy
 from quotawarden.domain import OVERAGE_WINDOW, Account, Health, Outcome, QuotaSample
 from quotawarden.errors import QuotawardenError
 from quotawarden.redact import fingerprint
-from quotawarden.sources.proxy import Batch, Budget, ProxyApp, journal
+from quotawarden.sources import proxy_spill
+from quotawarden.sources.proxy import Batch, Budget, ProxyApp
 from quotawarden.sources.proxy.model import PoolDef
 from quotawarden.sources.proxy.settings import proxy_config
 from quotawarden.store import accounts as accounts_q
@@ -53,9 +53,9 @@ def build_proxy(service: AppContext, host: str | None = None, port: int | None =
         value = service.resolve_credential(t.token, f"client token of {t.consumer}")
         if value:
             tokens[t.token] = value
-    spill = spill_folder(service)
+    spill = proxy_spill.spill_folder(settings.proxy.spill_dir, service.store.url)
     legacy = spill.parent
-    if not settings.proxy.spill_dir and legacy.is_dir() and journal.move_folder(legacy, spill):
+    if not settings.proxy.spill_dir and legacy.is_dir() and proxy_spill.move_folder(legacy, spill):
         log.info("proxy: records an earlier version left in %s are stored from %s", legacy, spill)
     config = proxy_config(settings, service.config.accounts, secrets, tokens, host=host, port=port, spill_dir=spill)
     from quotawarden.app import reports
@@ -71,30 +71,6 @@ def build_proxy(service: AppContext, host: str | None = None, port: int | None =
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),
                     clock=service.clock, on_action=ActionReporter(service),
                     throttled=lambda: throttles_q.active(service.store, time.time()).keys())
-
-
-def spill_folder(service: AppContext) -> Path:
-    """Where the proxy keeps its journal and what waits for the store: ``[proxy] spill_dir``, else a folder of
-    this store's own under the data dir (records left there are only ever replayed into the store they belong to,
-    whichever entry point starts the proxy next: ``quotawarden proxy`` or ``serve --with-proxy``)."""
-    configured = service.config.settings.proxy.spill_dir
-    if configured:
-        return Path(configured).expanduser()
-    import hashlib
-
-    import platformdirs
-
-    from quotawarden.store.engine import safe_url
-
-    url = safe_url(service.store.url)
-    return (Path(platformdirs.user_data_dir("quotawarden")) / "proxy-spill"
-            / f"{url.split(':', 1)[0].split('+', 1)[0]}-{hashlib.sha256(url.encode()).hexdigest()[:16]}")
-
-
-def backlog(service: AppContext) -> tuple[int, Path]:
-    """Usage records the proxy left for this store that are not in it yet (``sources.proxy.journal.backlog``)."""
-    folder = spill_folder(service)
-    return journal.backlog(folder)[0], folder
 
 
 class ActionReporter:

@@ -427,9 +427,10 @@ class Service:
     def proxy_backlog(self) -> tuple[int, Path]:
         """Usage records the proxy left for this store (its store was unreachable when it stopped, or it was
         killed) that are not in the store yet, and the folder they wait in; stored when a proxy starts again."""
-        from quotawarden.app import proxy
+        from quotawarden.sources import proxy_spill
 
-        return proxy.backlog(self)
+        folder = proxy_spill.spill_folder(self.config.settings.proxy.spill_dir, self.store.url)
+        return proxy_spill.backlog(folder)[0], folder
 
     # -- OpenTelemetry (quotawarden.app.otlp in, quotawarden.app.otel_export out) -------------------------------
 
