@@ -342,3 +342,57 @@ def test_config_show_masks_literal_hub_tokens(tmp_path: Path) -> None:
     res = CliRunner().invoke(build_app(), ["--config", str(cfg), "config", "show", "--json"])
     assert res.exit_code == 0, res.output
     assert ALICE not in res.output and BOB not in res.output and "env:QW_CAROL" in res.output
+
+
+def _push_rows(seat_name: str, t: float, tokens: int = 100) -> dict[str, Any]:
+    """One push as the hub's store takes it: two accounts, their states, four readings, two events, call counts."""
+    accounts = [(f"{seat_name}/{a}", "claude", a, "max", None, json.dumps({"seat": seat_name})) for a in ("a", "b")]
+    states = [(f"{seat_name}/{a}", "OK", "", t, None) for a in ("a", "b")]
+    samples = [(f"{seat_name}/{a}", w, t, "probe", "official", "percent", 0.5, None, None, None, t + 3600, None, 18000)
+               for a in ("a", "b") for w in ("5h", "7d")]
+    usage = [(f"{seat_name}/k{i}", t, "anthropic", "claude-sonnet-4-5", "log", f"{seat_name}/a", "dev", "web", "s1",
+              seat_name, tokens if i else 1, 5, 0, 0, 0, 0, Decimal("0.01"), None, None) for i in range(2)]
+    outcomes = [(f"{seat_name}/a", t // 3600 * 3600, 3, 0)]
+    return {"accounts": accounts, "states": states, "samples": samples, "usage": usage, "outcomes": outcomes}
+
+
+def _stored(svc: Service, prefix: str) -> dict[str, int]:
+    with svc.store.engine.connect() as conn:
+        n = {t: conn.execute(text(f"SELECT count(*) FROM {t} WHERE {c} LIKE :p"), {"p": prefix + "%"}).scalar_one()
+             for t, c in (("accounts", "id"), ("account_state", "account_id"), ("samples", "account_id"),
+                          ("latest_samples", "account_id"), ("usage_events", "dedup_key"),
+                          ("outcome_hours", "account_id"), ("hub_seats", "seat"))}
+    return {k: int(v) for k, v in n.items()}
+
+
+def test_a_push_is_stored_whole_or_not_at_all(db_url: str, tmp_path: Path) -> None:
+    """One transaction per push: the database refusing its last rows (a token count past BIGINT) leaves nothing of
+    it, not its accounts, states or readings written before; the same push without that row lands whole, once."""
+    import psycopg
+
+    svc = make_service(db_url, tmp_path)
+    t = datetime(2026, 12, 1, 12, 0, 0, 250000, tzinfo=UTC).timestamp()
+    with pytest.raises((OverflowError, psycopg.Error)):
+        hub_q.store_push(svc.store, "carol", "p1", t, interval_s=60.0, sent_ts=t, **_push_rows("carol", t, 2**63 + 5))
+    assert set(_stored(svc, "carol").values()) == {0}
+    for _ in range(2):  # a replay stores nothing twice
+        hub_q.store_push(svc.store, "carol", "p2", t, interval_s=60.0, sent_ts=t, **_push_rows("carol", t))
+    assert _stored(svc, "carol") == {"accounts": 2, "account_state": 2, "samples": 4, "latest_samples": 4,
+                                     "usage_events": 2, "outcome_hours": 1, "hub_seats": 1}
+    assert [(r.pushes, r.rows) for r in hub_q.seats(svc.store)] == [(2, 12)]
+    svc.close()
+
+
+def test_a_push_with_numbers_past_the_stores_columns_is_refused_whole(db_url: str, tmp_path: Path) -> None:
+    """A token count no BIGINT holds is a clear 400 before anything is written (not a database error)."""
+    svc = make_service(db_url, tmp_path)
+    t = datetime.now(UTC).timestamp()
+    p = hub.Push(v=hub.VERSION, push_id="big", samples=[("a", "5h", t, Source.PROBE, Provenance.OFFICIAL, Unit.PERCENT,
+                                                         0.5, None, None, None, None, None, 18000)],
+                 usage=[("k", t, "anthropic", "m", Source.LOG, "a", None, None, None, None, 2**63, 0, 0, 0, 0,
+                         0, None, None, None)])
+    with pytest.raises(hub.HubError) as err:
+        hub.receive(svc, "dave", hub.encode(p), "application/json", "gzip")
+    assert err.value.status == 400 and "not a push" in str(err.value) and "usage" in str(err.value)
+    assert set(_stored(svc, "dave").values()) == {0}
+    svc.close()

@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 
@@ -63,13 +63,18 @@ class HubError(QuotawardenError):
 
 # -- the wire format ------------------------------------------------------------------------------------------
 
+Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""A token count: what the store's BIGINT columns hold (a larger one is refused with the push, as a 400)."""
+Int32 = Annotated[int, msgspec.Meta(ge=-(2**31), le=2**31 - 1)]
+"""A window length in seconds, a call count: the store's INTEGER columns."""
+
 SampleRow = tuple[str, str, float, Source, Provenance, Unit, float | None, float | None, float | None, float | None,
-                  float | None, str | None, int | None]
+                  float | None, str | None, Int32 | None]
 UsageRow = tuple[str, float, str, str, Source, str | None, str | None, str | None, str | None, str | None,
-                 int, int, int, int, int, int, Decimal | None, Decimal | None, str | None]
+                 Int64, Int64, Int64, Int64, Int64, Int64, Decimal | None, Decimal | None, str | None]
 AccountRow = tuple[str, str, str, str | None, str | None, dict[str, str]]
 StateRow = tuple[str, Outcome, str, float | None, float | None]
-OutcomeRow = tuple[str, float, int, int]
+OutcomeRow = tuple[str, float, Int32, Int32]
 
 
 class Push(msgspec.Struct, kw_only=True):

@@ -9,6 +9,7 @@ nothing twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -143,10 +144,11 @@ def pending(store: Store, samples_id: int, usage_ts: float) -> dict[str, int]:
 # -- the hub's side -------------------------------------------------------------------------------------------
 
 
-# One push is written with the driver's own cursor: the statements below are fixed text (prepared once per
-# connection by psycopg, compiled once by SQLite), so a push costs no SQL construction; on PostgreSQL each table
-# is one statement over arrays (``unnest``) and all of them travel in one pipeline: a push is a single round trip
-# to the server however many rows it carries (bench/hub.py).
+# One push is written with the driver's own cursor and fixed statements (no SQL built per push): on SQLite one
+# multi-row statement per table (one step of the engine each, so the writing thread gives up and takes back the
+# interpreter lock a handful of times per push, not once per row); on PostgreSQL a single statement whose parts
+# insert into each table from JSON arrays, run as its own transaction: one round trip per push however many rows
+# it carries, prepared once per connection (bench/hub.py).
 
 ACCOUNT_ROW = tuple[str, str, str, str | None, str | None, str]
 """(id, provider, label, plan, pool, tags as JSON text) of a seat's account, prefixed."""
@@ -157,45 +159,69 @@ OUTCOME_ROW = tuple[str, float, int, int]
 
 _ACC_SET = ("provider", "label", "plan", "pool", "base_url", "credential_ref", "tags", "origin")
 _STATE_SET = ("outcome", "reason", "observed_ts", "retry_ts", "details")
+_LATEST_SET = tuple(c for c in SAMPLE_COLS if c not in ("account_id", "window"))
 
 
 def _q(cols: Sequence[str]) -> str:
     return ", ".join(f'"{c}"' for c in cols)
 
 
+def _set(cols: Sequence[str]) -> str:
+    return ", ".join(f'"{c}" = excluded."{c}"' for c in cols)
+
+
 def _changed(table: str, cols: Sequence[str], pg: bool) -> str:
-    """An upsert's WHERE: update only when something differs (a seat re-sends its accounts every push; an
-    unchanged row is not rewritten)."""
+    """An upsert's WHERE: update only when something differs (a seat re-sends its accounts and states with every
+    push; an unchanged row is not rewritten)."""
     if pg:
         return " OR ".join(f'{table}."{c}"::text IS DISTINCT FROM excluded."{c}"::text' if c in ("tags", "details")
                            else f'{table}."{c}" IS DISTINCT FROM excluded."{c}"' for c in cols)
     return " OR ".join(f'{table}."{c}" IS NOT excluded."{c}"' for c in cols)
 
 
-def _sqlite_sql() -> dict[str, str]:
-    acc_cols = ("id", "provider", "label", "plan", "pool", "base_url", "credential_ref", "tags", "origin",
-                "created_ts", "updated_ts")
-    latest_set = [c for c in SAMPLE_COLS if c not in ("account_id", "window")]
-    return {
-        "accounts": f"INSERT INTO accounts ({_q(acc_cols)}) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?, 'seat', ?, ?) "
-                    f"ON CONFLICT (id) DO UPDATE SET "
-                    + ", ".join(f'"{c}" = excluded."{c}"' for c in (*_ACC_SET, "updated_ts"))
-                    + " WHERE " + _changed("accounts", _ACC_SET, False),
-        "states": f"INSERT INTO account_state (account_id, {_q(_STATE_SET)}) VALUES (?, ?, ?, ?, ?, NULL) "
-                  "ON CONFLICT (account_id) DO UPDATE SET "
-                  + ", ".join(f'"{c}" = excluded."{c}"' for c in _STATE_SET)
-                  + " WHERE " + _changed("account_state", _STATE_SET, False),
-        "samples": f"INSERT OR IGNORE INTO samples ({_q(SAMPLE_COLS)}) VALUES ({', '.join('?' * len(SAMPLE_COLS))})",
-        "latest": f"INSERT INTO latest_samples ({_q(SAMPLE_COLS)}) VALUES ({', '.join('?' * len(SAMPLE_COLS))}) "
-                  "ON CONFLICT (account_id, \"window\") DO UPDATE SET "
-                  + ", ".join(f'"{c}" = excluded."{c}"' for c in latest_set)
-                  + " WHERE latest_samples.observed_ts <= excluded.observed_ts",
-        "usage": f"INSERT OR IGNORE INTO usage_events ({_q(USAGE_COLS)}) VALUES ({', '.join('?' * len(USAGE_COLS))})",
-        "outcomes": "INSERT INTO outcome_hours (account_id, hour_ts, ok, errors) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (account_id, hour_ts) DO UPDATE SET ok = excluded.ok, errors = excluded.errors "
-                    "WHERE outcome_hours.ok IS NOT excluded.ok OR outcome_hours.errors IS NOT excluded.errors",
-        "seat": _SEAT_UPSERT.replace("%s", "?"),
-    }
+_ACC_COLS = ("id", "provider", "label", "plan", "pool", "base_url", "credential_ref", "tags", "origin", "created_ts",
+             "updated_ts")
+_ACC_CONFLICT = (f" ON CONFLICT (id) DO UPDATE SET {_set((*_ACC_SET, 'updated_ts'))} WHERE "
+                 + "{changed}")
+_STATE_CONFLICT = f" ON CONFLICT (account_id) DO UPDATE SET {_set(_STATE_SET)} WHERE " + "{changed}"
+_LATEST_CONFLICT = (f' ON CONFLICT (account_id, "window") DO UPDATE SET {_set(_LATEST_SET)} '
+                    "WHERE latest_samples.observed_ts <= excluded.observed_ts")
+_OUTCOME_CONFLICT = (" ON CONFLICT (account_id, hour_ts) DO UPDATE SET ok = excluded.ok, errors = excluded.errors "
+                     "WHERE outcome_hours.ok <> excluded.ok OR outcome_hours.errors <> excluded.errors")
+_SEAT_CONFLICT = (" ON CONFLICT (seat) DO UPDATE SET last_push_ts = excluded.last_push_ts, "
+                  "last_push_id = excluded.last_push_id, interval_s = excluded.interval_s, sent_ts = excluded.sent_ts, "
+                  'pushes = hub_seats.pushes + 1, "rows" = hub_seats."rows" + excluded."rows"')
+_SEAT_COLS = 'seat, first_push_ts, last_push_ts, last_push_id, interval_s, sent_ts, pushes, "rows"'
+
+_SQLITE: dict[str, tuple[str, str, str]] = {
+    # table: (head, one row's placeholders, tail)
+    "accounts": (f"INSERT INTO accounts ({_q(_ACC_COLS)}) VALUES ", "(?, ?, ?, ?, ?, NULL, NULL, ?, 'seat', ?, ?)",
+                 _ACC_CONFLICT.format(changed=_changed("accounts", _ACC_SET, False))),
+    "states": (f"INSERT INTO account_state (account_id, {_q(_STATE_SET)}) VALUES ", "(?, ?, ?, ?, ?, NULL)",
+               _STATE_CONFLICT.format(changed=_changed("account_state", _STATE_SET, False))),
+    "samples": (f"INSERT OR IGNORE INTO samples ({_q(SAMPLE_COLS)}) VALUES ",
+                "(" + ", ".join("?" * len(SAMPLE_COLS)) + ")", ""),
+    "latest": (f"INSERT INTO latest_samples ({_q(SAMPLE_COLS)}) VALUES ",
+               "(" + ", ".join("?" * len(SAMPLE_COLS)) + ")", _LATEST_CONFLICT),
+    "usage": (f"INSERT OR IGNORE INTO usage_events ({_q(USAGE_COLS)}) VALUES ",
+              "(" + ", ".join("?" * len(USAGE_COLS)) + ")", ""),
+    "outcomes": ("INSERT INTO outcome_hours (account_id, hour_ts, ok, errors) VALUES ", "(?, ?, ?, ?)",
+                 _OUTCOME_CONFLICT),
+    "seat": (f"INSERT INTO hub_seats ({_SEAT_COLS}) VALUES ", "(?, ?, ?, ?, ?, ?, 1, ?)", _SEAT_CONFLICT),
+}
+_SQLITE_ROWS = 200
+"""Rows per SQLite statement (200 x 19 parameters: well under SQLite's limit of 32,766)."""
+
+
+@functools.lru_cache(maxsize=256)
+def _sqlite_statement(table: str, n: int) -> str:
+    head, one, tail = _SQLITE[table]
+    return head + ", ".join([one] * n) + tail
+
+
+def _json_cols(types: Sequence[str]) -> str:
+    """The columns of one row of a JSON array of rows (text as it is, the rest cast)."""
+    return ", ".join(f"r->>{i}" if t == "text" else f"(r->>{i})::{t}" for i, t in enumerate(types))
 
 
 _SAMPLE_TYPES = ("text", "text", "float8", "text", "text", "text", "float8", "float8", "float8", "float8", "float8",
@@ -204,47 +230,32 @@ _USAGE_TYPES = ("text", "float8", "text", "text", "text", "text", "text", "text"
                 "int8", "int8", "int8", "int8", "numeric", "numeric", "text")
 
 
-def _rows_of(types: Sequence[str]) -> str:
-    """The columns of a JSON array of rows (one parameter: the driver sends one string, not one array per
-    column; PostgreSQL takes it apart)."""
-    cols = ", ".join(f"r->>{i}" if t == "text" else f"(r->>{i})::{t}" for i, t in enumerate(types))
-    return f"SELECT {cols} FROM json_array_elements(%s::json) AS r"
+def _rows(param: str) -> str:
+    return f"FROM json_array_elements(%({param})s::json) AS r"
 
 
-def _pg_sql() -> dict[str, str]:
-    latest_set = [c for c in SAMPLE_COLS if c not in ("account_id", "window")]
-    acc = ("r->>0, r->>1, r->>2, r->>3, r->>4, NULL, NULL, r->5, 'seat', %s, %s FROM json_array_elements(%s::json) "
-           "AS r")
-    return {
-        "accounts": "INSERT INTO accounts (id, provider, label, plan, pool, base_url, credential_ref, tags, origin, "
-                    f"created_ts, updated_ts) SELECT {acc} ON CONFLICT (id) DO UPDATE SET "
-                    + ", ".join(f'"{c}" = excluded."{c}"' for c in (*_ACC_SET, "updated_ts"))
-                    + " WHERE " + _changed("accounts", _ACC_SET, True),
-        "states": f"INSERT INTO account_state (account_id, {_q(_STATE_SET)}) "
-                  "SELECT r->>0, r->>1, r->>2, (r->>3)::float8, (r->>4)::float8, NULL "
-                  "FROM json_array_elements(%s::json) AS r ON CONFLICT (account_id) DO UPDATE SET "
-                  + ", ".join(f'"{c}" = excluded."{c}"' for c in _STATE_SET)
-                  + " WHERE " + _changed("account_state", _STATE_SET, True),
-        "samples": f"INSERT INTO samples ({_q(SAMPLE_COLS)}) {_rows_of(_SAMPLE_TYPES)} ON CONFLICT DO NOTHING",
-        "latest": f"INSERT INTO latest_samples ({_q(SAMPLE_COLS)}) {_rows_of(_SAMPLE_TYPES)} "
-                  "ON CONFLICT (account_id, \"window\") DO UPDATE SET "
-                  + ", ".join(f'"{c}" = excluded."{c}"' for c in latest_set)
-                  + " WHERE latest_samples.observed_ts <= excluded.observed_ts",
-        "usage": f"INSERT INTO usage_events ({_q(USAGE_COLS)}) {_rows_of(_USAGE_TYPES)} ON CONFLICT DO NOTHING",
-        "outcomes": f"INSERT INTO outcome_hours (account_id, hour_ts, ok, errors) "
-                    f"{_rows_of(('text', 'float8', 'int4', 'int4'))} ON CONFLICT (account_id, hour_ts) DO UPDATE SET "
-                    "ok = excluded.ok, errors = excluded.errors "
-                    "WHERE outcome_hours.ok <> excluded.ok OR outcome_hours.errors <> excluded.errors",
-        "seat": _SEAT_UPSERT,
-    }
-
-
-_SEAT_UPSERT = ("INSERT INTO hub_seats (seat, first_push_ts, last_push_ts, last_push_id, interval_s, sent_ts, pushes, "
-                '"rows") VALUES (%s, %s, %s, %s, %s, %s, 1, %s) ON CONFLICT (seat) DO UPDATE SET '
-                "last_push_ts = excluded.last_push_ts, last_push_id = excluded.last_push_id, "
-                "interval_s = excluded.interval_s, sent_ts = excluded.sent_ts, pushes = hub_seats.pushes + 1, "
-                '"rows" = hub_seats."rows" + excluded."rows"')
-_SQL = {"sqlite": _sqlite_sql(), "postgresql": _pg_sql()}
+_PG_PUSH = (
+    # every part runs to completion whether or not anything reads it; the whole is one statement, so one
+    # transaction: all of a push or none of it
+    f"WITH accounts_in AS (INSERT INTO accounts ({_q(_ACC_COLS)}) SELECT r->>0, r->>1, r->>2, r->>3, r->>4, NULL, "
+    f"NULL, r->5, 'seat', %(now)s, %(now)s {_rows('accounts')}"
+    + _ACC_CONFLICT.format(changed=_changed("accounts", _ACC_SET, True)) + "), "
+    f"states_in AS (INSERT INTO account_state (account_id, {_q(_STATE_SET)}) SELECT r->>0, r->>1, r->>2, "
+    f"(r->>3)::float8, (r->>4)::float8, NULL {_rows('states')}"
+    + _STATE_CONFLICT.format(changed=_changed("account_state", _STATE_SET, True)) + "), "
+    f"samples_in AS (INSERT INTO samples ({_q(SAMPLE_COLS)}) SELECT {_json_cols(_SAMPLE_TYPES)} {_rows('samples')} "
+    "ON CONFLICT DO NOTHING), "
+    f"latest_in AS (INSERT INTO latest_samples ({_q(SAMPLE_COLS)}) SELECT {_json_cols(_SAMPLE_TYPES)} "
+    f"{_rows('latest')}{_LATEST_CONFLICT}), "
+    f"usage_in AS (INSERT INTO usage_events ({_q(USAGE_COLS)}) SELECT {_json_cols(_USAGE_TYPES)} {_rows('usage')} "
+    "ON CONFLICT DO NOTHING), "
+    "outcomes_in AS (INSERT INTO outcome_hours (account_id, hour_ts, ok, errors) SELECT "
+    f"{_json_cols(('text', 'float8', 'int4', 'int4'))} {_rows('outcomes')}{_OUTCOME_CONFLICT}) "
+    f"INSERT INTO hub_seats ({_SEAT_COLS}) VALUES (%(seat)s, %(now)s, %(now)s, %(push_id)s, %(interval_s)s, "
+    f"%(sent_ts)s, 1, %(rows)s){_SEAT_CONFLICT}"
+)
+_ROWS_JSON = msgspec.json.Encoder(decimal_format="string").encode
+"""Rows as one JSON text (floats in their shortest exact form, costs as decimal strings: nothing rounded)."""
 
 
 def _latest(samples: Sequence[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -270,41 +281,33 @@ def store_push(store: Store, seat: str, push_id: str, now: float, *, accounts: S
     """One push, in one transaction (one commit, one flush to disk): accounts, states, readings (``SAMPLE_COLS``
     order), usage events (``USAGE_COLS`` order), call counts and the seat's push record land together or not at
     all. Every row is keyed: a replayed push stores nothing twice."""
-    accounts = _last_per_key(accounts)
-    states = _last_per_key(states)
-    outcomes = _last_per_key(outcomes, 2)
-    samples = sorted(samples, key=lambda r: (r[0], r[1], r[2], r[3]))
-    latest = _latest(samples)
-    usage = _last_per_key(usage)
+    rows = {"accounts": _last_per_key(accounts), "states": _last_per_key(states),
+            "samples": sorted(samples, key=lambda r: (r[0], r[1], r[2], r[3])), "usage": _last_per_key(usage),
+            "outcomes": _last_per_key(outcomes, 2)}
+    rows["latest"] = _latest(rows["samples"])
     seat_row = (seat, now, now, push_id, interval_s, sent_ts, len(samples) + len(usage))
-    sql = _SQL["postgresql" if store.dialect == "postgresql" else "sqlite"]
     with store.engine.connect() as sa_conn:
         raw: Any = sa_conn.connection.dbapi_connection
         if store.dialect == "postgresql":
-            _write_pg(raw, sql, now, accounts, states, samples, latest, usage, outcomes, seat_row)
+            _write_pg(raw, now, rows, seat_row)
         else:
-            _write_sqlite(raw, sql, now, accounts, states, samples, latest, usage, outcomes, seat_row)
+            _write_sqlite(raw, now, rows, seat_row)
 
 
-def _write_sqlite(raw: Any, sql: dict[str, str], now: float, accounts: Sequence[ACCOUNT_ROW],
-                  states: Sequence[STATE_ROW], samples: Sequence[tuple[Any, ...]], latest: Sequence[tuple[Any, ...]],
-                  usage: Sequence[tuple[Any, ...]], outcomes: Sequence[OUTCOME_ROW], seat_row: tuple[Any, ...]) -> None:
+def _write_sqlite(raw: Any, now: float, rows: dict[str, list[tuple[Any, ...]]], seat_row: tuple[Any, ...]) -> None:
+    rows["accounts"] = [(*a, now, now) for a in rows["accounts"]]
+    # SQLite has no decimal: costs are stored as REAL, as everywhere else in this store
+    rows["usage"] = [(*u[:16], _float(u[16]), _float(u[17]), u[18]) for u in rows["usage"]]
+    rows["seat"] = [seat_row]
     cur = raw.cursor()
     try:
         cur.execute("BEGIN IMMEDIATE")  # the write lock up front: no upgrade from a read lock to fail half-way
         try:
-            if accounts:
-                cur.executemany(sql["accounts"], [(*a, now, now) for a in accounts])
-            if states:
-                cur.executemany(sql["states"], states)
-            if samples:
-                cur.executemany(sql["samples"], samples)
-                cur.executemany(sql["latest"], latest)
-            if usage:  # SQLite has no decimal: costs are stored as REAL, as everywhere else in this store
-                cur.executemany(sql["usage"], [(*u[:16], _float(u[16]), _float(u[17]), u[18]) for u in usage])
-            if outcomes:
-                cur.executemany(sql["outcomes"], outcomes)
-            cur.execute(sql["seat"], seat_row)
+            for table in ("accounts", "states", "samples", "latest", "usage", "outcomes", "seat"):
+                todo = rows[table]
+                for i in range(0, len(todo), _SQLITE_ROWS):
+                    part = todo[i:i + _SQLITE_ROWS]
+                    cur.execute(_sqlite_statement(table, len(part)), [v for r in part for v in r])
         except BaseException:
             raw.rollback()
             raise
@@ -317,35 +320,18 @@ def _float(v: Any) -> float | None:
     return None if v is None else float(v)
 
 
-_ROWS_JSON = msgspec.json.Encoder(decimal_format="string").encode
-"""Rows as one JSON text (floats in their shortest exact form, costs as decimal strings: nothing rounded)."""
-
-
-def _write_pg(raw: Any, sql: dict[str, str], now: float, accounts: Sequence[ACCOUNT_ROW],
-              states: Sequence[STATE_ROW], samples: Sequence[tuple[Any, ...]], latest: Sequence[tuple[Any, ...]],
-              usage: Sequence[tuple[Any, ...]], outcomes: Sequence[OUTCOME_ROW], seat_row: tuple[Any, ...]) -> None:
+def _write_pg(raw: Any, now: float, rows: dict[str, list[tuple[Any, ...]]], seat_row: tuple[Any, ...]) -> None:
     j = _ROWS_JSON
-    statements: list[tuple[str, Sequence[Any]]] = []
-    if accounts:  # tags go as JSON inside the JSON (the column is json)
-        statements.append((sql["accounts"], (now, now, j([(*a[:5], msgspec.Raw(a[5])) for a in accounts]).decode())))
-    if states:
-        statements.append((sql["states"], (j(states).decode(),)))
-    if samples:
-        statements.append((sql["samples"], (j(samples).decode(),)))
-        statements.append((sql["latest"], (j(latest).decode(),)))
-    if usage:
-        statements.append((sql["usage"], (j(usage).decode(),)))
-    if outcomes:
-        statements.append((sql["outcomes"], (j(outcomes).decode(),)))
-    statements.append((sql["seat"], seat_row))
+    params: dict[str, Any] = {k: j(v).decode() for k, v in rows.items() if k != "accounts"}
+    params["accounts"] = j([(*a[:5], msgspec.Raw(a[5])) for a in rows["accounts"]]).decode()  # tags: JSON in JSON
+    params.update(now=now, seat=seat_row[0], push_id=seat_row[3], interval_s=seat_row[4], sent_ts=seat_row[5],
+                  rows=seat_row[6])
+    raw.autocommit = True  # one statement, its own transaction: no BEGIN and COMMIT round trips
     try:
-        with raw.pipeline(), raw.cursor() as cur:  # BEGIN, every statement and COMMIT: one round trip
-            for text_, params in statements:
-                cur.execute(text_, params)
-            raw.commit()
-    except BaseException:
-        raw.rollback()
-        raise
+        with raw.cursor() as cur:
+            cur.execute(_PG_PUSH, params)
+    finally:
+        raw.autocommit = False
 
 
 def seats(store: Store) -> list[SeatRow]:
