@@ -101,12 +101,10 @@ class Pricer:
             return found
 
     def prepare(self) -> None:
-        """Load what resolving rates reads (the cached spans; genai-prices' data when there are none yet), so that
-        processes forked afterwards share it instead of each loading it again."""
-        if not self._load_spans():
-            from genai_prices import data_snapshot
-
-            data_snapshot.get_snapshot()
+        """Load the cached spans, so that processes forked afterwards share them instead of each reading them.
+        (genai-prices' own data, needed only when they are missing, is left to whoever resolves a new model: held
+        in the main process it would add ~20 MB to a first import's peak memory.)"""
+        self._load_spans()
 
     def _resolve(self, provider: str, model: str, ts: float) -> Rates | None:
         o = self._overrides.get(model.lower())
