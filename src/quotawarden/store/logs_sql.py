@@ -40,7 +40,7 @@ BYTES_PER_EVENT = 4096
 BULK_EVENTS = 50_000
 BULK_FIRST_EVENTS = 2_000
 """Into an empty store a bulk load pays from about this many events (8 MB of Claude Code logs) on."""
-BULK_CACHE_KIB = 32 * 1024
+BULK_CACHE_KIB = 16 * 1024
 OTEL_MATCH_S = 600.0
 """How far apart the OTLP copy and the local-log copy of one call may be stamped (``drop_otel_twins``)."""
 _TOTAL = "({t}.input_tokens + {t}.output_tokens + {t}.cache_write_tokens + {t}.cache_read_tokens)"
