@@ -30,6 +30,8 @@ def test_mcp_over_http_needs_the_local_token(tmp_path: Path) -> None:
         refused = httpx.post(f"{url}/mcp/", json=init, headers=accept)
         assert refused.status_code == 401 and "admin-token" in refused.json()["detail"]
         assert token not in refused.text
+        api = httpx.get(f"{url}/v1/status")  # the API's 401 says where the token is, never the token
+        assert api.status_code == 401 and "admin-token" in api.json()["detail"] and token not in api.text
 
         async def tools() -> set[str]:
             http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})

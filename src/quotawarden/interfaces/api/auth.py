@@ -62,8 +62,9 @@ async def caller(request: Request, st: ApiState = Depends(api_state)) -> Caller:
         raise HTTPException(401, "the X-API-Key is not valid", headers=_CHALLENGE)
     token = bearer(request)
     if token is None:
-        raise HTTPException(401, "send X-API-Key (instance) or Authorization: Bearer <admin token>",
-                            headers=_CHALLENGE)
+        raise HTTPException(401, "send X-API-Key (instance) or Authorization: Bearer <admin token> (without "
+                                 "server.admin_token, serve writes one to the file admin-token in its data dir and "
+                                 "prints where)", headers=_CHALLENGE)
     if is_admin(st, token):
         return Caller(admin=True)
     raise HTTPException(401, "the admin token is not valid", headers=_CHALLENGE)
