@@ -15,6 +15,7 @@ The ``x-test`` request header picks the fault (none: a normal chat completion wi
 ``truncated-cl``   announce 2,000 bytes, send 100, close
 ``big``            a 50 MB chat completion (usage at the end), 1 MB first, then the rest after 1 s
 ``idle-close``     a normal answer on a kept-alive connection, which it then closes 0.1 s later (idle)
+``slow-sse``       stream 200 SSE over 8 s (one event a second), usage in the last event
 
 ``GET /_seen`` answers how many requests it received per fault (counted once the whole request was read).
 """
@@ -123,6 +124,19 @@ async def answer(fault: str, headers: dict[str, str], body: bytes, writer: async
             writer.write(_chunk(b"data: " + orjson.dumps(event) + b"\n\n"))
         await writer.drain()
         return False
+    if fault == "slow-sse":
+        writer.write(_head(200, [("content-type", "text/event-stream"), ("transfer-encoding", "chunked")]))
+        for i in range(8):
+            event: dict[str, object] = {"id": rid, "object": "chat.completion.chunk", "model": "gpt-4o-mini",
+                                        "choices": [{"index": 0, "delta": {"content": f"s{i}"}}]}
+            writer.write(_chunk(b"data: " + orjson.dumps(event) + b"\n\n"))
+            await writer.drain()
+            await asyncio.sleep(1.0)
+        last = {"id": rid, "object": "chat.completion.chunk", "model": "gpt-4o-mini", "choices": [],
+                "usage": {"prompt_tokens": 7, "completion_tokens": 8, "total_tokens": 15}}
+        writer.write(_chunk(b"data: " + orjson.dumps(last) + b"\n\ndata: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+        return True
     if fault == "truncated-cl":
         writer.write(_head(200, [json_ct, ("content-length", "2000")]) + b'{"id": "' + b"x" * 92)
         await writer.drain()

@@ -187,6 +187,34 @@ def test_sigterm_under_load_stores_every_answer_before_exit(faulty: str, tmp_pat
         _stop(proc)
 
 
+def test_sigterm_waits_for_a_long_stream_and_records_its_usage(faulty: str, tmp_path: Path, db_url: str) -> None:
+    """A stream that runs 8 s is in flight when ``quotawarden proxy`` gets SIGTERM: the stop waits for it (its usage
+    comes in its last event), the client gets the whole stream, and the store holds its usage event."""
+    proc, base = _start(_config(tmp_path, db_url, faulty), ["proxy", "--port"])
+    got: list[str] = []
+    try:
+        def stream() -> None:
+            client = openai.OpenAI(base_url=f"{base}/team/v1", api_key="anything", max_retries=0, timeout=30,
+                                   default_headers={"x-test": "slow-sse"})
+            for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=MSGS, stream=True,
+                                                        stream_options={"include_usage": True}):
+                got.append(chunk.id)
+
+        reader = threading.Thread(target=stream, daemon=True)
+        reader.start()
+        t0 = time.monotonic()
+        while not got and time.monotonic() - t0 < 10:
+            time.sleep(0.05)
+        assert got, "the stream did not start"
+        proc.send_signal(signal.SIGTERM)  # 7 s of the stream still to come
+        reader.join(30)
+        assert len(got) == 9, got  # 8 content events and the usage event: the stream was not cut
+        assert proc.wait(30) in (0, -signal.SIGTERM)
+        assert _stored(db_url) == [got[0]]
+    finally:
+        _stop(proc)
+
+
 def _status(cfg: Path) -> str:
     exe = Path(sys.executable).parent / "quotawarden"
     done = subprocess.run([str(exe), "--config", str(cfg), "status", "--wide"], capture_output=True, timeout=60,

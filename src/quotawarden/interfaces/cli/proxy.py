@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from quotawarden.interfaces.cli.common import console, service
+from quotawarden.interfaces.daemon import STOP_GRACE_S
 
 
 def proxy(
@@ -24,7 +25,8 @@ def proxy(
     # bench/proxy_floor.py runs with these same settings, so that bench/proxy.py compares like with like
     uvicorn.run(app, host=cfg.host, port=cfg.port, loop="uvloop", http="httptools", lifespan="on",
                 log_level="warning", access_log=False, server_header=False, date_header=False,
-                proxy_headers=False, timeout_graceful_shutdown=5, ws="none")  # HTTP only: no WebSocket code loaded
+                proxy_headers=False, timeout_graceful_shutdown=STOP_GRACE_S,
+                ws="none")  # HTTP only: no WebSocket code loaded
 
 
 def register(app: typer.Typer) -> None:

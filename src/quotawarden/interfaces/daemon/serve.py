@@ -23,6 +23,7 @@ from quotawarden.app.daemon.scheduler import Daemon
 from quotawarden.app.service import Service
 from quotawarden.credentials import resolve
 from quotawarden.errors import ConfigError, StoreError
+from quotawarden.interfaces.daemon import STOP_GRACE_S
 
 log = logging.getLogger("quotawarden.daemon")
 
@@ -159,7 +160,7 @@ def serve(svc: Service, host: str, port: int, *, tick_s: float = 1.0, with_proxy
     try:
         app, _ = build(svc, host, tick_s=tick_s, with_proxy=with_proxy)
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False,
-                                timeout_graceful_shutdown=15, lifespan="on", ws="none")  # no WebSocket route
+                                timeout_graceful_shutdown=STOP_GRACE_S, lifespan="on", ws="none")  # no WebSocket route
         uvicorn.Server(config).run()
     finally:
         if lock is not None:
