@@ -61,7 +61,8 @@ def test_paid_fall_backs_only_when_no_included_capacity_is_left() -> None:
     spent = sub("claude-a", 0.8)  # at its 80 % hard cap
     p = plan([paid("openai-key"), spent, sub("claude-b", level="RED", outcome="LIMITED")], now=NOW)
     assert ids(p) == ["openai-key"]
-    assert dict(p.skipped) == {"claude-a": "5h at its hard cap", "claude-b": "LIMITED"}
+    assert dict(p.skipped) == {"claude-a": "5h at its hard cap: 80% used (cap 80%), resets in 2h00m at 10:00 UTC",
+                               "claude-b": "LIMITED"}
     assert p.reason() == "openai-key: pay-as-you-go, no included capacity left"
 
 
@@ -177,7 +178,8 @@ def test_one_models_weekly_cap_skips_the_account_only_for_that_model() -> None:
     cfg = settings_from_mapping({"tasks": {"heavy": {"models": {"claude": "claude-opus-4-1"}},
                                            "review": {"models": {"claude": "claude-sonnet-4-5"}}}})
     opus = plan([claude, paid("openai-a")], cfg, task="heavy", now=NOW)
-    assert ids(opus) == ["openai-a"] and dict(opus.skipped) == {"claude-a": "7d_opus at its hard cap"}
+    assert ids(opus) == ["openai-a"] and dict(opus.skipped) == {
+        "claude-a": "7d_opus at its hard cap: 100% used (cap 80%), resets in 3d00h at Jan 18 08:00 UTC"}
     for task in ("review", "light"):  # a sonnet task, and a class with no model set
         p = plan([claude, paid("openai-a")], cfg, task=task, now=NOW)
         assert ids(p)[0] == "claude-a" and not p.skipped, task
@@ -198,7 +200,8 @@ def test_an_antigravity_models_exhausted_quota_is_that_models() -> None:
     ag = option("antigravity:work@gmail.com", "antigravity_quota", "included", "YELLOW", "OK", rooms)
     cfg = settings_from_mapping({"tasks": {"heavy": {"models": {"antigravity_quota": "claude-sonnet-4-5"}},
                                            "light": {"models": {"antigravity_quota": "gemini-3-pro-high"}}}})
-    assert dict(plan([ag], cfg, task="heavy", now=NOW).skipped) == {ag.account_id: "claude-sonnet-4-5 at its hard cap"}
+    assert dict(plan([ag], cfg, task="heavy", now=NOW).skipped) == {
+        ag.account_id: "claude-sonnet-4-5 at its hard cap: 100% used (cap 100%), resets in 1h00m at 09:00 UTC"}
     light = plan([ag], cfg, task="light", now=NOW)
     assert ids(light) == [ag.account_id] and light.best is not None and light.best.window == "gemini-3-pro-high"
     anything = plan([ag], now=NOW).best  # no model set: measured by the models with room left

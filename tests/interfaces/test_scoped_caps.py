@@ -113,4 +113,5 @@ def test_dashboard_account_page_and_planner_see_them(world: tuple[Path, str]) ->
     assert plan["account"] == "work" and not plan["skipped"]  # one model's cap: the other models still answer
     world[0].write_text(CONFIG + '[planner.tasks.opus]\nmodels = { claude = "claude-opus-4-1" }\n', encoding="utf-8")
     opus = json.loads(_cli(world, "next", "--task", "opus", "--json"))  # the planner weighs the cap by its name
-    assert opus["account"] is None and opus["skipped"] == [{"account": "work", "reason": "7d_opus at its hard cap"}]
+    assert opus["account"] is None and [s["account"] for s in opus["skipped"]] == ["work"]
+    assert opus["skipped"][0]["reason"].startswith("7d_opus at its hard cap: ")

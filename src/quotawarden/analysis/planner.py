@@ -35,6 +35,8 @@ models (:func:`applies`).
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -56,6 +58,9 @@ BUILTIN_KINDS: Mapping[str, str] = {
 }
 """The built-in providers' ``ProviderSpec.kind``, for the fast paths that cannot load the plug-ins (a test keeps it
 equal to the registry). Everything else reads the kind from the spec itself."""
+FREE_PLANS = frozenset({"free", "free_tier", "free-tier"})
+"""An account ``plan`` that marks a pay-as-you-go provider's free tier (a Gemini API key's): its counted windows
+(``rpm``, ``rpd``) are included capacity that costs nothing and expires at each reset."""
 STRATEGY_NAMES = ("drain_soonest", "headroom")
 DEFAULT_TIERS: Mapping[str, tuple[str, ...]] = {"heavy": (INCLUDED, PAID, LOCAL), "light": (INCLUDED, LOCAL, PAID)}
 MIN_HEADROOM = 0.0
@@ -63,9 +68,20 @@ SKIP_OUTCOMES = frozenset({"LIMITED", "INVALID"})
 _INF = float("inf")
 
 
-def capacity_of(kind: str | None) -> str | None:
-    """The capacity tier of a ``ProviderSpec.kind`` (None: the account serves no work)."""
-    return KIND_CAPACITY.get(kind or "")
+def is_free(kind: str | None, plan: str | None) -> bool:
+    """A pay-as-you-go account (kind ``api`` or ``balance``) on its provider's free tier (``plan = "free"``)."""
+    return (plan or "").strip().lower() in FREE_PLANS and KIND_CAPACITY.get(kind or "") == PAID
+
+
+def capacity_of(kind: str | None, plan: str | None = None) -> str | None:
+    """The capacity tier of a ``ProviderSpec.kind`` (None: the account serves no work); a free tier
+    (:func:`is_free`) is included capacity."""
+    return INCLUDED if is_free(kind, plan) else KIND_CAPACITY.get(kind or "")
+
+
+def rounded(ratio: float | None) -> float | None:
+    """A ratio for JSON output: 4 decimals (0.48, not 0.48000000000000004); the planner's own math is unrounded."""
+    return None if ratio is None else round(ratio, 4)
 
 
 class Room(NamedTuple):
@@ -96,6 +112,14 @@ class Option(NamedTuple):
     outcome: str = "OK"
     rooms: tuple[Room, ...] = ()
     pool: str | None = None
+    reason: str = ""
+    """The account's health reason (``AccountStatus.reason``): why it is RED, LIMITED or INVALID."""
+    stale_s: float | None = None
+    """Set when no window has a fresh reading (``analysis.health.freshness``): seconds since the last one."""
+    retry_t: float | None = None
+    """When a LIMITED account may be tried again (``AccountState.retry_at``), epoch seconds."""
+    free: bool = False
+    """A pay-as-you-go key on its free tier (:func:`is_free`), counted as included capacity."""
 
 
 class Choice(NamedTuple):
@@ -125,11 +149,20 @@ class Choice(NamedTuple):
     expires_t: float | None = None
     """The reset of the account's longest window with room (its weekly or monthly allowance, when window lengths
     are known; else the drain window's reset): when the capacity that goes unused is lost."""
+    stale_s: float | None = None
+    """Seconds since the last reading when none is fresh (:attr:`Option.stale_s`); None: fresh."""
+    free: bool = False
+
+    @property
+    def unknown(self) -> bool:
+        """No known room: no reading, or no fresh one."""
+        return self.headroom is None or self.stale_s is not None
 
     @property
     def group(self) -> int:
-        """0 known room and pace allows it, 1 unknown, 2 would reach a cap before its reset."""
-        return 2 if not self.pace_ok else (1 if self.headroom is None else 0)
+        """0 known room and pace allows it, 1 unknown (no reading, or no fresh one), 2 would reach a cap before
+        its reset."""
+        return 2 if not self.pace_ok else (1 if self.unknown else 0)
 
 
 def drain_soonest(c: Choice) -> tuple[Any, ...]:
@@ -143,7 +176,7 @@ def drain_soonest(c: Choice) -> tuple[Any, ...]:
 
 def headroom(c: Choice) -> tuple[Any, ...]:
     """Most headroom on the tightest window first, then the sooner reset."""
-    return (c.headroom is None, -(c.headroom or 0.0), c.resets_t if c.resets_t is not None else _INF, c.account_id)
+    return (c.unknown, -(c.headroom or 0.0), c.resets_t if c.resets_t is not None else _INF, c.account_id)
 
 
 STRATEGIES: Mapping[str, Callable[[Choice], tuple[Any, ...]]] = {"drain_soonest": drain_soonest,
@@ -230,11 +263,12 @@ class Plan(NamedTuple):
 
 
 def option(account_id: str, provider: str, capacity: str | None, level: str = "UNKNOWN", outcome: str = "OK",
-           rooms: Iterable[Room] = (), pool: str | None = None) -> Option:
+           rooms: Iterable[Room] = (), pool: str | None = None, *, reason: str = "", stale_s: float | None = None,
+           retry_t: float | None = None, free: bool = False) -> Option:
     """An :class:`Option`; an included account answering from paid extra usage counts as paid."""
     if capacity == INCLUDED and outcome == "OVERAGE":
         capacity = PAID
-    return Option(account_id, provider, capacity, level, outcome, tuple(rooms), pool)
+    return Option(account_id, provider, capacity, level, outcome, tuple(rooms), pool, reason, stale_s, retry_t, free)
 
 
 def fallback_chain(pools: Sequence[PoolSpec], start: str) -> list[str]:
@@ -347,17 +381,19 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
         link = next((i for i, m in enumerate(matchers) if m(o)), None)
         if link is None:
             continue
-        why = _unfit(o, capacity, klass)
+        why = _unfit(o, capacity, klass, now)
         o = for_model(o, klass.models.get(o.provider), cfg.min_headroom)
         room, binding, window, ratio, resets_t, pace_ok = measure(o, cfg.min_headroom)
         if why is None and capacity != LOCAL and room is not None and room <= cfg.min_headroom:
-            why = f"{binding} at its hard cap"
+            tight = next(r for r in o.rooms if r.name == binding)
+            why = _at_cap(tight, now)
         if why:
             skipped.append((o.account_id, why))
             continue
         ranked.append(Choice(o.account_id, o.provider, capacity, link, klass.tiers.index(capacity), room, binding,
                              window, ratio, resets_t, pace_ok, klass.models.get(o.provider),
-                             chain[link] or o.pool, o.outcome == "OVERAGE", expires(o, cfg.min_headroom)))
+                             chain[link] or o.pool, o.outcome == "OVERAGE", expires(o, cfg.min_headroom),
+                             o.stale_s, o.free))
     ranked.sort(key=lambda c: (c.chain, c.tier, *key(c)))
     return Plan(klass.name, strat, ranked, skipped, [c for c in chain if c], now)
 
@@ -375,23 +411,63 @@ def _matcher(name: str, pools: Sequence[PoolSpec]) -> Callable[[Option], bool]:
     return lambda o: o.provider == name or o.pool == name
 
 
-def _unfit(o: Option, capacity: str, klass: TaskClass) -> str | None:
+def _clock(t: float, now: float) -> str:
+    """``14:05 UTC`` the same day, ``Dec 04 14:05 UTC`` another (the planner has no time zone of its own)."""
+    same_day = time.gmtime(t)[:3] == time.gmtime(now)[:3]
+    return time.strftime("%H:%M UTC" if same_day else "%b %d %H:%M UTC", time.gmtime(t))
+
+
+def _at_cap(r: Room, now: float) -> str:
+    """``5h at its hard cap: 97% used (cap 90%), resets in 2h10m at 14:05 UTC``."""
+    used = f"{r.name} at its hard cap: {r.ratio or 0.0:.0%} used (cap {r.cap:.0%})"
+    if r.resets_t is None:
+        return used
+    return f"{used}, resets in {human_duration(r.resets_t - now)} at {_clock(r.resets_t, now)}"
+
+
+def _refused(o: Option, now: float) -> str:
+    """``LIMITED until 14:05 UTC (in 2h10m): gemini: quota exhausted (rpd)`` or ``INVALID: 401 ...``."""
+    cause = o.reason.split(": ", 1)[1] if o.reason.startswith(o.outcome + ": ") else o.reason
+    cause = re.sub(r", retry (in|after) \S+$", "", cause)  # said by "until" instead, which stays true
+    head = o.outcome
+    if o.retry_t is not None and o.retry_t > now:
+        head += f" until {_clock(o.retry_t, now)} (in {human_duration(o.retry_t - now)})"
+    return f"{head}: {cause}" if cause else head
+
+
+def _red(o: Option, now: float) -> str:
+    """RED and why: the window at its cap and when it resets, else the health reason."""
+    full = [r for r in o.rooms if r.ratio is not None and r.ratio >= r.cap]
+    if full:
+        r = max(full, key=lambda r: (r.resets_t or _INF))  # the one that holds the account longest
+        return f"RED, {_at_cap(r, now)}"
+    return f"RED: {o.reason}" if o.reason else "RED"
+
+
+def _unfit(o: Option, capacity: str, klass: TaskClass, now: float) -> str | None:
     if klass.providers and o.provider not in klass.providers:
         return f"{o.provider} does not serve {klass.name} work"
     if capacity not in klass.tiers:
         what = "a local server" if capacity == LOCAL else f"{capacity} capacity"
         return f"{what}: not used for {klass.name} work"
     if o.outcome in SKIP_OUTCOMES:
-        return o.outcome
+        return _refused(o, now)
     if capacity == LOCAL and o.outcome in ("ERROR", "UNREACHABLE"):
         return f"local server not answering ({o.outcome})"
     if o.level == "RED" and o.outcome != "OVERAGE":
-        return "RED"
+        return _red(o, now)
     return None
 
 
 def explain(c: Choice, p: Plan, now: float) -> str:
     """One human line: "claude-b: 5h window at 30% resets in 28m — use it before it expires"."""
+    line = _explain(c, p, now)
+    if c.stale_s is not None:
+        line += f"; no fresh reading (last read {human_duration(c.stale_s)} ago)"
+    return line
+
+
+def _explain(c: Choice, p: Plan, now: float) -> str:
     first = p.best is not None and c.account_id == p.best.account_id
     if c.capacity == LOCAL:
         return f"{c.account_id}: local server" + ("" if c.tier == 0 else ", nothing ahead of it can take the work"
@@ -402,20 +478,24 @@ def explain(c: Choice, p: Plan, now: float) -> str:
                                              else ", kept for when included capacity runs out")
     at = f" at {c.ratio:.0%}" if c.ratio is not None else ""
     resets = f" resets in {human_duration(c.resets_t - now)}" if c.resets_t is not None else ""
-    if c.headroom is None:
-        return f"{c.account_id}: usage unknown (no fresh reading); included capacity"
+    name = f"{c.account_id} (free tier)" if c.free else c.account_id
+    if c.unknown:
+        what = "free-tier" if c.free else "included"
+        return f"{name}: usage unknown; {what} capacity"
     if not c.pace_ok:
-        return (f"{c.account_id}: {c.window} window{at}{resets}; at its pace it would reach a cap before its reset, "
+        return (f"{name}: {c.window} window{at}{resets}; at its pace it would reach a cap before its reset, "
                 "so use it sparingly")
     if p.strategy == "headroom":
-        return f"{c.account_id}: most headroom ({c.headroom:.0%} on {c.binding}){';' if resets else ''}{resets}"
-    return f"{c.account_id}: {c.window} window{at}{resets} — use it before it expires"
+        return f"{name}: most headroom ({c.headroom:.0%} on {c.binding}){';' if resets else ''}{resets}"
+    return f"{name}: {c.window} window{at}{resets} — use it before it expires"
 
 
 def choice_json(c: Choice, p: Plan) -> dict[str, Any]:
     return {"account": c.account_id, "provider": c.provider, "model": c.model, "window": c.window,
-            "capacity": c.capacity, "pool": c.pool or None, "headroom": c.headroom, "used_ratio": c.ratio,
+            "capacity": c.capacity, "free_tier": c.free, "pool": c.pool or None, "headroom": rounded(c.headroom),
+            "used_ratio": rounded(c.ratio),
             "resets_in_s": None if c.resets_t is None else round(c.resets_t - p.now, 1), "pace_ok": c.pace_ok,
+            "fresh": c.stale_s is None, "last_read_s": None if c.stale_s is None else round(c.stale_s, 1),
             "reason": explain(c, p, p.now)}
 
 

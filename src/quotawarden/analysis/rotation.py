@@ -94,20 +94,27 @@ def _quota_window(w: WindowStatus, capacity: str | None) -> bool:
     return not (capacity == INCLUDED and w.sample.unit is Unit.USD)
 
 
-def option(st: AccountStatus, kind: str | None, policy: Policy | None = None) -> planner.Option:
+def option(st: AccountStatus, kind: str | None, policy: Policy | None = None, now: datetime | None = None
+           ) -> planner.Option:
     """One status as the planner's :class:`~quotawarden.analysis.planner.Option`; ``kind`` is the provider's
-    ``ProviderSpec.kind``."""
-    capacity = planner.capacity_of(kind)
+    ``ProviderSpec.kind``; a free tier (``plan = "free"``) is included capacity. With ``now``, an account whose
+    every reading is stale (``analysis.health.freshness``) says how old its last one is."""
+    capacity = planner.capacity_of(kind, st.account.plan)
     kept = [w for w in st.windows if _quota_window(w, capacity)]
     sub = AccountStatus(st.account, st.status, st.reason, st.outcome, kept, st.observed_at)
+    stale_s = None
+    if now is not None and st.windows and all(w.stale for w in st.windows) and st.observed_at is not None:
+        stale_s = max(0.0, (now - st.observed_at).total_seconds())
     return planner.option(st.account.id, st.account.provider, capacity, st.status.value, st.outcome.value,
-                          rooms(sub, policy), st.account.pool)
+                          rooms(sub, policy), st.account.pool, reason=st.reason, stale_s=stale_s,
+                          retry_t=st.retry_at.timestamp() if st.retry_at else None,
+                          free=planner.is_free(kind, st.account.plan))
 
 
-def options(statuses: Sequence[AccountStatus], kinds: Mapping[str, str], policy: Policy | None = None
-            ) -> list[planner.Option]:
+def options(statuses: Sequence[AccountStatus], kinds: Mapping[str, str], policy: Policy | None = None,
+            now: datetime | None = None) -> list[planner.Option]:
     """Every status as a planner option; ``kinds`` maps provider slugs to their ``ProviderSpec.kind``."""
-    return [option(st, kinds.get(st.account.provider), policy) for st in statuses]
+    return [option(st, kinds.get(st.account.provider), policy, now) for st in statuses]
 
 
 def candidates(statuses: Sequence[AccountStatus], policy: Policy | None = None,
@@ -116,7 +123,8 @@ def candidates(statuses: Sequence[AccountStatus], policy: Policy | None = None,
     account counts as included capacity."""
     out = []
     for st in statuses:
-        capacity = planner.capacity_of(kinds.get(st.account.provider)) if kinds is not None else INCLUDED
+        capacity = planner.capacity_of(kinds.get(st.account.provider), st.account.plan) if kinds is not None \
+            else INCLUDED
         o = option(st, kinds.get(st.account.provider) if kinds is not None else "subscription", policy)
         room, binding, *_ = planner.measure(o)
         tight = next((r for r in o.rooms if r.name == binding), None)
@@ -176,7 +184,7 @@ def rotation_json(rot: Rotation) -> dict[str, Any]:
     return {
         "pool": rot.pool, "chain": rot.chain,
         "ranked": [{"account": r.account_id, "provider": r.provider, "pool": r.pool, "tier": r.tier,
-                    "headroom": r.headroom, "binding_window": r.binding_window,
+                    "headroom": planner.rounded(r.headroom), "binding_window": r.binding_window,
                     "resets_at": r.resets_at.isoformat().replace("+00:00", "Z") if r.resets_at else None,
                     "reason": r.reason} for r in rot.ranked],
         "skipped": [{"account": a, "reason": why} for a, why in rot.skipped],

@@ -58,6 +58,8 @@ class AccountStatus:
     outcome: Outcome
     windows: list[WindowStatus]
     observed_at: datetime | None = None
+    retry_at: datetime | None = None
+    """When a LIMITED account may be tried again (``AccountState.retry_at``)."""
 
 
 def evaluate(accounts: Sequence[Account], latest: Iterable[QuotaSample], states: Mapping[str, AccountState],
@@ -112,22 +114,23 @@ def burn_extra(rate: BurnRate | None, proj: Projection | None, cap: float) -> di
 def combine(account: Account, windows: list[WindowStatus], state: AccountState | None) -> AccountStatus:
     """The worst window sets the account's status; an outcome such as INVALID or LIMITED overrides it."""
     outcome = state.outcome if state else (Outcome.OK if windows else Outcome.UNKNOWN)
+    retry = state.retry_at if state else None
     observed = max((w.sample.observed_at for w in windows), default=state.observed_at if state else None)
     worst = Health(health.account_level((health.for_account(w.name, w.status.value) for w in windows),
                                         outcome.value))
     if outcome.value in health.BAD_OUTCOMES:
         reason = f"{outcome.value}: {state.reason}" if state and state.reason else outcome.value
-        return AccountStatus(account, worst, reason, outcome, windows, observed)
+        return AccountStatus(account, worst, reason, outcome, windows, observed, retry)
     if not windows:
         reason = (state.reason if state and state.reason else "no data yet")
-        return AccountStatus(account, worst, f"{outcome.value}: {reason}", outcome, windows, observed)
+        return AccountStatus(account, worst, f"{outcome.value}: {reason}", outcome, windows, observed, retry)
     ranked = sorted(windows, key=lambda w: (w.status.rank, w.sample.effective_ratio or 0), reverse=True)
     reason = ranked[0].reason
     if outcome.value in health.FAULT_OUTCOMES and state:
         reason = "; ".join(filter(None, (f"last probe {outcome.value}: {state.reason}", reason)))
     elif outcome is Outcome.THROTTLED and state:  # request-scoped: the windows judge, the refusal is told
         reason = "; ".join(filter(None, (f"{outcome.value}: {state.reason}", reason)))
-    return AccountStatus(account, worst, reason, outcome, windows, observed)
+    return AccountStatus(account, worst, reason, outcome, windows, observed, retry)
 
 
 def overall(statuses: Iterable[AccountStatus]) -> dict[str, int]:

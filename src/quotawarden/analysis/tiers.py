@@ -47,6 +47,8 @@ class Plan:
     source: str = ""
     as_of: str = ""
     confidence: str = ""
+    ambiguous: tuple[str, ...] = ()
+    """Names that fit this plan and another of its family (Claude's ``max``): never resolved (:func:`ambiguous`)."""
 
 
 def load_catalog(text: str | None = None) -> list[Plan]:
@@ -55,7 +57,8 @@ def load_catalog(text: str | None = None) -> list[Plan]:
         text = resources.files("quotawarden.analysis.data").joinpath("plans.toml").read_text(encoding="utf-8")
     data: dict[str, Any] = tomllib.loads(text)
     return [Plan(p["id"], p["family"], p["name"], float(p["price_usd_month"]), dict(p.get("capacity", {})),
-                 tuple(p.get("aliases", ())), p.get("source", ""), p.get("as_of", ""), p.get("confidence", ""))
+                 tuple(p.get("aliases", ())), p.get("source", ""), p.get("as_of", ""), p.get("confidence", ""),
+                 tuple(p.get("ambiguous", ())))
             for p in data["plan"]]
 
 
@@ -74,6 +77,21 @@ def plan_for(catalog: Sequence[Plan], name: str | None, provider: str) -> Plan |
     ChatGPT Pro and a ``copilot`` one's Copilot Pro, never Claude Pro. A provider with no family in the catalog
     (an API key's ``payg``) looks in every family."""
     return find_plan(catalog, name, provider if any(p.family == provider for p in catalog) else None)
+
+
+def ambiguous(catalog: Sequence[Plan], name: str | None, provider: str) -> list[Plan]:
+    """The plans an ambiguous ``plan`` name could mean in ``provider``'s family (``max``: Claude Max 5x or Max
+    20x); empty when the name is not ambiguous."""
+    key = (name or "").strip().lower()
+    family = provider if any(p.family == provider for p in catalog) else None
+    fits = [p for p in catalog if key in p.ambiguous and (family is None or p.family == family)]
+    return fits if key and len(fits) > 1 else []
+
+
+def ambiguity(fits: Sequence[Plan], name: str) -> str:
+    """``plan 'max' is ambiguous: write claude-max-5x (Claude Max 5x) or claude-max-20x (Claude Max 20x)``."""
+    options = " or ".join(f"{p.id} ({p.name})" for p in fits)
+    return f"plan {name!r} is ambiguous: write {options}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +182,9 @@ def advise(account_id: str, current: Plan | None, days: Sequence[Day], catalog: 
     n = len(days)
     if current is None:
         why = "no plan set for this account (set `plan` in its [[accounts]] entry)"
-        if named:
+        if named and (fits := ambiguous(catalog, named, provider or "")):
+            why = f"{ambiguity(fits, named)}; no advice until it names one plan"
+        elif named:
             known = [p.id for p in catalog if p.family == provider] or [p.id for p in catalog]
             why = f"plan {named!r} is not in the plan catalog (known: {', '.join(known)})"
         return Advice(account_id, None, "unknown", None, 0.0, None, why, days_of_data=n,

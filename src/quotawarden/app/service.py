@@ -485,4 +485,7 @@ def build_service(config_path: str | Path | None = None, *, store_url: str | Non
                   clock: Clock | None = None, plugins: Plugins | None = None) -> Service:
     plugins = plugins or load_plugins()
     config = load_config(config_path, plugins)
+    from quotawarden.app.planning import check_plans
+
+    check_plans(config)  # an ambiguous plan name (Claude's "max") is a config error
     return Service(config=config, plugins=plugins, clock=clock or SystemClock(), store_url=store_url)

@@ -81,6 +81,8 @@ class QuickState(NamedTuple):
     """The ids of the config file's accounts."""
     planner: Mapping[str, Any] = {}
     """The config's ``[planner]`` table as written (``analysis.planner.settings_from_mapping`` reads it)."""
+    plans: Mapping[str, str] = {}
+    """Account id -> its ``plan`` as written (``plan = "free"`` makes an API key's free tier included capacity)."""
 
 
 def _user_dir(kind: str) -> str:
@@ -145,7 +147,9 @@ def load(config_path: str | None = None, db_url: str | None = None, now: float |
     return QuickState(_assemble(configured, read.accounts, read.states, read.latest),
                       dict(config.get("thresholds", {})), recent, hi.error_rates(read.outcomes),
                       {str(p): str(state) for p, state in read.pages}, now, tuple(a[0] for a in configured),
-                      dict(config.get("planner", {})))
+                      dict(config.get("planner", {})),
+                      {str(a["id"]): str(a["plan"]) for a in config.get("accounts", [])
+                       if a.get("id") and a.get("plan")})
 
 
 class Rows(NamedTuple):

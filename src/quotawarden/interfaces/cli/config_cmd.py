@@ -92,7 +92,10 @@ def init(ctx: typer.Context, force: bool = typer.Option(False, "--force", help="
 @config_app.command("check")
 def check(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     """Validate the config file; exit 2 with file, line and field on the first error."""
+    from quotawarden.app.planning import check_plans
+
     cfg = load_config(_root_config(ctx), load_plugins())
+    check_plans(cfg)
     result = {"file": str(cfg.path) if cfg.path else None, "ok": True, "accounts": len(cfg.accounts),
               "warnings": cfg.warnings}
     if json_out:

@@ -105,18 +105,22 @@ def account_option(acc: QuickAccount, state: QuickState, now: float, policy: hea
     and projected cap from ``health.decide``; the provider's kind from :data:`planner.BUILTIN_KINDS` (the plug-ins
     are not loaded here; a provider not built in counts as paid unless ``[planner.capacity]`` says otherwise)."""
     at = datetime.fromtimestamp(now, UTC)
-    capacity = planner.capacity_of(planner.BUILTIN_KINDS.get(acc.provider, "api"))
-    rooms, levels = [], []
+    kind, plan = planner.BUILTIN_KINDS.get(acc.provider, "api"), state.plans.get(acc.id)
+    capacity = planner.capacity_of(kind, plan)
+    rooms, levels, stale = [], [], bool(acc.windows)
     for w in acc.windows:
         v = window_health(w, acc, state, policy, at)
         levels.append(health.for_account(w.window, v.level))
+        stale = stale and v.stale
         if capacity == planner.INCLUDED and w.unit == "usd":
             continue  # extra usage in dollars is not included capacity
         rooms.append(planner.Room(w.window, None if v.stale else w.ratio, v.cap,
                                   w.resets_ts if w.resets_ts and not v.stale else None,
                                   bool(v.projection and v.projection.cap_before_reset)))
+    last = max((w.observed_ts for w in acc.windows), default=now)
     return planner.option(acc.id, acc.provider, capacity, health.account_level(levels, acc.outcome), acc.outcome,
-                          rooms, acc.pool)
+                          rooms, acc.pool, reason=acc.reason, stale_s=max(0.0, now - last) if stale else None,
+                          free=planner.is_free(kind, plan))
 
 
 def recommend(lines: list[Line], plan: planner.Plan | None = None) -> tuple[list[str], list[str]]:
