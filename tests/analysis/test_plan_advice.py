@@ -119,3 +119,22 @@ capacity = { "7d" = 1, "7d_opus" = 0 }
     used = [tiers.Day({"7d": 0.05, "7d_opus": 0.01}, {}, {}) for _ in range(7)]
     assert not tiers.holds(used, big, small)
     assert tiers.holds([tiers.Day({"7d": 0.05}, {}, {}) for _ in range(7)], big, small)
+
+
+@pytest.mark.parametrize(("hours", "advised"), [(6 * 24 - 2, False), (7 * 24 + 2, True)])
+def test_no_downgrade_from_less_than_seven_days_of_readings(seat: Service, hours: int, advised: bool) -> None:
+    """The same light use that advises Pro after ten days: a day short of a week gives no advice and says how many
+    days are missing; a full week does."""
+    start = NOW - timedelta(hours=hours)
+    for i, (window, length, rate) in enumerate((("5h", FIVE, 0.02), ("7d", WEEK, 0.15 / 168))):
+        samples, _ = sim.simulate("seat", window, length, sim.steady(rate), start, NOW, step_s=1800, seed=i)
+        samples_q.write_samples(seat.store, samples)
+    (advice,) = seat.tier_advice()
+    if advised:
+        assert (advice.action, advice.plan) == ("downgrade", "claude-pro") and advice.days_missing == 0
+    else:
+        assert (advice.action, advice.plan, advice.confidence) == ("unknown", None, None)
+        assert advice.days_of_data is not None and advice.days_of_data < tiers.MIN_DAYS
+        assert advice.days_missing == tiers.MIN_DAYS - advice.days_of_data > 0
+        assert f"{advice.days_missing} more needed" in advice.rationale
+        assert not [r for r in seat.audit_report()["recommendations"] if r["kind"] == "tier"]
