@@ -122,3 +122,11 @@ def test_an_ambiguous_plan_name_is_a_config_error_with_its_choices(tmp_path: Pat
                               "(Claude Max 5x) or claude-max-20x (Claude Max 20x)")
     path.write_text('[[accounts]]\nid = "seat"\nprovider = "claude"\nplan = "max_20x"\n', encoding="utf-8")
     check_plans(load_config(path, load_plugins()))  # one plan: fine
+
+
+def test_a_free_tier_key_is_not_read_as_another_familys_free_plan() -> None:
+    cat = tiers.load_catalog()
+    assert tiers.plan_for(cat, "free", "gemini") is None
+    assert tiers.plan_for(cat, "free", "copilot").id == "copilot-free"  # type: ignore[union-attr]
+    advice = tiers.advise("gemini-free", None, [], cat, named="free", provider="gemini")
+    assert advice.action == "unknown" and advice.rationale.startswith("a free tier: no plan to advise")

@@ -75,8 +75,18 @@ def find_plan(catalog: Sequence[Plan], name: str | None, family: str | None = No
 def plan_for(catalog: Sequence[Plan], name: str | None, provider: str) -> Plan | None:
     """An account's catalog plan, looked up in its provider's family first: a ``codex`` account's ``pro`` is
     ChatGPT Pro and a ``copilot`` one's Copilot Pro, never Claude Pro. A provider with no family in the catalog
-    (an API key's ``payg``) looks in every family."""
-    return find_plan(catalog, name, provider if any(p.family == provider for p in catalog) else None)
+    (an API key's ``payg``) looks in every family, except for a free tier (``free``: a Gemini key's free tier is
+    not Copilot Free)."""
+    if any(p.family == provider for p in catalog):
+        return find_plan(catalog, name, provider)
+    return None if free_tier(name) else find_plan(catalog, name)
+
+
+def free_tier(name: str | None) -> bool:
+    """``plan = "free"`` (``analysis.planner.FREE_PLANS``)."""
+    from quotawarden.analysis.planner import FREE_PLANS
+
+    return (name or "").strip().lower() in FREE_PLANS
 
 
 def ambiguous(catalog: Sequence[Plan], name: str | None, provider: str) -> list[Plan]:
@@ -182,7 +192,9 @@ def advise(account_id: str, current: Plan | None, days: Sequence[Day], catalog: 
     n = len(days)
     if current is None:
         why = "no plan set for this account (set `plan` in its [[accounts]] entry)"
-        if named and (fits := ambiguous(catalog, named, provider or "")):
+        if named and free_tier(named):
+            why = "a free tier: no plan to advise (it costs nothing; `next` spends it before paid keys)"
+        elif named and (fits := ambiguous(catalog, named, provider or "")):
             why = f"{ambiguity(fits, named)}; no advice until it names one plan"
         elif named:
             known = [p.id for p in catalog if p.family == provider] or [p.id for p in catalog]

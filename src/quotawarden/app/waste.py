@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
-from quotawarden.analysis import cycles, tiers
+from quotawarden.analysis import cycles, planner, tiers
 from quotawarden.analysis.burn import Point
 from quotawarden.domain import Account
 from quotawarden.spec import PAID_KINDS, QUOTA_FREE_KINDS
@@ -22,10 +22,11 @@ def quota_accounts(accounts: Sequence[Account], kinds: Mapping[str, str]) -> lis
 
 
 def has_included(account: Account, kinds: Mapping[str, str], catalog: Sequence[tiers.Plan]) -> bool:
-    """A subscription (by its provider's kind, or a catalog plan other than pay-as-you-go): its windows are
-    included capacity that expires."""
+    """A subscription (by its provider's kind, or a catalog plan other than pay-as-you-go) or an API key's free tier
+    (``plan = "free"``): its windows are included capacity that expires."""
     plan = tiers.plan_for(catalog, account.plan, account.provider)
-    return kinds.get(account.provider) == "subscription" or (plan is not None and plan.id != "api")
+    return planner.capacity_of(kinds.get(account.provider), account.plan) == planner.INCLUDED or (
+        plan is not None and plan.id != "api")
 
 
 def waste(store: Store, accounts: Sequence[Account], kinds: Mapping[str, str], now: datetime,
