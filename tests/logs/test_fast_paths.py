@@ -182,3 +182,19 @@ def test_bulk_import_into_an_empty_store_sums_the_same_rollups(store, run_ingest
     assert fresh and all(f.whole for f in fresh)  # the sums were kept, not the SQL pass
     assert bool(fresh[-1].dirty) == (flush == 7)
     assert _rollups(store) == expected and expected["usage_hourly"]
+
+
+def test_a_report_that_finds_nothing_says_where_it_looked(tmp_path):
+    """A new user's first ``usage daily`` with no agent logs: the empty table, and on stderr the folders read."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "config.toml").write_text("")
+    env = {**os.environ, "HOME": str(home), "QUOTAWARDEN_DB_URL": f"sqlite:///{tmp_path / 'qw.db'}",
+           "QUOTAWARDEN_CONFIG": str(tmp_path / "config.toml"), "COLUMNS": "100"}
+    p = subprocess.run([sys.executable, "-m", "quotawarden.interfaces.cli.main", "usage", "daily"], env=env,
+                       capture_output=True, text=True, timeout=120, check=True)
+    assert "no agent usage found in: " in p.stderr
+    assert str(home / ".claude" / "projects") in p.stderr and str(home / ".codex" / "sessions") in p.stderr
+    codex = subprocess.run([sys.executable, "-m", "quotawarden.interfaces.cli.main", "usage", "daily", "--source",
+                            "codex"], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert ".codex" in codex.stderr and ".claude" not in codex.stderr

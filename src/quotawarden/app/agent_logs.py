@@ -232,6 +232,16 @@ def roots_for(env: LogsEnv, specs: list[LogSourceSpec], paths: Mapping[str, list
     return out
 
 
+def looked_in(env: LogsEnv, sources: Iterable[str] | None = None,
+              paths: Mapping[str, list[str]] | list[str] | None = None) -> list[Path]:
+    """The folders a report of ``sources`` reads (the agents' defaults, ``[logs] paths`` or ``--path``), for a report
+    that found nothing to say where it looked."""
+    wanted = [s for s in sources or [] if s != OTEL] or None
+    if sources and not wanted:
+        return []
+    return [root for roots in roots_for(env, selected_specs(env, wanted), paths).values() for root in roots]
+
+
 def account_map(env: LogsEnv) -> dict[str, str]:
     out = {}
     for slug, provider in _ACCOUNT_PROVIDER.items():

@@ -135,6 +135,11 @@ def run(env: Any, o: Options) -> None:
         from quotawarden.interfaces.cli.usage_table import print_table
 
         print_table(o.kind, data, o.breakdown, o.by_host)
+        if not data.get(o.kind) and not o.since and not o.until and not o.project and not o.host:
+            where = agent_logs.looked_in(env, o.source or None, o.path or None)
+            sys.stderr.write("no agent usage found" + (" in: " + ", ".join(str(w) for w in where) if where else "")
+                             + " (other folders: --path DIR or [logs] paths; agents on other machines: "
+                               "OpenTelemetry to serve, see the README)\n")
 
 
 def _json(data: Any) -> None:
