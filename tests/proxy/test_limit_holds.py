@@ -1,6 +1,7 @@
 """The proxy's pool benches an account only for an exhausted account-wide window: a Claude account whose 429 names
 only one model's weekly cap (``7d_opus`` rejected, ``5h``/``7d`` allowed) is held seconds, not until that cap's
-weekly reset; one whose ``5h`` window is used up is benched until that reset. Real proxy, the emulator's Claude
+weekly reset; one whose ``5h`` window is used up is benched until that reset; an overloaded one (529) is held
+seconds. Real proxy, the emulator's Claude
 subscription answers, the official Anthropic SDK as client; SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -22,12 +23,12 @@ KEYS = {"a": "sk-ant-oat01-" + "a" * 60, "b": "sk-ant-oat01-" + "b" * 60}
 
 
 def _first_request(tmp: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, used: dict[str, float],
-                   week: datetime) -> tuple[AccountState, int]:
+                   week: datetime, fault: str | None = None) -> tuple[AccountState, int]:
     for name, key in KEYS.items():
         monkeypatch.setenv(f"QW_CLAUDE_{name.upper()}", key)
     limits = {"5h": 1.0, "7d": 1.0, "7d_opus": 1.0}
     resets = {"5h": week - timedelta(days=6) + timedelta(hours=3), "7d": week, "7d_opus": week}
-    scenario = Scenario(accounts=[EmuAccount("a", "claude", KEYS["a"], limits, used, resets=resets),
+    scenario = Scenario(accounts=[EmuAccount("a", "claude", KEYS["a"], limits, used, resets=resets, fault=fault),
                                   EmuAccount("b", "claude", KEYS["b"], limits, {"5h": 0.1}, resets=resets)])
     with serve(create_app(scenario)) as emu:
         cfg = tmp / "config.toml"
@@ -74,3 +75,13 @@ def test_an_exhausted_5h_window_benches_the_account_until_its_reset(tmp_path: Pa
     assert state.outcome is Outcome.LIMITED and "5h" in state.reason
     five = week - timedelta(days=6) + timedelta(hours=3)
     assert state.retry_at is not None and abs((state.retry_at - five).total_seconds()) < 2  # hours, not seconds
+
+
+def test_an_overloaded_upstream_holds_the_account_seconds_and_fails_over(tmp_path: Path, db_url: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anthropic's 529 ``overloaded_error``: the request goes to b, a is OVERLOADED for a short while, not benched."""
+    week = datetime.now(UTC) + timedelta(days=6)
+    state, status = _first_request(tmp_path, db_url, monkeypatch, {"5h": 0.2, "7d": 0.3}, week, fault="529")
+    assert status == 200  # b answered
+    assert state.outcome is Outcome.OVERLOADED and "529" in state.reason
+    assert state.retry_at is not None and state.retry_at - state.observed_at <= timedelta(seconds=61)
