@@ -1,8 +1,8 @@
 """The proxy's pool benches an account only for an exhausted account-wide window: a Claude account whose 429 names
 only one model's weekly cap (``7d_opus`` rejected, ``5h``/``7d`` allowed) is held seconds, not until that cap's
 weekly reset; one whose ``5h`` window is used up is benched until that reset; an overloaded one (529) is held
-seconds. Real proxy, the emulator's Claude
-subscription answers, the official Anthropic SDK as client; SQLite and PostgreSQL."""
+seconds. Real proxy, the emulator's Claude subscription answers, the official Anthropic SDK as client; SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
