@@ -157,6 +157,8 @@ def test_export_interval_is_a_second_or_more(tmp_path: Path, interval: Any, ok: 
     from quotawarden.plugins import load_plugins
 
     path = tmp_path / "config.toml"
+    path.write_text('[otel]\nendpoint = "http://127.0.0.1:4318"\n')
+    assert load_config(path, load_plugins()).settings.otel.interval == 60  # the default: a minute
     value = f'"{interval}"' if isinstance(interval, str) else interval
     path.write_text(f'[schedule]\npoll_interval = 60\n\n[otel]\nendpoint = "http://127.0.0.1:4318"\n'
                     f"interval = {value}\n")

@@ -195,6 +195,7 @@ def test_kill_9_while_another_writer_holds_the_sqlite_store(faulty: str, tmp_pat
         holder.execute("BEGIN IMMEDIATE")  # an open write transaction from another connection
         holder.execute("DELETE FROM usage_events WHERE dedup_key = 'none'")
         answered = _run_and_kill(proxy)
+        assert _stored(sqlite_url) == []  # held the whole time: every answered record lived only in the journal
         holder.execute("ROLLBACK")
         holder.close()
         _restart_and_check(proxy, sqlite_url, answered)

@@ -295,6 +295,7 @@ def test_a_truncated_stream_breaks_the_client_stream_and_is_asked_once(
 def test_a_50_mb_body_streams_through_and_its_usage_is_recorded(
         faulty: str, run_proxy: Any, sink: RecordingSink, mode: str) -> None:
     """The first megabyte reaches the client while the upstream still holds back the rest (1 s): not buffered."""
+    before = _seen(faulty).get("big", 0)
     with run_proxy(_config(mode, faulty)) as (_app, url), httpx.Client(base_url=url, timeout=30) as client:
         t0 = time.monotonic()
         size, first = 0, None
@@ -306,14 +307,17 @@ def test_a_50_mb_body_streams_through_and_its_usage_is_recorded(
                 size += len(chunk)
         assert size == 50 << 20
         assert first is not None and first < 0.9
+        assert _seen(faulty).get("big", 0) - before == 1
         wait_for(lambda: len(sink.usage) == 1)
     e = sink.usage[0]
     assert (e.input_tokens, e.output_tokens, e.model) == (7, 11, "gpt-4o-mini")
 
 
-def test_a_pool_key_echoed_by_the_upstream_never_reaches_the_client(faulty: str, run_proxy: Any) -> None:
+def test_a_pool_key_echoed_by_the_upstream_never_reaches_the_client(faulty: str, run_proxy: Any,
+                                                                    sink: RecordingSink) -> None:
     with run_proxy(_config("pool", faulty)) as (_app, url), httpx.Client(base_url=url, timeout=10) as client:
         before = _seen(faulty).get("echo-key", 0)
+        before_sse = _seen(faulty).get("echo-key-sse", 0)
         r = client.post(_path("pool"), json=CHAT, headers=_client_headers("echo-key"))
         assert r.status_code == 400  # passed through (not a "not served" status), once
         assert _seen(faulty).get("echo-key", 0) - before == 1
@@ -327,12 +331,20 @@ def test_a_pool_key_echoed_by_the_upstream_never_reaches_the_client(faulty: str,
             body = b"".join(s.iter_bytes()).decode()
         assert s.status_code == 200 and body.endswith("data: [DONE]\n\n")
         assert not any(k in body for k in POOL_KEYS) and body.count("sk-***") == 3
+        assert _seen(faulty).get("echo-key-sse", 0) - before_sse == 1
+        # recorded: two answers, neither a failure; the stream's usage-less answer and the 400 add no usage
+        wait_for(lambda: sum(sum(c) for b in sink.batches for c in b.outcomes.values()) == 2)
+    assert sum(failed for b in sink.batches for _ok, failed in b.outcomes.values()) == 0
+    assert sink.usage == [] and not any(s.outcome is Outcome.LIMITED for s in sink.states)
+    assert not any(k in repr(sink.batches) for k in POOL_KEYS)
 
 
 def test_pass_through_leaves_the_callers_own_key_alone(faulty: str, run_proxy: Any) -> None:
+    before = _seen(faulty).get("echo-key", 0)
     with run_proxy(_config("pass", faulty)) as (_app, url):
         r = httpx.post(f"{url}{_path('pass')}", json=CHAT, headers=_client_headers("echo-key"))
     assert r.status_code == 400 and CLIENT_KEY in r.text  # as direct: the caller sent it
+    assert _seen(faulty).get("echo-key", 0) - before == 1
 
 
 def test_a_dead_pool_member_is_skipped_not_benched_for_a_rate_limit(faulty: str, run_proxy: Any,

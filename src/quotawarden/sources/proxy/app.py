@@ -425,12 +425,20 @@ class ProxyApp:
         kept: list[bytes] | None = []
         kept_size = 0
         edges: Edges | None = None
+        # with a Content-Length, the client holds the whole answer once its last byte is written: that byte waits
+        # until the record is journaled (a chunked answer's end is the final empty chunk, sent after it anyway)
+        left = resp.content_length
+        held = b""
         watcher = asyncio.ensure_future(watch_disconnect(receive, resp, req))
         try:
             async for chunk in resp.content.iter_any():
                 data = strip.feed(chunk) if strip is not None else chunk
                 if mask is not None:
                     data = mask.feed(data)
+                if left is not None:
+                    left -= len(chunk)
+                    if left <= 0 and data:
+                        data, held = data[:-1], data[-1:]
                 if data:
                     await send({"type": "http.response.body", "body": data, "more_body": True})
                 if strip is not None:
@@ -456,6 +464,7 @@ class ProxyApp:
         tail = strip.flush() if strip is not None else b""
         if mask is not None:
             tail = mask.feed(tail) + mask.flush()
+        tail = held + tail
         scanner.close()
         if resp.status < 300:
             if kept:
