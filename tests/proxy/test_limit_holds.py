@@ -77,11 +77,14 @@ def test_an_exhausted_5h_window_benches_the_account_until_its_reset(tmp_path: Pa
     assert state.retry_at is not None and abs((state.retry_at - five).total_seconds()) < 2  # hours, not seconds
 
 
+@pytest.mark.parametrize("fault", ["529", "503"])
 def test_an_overloaded_upstream_holds_the_account_seconds_and_fails_over(tmp_path: Path, db_url: str,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Anthropic's 529 ``overloaded_error``: the request goes to b, a is OVERLOADED for a short while, not benched."""
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         fault: str) -> None:
+    """Anthropic's 529 ``overloaded_error`` or a 503 (the request was not served): the request goes to b, a is
+    OVERLOADED for a short while, not benched."""
     week = datetime.now(UTC) + timedelta(days=6)
-    state, status = _first_request(tmp_path, db_url, monkeypatch, {"5h": 0.2, "7d": 0.3}, week, fault="529")
+    state, status = _first_request(tmp_path, db_url, monkeypatch, {"5h": 0.2, "7d": 0.3}, week, fault=fault)
     assert status == 200  # b answered
-    assert state.outcome is Outcome.OVERLOADED and "529" in state.reason
+    assert state.outcome is Outcome.OVERLOADED and fault in state.reason
     assert state.retry_at is not None and state.retry_at - state.observed_at <= timedelta(seconds=61)

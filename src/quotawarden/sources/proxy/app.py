@@ -73,9 +73,10 @@ from quotawarden.spec import ProviderSpec
 
 log = logging.getLogger("quotawarden.proxy")
 
-FAILOVER = frozenset({401, 402, 429, 529})
-"""Answers that say the request was not served: a pool tries its next account (how long the refusing one is
-held back is ``PoolState.hold``'s rule)."""
+FAILOVER = frozenset({401, 402, 429, 503, 529})
+"""Answers that say the request was not served (503 and 529: the provider is overloaded, its documented meaning at
+Anthropic, OpenAI and Google): a pool tries its next account (how long the refusing one is held back is
+``PoolState.hold``'s rule)."""
 _POOL_DROP = REQUEST_DROP | frozenset(d.KEY_HEADERS)  # pool mode: the caller's key never goes upstream
 _WHOLE_BODY = 1 << 20  # bodies up to this size are read whole; larger ones stream through (usage from the edges)
 _INVALID_HOLD = timedelta(hours=1)
