@@ -130,3 +130,14 @@ def test_a_free_tier_key_is_not_read_as_another_familys_free_plan() -> None:
     assert tiers.plan_for(cat, "free", "copilot").id == "copilot-free"  # type: ignore[union-attr]
     advice = tiers.advise("gemini-free", None, [], cat, named="free", provider="gemini")
     assert advice.action == "unknown" and advice.rationale.startswith("a free tier: no plan to advise")
+
+
+def test_allowances_expiring_within_the_same_day_go_by_the_sooner_5h_reset() -> None:
+    def seat(i: str, week_in: float, five_h_in: float) -> planner.Option:
+        return option(i, "claude", "included", "GREEN", "OK", (
+            Room("5h", 0.2, 0.9, NOW + five_h_in, length_s=18000), Room("7d", 0.5, 0.9, NOW + week_in,
+                                                                     length_s=7 * 86400)))
+    # weeks ending in 3h and 20h are both urgent: the 5h room lost first goes first; a week ending in 3 days waits
+    p = plan([seat("week-3h", 3 * HOUR, 4 * HOUR), seat("week-20h", 20 * HOUR, HOUR),
+              seat("week-3d", 72 * HOUR, 0.5 * HOUR)], now=NOW)
+    assert [c.account_id for c in p.ranked] == ["week-20h", "week-3h", "week-3d"]

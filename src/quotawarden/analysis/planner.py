@@ -21,8 +21,9 @@ Order, for a task class (``heavy``, ``light`` or any configured one):
 3. the strategy's key (:data:`STRATEGIES`): ``drain_soonest`` (default) puts first the accounts whose pace allows
    it (no window projected to reach its hard cap before its reset, by ``analysis.burn`` through
    ``analysis.health.decide``), the one whose allowance expires soonest first (its longest window with room, when
-   window lengths are known: a weekly or monthly allowance, which a 5h window only gates), then the one whose window
-   with room resets soonest, then more headroom; then
+   window lengths are known: a weekly or monthly allowance, which a 5h window only gates; allowances expiring
+   within the same day from now count as expiring together), then the one whose window with room resets soonest,
+   then more headroom; then
    accounts whose usage is unknown; then the ones that would reach a cap before their reset, most headroom
    first. ``headroom`` is the older order: most headroom on the tightest window first, then the sooner reset.
 
@@ -165,21 +166,32 @@ class Choice(NamedTuple):
         return 2 if not self.pace_ok else (1 if self.unknown else 0)
 
 
-def drain_soonest(c: Choice) -> tuple[Any, ...]:
+EXPIRY_HORIZON_S = 86400.0
+"""Allowances that expire within the same day from now count as expiring together (:func:`drain_soonest`)."""
+
+
+def drain_soonest(c: Choice, now: float = 0.0) -> tuple[Any, ...]:
     """Capacity that expires soonest first, while its pace allows it: the longest window's reset (the allowance a
-    short window only gates), then the soonest reset of a window with room."""
+    short window only gates), by the day from ``now`` it falls in, then the soonest reset of a window with room.
+
+    Allowances that expire within the same day are all urgent: each account's 5h window caps how fast it can be
+    spent, so among them the one whose 5h room is lost first goes first, rather than one allowance taking every
+    request until it runs out while another's (expiring a few hours later) sits idle. ``bench/planner.py`` shows
+    it: at 120% demand over five accounts, the strict allowance order left 0.7% of included capacity unused, by
+    the day 0.0% (and 38% less paid spend than headroom); at 100% demand the same within 0.3 points."""
     group = c.group
     soon = c.resets_t if c.resets_t is not None and group == 0 else _INF
     expires = c.expires_t if c.expires_t is not None and group == 0 else soon
-    return (group, expires, soon, -(c.headroom or 0.0), c.account_id)
+    day = _INF if expires == _INF else max(0, int((expires - now) // EXPIRY_HORIZON_S))
+    return (group, day, soon, -(c.headroom or 0.0), c.account_id)
 
 
-def headroom(c: Choice) -> tuple[Any, ...]:
+def headroom(c: Choice, now: float = 0.0) -> tuple[Any, ...]:
     """Most headroom on the tightest window first, then the sooner reset."""
     return (c.unknown, -(c.headroom or 0.0), c.resets_t if c.resets_t is not None else _INF, c.account_id)
 
 
-STRATEGIES: Mapping[str, Callable[[Choice], tuple[Any, ...]]] = {"drain_soonest": drain_soonest,
+STRATEGIES: Mapping[str, Callable[[Choice, float], tuple[Any, ...]]] = {"drain_soonest": drain_soonest,
                                                                 "headroom": headroom}
 """Ranking keys within one pool tier and capacity tier, by strategy name."""
 
@@ -394,7 +406,7 @@ def plan(options: Sequence[Option], settings: PlannerSettings | None = None, *, 
                              window, ratio, resets_t, pace_ok, klass.models.get(o.provider),
                              chain[link] or o.pool, o.outcome == "OVERAGE", expires(o, cfg.min_headroom),
                              o.stale_s, o.free))
-    ranked.sort(key=lambda c: (c.chain, c.tier, *key(c)))
+    ranked.sort(key=lambda c: (c.chain, c.tier, *key(c, now)))
     return Plan(klass.name, strat, ranked, skipped, [c for c in chain if c], now)
 
 
