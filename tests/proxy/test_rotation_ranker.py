@@ -33,3 +33,15 @@ def test_a_window_that_has_reset_counts_as_empty_and_custom_caps_apply() -> None
     ranker = RotationRanker({"x": "openai", "y": "openai"}, Policy(hard_caps={"openai/tpm": 0.5}))
     latest = {"x": [reading("x", "tpm", 0.45)], "y": [reading("y", "tpm", 0.99, resets_in_h=-0.1)]}
     assert ranker(["x", "y"], latest, NOW) == ["y", "x"]
+
+
+def test_a_free_tier_key_in_a_pool_is_spent_before_a_paid_key() -> None:
+    from quotawarden.sources.proxy.model import PoolDef
+
+    kinds = {"gemini": "api", "openai": "api"}
+    pool = PoolDef("mixed", ("paid-key", "free-key"))
+    latest = {"paid-key": [reading("paid-key", "rpm", 0.0)], "free-key": [reading("free-key", "rpd", 0.6)]}
+    paid_first = RotationRanker({"paid-key": "openai", "free-key": "gemini"}, Policy(), kinds)
+    assert paid_first.order(pool, ["paid-key", "free-key"], latest, NOW)[0] == "paid-key"  # both paid: headroom
+    ranker = RotationRanker({"paid-key": "openai", "free-key": "gemini"}, Policy(), kinds, plans={"free-key": "free"})
+    assert ranker.order(pool, ["paid-key", "free-key"], latest, NOW) == ["free-key", "paid-key"]

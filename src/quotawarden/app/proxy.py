@@ -65,7 +65,8 @@ def build_proxy(service: AppContext, host: str | None = None, port: int | None =
     from quotawarden.app.planning import kinds, planner_settings
 
     ranker = RotationRanker({a.id: a.provider for a in service.config.accounts}, reports.policy(settings),
-                            kinds(service.plugins), planner_settings(settings))
+                            kinds(service.plugins), planner_settings(settings),
+                            plans={a.id: a.plan for a in service.config.accounts if a.plan})
     return ProxyApp(config, sink=StoreWriter(service), providers=service.plugins.providers,
                     ranker=ranker, pricer=pricer.price_event, spend=lambda b, now: spent(service, b, now),
                     fingerprint_lookup=lambda fp: accounts_q.account_by_fingerprint(service.store, fp),
@@ -106,9 +107,11 @@ class RotationRanker:
     """
 
     def __init__(self, providers: Mapping[str, str], policy: Policy, kinds: Mapping[str, str] | None = None,
-                 settings: planner.PlannerSettings | None = None) -> None:
+                 settings: planner.PlannerSettings | None = None, *, plans: Mapping[str, str] | None = None) -> None:
         self.providers, self.policy = providers, policy
         self.kinds = kinds
+        self.plans = plans or {}
+        """Account id -> its ``plan``: ``free`` on an API key is included capacity (``planner.capacity_of``)."""
         self.settings = settings or planner.PlannerSettings()
         self._turn = itertools.count()
         self.current: dict[str, str] = {}
@@ -142,8 +145,9 @@ class RotationRanker:
                 if rules.pacing and pool_order.ahead_of_pace(ratio, reset_t, s.window_length_s, t):
                     held.add(i)
             kind = self.kinds.get(provider) if self.kinds is not None else "subscription"
-            opts.append(planner.option(i, provider, planner.capacity_of(kind) or planner.INCLUDED,
-                                       outcome="OVERAGE" if i in over else "OK", rooms=rooms))
+            opts.append(planner.option(i, provider, planner.capacity_of(kind, self.plans.get(i)) or planner.INCLUDED,
+                                       outcome="OVERAGE" if i in over else "OK", rooms=rooms,
+                                       free=planner.is_free(kind, self.plans.get(i))))
         plan = planner.plan(opts, self.settings, strategy=rules.strategy, now=t)
         ranked = pool_order.order(plan.ranked, rules, self.current.get(pool.name), held)
         # an included account whose windows the proxy has not seen yet gets one request first, to read them
