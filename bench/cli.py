@@ -209,7 +209,8 @@ def main() -> None:
         for label, cmd in COMMANDS:
             outs = [t.run(cmd)[1] for t in trees]
             if label.startswith("status") and _norm(outs[0]) != _norm(outs[1]):
-                print(f"note: `{label}` output differs between the two checkouts")
+                print(f"note: `{label}` says more or otherwise between the two checkouts (features added since the "
+                      "base change it; digits aside)")
     times: dict[tuple[str, str], list[float]] = {}
     for r in range(args.rounds):
         order = trees if r % 2 == 0 else trees[::-1]

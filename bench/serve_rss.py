@@ -5,8 +5,9 @@
 The accounts are the demo's mix (healthy, warning, limited, a bad key) repeated with new keys, answered by the
 provider emulator on loopback (its own process, so its memory is not counted). The daemon polls them all, then
 idles: its RSS (``VmRSS`` of ``/proc/<pid>/status``) is read right after the first poll, then every ``--every``
-seconds for ``--minutes`` minutes; drift is the last reading minus the first. ``--base DIR`` measures another
-checkout (``git worktree add DIR <commit>``) the same way, one after the other. Target: <= 64 MB, no drift.
+seconds for ``--minutes`` minutes; drift is the last reading minus the first. ``--base DIR`` runs another
+checkout's daemon (``git worktree add DIR <commit>``) beside it, on a store of its own, read at the same moments.
+The proxy (``quotawarden proxy``) is read 3 s after it listens. Target: <= 64 MB, no drift.
 """
 
 from __future__ import annotations
@@ -89,38 +90,66 @@ def _polled(db: Path, since: float) -> int:
         return 0
 
 
-def serve_rss(name: str, src: Path, accounts: int, minutes: float, every: float, tmp: Path,
-              cfg: Path) -> dict[str, float]:
-    work = tmp / name
-    work.mkdir()
-    env = _env(src, work, cfg)
-    # a store that exists already (the daemon restarted, or `poll` run before): migrating a new one loads Alembic
-    code = "import sys; from quotawarden.store import open_store; open_store(sys.argv[1]).close()"
-    subprocess.run([sys.executable, "-c", code, env["QUOTAWARDEN_DB_URL"]], env=env, check=True, timeout=120)
-    t0 = time.time()
-    proc = subprocess.Popen([sys.executable, "-m", "quotawarden.interfaces.cli.main", "serve", "--port",
-                             str(_port()), "--log-level", "warning"], env=env, cwd=work,
-                            stdout=subprocess.DEVNULL, stderr=open(work / "serve.log", "wb"))  # noqa: SIM115
-    try:
+class Daemon:
+    """One checkout's ``serve`` on its own store (already migrated, as after a restart), sharing the emulator."""
+
+    def __init__(self, name: str, src: Path, tmp: Path, cfg: Path) -> None:
+        self.name, self.work = name, tmp / name
+        self.work.mkdir()
+        env = _env(src, self.work, cfg)
+        # a store that exists already (the daemon restarted, or `poll` run before): a new one loads Alembic once
+        code = "import sys; from quotawarden.store import open_store; open_store(sys.argv[1]).close()"
+        subprocess.run([sys.executable, "-c", code, env["QUOTAWARDEN_DB_URL"]], env=env, check=True, timeout=120)
+        self.t0 = time.time()
+        self.proc = subprocess.Popen([sys.executable, "-m", "quotawarden.interfaces.cli.main", "serve", "--port",
+                                      str(_port()), "--log-level", "warning"], env=env, cwd=self.work,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(self.work / "serve.log", "wb"))  # noqa: SIM115
+        self.first_poll_s = 0.0
+        self.readings: list[float] = []
+
+    def wait_first_poll(self, accounts: int) -> None:
         deadline = time.time() + 180
-        while _polled(work / "qw.db", t0) < accounts:
-            if proc.poll() is not None or time.time() > deadline:
-                raise SystemExit(f"{name}: serve did not poll every account: "
-                                 f"{(work / 'serve.log').read_text()[-800:]}")
+        while _polled(self.work / "qw.db", self.t0) < accounts:
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise SystemExit(f"{self.name}: serve did not poll every account: "
+                                 f"{(self.work / 'serve.log').read_text()[-800:]}")
             time.sleep(0.2)
-        first_poll = time.time() - t0
+        self.first_poll_s = time.time() - self.t0
+
+    def read(self) -> None:
+        self.readings.append(rss_mb(self.proc.pid))
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+    def summary(self) -> dict[str, float]:
+        r = self.readings
+        return {"first_poll_s": self.first_poll_s, "after_poll": r[0], "median": statistics.median(r),
+                "max": max(r), "last": r[-1], "drift": r[-1] - r[0], "n": len(r)}
+
+
+def serve_rss(trees: list[tuple[str, Path]], accounts: int, minutes: float, every: float, tmp: Path,
+              cfg: Path) -> dict[str, dict[str, float]]:
+    """Every checkout's daemon at once, read at the same moments: right after its first poll, then every
+    ``every`` seconds for ``minutes`` minutes."""
+    daemons = [Daemon(n, src, tmp, cfg) for n, src in trees]
+    try:
+        for d in daemons:
+            d.wait_first_poll(accounts)
         time.sleep(3)  # the poll's writes and alert checks settle
-        readings = [rss_mb(proc.pid)]
         end = time.time() + minutes * 60
-        while time.time() < end:
+        while True:
+            for d in daemons:
+                d.read()
+            if time.time() >= end:
+                break
             time.sleep(min(every, max(end - time.time(), 0.1)))
-            readings.append(rss_mb(proc.pid))
-        return {"first_poll_s": first_poll, "after_poll": readings[0], "median": statistics.median(readings),
-                "max": max(readings), "last": readings[-1], "drift": readings[-1] - readings[0],
-                "n": len(readings)}
+        return {d.name: d.summary() for d in daemons}
     finally:
-        proc.terminate()
-        proc.wait(30)
+        for d in daemons:
+            d.stop()
 
 
 def proxy_rss(name: str, src: Path, tmp: Path, cfg: Path) -> float:
@@ -129,7 +158,7 @@ def proxy_rss(name: str, src: Path, tmp: Path, cfg: Path) -> float:
     port = _port()
     proc = subprocess.Popen([sys.executable, "-m", "quotawarden.interfaces.cli.main", "proxy", "--port",
                              str(port)], env=_env(src, work, cfg), cwd=work, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                            stderr=open(work / "proxy.log", "wb"))  # noqa: SIM115
     try:
         deadline = time.time() + 60
         while True:
@@ -138,7 +167,8 @@ def proxy_rss(name: str, src: Path, tmp: Path, cfg: Path) -> float:
                 break
             except OSError:
                 if proc.poll() is not None or time.time() > deadline:
-                    raise SystemExit(f"{name}: the proxy did not start") from None
+                    raise SystemExit(f"{name}: the proxy did not start: "
+                                     f"{(work / 'proxy.log').read_text()[-800:]}") from None
                 time.sleep(0.2)
         time.sleep(3)
         return rss_mb(proc.pid)
@@ -158,8 +188,8 @@ def main() -> None:
     emu, cfg = _emulator(args.accounts, tmp)
     trees = [("this", HERE / "src"), *([("base", args.base / "src")] if args.base else [])]
     try:
-        results = {n: serve_rss(n, src, args.accounts, args.minutes, args.every, tmp, cfg) for n, src in trees}
         proxies = {n: proxy_rss(n, src, tmp, cfg) for n, src in trees}
+        results = serve_rss(trees, args.accounts, args.minutes, args.every, tmp, cfg)
     finally:
         emu.terminate()
         emu.wait(30)
