@@ -434,6 +434,8 @@ def _at_cap(r: Room, now: float) -> str:
     used = f"{r.name} at its hard cap: {r.ratio or 0.0:.0%} used (cap {r.cap:.0%})"
     if r.resets_t is None:
         return used
+    if now <= 0:  # no clock given (a ranking without ``now``): the reset's time only
+        return f"{used}, resets {_clock(r.resets_t, now)}"
     return f"{used}, resets in {human_duration(r.resets_t - now)} at {_clock(r.resets_t, now)}"
 
 
@@ -443,7 +445,7 @@ def _refused(o: Option, now: float) -> str:
     cause = re.sub(r", retry (in|after) \S+$", "", cause)  # said by "until" instead, which stays true
     head = o.outcome
     if o.retry_t is not None and o.retry_t > now:
-        head += f" until {_clock(o.retry_t, now)} (in {human_duration(o.retry_t - now)})"
+        head += f" until {_clock(o.retry_t, now)}" + (f" (in {human_duration(o.retry_t - now)})" if now > 0 else "")
     return f"{head}: {cause}" if cause else head
 
 

@@ -158,7 +158,7 @@ def _as_option(c: Candidate) -> planner.Option:
 
 
 def rank(cands: Sequence[Candidate], pools: Sequence[PoolSpec], pool: str, *, strategy: str = "headroom",
-         settings: planner.PlannerSettings | None = None, task: str | None = None) -> Rotation:
+         settings: planner.PlannerSettings | None = None, task: str | None = None, now: float = 0.0) -> Rotation:
     """Eligible accounts of ``pool`` and its fallback tiers, best first (:func:`quotawarden.analysis.planner.plan`).
 
     Order: pool tier, then capacity tier (included, paid, local for the default task), then the ``strategy``'s key
@@ -166,7 +166,8 @@ def rank(cands: Sequence[Candidate], pools: Sequence[PoolSpec], pool: str, *, st
     planner). LIMITED, INVALID and RED accounts, and ones at a hard cap, are listed in ``skipped`` with the reason.
     """
     opts = {c.account_id: (c, _as_option(c)) for c in cands}
-    p = planner.plan([o for _, o in opts.values()], settings, task=task, pool=pool, pools=pools, strategy=strategy)
+    p = planner.plan([o for _, o in opts.values()], settings, task=task, pool=pool, pools=pools, strategy=strategy,
+                     now=now)
     ranked = []
     for ch in p.ranked:
         c, o = opts[ch.account_id]
