@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parents[1]
 COMMANDS: list[tuple[str, list[str]]] = [
@@ -41,25 +42,43 @@ STATUS_TARGET_MS = 200.0
 
 # -- filling the store (runs in a child process, with the checkout under test first on sys.path) --------------------
 
-def _fill(root: Path, accounts: int, days: int) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from quotawarden.domain import QuotaSample, Source, Unit
-    from quotawarden.emulator import Scenario, create_app, demo_scenario, serve, write_demo_config
+def _scenario(accounts: int) -> Any:
+    """The demo's mix (healthy, warning, limited, a bad key), repeated with new keys up to ``accounts``."""
+    from quotawarden.emulator import Scenario, demo_scenario
     from quotawarden.emulator.scenario import EmuAccount
-    from quotawarden.store import open_store
-    from quotawarden.store import samples as samples_q
-    from quotawarden.store.rollups import prune
 
     demo = demo_scenario().accounts
     accts = []
-    for i in range(accounts):  # the demo's mix (healthy, warning, limited, a bad key), repeated with new keys
+    for i in range(accounts):
         a = demo[i % len(demo)]
         n = i // len(demo)
         accts.append(EmuAccount(a.id if n == 0 else f"{a.id}-{n}", a.provider, a.credential[:-6] + f"{i:06d}",
                                 dict(a.limits), dict(a.used), dict(a.rate_per_hour), dict(a.resets), a.fault,
                                 a.fault_count, a.latency_ms, dict(a.extra)))
-    scenario = Scenario(accounts=accts, start=demo_scenario().start)
+    return Scenario(accounts=accts, start=demo_scenario().start)
+
+
+def _config_only(root: Path, accounts: int) -> None:
+    """This checkout's config for the same accounts (a config that one version wrote may not validate in the
+    other); no provider is called by the commands measured, so the emulator's address is kept as it was."""
+    import re
+
+    from quotawarden.emulator import write_demo_config
+
+    found = re.search(r'base_url = "([^"]+)"', (root / "config.toml").read_text())
+    write_demo_config(_scenario(accounts), found.group(1) if found else "http://127.0.0.1:9", root)
+
+
+def _fill(root: Path, accounts: int, days: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from quotawarden.domain import QuotaSample, Source, Unit
+    from quotawarden.emulator import create_app, serve, write_demo_config
+    from quotawarden.store import open_store
+    from quotawarden.store import samples as samples_q
+    from quotawarden.store.rollups import prune
+
+    scenario = _scenario(accounts)
     url = f"sqlite:///{root / 'qw.db'}"
     env = {**os.environ, "QUOTAWARDEN_DB_URL": url, "HOME": str(root), "XDG_CONFIG_HOME": str(root / "xdg"),
            "XDG_DATA_HOME": str(root / "xdg"), "TZ": "UTC", "CLAUDE_CONFIG_DIR": str(root / "claude")}
@@ -161,10 +180,13 @@ def fill_tree(src: Path, root: Path, accounts: int, days: int) -> None:
                     str(days)], env=env, check=True, timeout=3600)
 
 
-def migrate(src: Path, root: Path) -> None:
+def migrate(src: Path, root: Path, accounts: int) -> None:
+    """Bring the copied store to this checkout's schema and write its config for the same accounts."""
     code = "import sys; from quotawarden.store import open_store; open_store(sys.argv[1]).close()"
-    subprocess.run([sys.executable, "-c", code, f"sqlite:///{root / 'qw.db'}"],
-                   env={**os.environ, "PYTHONPATH": str(src)}, check=True, timeout=600)
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    subprocess.run([sys.executable, "-c", code, f"sqlite:///{root / 'qw.db'}"], env=env, check=True, timeout=600)
+    subprocess.run([sys.executable, __file__, "--config-only", str(root), "--accounts", str(accounts)], env=env,
+                   check=True, timeout=120)
 
 
 def copy_store(src_root: Path, dst_root: Path) -> None:
@@ -181,7 +203,11 @@ def main() -> None:
     ap.add_argument("--base", type=Path, help="another checkout to compare with (its src/ is put on the path)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary stores")
     ap.add_argument("--fill", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--config-only", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.config_only:
+        _config_only(args.config_only, args.accounts)
+        return
     if args.fill:
         _fill(args.fill, args.accounts, args.days)
         return
@@ -192,7 +218,7 @@ def main() -> None:
     trees = [Tree("this", HERE / "src", tmp / ("b" if args.base else "a"))]
     if args.base:
         copy_store(tmp / "a", tmp / "b")
-        migrate(HERE / "src", tmp / "b")
+        migrate(HERE / "src", tmp / "b", args.accounts)
         trees.append(Tree("base", args.base / "src", tmp / "a"))
     import sqlite3
 
