@@ -18,9 +18,11 @@ def graph() -> grimp.ImportGraph:
     return grimp.build_graph("quotawarden", exclude_type_checking_imports=False)
 
 
-def test_the_package_root_holds_at_most_ten_modules() -> None:
+def test_the_package_root_holds_at_most_eleven_modules() -> None:
+    """The shared vocabulary only (naming sits apart from domain so the fast paths need not build its dataclasses,
+    ~20 ms); everything else lives in its layer's package."""
     modules = sorted(p.name for p in PACKAGE.glob("*.py"))
-    assert len(modules) <= 10, modules
+    assert len(modules) <= 11, modules
 
 
 def test_no_module_takes_part_in_an_import_cycle_type_checking_imports_included(graph: grimp.ImportGraph) -> None:

@@ -35,7 +35,7 @@ from typing import Any, Literal, NamedTuple
 
 from quotawarden.analysis.burn import BurnRate, Projection, project
 from quotawarden.analysis.durations import human_duration
-from quotawarden.domain import window_scope
+from quotawarden.naming import window_scope
 
 Level = Literal["GREEN", "YELLOW", "RED", "UNKNOWN"]
 RANK: Mapping[str, int] = {"UNKNOWN": 0, "GREEN": 1, "YELLOW": 2, "RED": 3}
@@ -171,7 +171,7 @@ def stale_reason(w: Window, fresh: Freshness, now: datetime) -> str:
 
 
 def for_account(window: str, level: str) -> str:
-    """What a window's level says of its account: a model-scoped cap (``domain.window_scope``: ``7d_opus``) RED is
+    """What a window's level says of its account: a model-scoped cap (``naming.window_scope``: ``7d_opus``) RED is
     only YELLOW for the account (that model is used up; the account's other models still answer)."""
     return "YELLOW" if level == "RED" and window_scope(window) is not None else level
 

@@ -29,7 +29,7 @@ Order, for a task class (``heavy``, ``light`` or any configured one):
 
 Accounts refused (``LIMITED``, ``INVALID``), RED (unless answering from extra usage), at a hard cap, or of a tier
 or provider the class does not allow are listed in :attr:`Plan.skipped` with the reason. A model-scoped window
-(``7d_opus``: :func:`quotawarden.domain.window_scope`) weighs only for a task whose model for that provider is in
+(``7d_opus``: :func:`quotawarden.naming.window_scope`) weighs only for a task whose model for that provider is in
 its scope (``claude-opus-4`` for ``opus``): one model's weekly cap at 100% leaves the account usable for the other
 models (:func:`applies`).
 """
@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from quotawarden.analysis.durations import human_duration
-from quotawarden.domain import window_scope
+from quotawarden.naming import window_scope
 
 INCLUDED, PAID, LOCAL = "included", "paid", "local"
 CAPACITIES = (INCLUDED, PAID, LOCAL)

@@ -2,7 +2,7 @@
 
 Reads the JSON Claude Code pipes to stdin, stores ``rate_limits`` as official samples of the logged-in account
 (values outside 0-100 are rejected, not stored) and prints one line: model, 5h and 7d used % with time to
-reset, each model-scoped cap the store holds (``7d_opus``, ``7d_sonnet``: ``domain.window_scope``), today's cost,
+reset, each model-scoped cap the store holds (``7d_opus``, ``7d_sonnet``: ``naming.window_scope``), today's cost,
 burn rate. With no stdin it reads the store. It is on ``main.FAST_PATHS`` and runs after
 every turn, so on a SQLite store it reads and writes the few rows it needs with plain ``sqlite3`` (samples as
 tuples, the standard ``json``); it never imports typer, rich, SQLAlchemy, alembic, pydantic or the plug-ins.
@@ -19,7 +19,7 @@ import sys
 import time
 from typing import Any
 
-from quotawarden.domain import window_scope
+from quotawarden.naming import window_scope
 
 ACCOUNT = "claude"
 """Claude Code's account when neither the environment nor the config names one: ``domain.CLAUDE_CODE_ACCOUNT``

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from quotawarden.analysis import current, health, planner
 from quotawarden.analysis.burn import Point, burn_rate
 from quotawarden.analysis.durations import human_duration
-from quotawarden.domain import window_scope
+from quotawarden.naming import window_scope
 from quotawarden.store.quick import QuickAccount, QuickState, QuickWindow, load
 
 ICONS = {"GREEN": "●", "YELLOW": "▲", "RED": "✖", "UNKNOWN": "?"}
@@ -43,7 +43,7 @@ class Line(NamedTuple):
     stale: bool = False
     """The worst window's reading is stale (``analysis.health.freshness``): its usage is unknown."""
     scoped: tuple[tuple[str, float | None, float | None], ...] = ()
-    """The account's model-scoped caps (``domain.window_scope``: ``7d_opus``) as (window, ratio, resets in s):
+    """The account's model-scoped caps (``naming.window_scope``: ``7d_opus``) as (window, ratio, resets in s):
     shown after the line, so one model's weekly cap is seen even when it is not the worst window."""
 
     @property
