@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -44,3 +44,19 @@ class FixedClock:
 
     def set(self, at: datetime) -> None:
         self._now = at
+
+
+def pacific() -> tzinfo:
+    """America/Los_Angeles, where Google's daily quotas reset (standard time when there is no tz database)."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo("America/Los_Angeles")
+    except Exception:  # no tz database: standard time is the conservative guess
+        return timezone(timedelta(hours=-8))
+
+
+def next_pacific_midnight(now: datetime) -> datetime:
+    local = now.astimezone(pacific())
+    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight.astimezone(UTC)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from quotawarden.clock import next_pacific_midnight, pacific
 from quotawarden.domain import Account, Provenance, QuotaSample, Source, Unit
-from quotawarden.providers.gemini import next_pacific_midnight, pacific
 
 MINUTE = 60
 DAY = 86400

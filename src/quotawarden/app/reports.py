@@ -20,11 +20,12 @@ from quotawarden.analysis import (
     reconcile,
     rotation,
     schedule,
+    status_report,
     tiers,
 )
-from quotawarden.analysis.burn import BurnRate, Point, burn_rate
+from quotawarden.analysis.burn import BurnRate, Point
 from quotawarden.analysis.health import Policy
-from quotawarden.analysis.status import AccountStatus, HealthThresholds, evaluate
+from quotawarden.analysis.status import AccountStatus
 from quotawarden.config import Settings
 from quotawarden.domain import Account, AccountState, Alert, Health, QuotaSample, Severity
 from quotawarden.spec import QUOTA_FREE_KINDS
@@ -43,40 +44,39 @@ def policy(settings: Settings) -> Policy:
     return Policy.from_mapping(settings.thresholds.model_dump())  # as the fast paths read the raw file
 
 
+def page_rows(store: Store, settings: Settings, now: datetime) -> status_report.Pages:
+    """provider -> (state, description, observed_ts) of its status page's readings recent enough to count."""
+    return status_q.read_since(store, now.timestamp() - PAGE_FRESH_INTERVALS * float(settings.schedule.status_interval))
+
+
 def status_pages(store: Store, settings: Settings, now: datetime) -> dict[str, dict[str, Any]]:
     """provider -> its status page's recent reading (``state``, ``description``, ``observed_at``)."""
-    since = now.timestamp() - PAGE_FRESH_INTERVALS * float(settings.schedule.status_interval)
-    return {p: {"state": state, "description": desc, "observed_at": datetime.fromtimestamp(ts, UTC).isoformat()}
-            for p, (state, desc, ts) in sorted(status_q.read_since(store, since).items())}
+    return status_report.pages_json(page_rows(store, settings, now))
 
 
 def rates(store: Store, account_ids: Sequence[str] | None = None) -> dict[tuple[str, str], BurnRate]:
-    return {k: burn_rate([Point(*r) for r in rows]) for k, rows in aq.recent_buckets(store, account_ids).items()}
+    return status_report.rates(aq.recent_buckets(store, account_ids))
 
 
 def statuses(store: Store, accounts: Sequence[Account], latest: Sequence[QuotaSample],
              states: Mapping[str, AccountState], settings: Settings, now: datetime,
              account_ids: Sequence[str] | None = None) -> list[AccountStatus]:
-    t = settings.thresholds
-    th = HealthThresholds(t.used_yellow, t.used_red, t.exhaust_days_yellow, t.exhaust_days_red)
     errors = outcomes_q.error_rates(store, now.timestamp() - DAY, account_ids=account_ids)
-    services = {p: v["state"] for p, v in status_pages(store, settings, now).items()
-                if v["state"] not in status_q.QUIET}
+    services = {p: state for p, (state, _, _) in page_rows(store, settings, now).items()
+                if state not in status_q.QUIET}
     latest = [*latest, *counted(store, accounts, now)]
-    one = readings(store, latest, now, account_ids)
-    sts = evaluate(accounts, reconcile.chosen_samples(one), states, th, now, policy=policy(settings),
-                   rates=rates(store, account_ids), errors=errors, services=services)
-    return reconcile.annotate(sts, one)
+    scope = status_report.reading_scope(latest, account_ids)
+    per_source = pa_q.latest_per_source(store, now.timestamp() - READINGS_HORIZON_S, *scope) if scope else []
+    return status_report.statuses(accounts, latest, per_source, states, policy(settings), now,
+                                  rates=rates(store, account_ids), errors=errors, services=services)
 
 
 def counted(store: Store, accounts: Sequence[Account], now: datetime) -> list[QuotaSample]:
     """The estimated windows of accounts with configured limits (``analysis.counting``), from their usage events."""
-    limits = {a.id: lim for a in accounts if (lim := counting.limits_of(a)) is not None}
+    limits = status_report.counted_limits(accounts)
     if not limits:
         return []
-    rows = aq.counted_usage(store, sorted(limits), *counting.since(now))
-    return [s for aid, lim in limits.items()
-            for s in counting.samples(aid, lim, counting.Counts(*rows.get(aid, (0, 0, 0, 0))), now)]
+    return status_report.counted_samples(limits, aq.counted_usage(store, sorted(limits), *counting.since(now)), now)
 
 
 def store_counted(store: Store, accounts: Sequence[Account], now: datetime,
@@ -97,8 +97,7 @@ def store_counted(store: Store, accounts: Sequence[Account], now: datetime,
     return len(keep)
 
 
-READINGS_HORIZON_S = DAY
-"""How far back an official reading is looked for when the newest sample of a window is an estimate."""
+READINGS_HORIZON_S = status_report.READINGS_HORIZON_S
 
 
 def readings(store: Store, latest: Sequence[QuotaSample], now: datetime,
@@ -231,7 +230,7 @@ def audit_report(store: Store, settings: Settings, accounts: Sequence[Account], 
 
 LOCAL_KINDS = QUOTA_FREE_KINDS
 """Provider kinds that read a machine, not a quota (``ProviderSpec.kind``): never capacity for work."""
-SHOWN_DETAILS = ("state", "models", "memory", "mcp_servers", "last_activity", "errors_24h", "installed")
+SHOWN_DETAILS = status_report.SHOWN_DETAILS
 
 
 def memory_usage(details: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -249,13 +248,9 @@ def memory_usage(details: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any
 def add_local_details(store: Store, report: dict[str, Any], kinds: Mapping[str, str]) -> None:
     """``details`` of each local server and tool account in a ``status --json`` report (what its last probe read:
     loaded models, memory, MCP servers, activity); they describe a machine, not quota capacity."""
-    ids = [a["id"] for a in report["accounts"] if kinds.get(a["provider"]) in LOCAL_KINDS]
-    if not ids:
-        return
-    stored = accounts_q.state_details(store, ids)
-    for a in report["accounts"]:
-        if a["id"] in stored:
-            a["details"] = {k: v for k, v in stored[a["id"]].items() if k in SHOWN_DETAILS}
+    ids = status_report.local_ids(report, kinds)
+    if ids:
+        status_report.add_details(report, accounts_q.state_details(store, ids))
 
 
 def audit_inputs(store: Store, settings: Settings, accounts: Sequence[Account], sts: Sequence[AccountStatus],

@@ -15,8 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from quotawarden.analysis import cost, schedule
-from quotawarden.analysis.status import AccountStatus, HealthThresholds, overall, status_json
+from quotawarden.analysis import cost, schedule, status_report
+from quotawarden.analysis.status import AccountStatus, HealthThresholds
 from quotawarden.app import reports
 from quotawarden.clock import Clock, SystemClock
 from quotawarden.config import Config, load_config
@@ -157,8 +157,8 @@ class Service:
     def status_report(self, account_ids: Sequence[str] | None = None, *, include_all: bool = False
                       ) -> dict[str, Any]:
         statuses = self.status(account_ids, include_all=include_all)
-        report = status_json(statuses, overall(statuses), self.now())
-        report["services"] = reports.status_pages(self.store, self.config.settings, self.now())
+        report = status_report.report(statuses, self.now(), reports.page_rows(self.store, self.config.settings,
+                                                                               self.now()))
         reports.add_local_details(self.store, report, {p.slug: p.kind for p in self.plugins.providers.values()})
         return report
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from quotawarden.clock import next_pacific_midnight, pacific  # noqa: F401  (re-exported)
 from quotawarden.domain import Outcome, Provenance, QuotaSample, Source, Unit, limited_until
 from quotawarden.errors import CredentialError
 from quotawarden.plugins import hookimpl
@@ -33,21 +34,6 @@ from quotawarden.spec import HttpRequest, HttpResponse, ProbeContext, ProbeReadi
 
 BASE = "https://generativelanguage.googleapis.com"
 _RETRY_IN = re.compile(r"retry in ([0-9hms.]+?)\.?\s*$", re.IGNORECASE | re.MULTILINE)
-
-
-def pacific() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/Los_Angeles")
-    except Exception:  # no tz database: standard time is the conservative guess
-        return timezone(timedelta(hours=-8))
-
-
-def next_pacific_midnight(now: datetime) -> datetime:
-    local = now.astimezone(pacific())
-    midnight = (local + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight.astimezone(UTC)
 
 
 class GeminiSettings(BaseModel):

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, text, update
 
-from quotawarden.domain import Account, AccountState, Outcome
+from quotawarden.domain import Account, AccountState
 from quotawarden.store import schema
 from quotawarden.store._sql import begin, dt, insert, ts
 from quotawarden.store.engine import Store
 from quotawarden.store.health_inputs import KNOWN_ACCOUNTS
+from quotawarden.store.rows import account_from_row, state_from_row
 
 
 def upsert_accounts(store: Store, items: Iterable[Account], *, origin: str = "config",
@@ -59,8 +60,8 @@ def list_accounts(store: Store) -> list[Account]:
     t = schema.accounts
     with store.engine.connect() as conn:
         rows = conn.execute(select(t).order_by(t.c.id)).fetchall()
-    return [Account(id=r.id, provider=r.provider, label=r.label or "", credential=r.credential_ref,
-                    base_url=r.base_url, plan=r.plan, pool=r.pool, tags=dict(r.tags or {})) for r in rows]
+    return [account_from_row(r.id, r.provider, r.label, r.credential_ref, r.base_url, r.plan, r.pool, r.tags)
+            for r in rows]
 
 
 def account_by_fingerprint(store: Store, fingerprint: str) -> str | None:
@@ -105,8 +106,7 @@ def states(store: Store) -> dict[str, AccountState]:
     t = schema.account_state
     with store.engine.connect() as conn:
         rows = conn.execute(select(t)).fetchall()
-    return {r.account_id: AccountState(account_id=r.account_id, outcome=Outcome(r.outcome), reason=r.reason,
-                                       observed_at=dt(r.observed_ts), retry_at=dt(r.retry_ts)) for r in rows}
+    return {r.account_id: state_from_row(r.account_id, r.outcome, r.reason, r.observed_ts, r.retry_ts) for r in rows}
 
 
 def last_observed(store: Store) -> dict[str, datetime]:

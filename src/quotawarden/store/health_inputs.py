@@ -31,6 +31,8 @@ outcome, when that outcome was observed, the newest reading's time."""
 OUTCOME_COUNTS = ("SELECT account_id, SUM(ok), SUM(errors) FROM outcome_hours WHERE hour_ts >= :since "
                   "GROUP BY account_id")
 PAGES = "SELECT provider, state FROM provider_status WHERE observed_ts >= :since"
+QUIET_PAGES = frozenset({"operational", "unknown"})
+"""Status page states that say nothing against a provider: health does not weigh them."""
 
 
 def lookback_for(window_length_s: int | None) -> tuple[float, float]:

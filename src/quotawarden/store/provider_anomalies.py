@@ -18,7 +18,8 @@ from quotawarden.domain import Outcome, QuotaSample
 from quotawarden.store import schema
 from quotawarden.store._sql import chunks, insert
 from quotawarden.store.engine import Store
-from quotawarden.store.samples import _COLS, from_row
+from quotawarden.store.rows import from_row
+from quotawarden.store.samples import _COLS
 from quotawarden.store.schema_anomalies import provider_anomalies
 
 _ANOMALY_COLS = ("key", "kind", "account_id", "window", "at_ts", "detected_ts", "message", "expected", "evidence")

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from quotawarden.domain import PageStatus
 from quotawarden.store._sql import insert
 from quotawarden.store.engine import Store
+from quotawarden.store.health_inputs import QUIET_PAGES
 from quotawarden.store.schema_health import provider_status
 
-QUIET = frozenset({"operational", "unknown"})
+QUIET = QUIET_PAGES
 
 
 def save(store: Store, statuses: Sequence[PageStatus]) -> None:

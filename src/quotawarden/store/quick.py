@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from quotawarden.clock import parse_duration
@@ -228,3 +228,136 @@ def _assemble(configured: list[tuple[str, str, Any]], accounts: list[tuple[Any, 
         out.append(QuickAccount(acc_id, provider, pool, st[1] if st else "UNKNOWN", (st[2] or "") if st else "",
                                 windows.get(acc_id, []), origin or "config", fp, seen))
     return out
+
+
+# -- ``status``'s inputs (``interfaces.fast.status``): the rows the full store reads, through ``sqlite3`` ----------
+
+class StatusReader:
+    """A read-only SQLite connection that answers the queries behind ``Service.status_report`` with the same rows
+    (``store.accounts``, ``store.samples``, ``store.provider_anomalies``, ``store.analysis_queries``,
+    ``store.outcomes``, ``store.provider_status``). :meth:`open` says None when the file is missing or its schema
+    is not this version's (the full store then creates or migrates it)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    def open(cls, url: str) -> StatusReader | None:
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        if not path or "?" in path or path == ":memory:" or not os.path.isfile(path):
+            return None
+        from quotawarden.store.schema_snapshot import known_revisions
+
+        try:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        except sqlite3.Error:
+            return None
+        try:
+            current = {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
+        except sqlite3.Error:
+            conn.close()
+            return None
+        if current != known_revisions()[1]:
+            conn.close()
+            return None
+        return cls(conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _in(self, sql: str, values: Sequence[Any], params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """``sql`` with ``{ids}`` replaced by one placeholder per value."""
+        return self.conn.execute(sql.replace("{ids}", ", ".join("?" * len(values))), (*params, *values)).fetchall()
+
+    def accounts(self) -> list[tuple[Any, ...]]:
+        """(id, provider, label, credential_ref, base_url, plan, pool, tags) of every stored account, by id."""
+        return self.conn.execute("SELECT id, provider, label, credential_ref, base_url, plan, pool, tags "
+                                 "FROM accounts ORDER BY id").fetchall()
+
+    def known(self) -> list[tuple[Any, ...]]:
+        return self.conn.execute(_ACCOUNTS).fetchall()
+
+    def states(self) -> list[tuple[Any, ...]]:
+        return self.conn.execute("SELECT account_id, outcome, reason, observed_ts, retry_ts "
+                                 "FROM account_state").fetchall()
+
+    def latest(self, account_ids: Sequence[str] | None) -> list[tuple[Any, ...]]:
+        sql = f"SELECT {_sample_cols()} FROM latest_samples"
+        if account_ids is None:
+            return self.conn.execute(sql + ' ORDER BY account_id, "window"').fetchall()
+        return self._in(sql + ' WHERE account_id IN ({ids}) ORDER BY account_id, "window"', account_ids)
+
+    def latest_per_source(self, since: float, account_ids: Sequence[str], windows: Sequence[str]
+                          ) -> list[tuple[Any, ...]]:
+        """The newest sample of every (account, window, source) at or after ``since``."""
+        cols = _sample_cols("s.")
+        marks = ", ".join("?" * len(account_ids)), ", ".join("?" * len(windows))
+        sql = (f'SELECT {cols} FROM samples s JOIN (SELECT account_id, "window", source, MAX(observed_ts) AS m '
+               f'FROM samples WHERE observed_ts >= ? AND account_id IN ({marks[0]}) AND "window" IN ({marks[1]}) '
+               f'GROUP BY account_id, "window", source) n ON s.account_id = n.account_id AND s."window" = n."window" '
+               f'AND s.source = n.source AND s.observed_ts = n.m ORDER BY s.account_id, s."window", s.source')
+        return self.conn.execute(sql, (since, *account_ids, *windows)).fetchall()
+
+    def buckets(self, account_ids: Sequence[str] | None) -> dict[tuple[str, str], list[Bucket]]:
+        """What ``store.analysis_queries.recent_buckets`` returns, oldest first per window."""
+        out: dict[tuple[str, str], list[Bucket]] = {}
+        if account_ids is not None and not account_ids:
+            return out
+        for (length,) in self.conn.execute(_LENGTHS).fetchall():
+            span, bucket = hi.lookback_for(length)
+            sql = hi.recent_buckets_sql("sqlite", length_known=length is not None,
+                                        by_account=account_ids is not None)
+            params: dict[str, Any] = {"lb": span, "b": bucket, "len": length}
+            if account_ids is not None:
+                sql = sql.replace(":ids", "(" + ", ".join(f":id{i}" for i in range(len(account_ids))) + ")")
+                params.update({f"id{i}": a for i, a in enumerate(account_ids)})
+            for r in self.conn.execute(sql, params):
+                out.setdefault((r[0], r[1]), []).append(tuple(r[2:]))
+        for found in out.values():
+            found.sort(key=lambda x: x[0])
+        return out
+
+    def outcome_counts(self, since: float, account_ids: Sequence[str] | None) -> list[tuple[Any, ...]]:
+        """(account id, answered, failed) per account since the hour ``since`` falls in."""
+        sql = "SELECT account_id, SUM(ok), SUM(errors) FROM outcome_hours WHERE hour_ts >= ?"
+        if account_ids is None:
+            return self.conn.execute(sql + " GROUP BY account_id", (hi.hour_start(since),)).fetchall()
+        return self._in(sql + " AND account_id IN ({ids}) GROUP BY account_id", account_ids,
+                        (hi.hour_start(since),))
+
+    def pages(self, since: float) -> dict[str, tuple[str, str, float]]:
+        return {p: (state, desc, ts) for p, state, desc, ts in self.conn.execute(
+            "SELECT provider, state, description, observed_ts FROM provider_status WHERE observed_ts >= ?",
+            (since,))}
+
+    def counted_usage(self, account_ids: Sequence[str], minute_since: float, day_since: float
+                      ) -> dict[str, tuple[int, int, int, int]]:
+        """As ``store.analysis_queries.counted_usage``."""
+        if not account_ids:
+            return {}
+        sql = ("SELECT account_id, SUM(CASE WHEN ts >= ? THEN 1 ELSE 0 END), "
+               "SUM(CASE WHEN ts >= ? THEN input_tokens + cache_read_tokens ELSE 0 END), "
+               "SUM(CASE WHEN ts >= ? THEN 1 ELSE 0 END), "
+               "SUM(CASE WHEN ts >= ? AND source = 'proxy' THEN 1 ELSE 0 END) "
+               "FROM usage_events WHERE account_id IN ({ids}) AND ts >= ? GROUP BY account_id")
+        found = self._in(sql, account_ids, (minute_since, minute_since, day_since, day_since,
+                                            min(minute_since, day_since)))
+        return {str(r[0]): (int(r[1] or 0), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in found}
+
+    def details(self, account_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """As ``store.accounts.state_details``."""
+        import json
+
+        out = {}
+        for acc, raw in self._in("SELECT account_id, details FROM account_state WHERE account_id IN ({ids})",
+                                 account_ids):
+            value = json.loads(raw) if isinstance(raw, str | bytes) else raw
+            if isinstance(value, dict) and value:
+                out[acc] = value
+        return out
+
+
+def _sample_cols(prefix: str = "") -> str:
+    from quotawarden.store.rows import SAMPLE_COLS  # the domain's import waits until status asks (summary never)
+
+    return ", ".join(f'{prefix}"{c}"' for c in SAMPLE_COLS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 from typing import Any
 
@@ -14,12 +14,12 @@ from quotawarden.domain import Provenance, QuotaSample, Source, Unit
 from quotawarden.store import schema
 from quotawarden.store._sql import begin, chunks, insert, ts
 from quotawarden.store.engine import Store
+from quotawarden.store.rows import SAMPLE_COLS, from_row
 
 _BATCH = 5000
 
 
-_COLS = ("account_id", "window", "observed_ts", "source", "provenance", "unit", "used_ratio", "used", "remaining",
-         "limit", "resets_ts", "status", "window_length_s")
+_COLS = SAMPLE_COLS
 
 
 _VALUE: dict[Any, str] = {m: m.value for e in (Unit, Source, Provenance) for m in e}  # Enum.value is slow
@@ -39,21 +39,6 @@ def _row(s: QuotaSample) -> dict[str, Any]:
         "used_ratio": s.used_ratio, "used": s.used, "remaining": s.remaining, "limit": s.limit,
         "resets_ts": ts(s.resets_at), "status": s.status, "window_length_s": s.window_length_s,
     }
-
-
-_UNIT, _SOURCE, _PROV = Unit._value2member_map_, Source._value2member_map_, Provenance._value2member_map_
-_UTC = UTC
-
-
-def from_row(r: Any) -> QuotaSample:
-    """A row selected with the columns in ``_COLS`` order (positional access: this is a hot path)."""
-    acc, win, obs, src, prov, unit, ratio, used, rem, lim, resets, status, length = r
-    return QuotaSample(
-        observed_at=datetime.fromtimestamp(obs, _UTC), account_id=acc, window=win, unit=_UNIT[unit],  # type: ignore[arg-type]
-        source=_SOURCE[src], provenance=_PROV[prov], used_ratio=ratio, used=used, remaining=rem,  # type: ignore[arg-type]
-        limit=lim, resets_at=None if resets is None else datetime.fromtimestamp(resets, _UTC), status=status,
-        window_length_s=length,
-    )
 
 
 def _cols(table: Any) -> list[Any]:

@@ -10,6 +10,7 @@ FAST_PATHS: dict[str, str] = {
     "summary": "quotawarden.interfaces.cli.summary:fast",
     "statusline": "quotawarden.interfaces.fast.statusline:main",
     "usage": "quotawarden.interfaces.cli.usage:fast",
+    "status": "quotawarden.interfaces.cli.status_fast:fast",
 }
 
 

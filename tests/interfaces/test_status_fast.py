@@ -1,0 +1,170 @@
+"""``status --json`` through the fast path (``interfaces.fast.status``) says what the full CLI says, byte for byte;
+whatever the fast path cannot take exactly (PostgreSQL, an option or a config section it does not know) goes to the
+full CLI."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from quotawarden.analysis import status_report
+from quotawarden.analysis.planner import BUILTIN_KINDS
+from quotawarden.app.service import Service
+from quotawarden.clock import FixedClock
+from quotawarden.config import Settings, from_text
+from quotawarden.domain import PageStatus
+from quotawarden.interfaces.cli.main import FAST_PATHS
+from quotawarden.interfaces.cli.status_fast import FULL_ENV
+from quotawarden.interfaces.fast import status as fast
+from quotawarden.plugins import load_plugins
+from quotawarden.providers.gemini import GeminiSettings
+from quotawarden.spec import QUOTA_FREE_KINDS
+from quotawarden.store import Store
+from quotawarden.store import provider_status as status_q
+from quotawarden.store.quick import StatusReader
+from tests.conftest import NOW
+from tests.interfaces.seed import seed
+
+CONFIG = """
+[[accounts]]
+id = "work-claude"
+provider = "claude"
+plan = "max5x"
+pool = "claude-max"
+label = "Work"
+
+[[accounts]]
+id = "gemini-free"
+provider = "gemini"
+credential = "env:GEMINI_API_KEY"
+rpm_limit = 10
+rpd_limit = 250
+probe = "generate"
+
+[thresholds]
+used_red = 0.75
+hard_caps = {"claude/5h" = 0.7}
+
+[schedule]
+status_interval = "10m"
+"""
+
+
+def test_registered_and_in_step_with_the_models() -> None:
+    assert FAST_PATHS["status"] == "quotawarden.interfaces.cli.status_fast:fast"
+    assert set(fast.SETTINGS_FIELDS) == set(Settings.model_fields)
+    assert dict(fast.PROVIDER_SETTINGS["gemini"]) == GeminiSettings().model_dump()
+    assert status_report.LOCAL_KINDS == QUOTA_FREE_KINDS
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[tuple[Store, str]]:
+    from quotawarden.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'qw.db'}"
+    store = open_store(url)
+    try:
+        yield store, url
+    finally:
+        store.close()
+
+
+CASES = {
+    "everything": fast.Options(json=True),
+    "all": fast.Options(json=True, all=True),
+    "some accounts": fast.Options(json=True, accounts=("home-claude", "gemini-free", "nope")),
+    "no such account": fast.Options(json=True, accounts=("nope",)),
+}
+
+
+@pytest.mark.parametrize("config", ["", CONFIG], ids=["no config", "config"])
+@pytest.mark.parametrize("extras", [False, True], ids=["seeded", "incident"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_same_report_at_the_same_instant(sqlite_store: tuple[Store, str], tmp_path: Path, config: str,
+                                         extras: bool, case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, url = sqlite_store
+    seed(store, NOW)
+    if extras:  # a status page incident and a fresh quiet one
+        status_q.save(store, [PageStatus("claude", "major_outage", "Elevated errors", NOW - timedelta(minutes=3)),
+                              PageStatus("openai", "operational", "", NOW - timedelta(minutes=1))])
+    cfg_file = tmp_path / "config.toml"
+    cfg_file.write_text(config)
+    monkeypatch.setenv("QUOTAWARDEN_CONFIG", str(cfg_file))
+    plugins = load_plugins()
+    svc = Service(config=from_text(config, cfg_file, plugins), plugins=plugins, clock=FixedClock(NOW),
+                  store_url=url)
+    opts = CASES[case]
+    try:
+        full = svc.status_report(list(opts.accounts) or None, include_all=opts.all)
+    finally:
+        svc.close()
+    cfg = fast.read_config(BUILTIN_KINDS)
+    assert cfg is not None
+    reader = StatusReader.open(url)
+    assert reader is not None
+    try:
+        quick = fast._report(reader, cfg, opts, NOW, BUILTIN_KINDS)
+    finally:
+        reader.close()
+    assert orjson.dumps(quick, option=orjson.OPT_INDENT_2) == orjson.dumps(full, option=orjson.OPT_INDENT_2)
+
+
+@pytest.mark.parametrize("text", [
+    "[alerts]\nchannels = []\n",  # a section the fast path leaves to validation
+    '[[accounts]]\nid = "x"\nprovider = "claude"\ncredential = "sk-literal"\n',  # the full path warns
+    '[[accounts]]\nid = "x"\nprovider = "gemini"\nrpm_limit = "10"\n',  # validation would convert it
+    '[[accounts]]\nid = "x"\nprovider = "no-such-provider"\n',
+    "[thresholds]\nused_red = 80\n",  # refused with a hint
+])
+def test_configs_left_to_the_full_path(tmp_path: Path, text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(text)
+    monkeypatch.setenv("QUOTAWARDEN_CONFIG", str(cfg))
+    assert fast.read_config(BUILTIN_KINDS) is None
+
+
+def test_environment_overrides_are_left_to_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUOTAWARDEN_THRESHOLDS__USED_RED", "0.7")
+    assert fast.read_config(BUILTIN_KINDS) is None
+
+
+@pytest.mark.parametrize("args", [["--server", "http://127.0.0.1:9"], ["--help"], ["--jsonx"], ["-a"], []])
+def test_options_it_does_not_take(args: list[str]) -> None:
+    assert fast.parse(args) is None or not fast.parse(args).json  # type: ignore[union-attr]
+
+
+def _run(args: list[str], db_url: str, full: bool, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != FULL_ENV}
+    env.update({"QUOTAWARDEN_DB_URL": db_url, "COLUMNS": "160"})
+    if config is not None:
+        env["QUOTAWARDEN_CONFIG"] = str(config)
+    if full:
+        env[FULL_ENV] = "1"
+    return subprocess.run([sys.executable, "-m", "quotawarden.interfaces.cli.main", "status", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def _masked(out: str) -> str:
+    """Digits that move between two runs a moment apart (ages, generated_at) masked."""
+    return re.sub(r"\d+(\.\d+)?", "N", out)
+
+
+@pytest.mark.parametrize("args", [["--json"], ["--json", "--check"], ["--json", "--all", "-a", "home-claude"],
+                                  ["--json", "--account", "nope"], ["--check"]])
+def test_both_routes_as_processes(seeded_live: Store, db_url: str, tmp_path: Path, args: list[str]) -> None:
+    """Both backends: on PostgreSQL the fast path hands over to the full CLI, which answers the same."""
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(CONFIG)
+    quick, full = _run(args, db_url, False, cfg), _run(args, db_url, True, cfg)
+    assert (quick.returncode, _masked(quick.stdout)) == (full.returncode, _masked(full.stdout)), quick.stderr
+    assert quick.returncode in (0, 10, 11), quick.stderr
+    if "--json" in args:
+        assert orjson.loads(quick.stdout)["generated_at"][:10] == datetime.now(UTC).isoformat()[:10]
