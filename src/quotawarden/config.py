@@ -158,6 +158,9 @@ class ProxySettings(Section):
     queue_size: Annotated[int, Field(ge=1)] = 10000
     flush_interval: PositiveDuration = 0.5
     spill_dir: str | None = None
+    journal_sync: Duration = 0
+    """Group commit of the usage journal (``"50ms"``): the power-loss window. 0: a process crash loses nothing,
+    a power loss the records not yet in the store (about one ``flush_interval``)."""
     upstream_timeout: PositiveDuration = 600
     extra_upstream_hosts: list[str] = Field(default_factory=list)
     upstreams: dict[str, str] = Field(default_factory=dict)

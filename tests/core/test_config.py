@@ -145,6 +145,7 @@ def test_cli_help_for_every_command() -> None:
     ('[[budgets]]\nname = "b"\nmonthly_usd = -10', 3, "budgets[0].monthly_usd", "greater than or equal to 0"),
     ("[proxy]\nqueue_size = -1", 2, "proxy.queue_size", "greater than or equal to 1"),
     ("[proxy]\nflush_interval = 0", 2, "proxy.flush_interval", "longer than 0"),
+    ('[proxy]\njournal_sync = "-50ms"', 2, "proxy.journal_sync", "not a duration"),
     ("[server]\nport = 99999", 2, "server.port", "less than or equal to 65535"),
     ("[proxy]\nport = -1", 2, "proxy.port", "greater than or equal to 0"),
     ('[server]\npoll_lease = "0s"', 2, "server.poll_lease", "longer than 0"),

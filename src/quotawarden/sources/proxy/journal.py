@@ -4,18 +4,24 @@ Append-only segments in the spill folder (``journal-<pid>-<ns>.jsonl``, the spil
 record is one ``write(2)`` on the event loop (a few microseconds): from then on it survives a crash of the process
 (``kill -9``), because it is in the operating system's page cache.
 
-Group commit: every ``sync_s`` (default 50 ms) a sync thread that finds unsynced records prepares the next segment;
-the event loop switches to it on its next record, and the thread then ``fdatasync``s the segment the loop left.
-Syncing a file that is no longer written matters: measured on ext4, a ``write`` appending to a file while it is
-being synced waited up to 5-19 ms (a page under writeback), stalling every request; on a file of its own, at
-most 0.4 ms. A power loss or kernel crash can therefore lose the records of the last ``sync_s`` plus one
-``fdatasync`` (measured 8-17 ms on this kind of disk).
+A power loss or kernel crash is another matter. By default (``sync_s`` 0) a segment is ``fdatasync``ed only when
+its batch did not reach the store and it is kept for replay: a segment whose batch was stored is deleted within a
+flush interval, usually before the kernel has written it at all, so the journal costs no disk writes. The
+power-loss window is then the records not yet in the store (the last flush interval, 0.5 s by default), the same
+order as the store's own: SQLite in WAL mode with ``synchronous=NORMAL`` may also lose its last commits then.
+
+Group commit (``sync_s`` > 0, ``[proxy] journal_sync``): every ``sync_s`` a sync thread that finds unsynced records
+prepares the next segment; the event loop switches to it on its next record, and the thread then ``fdatasync``s
+the segment the loop left. Syncing a file that is no longer written matters: measured on ext4, a ``write``
+appending to a file while it is being synced waited up to 5-19 ms (a page under writeback), stalling every
+request; on a file of its own, at most 0.4 ms. A power loss can then lose the records of the last ``sync_s`` plus
+one ``fdatasync`` (measured 8-17 ms on this kind of disk).
 
 When the queue flushes, the segments written since the last flush are handed over with the batch: written to the
-store, they are deleted; the store failing, they are renamed ``replay-*.jsonl`` and replayed like the spill file.
-A segment left by a process that died (no ``flock`` on it any more) is renamed for replay when the next proxy
-starts. Usage rows are idempotent on their dedup key, so a segment replayed after its batch was already stored
-adds nothing twice.
+store, they are deleted; the store failing, they are synced, renamed ``replay-*.jsonl`` and replayed like the
+spill file. A segment left by a process that died (no ``flock`` on it any more) is renamed for replay when the next
+proxy starts. Usage rows are idempotent on their dedup key, so a segment replayed after its batch was already
+stored adds nothing twice.
 """
 
 from __future__ import annotations
@@ -50,9 +56,10 @@ class Segment:
 
 
 class Journal:
-    def __init__(self, folder: Path, *, sync_s: float = 0.05) -> None:
+    def __init__(self, folder: Path, *, sync_s: float = 0.0) -> None:
         self.folder = folder
         self.sync_s = sync_s
+        """Group commit interval; 0: sync only the segments kept for replay."""
         self.failures = 0
         self._active: Segment | None = None
         self._next: Segment | None = None
@@ -71,8 +78,9 @@ class Journal:
         self.folder.mkdir(parents=True, exist_ok=True)
         adopted = self._adopt()
         self._active = self._new_segment()
-        self._thread = threading.Thread(target=self._sync_loop, name="quotawarden-proxy-journal", daemon=True)
-        self._thread.start()
+        if self.sync_s > 0:
+            self._thread = threading.Thread(target=self._sync_loop, name="quotawarden-proxy-journal", daemon=True)
+            self._thread.start()
         return adopted
 
     def close(self) -> None:
@@ -129,13 +137,13 @@ class Journal:
     # -- the writer thread ---------------------------------------------------------------------------------
 
     def seal(self, seg: Segment) -> None:
-        """Make a handed-over segment durable and close it."""
+        """Close a handed-over segment, durable first under group commit (else :meth:`keep` syncs it)."""
         with seg.lock:
             if seg.closed:
                 return
             seg.closed = True
             with contextlib.suppress(OSError):
-                if seg.synced < seg.written:
+                if self.sync_s > 0 and seg.synced < seg.written:
                     os.fdatasync(seg.fd)
                     seg.synced = seg.written
             os.close(seg.fd)
@@ -146,10 +154,19 @@ class Journal:
         seg.path.unlink(missing_ok=True)
 
     def keep(self, seg: Segment) -> Path:
-        """Its batch did not reach the store: replay it later."""
+        """Its batch did not reach the store: on disk, under a name that survives a power loss, to replay later."""
         target = self.folder / f"replay-{time.time_ns()}-{seg.path.stem}.jsonl"
+        if seg.synced < seg.written:
+            with contextlib.suppress(OSError):
+                fd = os.open(seg.path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    os.fdatasync(fd)
+                    seg.synced = seg.written
+                finally:
+                    os.close(fd)
         with contextlib.suppress(FileNotFoundError):
             seg.path.rename(target)
+            self._sync_dir()
         return target
 
     # -- internals -----------------------------------------------------------------------------------------

@@ -132,9 +132,9 @@ class ProxyConfig:
     queue_size: int = 10_000
     flush_interval_s: float = 0.5
     spill_dir: Path | None = None
-    journal_sync_s: float = 0.05
+    journal_sync_s: float = 0.0
     """Group commit of the usage journal: ``fdatasync`` at most this long after a record was written (the
-    power-loss window; a crash of the process alone loses nothing)."""
+    power-loss window; a crash of the process alone loses nothing). 0: only segments kept for replay are synced."""
     upstream_timeout_s: float = 600.0
     connect_timeout_s: float = 10.0
     limited_default_s: float = 60.0

@@ -45,7 +45,7 @@ class QueueStats:
 
 class WriteQueue:
     def __init__(self, sink: Sink, spill_dir: Path, *, max_items: int = 10_000, interval_s: float = 0.5,
-                 sync_s: float = 0.05) -> None:
+                 sync_s: float = 0.0) -> None:
         self.sink = sink
         self.spill_dir = spill_dir
         self.max_items = max_items

@@ -47,7 +47,8 @@ def proxy_config(settings: Any, accounts: Sequence[Account], secrets: Mapping[st
         host=host, port=port or px.port, accounts=upstreams, pools=pools, client_tokens=client_tokens,
         budgets=budgets, provider_bases=dict(px.upstreams), extra_hosts=tuple(px.extra_upstream_hosts),
         known_fingerprints={fingerprint(v): k for k, v in secrets.items()}, queue_size=px.queue_size,
-        flush_interval_s=px.flush_interval, spill_dir=Path(px.spill_dir).expanduser() if px.spill_dir else spill_dir,
+        flush_interval_s=px.flush_interval, journal_sync_s=px.journal_sync,
+        spill_dir=Path(px.spill_dir).expanduser() if px.spill_dir else spill_dir,
         upstream_timeout_s=px.upstream_timeout, rotation=str(settings.autonomy.rotate_keys),
         pause_overage=str(settings.autonomy.pause_overage),
     )
