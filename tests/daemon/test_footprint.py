@@ -1,9 +1,13 @@
 """A quiet daemon does not load what only some requests use: the MCP SDK is imported by the first ``/mcp`` request,
-and that request is then answered by the official MCP client as before."""
+and that request is then answered by the official MCP client as before; ``serve`` polls and idles without the
+typer CLI (nor rich), Jinja and the dashboard's views, ``prometheus_client`` or Alembic; the first page and the
+first scrape then load what they use."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +18,9 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
+from quotawarden.emulator import create_app, demo_scenario, serve, write_demo_config
 from quotawarden.interfaces.daemon.serve import build, local_token_file
+from quotawarden.store import open_store
 from tests.daemon.conftest import Uvicorn, make_service
 
 BUILD = """
@@ -57,3 +63,61 @@ def test_mcp_answers_through_the_lazy_mount(tmp_path: Path, db_url: str) -> None
     assert {"status", "list_alerts"} <= first
     assert again == first
     svc.close()
+
+
+LAZY = ("typer", "rich", "pygments", "watchfiles", "jinja2", "prometheus_client", "alembic", "mcp", "websockets",
+        "opentelemetry.sdk", "quotawarden.interfaces.cli.app", "quotawarden.interfaces.views",
+        "quotawarden.interfaces.api.metrics_collector")
+"""What an idle ``serve`` (no ``[otel]`` export, nobody browsing or scraping) must not have imported."""
+
+SERVE = f"""
+import sqlite3, sys, threading, time
+from quotawarden.interfaces.cli.main import main
+
+def report():  # once every account has been polled: which of LAZY are loaded
+    t0, db, n = time.time(), sys.argv[2], int(sys.argv[3])
+    while True:
+        try:
+            with sqlite3.connect(db) as c:
+                if c.execute("SELECT count(*) FROM account_state WHERE observed_ts >= ?", (t0,)).fetchone()[0] >= n:
+                    break
+        except sqlite3.Error:
+            pass
+        time.sleep(0.1)
+    time.sleep(1.0)  # the poll's alert checks and the first status board
+    print(",".join(m for m in {LAZY!r} if sys.modules.get(m) is not None) or "-", flush=True)
+
+threading.Thread(target=report, daemon=True).start()
+main(["serve", "--port", sys.argv[1], "--log-level", "warning"])
+"""
+
+
+def test_an_idle_serve_loads_neither_the_cli_nor_what_pages_and_scrapes_use(tmp_path: Path) -> None:
+    scenario = demo_scenario()
+    db = tmp_path / "qw.db"
+    with serve(create_app(scenario)) as url:
+        cfg = write_demo_config(scenario, url, tmp_path, db_url=f"sqlite:///{db}")
+        env = {**os.environ, "QUOTAWARDEN_CONFIG": str(cfg), "HOME": str(tmp_path),
+               "XDG_DATA_HOME": str(tmp_path / "data")}
+        env.pop("QUOTAWARDEN_DB_URL", None)
+        env.pop("QUOTAWARDEN_ADMIN_TOKEN", None)
+        open_store(f"sqlite:///{db}").close()  # the store exists and is migrated, as on a restart
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(db), str(len(scenario.accounts))],
+                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            loaded = proc.stdout.readline().strip()  # the script prints once the poll is done
+            assert loaded == "-", (loaded, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+            base = f"http://127.0.0.1:{port}"
+            scrape = httpx.get(f"{base}/metrics", timeout=30)  # loopback: open
+            assert scrape.status_code == 200 and "quotawarden_window_used_ratio{" in scrape.text
+            page = httpx.get(f"{base}/", headers={"Accept": "text/html"}, timeout=30)  # loopback, no admin token
+            assert page.status_code == 200 and scenario.accounts[0].id in page.text
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err, err[-2000:]  # stopped as uvicorn stops on SIGTERM (it re-raises the signal)
+    assert "dashboard http://127.0.0.1:" in err  # what serve says on start, as before

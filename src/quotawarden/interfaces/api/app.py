@@ -63,7 +63,6 @@ def create_app(service: Service, *, admin_token: str | None = None, replica: str
                   description="Quotas, rate limits, balances and cost across LLM accounts; quota-sentinel "
                               "compatible instance API under /v1.", lifespan=_lifespan)
     app.state.qw = st
-    app.state.metrics_registry = metrics.build_registry(st)
     errors.install(app)
     for module in (routes_instances, routes_status, routes_providers, routes_ops, routes_accounts,
                    routes_reports, routes_otlp, routes_hub, metrics):

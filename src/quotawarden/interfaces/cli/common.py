@@ -36,8 +36,9 @@ class State:
 
             self._service = (self.service_factory() if self.service_factory
                              else build_service(self.config_path, store_url=self.db_url))
-            for w in self._service.config.warnings:
-                err_console().print(Text.assemble(("warning:", "yellow"), f" {w}"), highlight=False)
+            from quotawarden.interfaces.cli._stderr import config_warnings
+
+            config_warnings(self._service.config.warnings)
         return self._service
 
 

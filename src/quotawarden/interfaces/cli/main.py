@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from importlib import import_module
 
 # command -> "module:function" taking argv; each must answer --help itself or defer to the full CLI
@@ -11,6 +12,7 @@ FAST_PATHS: dict[str, str] = {
     "statusline": "quotawarden.interfaces.fast.statusline:main",
     "usage": "quotawarden.interfaces.cli.usage:fast",
     "status": "quotawarden.interfaces.cli.status_fast:fast",
+    "serve": "quotawarden.interfaces.cli.serve:fast",
 }
 
 
@@ -69,14 +71,22 @@ def _command(args: list[str]) -> str | None:
 
 
 def full(args: list[str]) -> None:
-    """The typer CLI, with its last line of defence: one-line errors, exit 130 on Ctrl-C."""
-    from quotawarden.errors import QuotawardenError
+    """The typer CLI, with its last line of defence."""
     from quotawarden.interfaces.cli.app import build_app
-    from quotawarden.interfaces.cli.common import fail
+
+    defended(lambda: build_app(_command(args))(args=args, prog_name="quotawarden"))
+
+
+def defended(call: Callable[[], object]) -> None:
+    """The CLI's last line of defence around ``call``: one-line errors, exit 130 on Ctrl-C (the CLI's own
+    modules are imported only to say an error)."""
+    from quotawarden.errors import QuotawardenError
 
     try:
-        build_app(_command(args))(args=args, prog_name="quotawarden")
+        call()
     except QuotawardenError as exc:
+        from quotawarden.interfaces.cli.common import fail
+
         fail(exc)
     except KeyboardInterrupt:
         raise interrupted() from None
@@ -85,6 +95,8 @@ def full(args: list[str]) -> None:
 
         if os.environ.get("QUOTAWARDEN_DEBUG"):
             raise
+        from quotawarden.interfaces.cli.common import fail
+
         fail(f"unexpected {type(exc).__name__}: {exc} (set QUOTAWARDEN_DEBUG=1 for the traceback)", 1)
 
 

@@ -1,36 +1,88 @@
-"""``quotawarden serve`` and ``quotawarden jobs``."""
+"""``quotawarden serve`` and ``quotawarden jobs``.
 
-from __future__ import annotations
+``serve`` runs through ``main.FAST_PATHS`` (:func:`fast`: argparse, no typer, rich or click of its own), so the
+long-running daemon keeps none of the CLI in memory; ``--help``, root options it does not know and anything it
+cannot parse go to the typer command registered below, which ends in the same :func:`start`.
+"""
 
 import errno
-import time
-from datetime import UTC, datetime
-from typing import Any
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-import typer
-from rich.markup import escape
-from rich.table import Table
+if TYPE_CHECKING:
+    import typer
 
-from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, fail, print_json, service
+    from quotawarden.app.service import Service
+
+HELP = "Run the daemon: HTTP API under /v1, Prometheus /metrics, scheduled polls, log ingestion, audit, pruning."
+HOST_HELP = "Address to listen on (default server.host, 127.0.0.1)."
+PORT_HELP = "Port (default server.port, 7878)."
+TICK_HELP = "Seconds between checks for due polls."
+PROXY_HELP = "Also serve the piggyback proxy under /proxy."
+LOG_HELP = "uvicorn log level."
+MIN_TICK_S = 0.1
+NEVER_USED = ("httpx._main", "watchfiles")
+"""Optional parts of the daemon's libraries it never uses, each with a fallback for when it cannot be imported:
+httpx's command line (rich, pygments), uvicorn's reloader on file changes (``--reload``, not an option of ``serve``:
+uvicorn falls back to polling file times). Refused in the ``serve`` process, about 6 MB stay unloaded."""
 
 
-def serve(
-    ctx: typer.Context,
-    host: str = typer.Option(None, "--host", help="Address to listen on (default server.host, 127.0.0.1)."),
-    port: int = typer.Option(None, "--port", help="Port (default server.port, 7878)."),
-    tick: float = typer.Option(1.0, "--tick", help="Seconds between checks for due polls.", min=0.1),
-    with_proxy: bool = typer.Option(False, "--with-proxy", help="Also serve the piggyback proxy under /proxy."),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
-) -> None:
-    """Run the daemon: HTTP API under /v1, Prometheus /metrics, scheduled polls, log ingestion, audit, pruning."""
+def start(service: Callable[[], "Service"], host: str | None, port: int | None, tick: float, with_proxy: bool,
+          log_level: str) -> None:
+    """Both routes' ``serve``: the service (its config warnings said), the port checked, where to go said, run."""
     from quotawarden.interfaces.daemon.serve import serve as run
 
-    svc = service(ctx)
+    svc = service()
     server = svc.config.settings.server
-    host, port = host or server.host, port or server.port
-    _check_port(host, port)  # before the first poll: a busy port is said at once, in one line
-    _announce(host, port, bool(server.admin_token))
-    run(svc, host, port, tick_s=tick, with_proxy=with_proxy, log_level=log_level)
+    bind, at = host or server.host, port or server.port
+    _check_port(bind, at)  # before the first poll: a busy port is said at once, in one line
+    _announce(bind, at, bool(server.admin_token))
+    run(svc, bind, at, tick_s=tick, with_proxy=with_proxy, log_level=log_level)
+
+
+def fast(argv: list[str]) -> int:
+    """``main.FAST_PATHS`` entry: the options typer would take, parsed without it; anything else goes to typer."""
+    o = _parse(argv)
+    if o is None:
+        from quotawarden.interfaces.cli.main import full
+
+        full(["serve", *argv])
+        return 0
+    for name in NEVER_USED:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # importing it raises ImportError
+
+    def service() -> "Service":
+        from quotawarden.app.service import build_service
+        from quotawarden.interfaces.cli._stderr import config_warnings
+
+        svc = build_service()  # the config and the store the environment names, as the typer root reads them
+        config_warnings(svc.config.warnings)
+        return svc
+
+    from quotawarden.interfaces.cli.main import defended
+
+    defended(lambda: start(service, **o))
+    return 0
+
+
+def _parse(argv: list[str]) -> dict[str, Any] | None:
+    """``serve``'s own options as typer takes them; None for anything else (typer then explains)."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="quotawarden serve", add_help=False, allow_abbrev=False, exit_on_error=False)
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.add_argument("--tick", type=float, default=1.0)
+    p.add_argument("--with-proxy", action="store_true")
+    p.add_argument("--log-level", default="info")
+    try:
+        ns, rest = p.parse_known_args(argv)
+    except (argparse.ArgumentError, SystemExit):
+        return None
+    if rest or ns.tick < MIN_TICK_S:
+        return None
+    return vars(ns)
 
 
 def _announce(host: str, port: int, configured: bool) -> None:
@@ -41,8 +93,9 @@ def _announce(host: str, port: int, configured: bool) -> None:
         return  # serve refuses to start and says why
     where = f"[{host}]" if ":" in host else host
     token = "server.admin_token" if configured else f"the token in {local_token_file()}"
-    err_console().print(f"dashboard http://{where}:{port}/; the API (/v1, /mcp) takes Authorization: Bearer with "
-                        f"{token}", markup=False, highlight=False, soft_wrap=True)  # a path to copy: one line
+    sys.stderr.write(f"dashboard http://{where}:{port}/; the API (/v1, /mcp) takes Authorization: Bearer with "
+                     f"{token}\n")  # a path to copy: one line, as written
+    sys.stderr.flush()
 
 
 EXIT_PORT_BUSY = 1
@@ -58,15 +111,23 @@ def _check_port(host: str, port: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
             sock.bind(addr)
     except OSError as exc:
+        from quotawarden.interfaces.cli.common import fail
+
         busy = "is already in use (another `quotawarden serve`?)" if exc.errno == errno.EADDRINUSE else \
             f"cannot be listened on ({exc.strerror or exc})"
         fail(f"{host}:{port} {busy}; choose another with --port or server.port in the config", EXIT_PORT_BUSY)
 
 
-def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
+def jobs(ctx: "typer.Context", json_out: bool) -> None:
     """Each scheduled job's last run: when, how long, outcome, on which replica, and what it did."""
+    import time
+
+    from rich.markup import escape
+    from rich.table import Table
+
     from quotawarden.analysis.durations import human_duration
     from quotawarden.app.daemon.runner import detail_text, detail_value
+    from quotawarden.interfaces.cli.common import console, print_json, service
 
     runs = service(ctx).last_job_runs()
     rows: list[dict[str, Any]] = [{"job": r.job, "host": r.host, "started_at": _iso(r.started_ts),
@@ -78,6 +139,8 @@ def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
     if not rows:
         console().print("No job has run yet: start the daemon with `quotawarden serve`.")
         return
+    from datetime import datetime
+
     table = Table(title="scheduled jobs", title_justify="left")
     for col in ("job", "last run", "took", "outcome", "replica"):
         table.add_column(col, no_wrap=True)
@@ -91,9 +154,27 @@ def jobs(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
 
 
 def _iso(ts: float) -> str:
+    from datetime import UTC, datetime
+
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("jobs")(jobs)
+def register(app: "typer.Typer") -> None:
+    import typer
+
+    from quotawarden.interfaces.cli.common import JsonOpt, service
+
+    @app.command("serve", help=HELP)
+    def serve(
+        ctx: typer.Context,
+        host: str = typer.Option(None, "--host", help=HOST_HELP),
+        port: int = typer.Option(None, "--port", help=PORT_HELP),
+        tick: float = typer.Option(1.0, "--tick", help=TICK_HELP, min=MIN_TICK_S),
+        with_proxy: bool = typer.Option(False, "--with-proxy", help=PROXY_HELP),
+        log_level: str = typer.Option("info", "--log-level", help=LOG_HELP),
+    ) -> None:
+        start(lambda: service(ctx), host, port, tick, with_proxy, log_level)
+
+    @app.command("jobs", help=jobs.__doc__)
+    def jobs_cmd(ctx: typer.Context, json_out: bool = JsonOpt) -> None:
+        jobs(ctx, json_out)

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from quotawarden.interfaces.web.pages import environment, render
+from quotawarden.interfaces.web.pages import lazy_environment, render
 
 if TYPE_CHECKING:
     from quotawarden.app.service import Service
@@ -47,13 +47,13 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def install(app: FastAPI, svc: Service, endpoints: Collection[Any]) -> None:
-    env = environment()
+    env = lazy_environment()
     before_http: Handler = app.exception_handlers[StarletteHTTPException]
     before_invalid: Handler = app.exception_handlers[RequestValidationError]
 
     def page(request: Request, status: int, message: str, headers: dict[str, str] | None = None) -> HTMLResponse:
         title = TITLES.get(status, "Error")
-        html = render(env, svc, request, "error.html", "error", title, status=status, message=message)
+        html = render(env(), svc, request, "error.html", "error", title, status=status, message=message)
         return HTMLResponse(html, status_code=status, headers={**(headers or {}), "Cache-Control": "no-store"})
 
     async def call(handler: Handler, request: Request, exc: Exception) -> Response:

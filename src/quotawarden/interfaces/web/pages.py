@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
-from quotawarden.interfaces.views import account as account_v
-from quotawarden.interfaces.views import alerts as alerts_v
-from quotawarden.interfaces.views import money as money_v
-from quotawarden.interfaces.views import overview as overview_v
-from quotawarden.interfaces.views._common import human, parse_iso
-from quotawarden.interfaces.web import auth, svg
+from quotawarden.interfaces.web import auth
 
 if TYPE_CHECKING:
+    from jinja2 import Environment
+
     from quotawarden.app.service import Service
 
 NAV = [("overview", "Overview"), ("team", "Team"), ("costs", "Costs"), ("fairness", "Fairness"),
@@ -41,16 +37,35 @@ def _big(v: Any) -> str:
 
 
 def _clock(v: Any) -> str:
+    from quotawarden.interfaces.views._common import parse_iso
+
     at = parse_iso(v) if isinstance(v, str) else v
     return "-" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def environment() -> Environment:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from quotawarden.interfaces.web import svg
+
     env = Environment(loader=PackageLoader("quotawarden.interfaces.web", "templates"),
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.filters.update(usd=_usd, big=_big, clock=_clock)
     env.globals.update(sparkline=svg.sparkline, capacity_chart=svg.capacity_chart)
     return env
+
+
+def lazy_environment() -> Callable[[], Environment]:
+    """:func:`environment`, built by the first call of what this returns (the first page: Jinja, the views and
+    the templates are loaded then, not by a daemon nobody browses), the same one after."""
+    made: list[Environment] = []
+
+    def get() -> Environment:
+        if not made:
+            made.append(environment())
+        return made[0]
+
+    return get
 
 
 def render(env: Environment, svc: Service, request: Request, template: str, name: str, title: str,
@@ -66,7 +81,7 @@ def render(env: Environment, svc: Service, request: Request, template: str, name
 
 
 def make_router(svc: Service) -> APIRouter:
-    env = environment()
+    env = lazy_environment()
 
     def gate(request: Request) -> None:
         auth.check(request, svc)
@@ -74,7 +89,7 @@ def make_router(svc: Service) -> APIRouter:
     router = APIRouter(include_in_schema=False, dependencies=[Depends(gate)])
 
     def page(request: Request, template: str, name: str, title: str, **ctx: Any) -> HTMLResponse:
-        html = render(env, svc, request, template, name, title, **ctx)
+        html = render(env(), svc, request, template, name, title, **ctx)
         response = HTMLResponse(html, headers={"Cache-Control": "no-store"})
         if token := request.query_params.get("token"):  # already checked: keep it for the assets and refreshes
             root = request.scope.get("root_path", "")
@@ -83,10 +98,15 @@ def make_router(svc: Service) -> APIRouter:
 
     @router.get(PATHS["overview"], response_class=HTMLResponse)
     def overview(request: Request) -> HTMLResponse:
+        from quotawarden.interfaces.views import overview as overview_v
+
         return page(request, "overview.html", "overview", "Overview", data=overview_v.overview(svc))
 
     @router.get(PATHS["account"].replace("}", ":path}"), response_class=HTMLResponse)  # a seat's: alice/max
     def account(request: Request, account_id: str, range: str = Query("7d")) -> HTMLResponse:
+        from quotawarden.interfaces.views import account as account_v
+        from quotawarden.interfaces.views import alerts as alerts_v
+
         try:
             data = account_v.detail(svc, account_id, range)
         except alerts_v.NotFound as exc:
@@ -105,6 +125,8 @@ def make_router(svc: Service) -> APIRouter:
 
     @router.get(PATHS["costs"], response_class=HTMLResponse)
     def costs(request: Request, period: str = Query("day"), days: int = Query(30, ge=1, le=366)) -> HTMLResponse:
+        from quotawarden.interfaces.views import money as money_v
+
         try:
             data = money_v.breakdown(svc, days, period)
         except ValueError as exc:
@@ -119,6 +141,9 @@ def make_router(svc: Service) -> APIRouter:
 
     @router.get(PATHS["fairness"], response_class=HTMLResponse)
     def fairness(request: Request, days: int = Query(7, ge=1, le=90)) -> HTMLResponse:
+        from quotawarden.interfaces.views import alerts as alerts_v
+        from quotawarden.interfaces.views import money as money_v
+
         data = money_v.fairness(svc, days)
         names = [c["consumer"] for c in data["consumers"]]
         chart = {"type": "stack", "yFormat": "pct", "yMax": 1, "label": "Share of each day's cost per consumer",
@@ -130,11 +155,15 @@ def make_router(svc: Service) -> APIRouter:
 
     @router.get(PATHS["alerts"], response_class=HTMLResponse)
     def alerts(request: Request, state: str = Query("open", pattern="^(open|acked|resolved|all)$")) -> HTMLResponse:
+        from quotawarden.interfaces.views import alerts as alerts_v
+
         rows = alerts_v.list_alerts(svc, None if state == "all" else state)
         return page(request, "alerts.html", "alerts", "Alerts", alerts=rows, state=state)
 
     @router.post(PATHS["ack"])
     async def ack(request: Request, alert_id: int) -> Response:
+        from quotawarden.interfaces.views import alerts as alerts_v
+
         form_token = None
         if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
                                                                 "multipart/form-data")):
@@ -152,12 +181,16 @@ def make_router(svc: Service) -> APIRouter:
 
     @router.get(PATHS["audit"], response_class=HTMLResponse)
     def audit(request: Request) -> HTMLResponse:
+        from quotawarden.interfaces.views import alerts as alerts_v
+
         report = alerts_v.latest_audit(svc)
         return page(request, "audit.html", "audit", "Audit", report=report,
                     markdown=alerts_v.audit_markdown(report))
 
     @router.get(PATHS["audit_download"])
     def audit_download(fmt: str) -> Response:
+        from quotawarden.interfaces.views import alerts as alerts_v
+
         report = alerts_v.latest_audit(svc)
         day = str(report.get("generated_at", ""))[:10] or datetime.now(UTC).date().isoformat()
         name = f"account-audit-{day}.{fmt}"
@@ -179,6 +212,8 @@ def make_router(svc: Service) -> APIRouter:
 
 
 def _until(value: Any, now: datetime) -> str:
+    from quotawarden.interfaces.views._common import human, parse_iso
+
     at = parse_iso(value) if isinstance(value, str) else value
     if at is None:
         return "-"
