@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,49 @@ def test_the_use_avoid_line_fits_a_known_width_and_stays_whole_otherwise(monkeyp
     text = summary.render(lines, [], avoid)
     assert max(len(line) for line in text.splitlines()) <= 60 and text.count("\n") > len(lines) + 1
     assert all(f"account-{i:02d}" in text for i in range(12))  # ids are never split
+
+
+def test_no_options_are_the_parsers_defaults() -> None:
+    """``summary`` alone (a prompt hook's call) skips argparse: it must mean what the parser says for no options."""
+    from quotawarden.interfaces.cli import summary as cli_summary
+
+    assert vars(cli_summary.parser().parse_args([])) == cli_summary.DEFAULTS
+
+
+@pytest.mark.parametrize("columns", [None, "60", "0", "-3", "wide", ""])
+def test_width_is_shutils_rule(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    """The wrap width is ``shutil.get_terminal_size(fallback=(0, 0)).columns``, read without importing shutil."""
+    import shutil
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert summary._width() == shutil.get_terminal_size(fallback=(0, 0)).columns
+
+
+def test_the_rules_it_imports_hold_no_string_annotations() -> None:
+    """Every call of the fast path imports these modules: a named tuple's field annotation written as a string (as
+    ``from __future__ import annotations`` writes them all) costs a ``compile()`` on import."""
+    from typing import ForwardRef
+
+    from quotawarden.analysis import burn, current, health, planner
+
+    for module in (burn, current, health, planner, summary):
+        for name, value in vars(module).items():
+            if isinstance(value, type) and issubclass(value, tuple) and value.__module__ == module.__name__:
+                strings = [k for k, v in getattr(value, "__annotations__", {}).items()
+                           if isinstance(v, str | ForwardRef)]
+                assert not strings, f"{module.__name__}.{name}: {strings}"
+
+
+def test_a_bare_call_imports_neither_argparse_nor_shutil(tmp_path: Path) -> None:
+    code = ("import sys\nfrom quotawarden.interfaces.cli.main import main\ntry:\n    main(['summary'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('IMPORTED', *sorted(m for m in ('argparse', 'shutil') if m in sys.modules), file=sys.stderr)\n")
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env.update(QUOTAWARDEN_DB_URL=f"sqlite:///{tmp_path / 'none.db'}", QUOTAWARDEN_CONFIG=str(tmp_path / "c.toml"))
+    (tmp_path / "c.toml").write_text("")
+    p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert p.stdout.strip() == "quota: no accounts configured"
+    assert p.stderr.split("IMPORTED", 1)[1].split() == []

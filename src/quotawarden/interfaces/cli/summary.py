@@ -4,11 +4,13 @@ The typer command registered below gives it ``--help`` and lets it run after roo
 (``quotawarden --config x summary``); both routes end in :func:`run`.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from quotawarden.interfaces.fast.summary import run
 
 if TYPE_CHECKING:
+    import argparse
+
     import typer
 
 HELP = ("A compact block for an agent's start-up prompt: one line per account (status, worst window %, time to "
@@ -18,7 +20,12 @@ FORMAT_HELP = ("A template applied to each account, e.g. '{icon} {id} {worst_pct
 JOIN_HELP = "Separator between accounts (use ' | ' for a one-line status bar)."
 
 
-def fast(argv: list[str]) -> int:
+DEFAULTS: dict[str, Any] = {"fmt": None, "join": None, "json_out": False, "header": True, "config": None, "db": None}
+"""What :func:`parser` gives for no options (a test keeps them equal): the everyday call, a prompt hook's, skips
+importing ``argparse``."""
+
+
+def parser() -> "argparse.ArgumentParser":
     import argparse
 
     p = argparse.ArgumentParser(prog="quotawarden summary", description=HELP)
@@ -28,7 +35,11 @@ def fast(argv: list[str]) -> int:
     p.add_argument("--no-header", dest="header", action="store_false")
     p.add_argument("--config", "-c")
     p.add_argument("--db")
-    return run(**vars(p.parse_args(argv)))
+    return p
+
+
+def fast(argv: list[str]) -> int:
+    return run(**(vars(parser().parse_args(argv)) if argv else DEFAULTS))
 
 
 def register(app: "typer.Typer") -> None:

@@ -97,14 +97,15 @@ def render(model: str, windows: dict[str, tuple[float, float | None]], today: fl
 
 
 def main(argv: list[str]) -> int:
-    import json
-
     now = time.time()
     data: Any = {}
     if not sys.stdin.isatty():
         try:
             raw = sys.stdin.buffer.read()
-            data = json.loads(raw) if raw.strip() else {}
+            if raw.strip():
+                import json  # only for what Claude Code pipes in: a status line over the store alone needs none
+
+                data = json.loads(raw)
         except (ValueError, OSError):
             data = {}
     model = ((data.get("model") or {}).get("display_name") or "") if isinstance(data, dict) else ""

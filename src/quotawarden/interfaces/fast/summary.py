@@ -6,8 +6,9 @@ same inputs: thresholds and hard caps from the config file, burn rates from the 
 rate, the fresh status page readings.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: a named tuple's field annotations written as strings cost a
+# ``compile()`` each on import (~20 us a field), which the ``summary`` fast path pays on every call.
+import os
 import string
 import sys
 from datetime import UTC, datetime
@@ -71,10 +72,20 @@ def window_health(w: QuickWindow, acc: QuickAccount, state: QuickState, policy: 
                          errors=state.errors.get(acc.id))
 
 
-def account_line(acc: QuickAccount, state: QuickState, now: float, policy: health.Policy | None = None) -> Line:
-    policy = policy or health.Policy.from_mapping(state.thresholds)
+Rated = list[tuple[health.Verdict, QuickWindow]]
+"""An account's windows, each with its verdict (:func:`rated_windows`)."""
+
+
+def rated_windows(acc: QuickAccount, state: QuickState, now: float, policy: health.Policy) -> Rated:
+    """Every window of the account with ``health.decide``'s verdict, decided once for its line and the planner."""
     at = datetime.fromtimestamp(now, UTC)
-    rated = [(window_health(w, acc, state, policy, at), w) for w in acc.windows]
+    return [(window_health(w, acc, state, policy, at), w) for w in acc.windows]
+
+
+def account_line(acc: QuickAccount, state: QuickState, now: float, policy: health.Policy | None = None,
+                 rated: Rated | None = None) -> Line:
+    policy = policy or health.Policy.from_mapping(state.thresholds)
+    rated = rated_windows(acc, state, now, policy) if rated is None else rated
     worst = max(rated, key=lambda vw: (health.RANK[vw[0].level], 0 if vw[0].stale else vw[1].ratio or 0),
                 default=None)
     status = health.account_level((health.for_account(w.window, v.level) for v, w in rated), acc.outcome)
@@ -100,16 +111,15 @@ def current_accounts(state: QuickState, now: float) -> list[QuickAccount]:
     return [a for a in state.accounts if a.id in configured or a.id in keep]
 
 
-def account_option(acc: QuickAccount, state: QuickState, now: float, policy: health.Policy) -> planner.Option:
+def account_option(acc: QuickAccount, state: QuickState, now: float, policy: health.Policy,
+                   rated: Rated | None = None) -> planner.Option:
     """One account as the planner weighs it (``analysis.planner``): every quota window with its hard cap, reset
     and projected cap from ``health.decide``; the provider's kind from :data:`planner.BUILTIN_KINDS` (the plug-ins
     are not loaded here; a provider not built in counts as paid unless ``[planner.capacity]`` says otherwise)."""
-    at = datetime.fromtimestamp(now, UTC)
     kind, plan = planner.BUILTIN_KINDS.get(acc.provider, "api"), state.plans.get(acc.id)
     capacity = planner.capacity_of(kind, plan)
     rooms, levels, stale = [], [], bool(acc.windows)
-    for w in acc.windows:
-        v = window_health(w, acc, state, policy, at)
+    for v, w in rated_windows(acc, state, now, policy) if rated is None else rated:
         levels.append(health.for_account(w.window, v.level))
         stale = stale and v.stale
         if capacity == planner.INCLUDED and w.unit == "usd":
@@ -136,11 +146,13 @@ def recommend(lines: list[Line], plan: planner.Plan | None = None) -> tuple[list
     return use, [ln.id for ln in lines if ln.status == "RED"]
 
 
-def next_plan(state: QuickState, now: float, policy: health.Policy,
-              accounts: list[QuickAccount] | None = None) -> planner.Plan:
-    """The planner's answer for the default task class over the current accounts."""
+def next_plan(state: QuickState, now: float, policy: health.Policy, accounts: list[QuickAccount] | None = None,
+              rated: list[Rated] | None = None) -> planner.Plan:
+    """The planner's answer for the default task class over the current accounts (``rated``: their windows'
+    verdicts, in the same order, when already decided)."""
     accs = current_accounts(state, now) if accounts is None else accounts
-    return planner.plan([account_option(a, state, now, policy) for a in accs],
+    found = [rated_windows(a, state, now, policy) for a in accs] if rated is None else rated
+    return planner.plan([account_option(a, state, now, policy, r) for a, r in zip(accs, found, strict=True)],
                         planner.settings_from_mapping(state.planner), now=now)
 
 
@@ -149,8 +161,9 @@ def build(state: QuickState, now: float | None = None) -> tuple[list[Line], list
     now = state.now if now is None else now
     policy = health.Policy.from_mapping(state.thresholds)
     accounts = current_accounts(state, now)
-    lines = [account_line(a, state, now, policy) for a in accounts]
-    use, avoid = recommend(lines, next_plan(state, now, policy, accounts))
+    rated = [rated_windows(a, state, now, policy) for a in accounts]
+    lines = [account_line(a, state, now, policy, r) for a, r in zip(accounts, rated, strict=True)]
+    use, avoid = recommend(lines, next_plan(state, now, policy, accounts, rated))
     return lines, use, avoid
 
 
@@ -183,15 +196,28 @@ def _default_line(ln: Line) -> str:
 def _fit(line: str) -> str:
     """An account's line or the use/avoid line, wrapped between words when a terminal width is known (``COLUMNS``
     or a tty); whole otherwise, so a prompt hook reads it as one line. An id is never split."""
-    import shutil
-
-    width = shutil.get_terminal_size(fallback=(0, 0)).columns
+    width = _width()
     if not width or len(line) <= width:
         return line
     import textwrap
 
     return "\n".join(textwrap.wrap(line, width, subsequent_indent="  ", break_long_words=False,
                                     break_on_hyphens=False))
+
+
+def _width() -> int:
+    """``shutil.get_terminal_size(fallback=(0, 0)).columns``, the same rule (``COLUMNS``, else the terminal on
+    stdout, else 0) without importing ``shutil``, which loads the compression modules on import."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns
 
 
 def _check_template(template: str) -> None:
