@@ -121,3 +121,11 @@ def test_an_idle_serve_loads_neither_the_cli_nor_what_pages_and_scrapes_use(tmp_
             _, err = proc.communicate(timeout=30)
     assert "Traceback" not in err, err[-2000:]  # stopped as uvicorn stops on SIGTERM (it re-raises the signal)
     assert "dashboard http://127.0.0.1:" in err  # what serve says on start, as before
+
+
+def test_the_c_heap_is_trimmed_where_glibc_has_malloc_trim() -> None:
+    import platform
+
+    from quotawarden.app.daemon import heap
+
+    assert heap.trim() is (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")

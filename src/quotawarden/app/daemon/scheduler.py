@@ -29,6 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from quotawarden.app import instances
+from quotawarden.app.daemon import heap
 from quotawarden.app.daemon.runner import JobSpec, Skipped, call, run
 from quotawarden.app.service import Service
 from quotawarden.store import accounts as accounts_q
@@ -106,6 +107,7 @@ class Daemon:
                 await asyncio.to_thread(poll_slots.complete, self.svc.store, claims, self.holder, time.time())
             await self.anomalies()
             await self.alerts()
+            await asyncio.to_thread(heap.trim)  # what the cycle freed goes back to the system
 
     async def _skip_done(self, claims: list[poll_slots.Claim]) -> list[poll_slots.Claim]:
         """A claim that lapsed after its poll had stored an outcome (a replica killed, a slow poll) is completed
@@ -264,11 +266,13 @@ class Daemon:
         return jobs_q.replica_ttl(float(self.settings.server.poll_lease))
 
     async def heartbeat(self) -> None:
-        """Renew this replica's liveness lease, and end as ``lost`` the open runs of replicas whose lease lapsed."""
+        """Renew this replica's liveness lease, end as ``lost`` the open runs of replicas whose lease lapsed, give
+        the C heap's free pages back."""
         try:
             now = time.time()
             await asyncio.to_thread(jobs_q.replica_alive, self.svc.store, self.holder, self.replica_ttl(), now=now)
             await asyncio.to_thread(jobs_q.mark_lost, self.svc.store, now, self.replica_ttl())
+            await asyncio.to_thread(heap.trim)  # and what the requests and jobs since freed
         except Exception as exc:  # a database that is down now: the next heartbeat tries again
             log.warning("replica heartbeat failed: %s", type(exc).__name__)
 
