@@ -168,3 +168,130 @@ def test_both_routes_as_processes(seeded_live: Store, db_url: str, tmp_path: Pat
     assert quick.returncode in (0, 10, 11), quick.stderr
     if "--json" in args:
         assert orjson.loads(quick.stdout)["generated_at"][:10] == datetime.now(UTC).isoformat()[:10]
+
+
+# -- the table: the fast path prints the same bytes as the full CLI ------------------------------------------------
+
+TEXT_CONFIG = "".join(f'[[accounts]]\nid = "{a}"\nprovider = "{p}"\n\n' for a, p in [
+    ("work-claude", "claude"), ("home-claude", "claude"), ("openai-api", "openai"), ("openrouter", "openrouter"),
+    ("deepseek", "deepseek")]) + """
+[thresholds]
+hard_caps = {"claude/5h" = 0.7}
+
+[status_pages]
+claude = "https://status.claude.com/api/v2/summary.json"
+"""
+"""The seeded accounts (a counted window such as a Gemini key's would count seconds to its reset: never the same
+in two runs)."""
+LONG_REASON = ("openai: rate limited (429) on tokens per minute; the organisation limit is shared by every project "
+               "key, retry in 7s")
+
+
+@pytest.fixture
+def text_world(store: Store, db_url: str, tmp_path: Path) -> tuple[str, Path]:
+    """Readings ten minutes old (every age and countdown reads in whole minutes, so two runs a moment apart agree),
+    an INVALID and a LIMITED account, a stale minute window, model-scoped caps, a status-page incident and three
+    usage records waiting in the proxy's spill folder."""
+    from quotawarden.domain import AccountState, Outcome, QuotaSample, Source, Unit, scoped_window
+    from quotawarden.sources import proxy_spill
+    from quotawarden.store import accounts as accounts_q
+    from quotawarden.store import samples as samples_q
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    at = now - timedelta(minutes=10)
+    seed(store, at)
+    samples_q.write_samples(store, [
+        QuotaSample(at, "work-claude", scoped_window("7d", "Opus"), Unit.PERCENT, Source.PROBE, used_ratio=1.0,
+                    resets_at=now + timedelta(days=3), window_length_s=604800),
+        QuotaSample(at, "work-claude", scoped_window("7d", "Sonnet"), Unit.PERCENT, Source.PROBE, used_ratio=0.6,
+                    resets_at=now + timedelta(days=3), window_length_s=604800)])
+    accounts_q.set_states(store, [AccountState("openrouter", Outcome.INVALID, "openrouter: key refused (401)", at),
+                                  AccountState("openai-api", Outcome.LIMITED, LONG_REASON, at)])
+    status_q.save(store, [PageStatus("claude", "major_outage", "Elevated errors on Opus", at)])
+    folder = proxy_spill.spill_folder(None, db_url)
+    folder.mkdir(parents=True)
+    (folder / "spill.jsonl").write_bytes(b'{"k":"u","n":1}\n{"k":"u","n":2}\n{"k":"o"}\n{"k":"u","n":3}\n')
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(TEXT_CONFIG)
+    return db_url, cfg
+
+
+def _text_run(args: list[str], db_url: str, full: bool, config: Path, columns: int,
+              python: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in (FULL_ENV, "FORCE_COLOR", "TTY_COMPATIBLE")}
+    env.update({"QUOTAWARDEN_DB_URL": db_url, "COLUMNS": str(columns), "QUOTAWARDEN_CONFIG": str(config)})
+    if full:
+        env[FULL_ENV] = "1"
+    return subprocess.run([sys.executable, *python, "-m", "quotawarden.interfaces.cli.main", "status", *args],
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def _both(args: list[str], db_url: str, config: Path, columns: int) -> subprocess.CompletedProcess[str]:
+    """Both paths, compared byte for byte (once more if a minute turned between the two runs)."""
+    for _ in range(3):
+        quick, full = _text_run(args, db_url, False, config, columns), _text_run(args, db_url, True, config, columns)
+        if quick.stdout == full.stdout:
+            break
+    assert (quick.returncode, quick.stdout) == (full.returncode, full.stdout), quick.stderr + full.stderr
+    assert quick.stderr == "", quick.stderr
+    return quick
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("columns", [80, 120, 200])
+@pytest.mark.parametrize("args", [[], ["--wide"], ["--check"], ["--all", "--check"], ["-a", "openai-api"]],
+                         ids=["table", "wide", "check", "all", "one account"])
+def test_the_table_is_the_full_paths(text_world: tuple[str, Path], columns: int, args: list[str]) -> None:
+    db_url, cfg = text_world
+    out = _both(args, db_url, cfg, columns)
+    text = out.stdout
+    assert out.returncode == (11 if "--check" in args else 0)
+    if "--wide" not in args:
+        assert all(len(line) <= columns for line in text.splitlines()), text
+    flat = " ".join(text.split())
+    assert "quota status" in text and "Overall: " in text
+    assert "3 proxy usage record(s) are not in the store yet" in flat
+    assert "claude status page: Elevated errors on Opus" in flat
+    assert LONG_REASON in flat, text  # whole, on its row or under the table
+    if "-a" not in args:
+        assert "7d_opus" in text and "7d_sonnet" in text and "INVALID" in flat, text
+    assert "\x1b[" not in text  # a pipe: no colour
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_table_comes_from_the_fast_path(text_world: tuple[str, Path]) -> None:
+    db_url, cfg = text_world
+    quick = _text_run([], db_url, False, cfg, 120, ("-X", "importtime"))
+    assert quick.returncode == 0 and "quota status" in quick.stdout
+    assert not re.search(r"\| +(typer|rich|sqlalchemy)$", quick.stderr, re.M)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("args", [[], ["-a", "nope"], ["--check"], ["--wide"]])
+def test_no_accounts_yet(store: Store, db_url: str, tmp_path: Path, args: list[str]) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("")
+    out = _both(args, db_url, cfg, 80)
+    assert out.returncode == 0
+    if "-a" in args:  # a filter that matches nothing: an empty table
+        assert out.stdout.startswith("quota status\n") and "Overall: 0 RED" in out.stdout
+    else:
+        assert " ".join(out.stdout.split()).startswith("No accounts yet. Add some with")
+        assert all(len(line) <= 80 for line in out.stdout.splitlines()) or "--wide" in args
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_check_says_yellow_with_10(store: Store, db_url: str, tmp_path: Path) -> None:
+    from quotawarden.domain import Account, QuotaSample, Source, Unit
+    from quotawarden.store import accounts as accounts_q
+    from quotawarden.store import samples as samples_q
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    accounts_q.upsert_accounts(store, [Account("solo", "claude")])
+    samples_q.write_samples(store, [QuotaSample(now - timedelta(minutes=5), "solo", "5h", Unit.PERCENT, Source.PROBE,
+                                                used_ratio=0.7, resets_at=now + timedelta(hours=2),
+                                                window_length_s=18000)])
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("")
+    assert _both(["--check"], db_url, cfg, 100).returncode == 10
+    assert _both([], db_url, cfg, 100).returncode == 0

@@ -38,7 +38,7 @@ def whole(text: str, token: str) -> bool:
 
 
 def numbers_printed_whole(report: dict, text: str) -> None:  # type: ignore[type-arg]
-    from quotawarden.interfaces.cli.render import number, percent
+    from quotawarden.interfaces.views.status_text import number, percent
 
     assert "…" not in text
     for acc in report["accounts"]:

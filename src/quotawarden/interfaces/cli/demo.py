@@ -7,6 +7,7 @@ shows the status table. Without ``--once`` it keeps collecting and serves the da
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import time
@@ -17,8 +18,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from quotawarden.interfaces.cli.common import JsonOpt, console, err_console, print_json
-from quotawarden.interfaces.cli.render import overall_line, status_table
+from quotawarden.interfaces.cli.common import JsonOpt, err_console, print_json
+from quotawarden.interfaces.views import status_text
+from quotawarden.interfaces.views.table import Ink, terminal_width
 
 if TYPE_CHECKING:
     from quotawarden.app.service import Service
@@ -61,9 +63,9 @@ def demo(
         if json_out:
             print_json(report)
         else:
-            out = console()
-            out.print(status_table(report, svc.now(), out.width))
-            out.print(overall_line(report))
+            ink = Ink.for_stream()
+            sys.stdout.write("\n".join([*status_text.table(report, svc.now(), terminal_width(), ink),
+                                        status_text.overall(report, ink)]) + "\n")
         if once:
             return
         _serve_forever(svc, port, interval)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -12,7 +13,9 @@ from rich.table import Table
 from rich.text import Text
 
 from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, console, err_console, print_json, service
-from quotawarden.interfaces.cli.render import Cell, Col, fit_table, overall_line, status_table
+from quotawarden.interfaces.cli.render import Cell, Col, fit_table
+from quotawarden.interfaces.views import status_text
+from quotawarden.interfaces.views.table import Ink
 
 WIDE_PROVIDERS = 120
 """Below this many columns ``providers`` prints one block per provider instead of a table."""
@@ -66,8 +69,9 @@ def poll(
                      took, cost, r.reason or ""])
     out.print(fit_table("poll", POLL_COLS, rows, width))
     report = svc.status_report(account or None)
-    out.print(status_table(report, svc.now(), width))
-    out.print(overall_line(report))
+    ink = Ink.for_stream()
+    sys.stdout.write("\n".join([*status_text.table(report, svc.now(), width, ink), status_text.overall(report, ink)])
+                     + "\n")
     _exit_on_faults(results)
 
 

@@ -1,16 +1,17 @@
-"""``quotawarden status``: what is left on every account, from the store (no provider is called)."""
+"""``quotawarden status``: what is left on every account, from the store (no provider is called).
+
+The text is ``views.status_text``'s, as on the fast path (``interfaces.fast.status``), which answers most runs.
+"""
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, console, print_json, service
-from quotawarden.interfaces.cli.render import overall_line, status_table
-
-EXIT_YELLOW, EXIT_RED = 10, 11
-NO_ACCOUNTS = ("No accounts yet. Add some with `quotawarden accounts discover --add` (the keys and logins found on "
-               "this machine) or write a config with `quotawarden config init`; `quotawarden demo` shows it all "
-               "on made-up accounts.")
+from quotawarden.interfaces.cli.common import JsonOpt, WideOpt, print_json, service
+from quotawarden.interfaces.views import status_text
+from quotawarden.interfaces.views.table import Ink, terminal_width
 
 
 def status(
@@ -27,6 +28,7 @@ def status(
                               help="The daemon's admin token (default on loopback: the local admin-token file)."),
 ) -> None:
     """Show every account's windows: used, remaining, resets in, health, last observed."""
+    backlog: tuple[int, str] | None = None
     if server:
         from quotawarden.interfaces.daemon.client import remote_status
 
@@ -36,25 +38,15 @@ def status(
         report, now = svc.status_report(account or None, include_all=all_), svc.now()
     if json_out:
         print_json(report)
-    elif not report["accounts"] and not account:
-        console().print(NO_ACCOUNTS, markup=False, highlight=False)
     else:
-        out = console(wide)
-        out.print(status_table(report, now, None if wide else out.width))
-        out.print(overall_line(report))
-        if not server and (waiting := svc.proxy_backlog())[0]:
-            out.print(f"{waiting[0]} proxy usage record(s) are not in the store yet: they wait in {waiting[1]} and "
-                      "are stored when `quotawarden proxy` or `serve --with-proxy` starts again", style="yellow",
-                      markup=False)
-        for provider, page in (report.get("services") or {}).items():
-            if page["state"] not in ("operational", "unknown"):
-                out.print(f"{provider} status page: {page['description'] or page['state']}", style="yellow",
-                          markup=False)
-    if check:
-        if report["overall"].get("RED"):
-            raise typer.Exit(EXIT_RED)
-        if report["overall"].get("YELLOW"):
-            raise typer.Exit(EXIT_YELLOW)
+        if not server:
+            waiting, folder = svc.proxy_backlog()
+            backlog = (waiting, str(folder))
+        text = status_text.lines(report, now, None if wide else terminal_width(), filtered=bool(account),
+                                 backlog=backlog, ink=Ink.for_stream())
+        sys.stdout.write("\n".join(text) + "\n")
+    if check and (code := status_text.exit_code(report)):
+        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,8 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from quotawarden.interfaces.cli.render import STYLE
 from quotawarden.interfaces.views._common import human, seconds_until
+from quotawarden.interfaces.views.status_text import STYLE
 from quotawarden.interfaces.views.urgency import account_key, by_urgency, urgent_window, window_key
 
 KEYS_WIDE = ("↑↓/jk move · PgUp/PgDn page · / filter · g group · enter open · r red · w warn · a all · "

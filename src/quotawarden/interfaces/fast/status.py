@@ -1,13 +1,15 @@
-"""``quotawarden status --json`` without the full CLI: the same report, read with ``sqlite3`` and ``tomllib``.
+"""``quotawarden status`` (the table and ``--json``) without the full CLI: the same report, read with ``sqlite3``
+and ``tomllib``, printed by the same code.
 
 The report itself is ``analysis.status_report``, the function ``Service.status_report`` calls; this module only
-reads its inputs another way (``store.quick.StatusReader``). It answers only what it can answer exactly as the full
-path would, and hands everything else to it (``main.full``): a PostgreSQL store or one not yet created or migrated,
-``--server``, an option it does not know, ``--help``, the table (drawn with rich by the full path for now), and a
-config it cannot take as the full path's validation would (see :func:`read_config`): another section than
-``accounts``, ``thresholds``, ``schedule``, ``status_pages`` and ``database``, a provider that is not built in, a
-provider setting other than a Gemini key's, a value whose type validation would convert, a literal credential (the
-full path warns about it), or a ``QUOTAWARDEN_<SECTION>`` variable that overrides the file.
+reads its inputs another way (``store.quick.StatusReader``). The text is ``views.status_text``'s, which the full
+command prints too, with the proxy's backlog counted by ``sources.proxy_spill`` as ``Service.proxy_backlog`` counts
+it. It answers only what it can answer exactly as the full path would, and hands everything else to it
+(``main.full``): a PostgreSQL store or one not yet created or migrated, ``--server``, an option it does not know,
+``--help``, and a config it cannot take as the full path's validation would (see :func:`read_config`): another
+section than ``accounts``, ``thresholds``, ``schedule``, ``status_pages`` and ``database``, a provider that is not
+built in, a provider setting other than a Gemini key's, a value whose type validation would convert, a literal
+credential (the full path warns about it), or a ``QUOTAWARDEN_<SECTION>`` variable that overrides the file.
 """
 
 from __future__ import annotations
@@ -230,7 +232,14 @@ def read_config(kinds: Mapping[str, str]) -> Config | None:
                   interval, os.environ.get("QUOTAWARDEN_DB_URL") or db.get("url"))
 
 
-def report(opts: Options) -> dict[str, Any] | None:
+class Answer(NamedTuple):
+    report: dict[str, Any]
+    now: datetime
+    url: str
+    """The store's URL (the proxy's spill folder is the store's own)."""
+
+
+def report(opts: Options) -> Answer | None:
     """``Service.status_report`` over the SQLite store, or None when the full path must answer."""
     from quotawarden.analysis.planner import BUILTIN_KINDS
 
@@ -243,8 +252,9 @@ def report(opts: Options) -> dict[str, Any] | None:
     reader = quick.StatusReader.open(url)
     if reader is None:
         return FALLBACK
+    now = datetime.now(UTC)
     try:
-        return _report(reader, cfg, opts, datetime.now(UTC), BUILTIN_KINDS)
+        return Answer(_report(reader, cfg, opts, now, BUILTIN_KINDS), now, url)
     finally:
         reader.close()
 
@@ -298,27 +308,40 @@ def _fail(_: Any) -> Any:
     raise TypeError("not plain JSON")
 
 
+def text(found: Answer, opts: Options) -> str:
+    """The table and the lines after it, as ``cli.status`` prints them."""
+    from quotawarden.interfaces.views import status_text
+    from quotawarden.interfaces.views.table import Ink, terminal_width
+    from quotawarden.sources import proxy_spill
+
+    folder = proxy_spill.spill_folder(None, found.url)
+    lines = status_text.lines(found.report, found.now, None if opts.wide else terminal_width(),
+                              filtered=bool(opts.accounts), backlog=(proxy_spill.backlog(folder)[0], str(folder)),
+                              ink=Ink.for_stream())
+    return "\n".join(lines) + "\n"
+
+
 def main(args: list[str]) -> int | None:
     """The exit code of ``status`` answered here, or None (nothing written) when the full CLI must answer."""
     opts = parse(args)
-    if opts is None or not opts.json:
+    if opts is None:
         return FALLBACK
     try:
         found = report(opts)
-    except Exception:  # whatever went wrong, the full path says it its own way
-        found = None
-    if found is None:
-        return FALLBACK
-    import orjson
+        if found is None:
+            return FALLBACK
+        if opts.json:
+            import orjson
 
-    try:
-        text = orjson.dumps(found, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS, default=_fail).decode()
-    except TypeError:
+            out = orjson.dumps(found.report, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS,
+                               default=_fail).decode() + "\n"
+        else:
+            out = text(found, opts)
+    except Exception:  # whatever went wrong (not plain JSON, an unreadable file), the full path says it its own way
         return FALLBACK
-    sys.stdout.write(text + "\n")
-    if opts.check:
-        if found["overall"].get("RED"):
-            return 11
-        if found["overall"].get("YELLOW"):
-            return 10
-    return 0
+    sys.stdout.write(out)
+    if not opts.check:
+        return 0
+    from quotawarden.interfaces.views.status_text import exit_code
+
+    return exit_code(found.report)
