@@ -6,7 +6,9 @@ The store is what a daemon leaves after 90 days: the accounts polled once for re
 loopback answers in each provider's wire format), 90 days of readings on each of their windows (5-minute raw ones
 for the last 30 days, hourly roll-ups before, as ``keep_raw_days`` prunes them), their outcomes, and Claude Code logs
 already imported (so ``usage daily`` has nothing new to read). Each command runs as a fresh process, as a shell
-runs it: ``status``, ``status --json``, ``summary``, ``statusline`` and ``usage daily``.
+runs it: ``status``, ``status --json``, ``summary``, ``statusline`` and ``usage daily``. Their byte-code is compiled
+once and cached (``PYTHONPYCACHEPREFIX`` in the temporary folder, whatever ``PYTHONDONTWRITEBYTECODE`` says), as an
+installed package runs; ``--no-bytecode`` compiles the sources from text on every run instead.
 
 ``--base DIR`` runs the same commands against another checkout (``git worktree add DIR <commit>``) side by side:
 the store is filled once by that checkout's code, copied and migrated forward for this one, and each round runs
@@ -154,13 +156,19 @@ def _claude_logs(root: Path, records: int, days: int) -> None:
 class Tree:
     """One checkout under test: its ``src`` first on the path, its own copy of the store."""
 
-    def __init__(self, name: str, src: Path, root: Path) -> None:
+    def __init__(self, name: str, src: Path, root: Path, bytecode: bool = True) -> None:
         self.name, self.src, self.root = name, src, root
         self.env = {**os.environ, "PYTHONPATH": str(src), "QUOTAWARDEN_DB_URL": f"sqlite:///{root / 'qw.db'}",
                     "QUOTAWARDEN_CONFIG": str(root / "config.toml"), "HOME": str(root),
                     "XDG_CONFIG_HOME": str(root / "xdg"), "XDG_DATA_HOME": str(root / "xdg"), "TZ": "UTC",
                     "CLAUDE_CONFIG_DIR": str(root / "claude"), "COLUMNS": "160"}
         self.env.pop("QUOTAWARDEN_ADMIN_TOKEN", None)
+        if bytecode:  # as an installed package runs: byte-code compiled once, kept beside the stores (not the checkout)
+            self.env.pop("PYTHONDONTWRITEBYTECODE", None)
+            self.env["PYTHONPYCACHEPREFIX"] = str(root.parent / "pycache")
+        else:  # every run compiles the checkout's sources from text, as with PYTHONDONTWRITEBYTECODE=1
+            self.env["PYTHONDONTWRITEBYTECODE"] = "1"
+            self.env.pop("PYTHONPYCACHEPREFIX", None)
 
     def run(self, args: list[str]) -> tuple[float, bytes]:
         cmd = [sys.executable, "-m", "quotawarden.interfaces.cli.main", *args]
@@ -202,6 +210,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--base", type=Path, help="another checkout to compare with (its src/ is put on the path)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary stores")
+    ap.add_argument("--no-bytecode", action="store_true",
+                    help="compile the sources from text on every run (PYTHONDONTWRITEBYTECODE=1, no cache written): "
+                         "a start-up that grows with the size of the modules imported")
     ap.add_argument("--fill", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--config-only", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -215,11 +226,12 @@ def main() -> None:
     t0 = time.perf_counter()
     first = args.base or HERE
     fill_tree(first / "src", tmp / "a", args.accounts, args.days)
-    trees = [Tree("this", HERE / "src", tmp / ("b" if args.base else "a"))]
+    bytecode = not args.no_bytecode
+    trees = [Tree("this", HERE / "src", tmp / ("b" if args.base else "a"), bytecode)]
     if args.base:
         copy_store(tmp / "a", tmp / "b")
         migrate(HERE / "src", tmp / "b", args.accounts)
-        trees.append(Tree("base", args.base / "src", tmp / "a"))
+        trees.append(Tree("base", args.base / "src", tmp / "a", bytecode))
     import sqlite3
 
     with sqlite3.connect(tmp / "a" / "qw.db") as db:
@@ -244,7 +256,8 @@ def main() -> None:
             for t in order:
                 times.setdefault((t.name, label), []).append(t.run(cmd)[0])
     py = statistics.median(_timed_floor(trees[0].env, args.rounds))
-    print(f"\nmedians of {args.rounds} rounds, whole processes (python -c pass: {py:.0f} ms)\n")
+    print(f"\nmedians of {args.rounds} rounds, whole processes (python -c pass: {py:.0f} ms; "
+          f"{'byte-code cached' if bytecode else 'sources compiled on every run'})\n")
     head = f"{'command':<16} {'this ms':>9}"
     if args.base:
         head += f" {'base ms':>9} {'this/base':>10}"
