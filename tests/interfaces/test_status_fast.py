@@ -158,9 +158,10 @@ def _masked(out: str) -> str:
 
 
 @pytest.mark.parametrize("args", [["--json"], ["--json", "--check"], ["--json", "--all", "-a", "home-claude"],
-                                  ["--json", "--account", "nope"], ["--check"]])
+                                  ["--json", "--account", "nope"]])
 def test_both_routes_as_processes(seeded_live: Store, db_url: str, tmp_path: Path, args: list[str]) -> None:
-    """Both backends: on PostgreSQL the fast path hands over to the full CLI, which answers the same."""
+    """Both backends: on PostgreSQL the fast path hands over to the full CLI, which answers the same (the table is
+    compared byte for byte on readings old enough to read the same twice: ``test_the_table_is_the_full_paths``)."""
     cfg = tmp_path / "config.toml"
     cfg.write_text(CONFIG)
     quick, full = _run(args, db_url, False, cfg), _run(args, db_url, True, cfg)
@@ -295,3 +296,107 @@ def test_check_says_yellow_with_10(store: Store, db_url: str, tmp_path: Path) ->
     cfg.write_text("")
     assert _both(["--check"], db_url, cfg, 100).returncode == 10
     assert _both([], db_url, cfg, 100).returncode == 0
+
+
+# -- any config the full path validated: its note (interfaces.fast.stamp) ---------------------------------------------
+
+def _proc(args: list[str], env: dict[str, str], full: bool = False) -> subprocess.CompletedProcess[str]:
+    """``status`` in a fresh interpreter that says on stderr which modules it imported (every installed plug-in
+    loads, as for a user who never heard of ``QUOTAWARDEN_LOAD_PLUGINS``)."""
+    run_env = {k: v for k, v in os.environ.items() if k not in (FULL_ENV, "QUOTAWARDEN_LOAD_PLUGINS")} | env
+    if full:
+        run_env[FULL_ENV] = "1"
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "quotawarden.interfaces.cli.main", "status",
+                           *args], env=run_env, capture_output=True, text=True, timeout=120)
+
+
+def _fast(proc: subprocess.CompletedProcess[str]) -> bool:
+    return re.search(r"\| +typer$", proc.stderr, re.M) is None
+
+
+def _out(proc: subprocess.CompletedProcess[str]) -> str:
+    return "".join(line + "\n" for line in proc.stderr.splitlines() if not line.startswith("import time:"))
+
+
+WIDER = TEXT_CONFIG + """
+[alerts]
+channels = []
+
+[planner]
+capacity = {claude = "included"}
+
+[proxy]
+spill_dir = "{spill}"
+"""
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_config_the_full_path_validated_takes_the_fast_path(text_world: tuple[str, Path], tmp_path: Path) -> None:
+    from quotawarden.interfaces.fast import stamp
+
+    db_url, _ = text_world
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    (spill / "spill.jsonl").write_bytes(b'{"k":"u","n":1}\n' * 5)
+    cfg = tmp_path / "wider.toml"
+    cfg.write_text(WIDER.replace("{spill}", str(spill)))
+    env = {"QUOTAWARDEN_DB_URL": db_url, "QUOTAWARDEN_CONFIG": str(cfg), "COLUMNS": "120"}
+    first = _proc([], env)
+    assert not _fast(first) and first.returncode == 0, first.stderr  # never seen: the full path judges it
+    assert os.stat(stamp.path()).st_mode & 0o777 == 0o600
+    assert "env:" not in Path(stamp.path()).read_text()  # no credential reference, let alone a secret
+    for args in ([], ["--json"], ["--check"], ["--wide"]):
+        for _ in range(3):
+            quick, full = _proc(args, env), _proc(args, env, full=True)
+            same = (lambda t: _masked(t)) if "--json" in args else (lambda t: t)  # generated_at: to the second
+            if same(quick.stdout) == same(full.stdout):
+                break
+        assert _fast(quick) and not _fast(full), args
+        assert (quick.returncode, same(quick.stdout)) == (full.returncode, same(full.stdout)), args
+        assert _out(quick) == _out(full) == ""
+    assert "5 proxy usage record(s) are not in the store yet: they wait in " + str(spill) in \
+        " ".join(quick.stdout.split())  # [proxy] spill_dir, as validated
+
+    cfg.write_text(cfg.read_text() + "\n# edited\n")  # another file: the full path judges it again
+    assert not _fast(_proc([], env))
+    assert _fast(_proc([], env))
+    assert not _fast(_proc([], env | {"QUOTAWARDEN_ALERTS__COOLDOWN": "5m"}))  # an override: another key
+    assert not _fast(_proc([], env))  # and back
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_no_note_for_a_config_that_warns_or_fails(store: Store, db_url: str, tmp_path: Path) -> None:
+    from quotawarden.interfaces.fast import stamp
+
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[accounts]]\nid = "x"\nprovider = "claude"\ncredential = "sk-ant-literal-000"\n[alerts]\n')
+    env = {"QUOTAWARDEN_DB_URL": db_url, "QUOTAWARDEN_CONFIG": str(cfg)}
+    for _ in range(2):
+        proc = _proc([], env)
+        assert not _fast(proc) and "a literal credential is in the config file" in _out(proc)
+        assert "sk-ant-literal-000" not in proc.stdout + proc.stderr
+    assert not os.path.exists(stamp.path())
+    cfg.write_text('[[accounts]]\nid = "x"\nprovider = "no-such-provider"\n[alerts]\n')
+    proc = _proc([], env)
+    assert proc.returncode != 0 and not _fast(proc) and not os.path.exists(stamp.path())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_third_party_provider_until_it_is_uninstalled(store: Store, db_url: str, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.plugins.kit import install_dist
+
+    site = tmp_path / "site"
+    info = install_dist(site, "qw-relay", "[quotawarden.providers]\nrelay = tests.plugins.relay_plugin\n")
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[[accounts]]\nid = "relay-1"\nprovider = "relay"\n\n[[accounts]]\nid = "c"\nprovider = "claude"\n')
+    env = {"QUOTAWARDEN_DB_URL": db_url, "QUOTAWARDEN_CONFIG": str(cfg), "COLUMNS": "100",
+           "PYTHONPATH": os.pathsep.join([str(site), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    assert not _fast(_proc([], env))
+    quick, full = _proc(["--json"], env), _proc(["--json"], env, full=True)
+    assert _fast(quick)
+    assert _masked(quick.stdout) == _masked(full.stdout) and "relay-1" in quick.stdout
+    shutil.rmtree(info)  # uninstalled: the full path says the provider is unknown
+    gone = _proc([], env)
+    assert not _fast(gone) and gone.returncode != 0 and "relay" in _out(gone)

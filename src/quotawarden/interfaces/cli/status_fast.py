@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 
-FULL_ENV = "QUOTAWARDEN_STATUS_FULL"
-"""Set (to anything but empty or 0) to always take the full CLI: the equality tests compare the two paths."""
+from quotawarden.interfaces.fast.stamp import FULL_ENV
+
+__all__ = ["FULL_ENV", "fast"]
 
 
 def fast(args: list[str]) -> int:

@@ -9,7 +9,9 @@ it. It answers only what it can answer exactly as the full path would, and hands
 ``--help``, and a config it cannot take as the full path's validation would (see :func:`read_config`): another
 section than ``accounts``, ``thresholds``, ``schedule``, ``status_pages`` and ``database``, a provider that is not
 built in, a provider setting other than a Gemini key's, a value whose type validation would convert, a literal
-credential (the full path warns about it), or a ``QUOTAWARDEN_<SECTION>`` variable that overrides the file.
+credential (the full path warns about it), or a ``QUOTAWARDEN_<SECTION>`` variable that overrides the file; such a
+config comes here too once the full ``status`` has validated it without a warning and left a note of what it read
+(``interfaces.fast.stamp``), for as long as the file, the environment and the installation stay as they were.
 """
 
 from __future__ import annotations
@@ -182,6 +184,8 @@ class Config(NamedTuple):
     thresholds: dict[str, Any]
     status_interval: float
     database_url: str | None
+    spill_dir: str | None = None
+    """``[proxy] spill_dir``."""
 
 
 def read_config(kinds: Mapping[str, str]) -> Config | None:
@@ -232,20 +236,39 @@ def read_config(kinds: Mapping[str, str]) -> Config | None:
                   interval, os.environ.get("QUOTAWARDEN_DB_URL") or db.get("url"))
 
 
+def stamped() -> tuple[Config, Mapping[str, str]] | None:
+    """The config as the full path validated it, when it left a note for the config and environment as they are
+    (``interfaces.fast.stamp``), and the providers' kinds; else None."""
+    from quotawarden.interfaces.fast import stamp
+
+    body = stamp.read()
+    if body is None:
+        return FALLBACK
+    accounts = [ConfigAccount(aid, provider, label, plan, pool, dict(tags), dict(settings), True)
+                for aid, provider, label, plan, pool, tags, settings in body["accounts"]]
+    return (Config(accounts, dict(body["thresholds"]), float(body["status_interval"]), body["database_url"],
+                   body["spill_dir"]), dict(body["kinds"]))
+
+
 class Answer(NamedTuple):
     report: dict[str, Any]
     now: datetime
     url: str
     """The store's URL (the proxy's spill folder is the store's own)."""
+    spill_dir: str | None
 
 
 def report(opts: Options) -> Answer | None:
     """``Service.status_report`` over the SQLite store, or None when the full path must answer."""
     from quotawarden.analysis.planner import BUILTIN_KINDS
 
+    kinds: Mapping[str, str] = BUILTIN_KINDS
     cfg = read_config(BUILTIN_KINDS)
     if cfg is None:
-        return FALLBACK
+        noted = stamped()
+        if noted is None:
+            return FALLBACK
+        cfg, kinds = noted
     from quotawarden.store import quick
 
     url = quick.database_url({}, cfg.database_url)
@@ -254,7 +277,7 @@ def report(opts: Options) -> Answer | None:
         return FALLBACK
     now = datetime.now(UTC)
     try:
-        return Answer(_report(reader, cfg, opts, now, BUILTIN_KINDS), now, url)
+        return Answer(_report(reader, cfg, opts, now, kinds), now, url, cfg.spill_dir)
     finally:
         reader.close()
 
@@ -314,7 +337,7 @@ def text(found: Answer, opts: Options) -> str:
     from quotawarden.interfaces.views.table import Ink, terminal_width
     from quotawarden.sources import proxy_spill
 
-    folder = proxy_spill.spill_folder(None, found.url)
+    folder = proxy_spill.spill_folder(found.spill_dir, found.url)
     lines = status_text.lines(found.report, found.now, None if opts.wide else terminal_width(),
                               filtered=bool(opts.accounts), backlog=(proxy_spill.backlog(folder)[0], str(folder)),
                               ink=Ink.for_stream())
