@@ -14,8 +14,6 @@ config comes here too once the full ``status`` has validated it without a warnin
 (``interfaces.fast.stamp``), for as long as the file, the environment and the installation stay as they were.
 """
 
-from __future__ import annotations
-
 import math
 import os
 import re

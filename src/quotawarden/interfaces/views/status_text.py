@@ -6,8 +6,6 @@ Numbers are printed whole (``number``): never shortened, never cut; a table too 
 columns and moves notes under itself instead (``table.layout``).
 """
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any

@@ -7,8 +7,6 @@ every column in full. The look is rich's ``SIMPLE_HEAD`` box without edges: a ti
 cells between columns. Styles become ANSI SGR codes only on a colour terminal, decided as rich decides (``Ink``).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 from collections.abc import Sequence
@@ -94,7 +92,7 @@ class Ink:
         self.colour = colour
 
     @classmethod
-    def for_stream(cls, stream: TextIO | None = None) -> Ink:
+    def for_stream(cls, stream: TextIO | None = None) -> "Ink":
         dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
         return cls(is_terminal(stream) and not dumb and not os.environ.get("NO_COLOR"))
 
