@@ -129,3 +129,23 @@ def test_the_c_heap_is_trimmed_where_glibc_has_malloc_trim() -> None:
     from quotawarden.app.daemon import heap
 
     assert heap.trim() is (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")
+
+
+def test_serve_fast_start_takes_the_options_typer_declares() -> None:
+    """``serve`` starts through argparse (no typer in the daemon): the same option names and defaults as the typer
+    command that answers ``--help``, so neither route can drift from the other."""
+    import typer.main
+
+    from quotawarden.interfaces.cli.app import build_app
+    from quotawarden.interfaces.cli.serve import _parse
+
+    command = typer.main.get_command(build_app("serve"))
+    serve_cmd = command.commands["serve"]  # type: ignore[attr-defined]
+    params = {p.name: p for p in serve_cmd.params}
+    fast = _parse([])
+    assert fast is not None and set(fast) == set(params)
+    for name, param in params.items():
+        assert fast[name] == param.default, name
+        for opt in param.opts:
+            value = [] if getattr(param, "is_flag", False) else ["1" if name in ("port", "tick") else "x"]
+            assert _parse([opt, *value]) is not None, opt
