@@ -19,13 +19,13 @@ _USAGE_LINE = b'{"k":"u",'
 """How a usage record starts in the journal and spill files (``sources.proxy.codec``)."""
 
 
-def spill_folder(configured: str | None, store_url: str) -> Path:
+def spill_folder(configured: str | None, store_url: str, data_dir: str | None = None) -> Path:
     """``[proxy] spill_dir`` if set, else ``<data dir>/proxy-spill/<database>-<hash of the store URL>``: the
     store's own, so records are only ever replayed into the store they belong to (the URL's password is left out:
-    the folder stays when the password changes)."""
+    the folder stays when the password changes). ``data_dir``: platformdirs' data folder, when the caller already
+    knows it (the fast path, which does not import platformdirs)."""
     if configured:
         return Path(configured).expanduser()
-    import platformdirs
 
     parts = urlsplit(store_url)
     if parts.password is not None:
@@ -33,7 +33,11 @@ def spill_folder(configured: str | None, store_url: str) -> Path:
         netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
         store_url = urlunsplit(parts._replace(netloc=netloc))
     kind = store_url.split(":", 1)[0].split("+", 1)[0]
-    return (Path(platformdirs.user_data_dir("quotawarden")) / "proxy-spill"
+    if data_dir is None:
+        import platformdirs
+
+        data_dir = platformdirs.user_data_dir("quotawarden")
+    return (Path(data_dir) / "proxy-spill"
             / f"{kind}-{hashlib.sha256(store_url.encode()).hexdigest()[:16]}")
 
 

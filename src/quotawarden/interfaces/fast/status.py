@@ -334,8 +334,9 @@ def text(found: Answer, opts: Options) -> str:
     from quotawarden.interfaces.views import status_text
     from quotawarden.interfaces.views.table import Ink, terminal_width
     from quotawarden.sources import proxy_spill
+    from quotawarden.store import quick
 
-    folder = proxy_spill.spill_folder(found.spill_dir, found.url)
+    folder = proxy_spill.spill_folder(found.spill_dir, found.url, quick._user_dir("data"))
     lines = status_text.lines(found.report, found.now, None if opts.wide else terminal_width(),
                               filtered=bool(opts.accounts), backlog=(proxy_spill.backlog(folder)[0], str(folder)),
                               ink=Ink.for_stream())
