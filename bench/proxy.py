@@ -3,7 +3,8 @@
     python bench/proxy.py                      # full run: every cell 3 times, interleaved, medians (~4 min;
                                                # LiteLLM is installed into a temporary venv once)
     python bench/proxy.py --requests 300 --rss-requests 10000 --no-litellm --rounds 1   # a quick look
-    python bench/proxy.py --no-litellm --rss-requests 0 --without-journal   # the usage journal's cost
+    python bench/proxy.py --no-litellm --rss-requests 0 --without-journal   # the journal off, beside (see also
+                                               # bench/proxy_journal.py, the journal's cost alone)
     python bench/proxy.py --no-litellm --rss-requests 0 --baseline 8bdf51e~1  # against an older revision
 
 --baseline REV also runs the quotawarden of git revision REV (its ``src`` only, from ``git archive``) as a second
