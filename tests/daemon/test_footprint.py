@@ -131,21 +131,71 @@ def test_the_c_heap_is_trimmed_where_glibc_has_malloc_trim() -> None:
     assert heap.trim() is (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc")
 
 
-def test_serve_fast_start_takes_the_options_typer_declares() -> None:
-    """``serve`` starts through argparse (no typer in the daemon): the same option names and defaults as the typer
-    command that answers ``--help``, so neither route can drift from the other."""
+@pytest.mark.parametrize("name", ["serve", "proxy"])
+def test_fast_start_takes_the_options_typer_declares(name: str) -> None:
+    """``serve`` and ``proxy`` start through argparse (no typer in the long-running process): the same option names
+    and defaults as the typer command that answers ``--help``, so neither route can drift from the other."""
+    import importlib
+
     import typer.main
 
     from quotawarden.interfaces.cli.app import build_app
-    from quotawarden.interfaces.cli.serve import _parse
 
-    command = typer.main.get_command(build_app("serve"))
-    serve_cmd = command.commands["serve"]  # type: ignore[attr-defined]
-    params = {p.name: p for p in serve_cmd.params}
+    _parse = importlib.import_module(f"quotawarden.interfaces.cli.{name}")._parse
+    command = typer.main.get_command(build_app(name))
+    params = {p.name: p for p in command.commands[name].params}  # type: ignore[attr-defined]
     fast = _parse([])
     assert fast is not None and set(fast) == set(params)
-    for name, param in params.items():
-        assert fast[name] == param.default, name
+    for key, param in params.items():
+        assert fast[key] == param.default, key
         for opt in param.opts:
-            value = [] if getattr(param, "is_flag", False) else ["1" if name in ("port", "tick") else "x"]
+            value = [] if getattr(param, "is_flag", False) else ["1" if key in ("port", "tick") else "x"]
             assert _parse([opt, *value]) is not None, opt
+    assert _parse(["--bogus"]) is None  # typer explains it
+
+
+PROXY = f"""
+import sys, threading, time
+from quotawarden.interfaces.cli.main import main
+
+def report():
+    import urllib.request
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{{sys.argv[1]}}/_quotawarden/health", timeout=1)
+            break
+        except Exception:
+            time.sleep(0.1)
+    print(",".join(m for m in {LAZY!r} if sys.modules.get(m) is not None) or "-", flush=True)
+
+threading.Thread(target=report, daemon=True).start()
+main(["proxy", "--port", sys.argv[1]])
+"""
+
+
+def test_an_idle_proxy_loads_no_cli(tmp_path: Path) -> None:
+    db = tmp_path / "qw.db"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{db}"\n[[accounts]]\nid = "a"\nprovider = "openai"\n'
+                   'credential = "env:QW_TEST_KEY"\nbase_url = "http://127.0.0.1:9"\npool = "p"\n'
+                   '[[pools]]\nname = "p"\n')
+    env = {**os.environ, "QUOTAWARDEN_CONFIG": str(cfg), "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "d"),
+           "QW_TEST_KEY": "sk-test-proxy-footprint-0000"}
+    env.pop("QUOTAWARDEN_DB_URL", None)
+    open_store(f"sqlite:///{db}").close()  # the store exists and is migrated, as on a restart
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", PROXY, str(port)], env=env, cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        said = proc.stdout.readline()
+        assert said.startswith(f"quotawarden proxy on http://127.0.0.1:{port}  routes: "), said
+        loaded = proc.stdout.readline().strip()
+        assert loaded == "-", (loaded, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "Traceback" not in err, err[-2000:]
+    assert "sk-test-proxy-footprint" not in err

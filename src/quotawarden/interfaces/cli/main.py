@@ -13,6 +13,7 @@ FAST_PATHS: dict[str, str] = {
     "usage": "quotawarden.interfaces.cli.usage:fast",
     "status": "quotawarden.interfaces.cli.status_fast:fast",
     "serve": "quotawarden.interfaces.cli.serve:fast",
+    "proxy": "quotawarden.interfaces.cli.proxy:fast",
 }
 
 
