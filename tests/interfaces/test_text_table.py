@@ -8,7 +8,17 @@ import re
 
 import pytest
 
-from quotawarden.interfaces.views.table import PIPE_WIDTH, Col, Ink, Styled, cell_len, draw, terminal_width, wrap
+from quotawarden.interfaces.views.table import (
+    PIPE_WIDTH,
+    Cell,
+    Col,
+    Ink,
+    Styled,
+    cell_len,
+    draw,
+    terminal_width,
+    wrap,
+)
 
 COLS = (Col("account"), Col("provider", drop=2), Col("window"), Col("used", "num", justify="right"),
         Col("remaining", "num", justify="right"), Col("observed", drop=1), Col("note", "note"))
@@ -104,3 +114,42 @@ def test_width_from_columns_else_the_terminal_else_a_pipes(monkeypatch: pytest.M
     assert terminal_width(io.StringIO()) == 97
     monkeypatch.delenv("COLUMNS")
     assert terminal_width(io.StringIO()) == PIPE_WIDTH
+
+
+FOLD_COLS = (Col("day"), Col("Models", "fold", least=12), Col("Input", "num", justify="right"),
+             Col("Cache\nread", "num", justify="right"))
+FOLD_ROWS: list[list[Cell]] = [
+    ["2026-08-10", "claude-opus-4-1-20250805, claude-sonnet-4-5-20250929", "61,725", "296,296,296"],
+    [Styled("", "dim"), Styled("  claude-sonnet-4-5-20250929", "dim"), Styled("37,035", "dim"),
+     Styled("197,530,864", "dim")],
+]
+
+
+def test_a_fold_column_wraps_in_what_the_others_leave_never_below_its_least() -> None:
+    wide = draw("t", FOLD_COLS, FOLD_ROWS, 200)
+    assert wide[1:] == [" " * 80 + "Cache",
+                        "day         Models" + " " * 49 + "Input         read",
+                        "─" * 85,
+                        "2026-08-10  claude-opus-4-1-20250805, claude-sonnet-4-5-20250929  61,725  296,296,296",
+                        "              claude-sonnet-4-5-20250929                          37,035  197,530,864"]
+    mid = draw("t", FOLD_COLS, FOLD_ROWS, 60)  # two cells apart, Models 60 - (10 + 6 + 11) - 3 * 2 = 27 wide
+    assert all(len(line) <= 60 for line in mid) and len(mid[3]) == 60
+    assert mid[4:] == ["2026-08-10  claude-opus-4-1-20250805,    61,725  296,296,296",
+                       "            claude-sonnet-4-5-20250929",
+                       "              claude-sonnet-4-5-2025092  37,035  197,530,864",
+                       "              9"]
+    narrow = draw("t", FOLD_COLS, FOLD_ROWS, 40)  # one cell apart, Models at its least, the indent kept
+    assert narrow[4:] == ["2026-08-10 claude-opus- 61,725 296,296,296", "           4-1-20250805",
+                          "           ,", "           claude-sonne", "           t-4-5-202509", "           29",
+                          "             claude-son 37,035 197,530,864", "             net-4-5-20",
+                          "             250929"]
+    assert len(narrow[3]) == 10 + 12 + 6 + 11 + 3  # wider than 40: a number is never cut
+
+
+def test_multi_line_headers_align_at_the_bottom_and_styles_stay_per_cell() -> None:
+    ink = Ink(True)
+    lines = draw("t", FOLD_COLS, FOLD_ROWS, 200, ink=ink)
+    assert lines[1].endswith("\x1b[1mCache\x1b[0m") and "\x1b[1mday\x1b[0m" in lines[2]
+    assert "\x1b[1mread\x1b[0m" in lines[2]
+    assert "\x1b[2m  " not in lines[5] and "\x1b[2mclaude-sonnet-4-5-20250929\x1b[0m" in lines[5]
+    assert "\x1b[2m37,035\x1b[0m" in lines[5]

@@ -2,7 +2,8 @@
 
 Each report first ingests whatever the agents wrote since the last run (only new bytes), then reads a roll-up.
 ``--json`` has ccusage 20's shape. On a SQLite store the command runs through ``main.FAST_PATHS`` (:func:`fast`:
-argparse, raw TOML, plain ``sqlite3``; rich only to draw a table); otherwise, and for ``--help``, through typer.
+argparse, raw TOML, plain ``sqlite3``, the table drawn by ``views.table``; rich only for a long import's progress
+bar); otherwise, and for ``--help``, through typer.
 """
 
 import sys

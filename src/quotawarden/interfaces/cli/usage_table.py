@@ -1,72 +1,59 @@
-"""The rich table for ``quotawarden usage`` (imported only when a table is printed, not for ``--json``)."""
+"""The table for ``quotawarden usage`` (imported only when a table is printed, not for ``--json``), drawn by
+``views.table`` without rich: the Models column wraps inside its cell in what the other columns leave of the width
+(never below ``MODELS_MIN``; at a narrow width the columns stand one cell apart); the numbers are never wrapped or
+cut."""
 
-from __future__ import annotations
-
-import os
+import sys
 from typing import Any
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
+from quotawarden.interfaces.views.table import PLAIN, Cell, Col, Ink, Styled, draw, terminal_width
+
+MODELS_MIN = 12
+NUMBERS = ("Input", "Output", "Cache\nwrite", "Cache\nread", "Total\ntokens", "Cost")
 
 
 def print_table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> None:
-    out = Console(highlight=False)
-    if not out.is_terminal and "COLUMNS" not in os.environ:  # a pipe, a file, CI: room instead of 80 columns
-        out = Console(highlight=False, width=160)
-    t = table(kind, data, breakdown, by_host)
-    fit_models(t, out)
-    out.print(t)
+    """The table at ``COLUMNS``, else the terminal's width, else (a pipe, a file, CI) ``table.PIPE_WIDTH``."""
+    lines = table(kind, data, breakdown, by_host, terminal_width(sys.stdout), Ink.for_stream(sys.stdout))
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
-def fit_models(t: Table, out: Console) -> None:
-    """Give the Models column what the others leave of the width (they are never wrapped or cut): rich's own
-    sharing squeezes it far below that."""
-    widths = [max([*(cell_len(line) for line in str(c.header).splitlines()),
-                   *(cell_len(str(cell)) for cell in c.cells)], default=0) for c in t.columns]
-    fixed = sum(w for i, w in enumerate(widths) if i != 1)
-    gap = 3  # a padding cell each side and the box's blank divider
-    if fixed + gap * (len(widths) - 1) + MODELS_MIN > out.width:
-        t.padding, gap = (0, 0), 1  # narrow: the divider alone separates the columns
-    others = fixed + gap * (len(widths) - 1)
-    if others + widths[1] > out.width:
-        t.columns[1].width = max(MODELS_MIN, out.width - others)
+def table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool, width: int | None,
+          ink: Ink = PLAIN) -> list[str]:
+    first = {"session": "Session", "blocks": "Block start"}.get(kind, "Period")
+    cols = (Col(first), Col("Models", "fold", least=MODELS_MIN), *(Col(n, "num", justify="right") for n in NUMBERS))
+    title = f"Agent usage ({kind}, {'cost: + ? = some models unpriced'})"
+    return draw(title, cols, rows(kind, data, breakdown, by_host), width, ink=ink)
 
 
-MODELS_MIN = 12
+def rows(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> list[list[Cell]]:
+    out: list[list[Cell]] = []
+    for item in data[kind]:
+        label = item["period"] + (" (active)" if item.get("isActive") else " (gap)" if item.get("isGap") else "")
+        out.append([label, ", ".join(item["modelsUsed"]), *_nums(item),
+                    _money(item["totalCost"], item.get("unknownCostEvents", 0))])
+        if breakdown:
+            out += [_styled("dim", "", f"  {m['modelName']}", *_nums({**m, "totalTokens": _sum(m)}),
+                            _money(m["cost"], m.get("unknownCostEvents", 0))) for m in item["modelBreakdowns"]]
+        if by_host:
+            out += [_styled("dim", "", f"  host {h['host'] or '-'}", *_nums(h), _money(h["cost"], 0))
+                    for h in item.get("hostBreakdowns", [])]
+        if item.get("burnRate"):
+            b, p = item["burnRate"], item["projection"]
+            burn = (f"  burn {b['tokensPerMinute']:,.0f} tok/min, ${b['costPerHour']:,.2f}/h; "
+                    f"projected {p['totalTokens']:,} tok, ${p['totalCost']:,.2f}")
+            out.append(_styled("cyan", "", burn, *[""] * 6))
+    tot = data["totals"]
+    out.append(_styled("bold", "Total", "", *_nums(tot), _money(tot["totalCost"], tot.get("unknownCostEvents", 0))))
+    return out
+
+
+def _styled(style: str, *cells: str) -> list[Cell]:
+    return [Styled(c, style) for c in cells]
 
 
 def _money(value: float, unknown: int) -> str:
     return f"${value:,.2f}" + (" +?" if unknown else "")
-
-
-def table(kind: str, data: dict[str, Any], breakdown: bool, by_host: bool) -> Table:
-    t = Table(title=f"Agent usage ({kind}, {'cost: + ? = some models unpriced'})", title_justify="left",
-              box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
-    first = {"session": "Session", "blocks": "Block start"}.get(kind, "Period")
-    t.add_column(first, no_wrap=True)
-    t.add_column("Models", overflow="fold")  # the one column that wraps: numbers are never wrapped or cut
-    for name in ("Input", "Output", "Cache\nwrite", "Cache\nread", "Total\ntokens", "Cost"):
-        t.add_column(name, justify="right", no_wrap=True)
-    for item in data[kind]:
-        label = item["period"] + (" (active)" if item.get("isActive") else " (gap)" if item.get("isGap") else "")
-        t.add_row(label, ", ".join(item["modelsUsed"]), *_nums(item),
-                  _money(item["totalCost"], item.get("unknownCostEvents", 0)))
-        if breakdown:
-            for m in item["modelBreakdowns"]:
-                t.add_row("", f"  {m['modelName']}", *_nums({**m, "totalTokens": _sum(m)}),
-                          _money(m["cost"], m.get("unknownCostEvents", 0)), style="dim")
-        if by_host:
-            for h in item.get("hostBreakdowns", []):
-                t.add_row("", f"  host {h['host'] or '-'}", *_nums(h), _money(h["cost"], 0), style="dim")
-        if item.get("burnRate"):
-            b, p = item["burnRate"], item["projection"]
-            t.add_row("", f"  burn {b['tokensPerMinute']:,.0f} tok/min, ${b['costPerHour']:,.2f}/h; "
-                          f"projected {p['totalTokens']:,} tok, ${p['totalCost']:,.2f}", *[""] * 6, style="cyan")
-    tot = data["totals"]
-    t.add_row("Total", "", *_nums(tot), _money(tot["totalCost"], tot.get("unknownCostEvents", 0)), style="bold")
-    return t
 
 
 def _sum(m: dict[str, Any]) -> int:
@@ -77,3 +64,4 @@ def _sum(m: dict[str, Any]) -> int:
 def _nums(d: dict[str, Any]) -> list[str]:
     return [f"{d[k]:,}" for k in ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens",
                                   "totalTokens")]
+

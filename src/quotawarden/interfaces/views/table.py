@@ -3,8 +3,10 @@ drawing ``status`` uses on both its paths (the full CLI and ``interfaces.fast.st
 
 A table never cuts a number: at a narrow width it drops its optional columns first (``Col.drop``, the highest
 first), then moves the note column under the table as ``id: note`` lines, wrapped; ``width=None`` (``--wide``) shows
-every column in full. The look is rich's ``SIMPLE_HEAD`` box without edges: a title, a bold header, one rule, two
-cells between columns. Styles become ANSI SGR codes only on a colour terminal, decided as rich decides (``Ink``).
+every column in full. A fold column (``quotawarden usage``'s Models) wraps inside its cell instead, in what the
+other columns leave of the width. The look is rich's ``SIMPLE_HEAD`` box without edges: a title, a bold header (a
+name may take several lines), one rule, two cells between columns. Styles become ANSI SGR codes only on a colour
+terminal, decided as rich decides (``Ink``).
 """
 
 import os
@@ -19,15 +21,20 @@ GAP = 2
 PIPE_WIDTH = 160
 """The width of a pipe or a file when ``COLUMNS`` does not say one."""
 RULE = "─"
-_SGR = {"bold": "1", "dim": "2", "italic": "3", "red": "31", "green": "32", "yellow": "33"}
+_SGR = {"bold": "1", "dim": "2", "italic": "3", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
 
 
 class Col(NamedTuple):
     name: str
-    kind: Literal["text", "num", "note"] = "text"
+    """The header; ``"Cache\\nwrite"`` takes two lines (the headers align at the bottom)."""
+    kind: Literal["text", "num", "note", "fold"] = "text"
+    """``note``: wraps in what is left of the width, dim, or goes under the table; ``fold``: wraps inside its cell,
+    in the cell's style and keeping its leading indent, in what is left of the width but never below ``least``."""
     drop: int = 0
     """0: always shown; otherwise dropped at narrow widths, the highest first."""
     justify: Literal["left", "right"] = "left"
+    least: int = 1
+    """The narrowest a note or fold column gets (a fold column at ``least`` widens the table past the width)."""
 
 
 class Styled(NamedTuple):
@@ -170,13 +177,15 @@ def layout(cols: Sequence[Col], rows: Sequence[Sequence[Cell]], width: int | Non
     """Which columns a table of ``width`` cells shows (None: all): those marked ``drop`` go first, the highest
     first, while the rest and a note column of ``NOTE_MIN`` cells do not fit; then the note column goes under the
     table if even ``NOTE_MIN`` cells of it do not fit. The other cells are never wrapped or cut."""
-    natural = [max([cell_len(c.name), *(cell_len(str(r[i])) for r in rows)]) for i, c in enumerate(cols)]
+    natural = [max([*map(cell_len, c.name.split("\n")), *(cell_len(str(r[i])) for r in rows)])
+               for i, c in enumerate(cols)]
     keep = list(range(len(cols)))
     note = next((i for i, c in enumerate(cols) if c.kind == "note"), None)
     below = False
     if width is not None:
         def used(idx: list[int]) -> int:
-            return sum(natural[i] for i in idx if i != note) + GAP * (len(idx) - 1)
+            return sum(min(natural[i], cols[i].least) if cols[i].kind == "fold" else natural[i]
+                       for i in idx if i != note) + GAP * (len(idx) - 1)
 
         for level in sorted({c.drop for c in cols if c.drop}, reverse=True):
             if used(keep) + (GAP + NOTE_MIN if note in keep else 0) <= width:
@@ -193,27 +202,47 @@ def _pad(cell: Cell, width: int, justify: str, ink: Ink) -> str:
     return space + ink(text, style) if justify == "right" else ink(text, style) + space
 
 
+def _wrapped(cell: Cell, width: int, ink: Ink, note: bool) -> list[str]:
+    """A note (dim) or fold cell as lines of ``width`` cells; a fold cell keeps its style and its leading indent
+    on every line."""
+    text, style = (cell.text, cell.style) if isinstance(cell, Styled) else (cell, "")
+    indent = 0 if note else len(text) - len(text.lstrip(" "))
+    out = []
+    for words in _lines([Styled(text, "dim" if note else style)], max(1, width - indent)):
+        used = indent + cell_len(" ".join(w for w, _ in words)) if words else 0
+        out.append((" " * indent + _paint(words, ink) if words else "") + " " * max(0, width - used))
+    return out
+
+
 def draw(title: str, cols: Sequence[Col], rows: Sequence[Sequence[Cell]], width: int | None,
          row_ids: Sequence[str] | None = None, ink: Ink = PLAIN) -> list[str]:
     """The table as lines within ``width`` cells (see :func:`layout`): title, bold header, a rule, the rows; the
-    note column (dim) wraps within what is left of the width, or its notes follow the table as ``id: note``."""
+    note column (dim) wraps within what is left of the width, or its notes follow the table as ``id: note``; a
+    fold column wraps within what is left of the width, never below its ``least`` (the columns then stand one
+    cell apart, and the table is wider than ``width`` only if even that does not fit: a number is never cut)."""
     fit = layout(cols, rows, width)
     keep, widths = fit.keep, list(fit.widths)
-    note = next((i for i in keep if cols[i].kind == "note"), None)
-    if note is not None and width is not None:
-        rest = sum(widths[i] for i in keep if i != note) + GAP * (len(keep) - 1)
-        widths[note] = max(1, min(widths[note], width - rest))
-    total = sum(widths[i] for i in keep) + GAP * (len(keep) - 1) if keep else 0
-    sep = " " * GAP
-    out = [ink(title, "italic"), sep.join(_pad(Styled(cols[i].name, "bold"), widths[i], cols[i].justify, ink)
-                                         for i in keep).rstrip(), RULE * total]
+    gap = GAP
+    wraps = next((i for i in keep if cols[i].kind in ("note", "fold")), None)
+    if wraps is not None and width is not None:
+        others = sum(widths[i] for i in keep if i != wraps)
+        if cols[wraps].kind == "fold" and others + GAP * (len(keep) - 1) + cols[wraps].least > width:
+            gap = 1
+        widths[wraps] = max(cols[wraps].least, min(widths[wraps], width - others - gap * (len(keep) - 1)))
+    total = sum(widths[i] for i in keep) + gap * (len(keep) - 1) if keep else 0
+    sep = " " * gap
+    heads = [cols[i].name.split("\n") for i in keep]
+    tall = max(map(len, heads), default=1)
+    out = [ink(title, "italic")]
+    for k in range(tall):
+        out.append(sep.join(_pad(Styled(h[k - tall + len(h)] if k >= tall - len(h) else "", "bold"), widths[i],
+                                 cols[i].justify, ink) for i, h in zip(keep, heads, strict=True)).rstrip())
+    out.append(RULE * total)
     for r in rows:
-        noted = _lines([Styled(str(r[note]), "dim")], widths[note]) if note is not None else [[]]
-        for k, words in enumerate(noted):
-            out.append(sep.join(
-                _pad(r[i] if k == 0 else "", widths[i], cols[i].justify, ink) if i != note
-                else _paint(words, ink) + " " * (widths[i] - cell_len(" ".join(w for w, _ in words)))
-                for i in keep).rstrip())
+        cell = _wrapped(r[wraps], widths[wraps], ink, cols[wraps].kind == "note") if wraps is not None else [""]
+        for k, text in enumerate(cell):
+            out.append(sep.join(_pad(r[i] if k == 0 else "", widths[i], cols[i].justify, ink) if i != wraps
+                                else text for i in keep).rstrip())
     note_col = next((i for i, c in enumerate(cols) if c.kind == "note"), None)
     if fit.below and note_col is not None:
         for rid, r in zip(row_ids or [str(r[0]) for r in rows], rows, strict=True):
