@@ -41,28 +41,9 @@ def start(service: Callable[[], "Service"], host: str | None, port: int | None) 
 
 def fast(argv: list[str]) -> int:
     """``main.FAST_PATHS`` entry: the options typer would take, parsed without it; anything else goes to typer."""
-    from quotawarden.interfaces.cli.main import defended
-    from quotawarden.interfaces.cli.serve import NEVER_USED
+    from quotawarden.interfaces.cli.long_running import launch
 
-    o = _parse(argv)
-    if o is None:
-        from quotawarden.interfaces.cli.main import full
-
-        full(["proxy", *argv])
-        return 0
-    for name in NEVER_USED:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # importing it raises ImportError
-
-    def service() -> "Service":
-        from quotawarden.app.service import build_service
-        from quotawarden.interfaces.cli._stderr import config_warnings
-
-        svc = build_service()  # the config and the store the environment names, as the typer root reads them
-        config_warnings(svc.config.warnings)
-        return svc
-
-    defended(lambda: start(service, **o))
-    return 0
+    return launch("proxy", argv, _parse(argv), start)
 
 
 def _parse(argv: list[str]) -> dict[str, Any] | None:

@@ -22,10 +22,6 @@ TICK_HELP = "Seconds between checks for due polls."
 PROXY_HELP = "Also serve the piggyback proxy under /proxy."
 LOG_HELP = "uvicorn log level."
 MIN_TICK_S = 0.1
-NEVER_USED = ("httpx._main", "watchfiles")
-"""Optional parts of the daemon's libraries it never uses, each with a fallback for when it cannot be imported:
-httpx's command line (rich, pygments), uvicorn's reloader on file changes (``--reload``, not an option of ``serve``:
-uvicorn falls back to polling file times). Refused in the ``serve`` process, about 6 MB stay unloaded."""
 
 
 def start(service: Callable[[], "Service"], host: str | None, port: int | None, tick: float, with_proxy: bool,
@@ -43,27 +39,9 @@ def start(service: Callable[[], "Service"], host: str | None, port: int | None, 
 
 def fast(argv: list[str]) -> int:
     """``main.FAST_PATHS`` entry: the options typer would take, parsed without it; anything else goes to typer."""
-    o = _parse(argv)
-    if o is None:
-        from quotawarden.interfaces.cli.main import full
+    from quotawarden.interfaces.cli.long_running import launch
 
-        full(["serve", *argv])
-        return 0
-    for name in NEVER_USED:
-        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # importing it raises ImportError
-
-    def service() -> "Service":
-        from quotawarden.app.service import build_service
-        from quotawarden.interfaces.cli._stderr import config_warnings
-
-        svc = build_service()  # the config and the store the environment names, as the typer root reads them
-        config_warnings(svc.config.warnings)
-        return svc
-
-    from quotawarden.interfaces.cli.main import defended
-
-    defended(lambda: start(service, **o))
-    return 0
+    return launch("serve", argv, _parse(argv), start)
 
 
 def _parse(argv: list[str]) -> dict[str, Any] | None:
