@@ -127,6 +127,26 @@ def start(cmd: list[str], env: dict[str, str] | None = None) -> subprocess.Popen
                             stderr=subprocess.DEVNULL)
 
 
+def write_config(path: Path, db: Path, spill: Path, upstream: str, proxy_extra: str = "") -> Path:
+    """One OpenAI account in a pool on the local upstream, with its own SQLite store and spill folder."""
+    path.write_text(f"""
+[database]
+url = "sqlite:///{db}"
+[proxy]
+spill_dir = "{spill}"
+{proxy_extra}
+[[accounts]]
+id = "bench-openai"
+provider = "openai"
+credential = "env:BENCH_OPENAI_KEY"
+base_url = "{upstream}"
+pool = "bench"
+[[pools]]
+name = "bench"
+""")
+    return path
+
+
 def cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process so far (all its threads): robust against a busy machine."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -230,20 +250,7 @@ def main() -> None:
         procs.append(start([PY, str(HERE / "proxy_floor.py"), "--port", str(floor_port), "--upstream", upstream]))
 
         qw_port = free_port()
-        (tmp / "config.toml").write_text(f"""
-[database]
-url = "sqlite:///{tmp / 'qw.db'}"
-[proxy]
-spill_dir = "{tmp / 'spill'}"
-[[accounts]]
-id = "bench-openai"
-provider = "openai"
-credential = "env:BENCH_OPENAI_KEY"
-base_url = "{upstream}"
-pool = "bench"
-[[pools]]
-name = "bench"
-""")
+        write_config(tmp / "config.toml", tmp / "qw.db", tmp / "spill", upstream)
         qw = start([str(Path(PY).parent / "quotawarden"), "--config", str(tmp / "config.toml"), "proxy",
                     "--port", str(qw_port)], env={"BENCH_OPENAI_KEY": "sk-bench-upstream-key-0000"})
         procs.append(qw)

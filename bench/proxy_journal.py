@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from proxy import PY, cpu_s, free_port, load, start, start_baseline, wait_up
+from proxy import PY, cpu_s, free_port, load, start, start_baseline, wait_up, write_config
 
 HERE = Path(__file__).resolve().parent
 KEY_ENV = {"BENCH_OPENAI_KEY": "sk-bench-upstream-key-0000"}
@@ -47,23 +47,7 @@ def machine_busy_s() -> float:
 
 
 def config(tmp: Path, name: str, upstream: str, extra: str = "") -> Path:
-    path = tmp / f"{name}.toml"
-    path.write_text(f"""
-[database]
-url = "sqlite:///{tmp / f'{name}.db'}"
-[proxy]
-spill_dir = "{tmp / f'spill-{name}'}"
-{extra}
-[[accounts]]
-id = "bench-openai"
-provider = "openai"
-credential = "env:BENCH_OPENAI_KEY"
-base_url = "{upstream}"
-pool = "bench"
-[[pools]]
-name = "bench"
-""")
-    return path
+    return write_config(tmp / f"{name}.toml", tmp / f"{name}.db", tmp / f"spill-{name}", upstream, extra)
 
 
 def quartiles(xs: list[float]) -> tuple[float, float]:
