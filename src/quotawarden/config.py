@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from quotawarden import naming
 from quotawarden.clock import parse_duration
 from quotawarden.domain import Account
 from quotawarden.errors import ConfigError, PluginError
@@ -48,8 +49,8 @@ Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 """An amount of US dollars: finite, not negative."""
 Count = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 """A finite number, 0 or more."""
-WebUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
-Cron = Annotated[str, Field(pattern=r"^(\s*\S+(\s+\S+){4}\s*)?$")]
+WebUrl = Annotated[str, Field(pattern=naming.WEB_URL)]
+Cron = Annotated[str, Field(pattern=naming.CRON)]
 """Five cron fields (minute hour day-of-month month day-of-week), UTC; empty turns the job off where allowed."""
 Autonomy = Literal["auto", "ask", "off"]
 SeverityName = Literal["info", "warning", "critical"]
@@ -67,7 +68,7 @@ class AccountConfig(BaseModel):
     """One ``[[accounts]]`` table. Keys not listed here belong to the provider's own settings model."""
 
     model_config = ConfigDict(extra="allow")
-    id: str = Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:@/\-]+$")
+    id: str = Field(min_length=1, max_length=200, pattern=naming.ACCOUNT_ID)
     provider: str
     credential: str | None = None
     base_url: str | None = None

@@ -1,12 +1,20 @@
 """Window names, the one rule for every provider, log source and view: a window's name from its length
 (:func:`window_name`), a model-scoped window's name (:func:`scoped_window`) and the model it covers
 (:func:`window_scope`). Plain strings, no imports: the fast paths (``summary``, ``statusline``) use it too.
-``quotawarden.domain`` re-exports these names.
+``quotawarden.domain`` re-exports these names. Also the shapes of the names and values the config checks
+(:data:`ACCOUNT_ID`, :data:`WEB_URL`, :data:`CRON`): ``config`` validates with them, and the ``status`` fast path
+judges a config with the same patterns without importing pydantic.
 """
 
 from __future__ import annotations
 
 import re
+
+ACCOUNT_ID = r"^[A-Za-z0-9_.:@/\-]+$"
+"""An account id (1-200 characters of these)."""
+WEB_URL = r"^https?://\S+$"
+CRON = r"^(\s*\S+(\s+\S+){4}\s*)?$"
+"""Five cron fields (minute hour day-of-month month day-of-week), or empty."""
 
 _NAMED_LENGTHS = {5 * 3600: "5h", 86400: "daily", 7 * 86400: "7d"}
 _MONTH_DAYS = range(28, 32)

@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from quotawarden import naming
+
 FALLBACK = None
 """What a reader answers when the full path must answer instead."""
 SECTIONS = frozenset({"accounts", "thresholds", "schedule", "status_pages", "database"})
@@ -36,9 +38,9 @@ PROVIDER_SETTINGS: Mapping[str, Mapping[str, Any]] = {
                "probe": "models"},
 }
 """The provider settings taken here, with their defaults (``GeminiSettings``; a test keeps them equal)."""
-_ID = re.compile(r"^[A-Za-z0-9_.:@/\-]+$")
-_URL = re.compile(r"^https?://\S+$")
-_CRON = re.compile(r"^(\s*\S+(\s+\S+){4}\s*)?$")
+_ID = re.compile(naming.ACCOUNT_ID)
+_URL = re.compile(naming.WEB_URL)
+_CRON = re.compile(naming.CRON)
 RATIOS = frozenset({"used_yellow", "used_red", "error_rate_yellow", "error_rate_red", "safety_margin",
                     "default_cap", "fast_share"})
 COUNTS = frozenset({"exhaust_days_yellow", "exhaust_days_red"})
