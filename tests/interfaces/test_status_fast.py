@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -63,6 +64,24 @@ def test_registered_and_in_step_with_the_models() -> None:
     assert set(fast.SETTINGS_FIELDS) == set(Settings.model_fields)
     assert dict(fast.PROVIDER_SETTINGS["gemini"]) == GeminiSettings().model_dump()
     assert status_report.LOCAL_KINDS == QUOTA_FREE_KINDS
+
+
+def test_the_fast_paths_value_kinds_are_the_models() -> None:
+    """The thresholds and schedule fields the fast path judges by kind (a ratio, a count, a positive duration),
+    and the account keys it knows, are the models' own: a field added or retyped there must be seen here."""
+    from pydantic import create_model
+
+    from quotawarden import config
+
+    def fields(model: type, kind: Any) -> set[str]:
+        shape = create_model("Probe", x=(kind, 0)).model_fields["x"].metadata  # the kind's constraints, as pydantic
+        return {n for n, f in model.model_fields.items()  # type: ignore[attr-defined]  # keeps them on a field
+                if f.annotation is float and repr(f.metadata) == repr(shape)}
+
+    assert set(config.AccountConfig.model_fields) == fast.ACCOUNT_KEYS
+    assert fields(config.Thresholds, config.Ratio) == fast.RATIOS
+    assert fields(config.Thresholds, config.Count) == fast.COUNTS
+    assert fields(config.ScheduleSettings, config.PositiveDuration) == fast.POSITIVE_DURATIONS
 
 
 @pytest.fixture
