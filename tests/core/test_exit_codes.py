@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -49,26 +50,33 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Hanging(NamedTuple):
+    url: str
+    accepted: threading.Event
+    """Set once a client has connected (and is waiting for an answer that never comes)."""
+
+
 @pytest.fixture
-def hanging() -> Iterator[str]:
+def hanging() -> Iterator[Hanging]:
     """A host that accepts connections and never answers."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(16)
     held: list[socket.socket] = []
-    stop = threading.Event()
+    stop, accepted = threading.Event(), threading.Event()
 
     def accept() -> None:
         server.settimeout(0.2)
         while not stop.is_set():
             try:
                 held.append(server.accept()[0])
+                accepted.set()
             except OSError:
                 continue
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    yield Hanging(f"http://127.0.0.1:{server.getsockname()[1]}", accepted)
     stop.set()
     thread.join()
     for c in held:
@@ -86,7 +94,7 @@ def write(path: Path, db: Path, *tables: str) -> Path:
     return path
 
 
-def test_every_documented_exit_code_is_produced_and_only_those(tmp_path: Path, hanging: str) -> None:
+def test_every_documented_exit_code_is_produced_and_only_those(tmp_path: Path, hanging: Hanging) -> None:
     seen: dict[int, str] = {}
 
     def expect(code: int, what: str, proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -154,12 +162,15 @@ def test_every_documented_exit_code_is_produced_and_only_those(tmp_path: Path, h
     assert "warning:" in proc.stderr and opencode.read_bytes() != SWITCH_DATA.read_bytes()
 
     # 130: Ctrl-C while a probe waits on a host that never answers
-    slow = write(tmp_path / "slow.toml", tmp_path / "slow.db", account("slow", "openai", hanging))
+    slow = write(tmp_path / "slow.toml", tmp_path / "slow.db", account("slow", "openai", hanging.url))
     clean = {k: v for k, v in os.environ.items() if k not in ("QUOTAWARDEN_CONFIG", "QUOTAWARDEN_DB_URL")}
     child = subprocess.Popen([sys.executable, "-m", "quotawarden.interfaces.cli.main", "--config", str(slow), "poll"],
                              env={**clean, KEY_ENV: ok_key}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, start_new_session=True)
-    time.sleep(2.5)
+    # once the probe waits on the host: a fixed sleep raced a slow start on a loaded machine (the signal then came
+    # during start-up, and the poll went on to wait out the host)
+    assert hanging.accepted.wait(60), "the poll never reached the hanging host"
+    time.sleep(0.2)
     child.send_signal(signal.SIGINT)
     _out, err = child.communicate(timeout=30)
     assert child.returncode == 130 and "Traceback" not in err, err

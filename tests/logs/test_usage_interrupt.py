@@ -20,7 +20,8 @@ import pyte
 from quotawarden.interfaces.cli.usage import INTERRUPTED
 from tests.logs.conftest import cc_line
 
-FILES, LINES = 40, 2500  # about 30 MB: several seconds of reading, far past the progress bar's threshold
+FILES, LINES = 120, 2500  # about 90 MB: a second or more of reading even with byte-code cached, far past the
+# progress bar's threshold (at 30 MB a fast import could end before the Ctrl-C reached it)
 
 
 def _tree(root: Path) -> int:
