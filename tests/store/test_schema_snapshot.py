@@ -26,7 +26,7 @@ def test_store_from_snapshot_needs_no_migration(tmp_path: Path) -> None:
     assert dump(path) == SNAPSHOT.read_text()
     store = open_store(f"sqlite:///{path}")
     try:
-        assert current_revisions(store.engine) == known_revisions()[1]
+        assert current_revisions(store) == known_revisions()[1]
     finally:
         store.close()
     assert dump(path) == SNAPSHOT.read_text()  # opening it ran no migration

@@ -1,4 +1,4 @@
-"""Small helpers the query modules share: dialect-aware inserts and time conversion."""
+"""Small helpers the query modules share: time conversion, chunking, a transaction of one's own or the caller's."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
-
+from quotawarden.store.db import Conn
 from quotawarden.store.engine import Store
-
-
-def insert(store: Store, table: Table) -> Any:
-    """An INSERT that understands ON CONFLICT on both backends."""
-    mod = postgresql if store.dialect == "postgresql" else sqlite
-    return mod.insert(table)
 
 
 def ts(value: datetime | None) -> float | None:
@@ -30,6 +22,14 @@ def chunks(rows: list[Any], size: int) -> list[list[Any]]:
     return [rows[i:i + size] for i in range(0, len(rows), size)]
 
 
-def begin(store: Store, conn: Any = None) -> AbstractContextManager[Any]:
+def begin(store: Store, conn: Conn | None = None) -> AbstractContextManager[Conn]:
     """A transaction of its own, or the caller's (``conn``): several writes that must land together share one."""
-    return store.engine.begin() if conn is None else nullcontext(conn)
+    return store.begin() if conn is None else nullcontext(conn)
+
+
+def insert(store: Store, table: Any) -> Any:
+    """An INSERT that understands ON CONFLICT on both backends (SQLAlchemy; for modules not yet on SQL text)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    mod = postgresql if store.dialect == "postgresql" else sqlite
+    return mod.insert(table)

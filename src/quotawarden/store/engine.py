@@ -1,15 +1,25 @@
-"""Opening a store: SQLite (WAL, zero set-up) or PostgreSQL, chosen by URL; migrations run on open."""
+"""Opening a store: SQLite (WAL, zero set-up) or PostgreSQL, chosen by URL; migrations run on open.
+
+Query modules run SQL text through :meth:`Store.begin` / :meth:`Store.connect` (``store.db``): plain ``sqlite3`` on
+SQLite, so a process on SQLite loads SQLAlchemy only to migrate an old schema or when something asks for
+:attr:`Store.engine` (PostgreSQL always has one: its pool).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import sqlite3
+from contextlib import AbstractContextManager
+from functools import cached_property
 from pathlib import Path
-
-from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from quotawarden.errors import StoreError
+from quotawarden.store import db
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def default_sqlite_url() -> str:
@@ -28,65 +38,115 @@ def normalise_url(url: str) -> str:
     return url
 
 
-@dataclass
+def sqlite_path(url: str) -> str:
+    """The file of a ``sqlite:///path`` URL (``:memory:`` for ``sqlite://``)."""
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return path.split("?", 1)[0] or ":memory:"
+
+
 class Store:
     """A handle on one database. Query modules (``samples``, ``usage``, ...) take it as their first argument."""
 
-    engine: Engine
-    url: str
+    def __init__(self, url: str, *, sqlite_cache_kib: int | None = None, engine: Engine | None = None) -> None:
+        self.url = url
+        self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self._pool = db.SqlitePool(sqlite_path(url), cache_kib=sqlite_cache_kib) if self.is_sqlite else None
+        if engine is not None:
+            self.__dict__["engine"] = engine
 
     @property
     def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        return self.dialect == "sqlite"
 
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
+    @cached_property
+    def engine(self) -> Engine:
+        """A SQLAlchemy engine on this database (migrations, tests); on SQLite made when first asked for."""
+        from sqlalchemy import create_engine, event
+
+        if self.is_sqlite:
+            engine = create_engine(self.url, connect_args={"timeout": 10})
+            event.listen(engine, "connect", _sqlite_pragmas)
+            return engine
+        return create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                             connect_args={"connect_timeout": 5})
+
+    def begin(self) -> AbstractContextManager[db.Conn]:
+        """A connection in a transaction, committed at the end (rolled back on an error)."""
+        return self._connection(transaction=True)
+
+    def connect(self) -> AbstractContextManager[db.Conn]:
+        """A connection for reads."""
+        return self._connection(transaction=False)
+
+    def _connection(self, *, transaction: bool) -> AbstractContextManager[db.Conn]:
+        if self._pool is not None:
+            return self._pool.connection(transaction=transaction)
+        return db.pg_connection(self.engine, transaction=transaction)
+
+    def raw_connection(self) -> Any:
+        """A DB-API connection of its own (the caller closes it)."""
+        if self._pool is not None:
+            return db.open_sqlite(self._pool.path)
+        return self.engine.raw_connection()
 
     def ping(self) -> None:
         """One round trip to the database; raises when it cannot be reached."""
-        with self.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+        with self.connect() as conn:
+            conn.execute("SELECT 1")
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._pool is not None:
+            self._pool.close()
+        if "engine" in self.__dict__:
+            self.engine.dispose()
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
     cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: keeps the sample index's hot pages in memory on big writes
-    cur.execute("PRAGMA foreign_keys=ON")
-    # checkpoint the WAL every ~40 MB instead of 4 MB: a page written by several batches in a row is copied into
-    # the database once, not once per batch (bench/store.py: ~15% more rows/s on big writes)
-    cur.execute("PRAGMA wal_autocheckpoint=10000")
+    for pragma in db.SQLITE_PRAGMAS:
+        cur.execute(f"PRAGMA {pragma}")
     cur.close()
 
 
-def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
+def open_store(url: str | None = None, *, migrate: bool = True, sqlite_cache_kib: int | None = None) -> Store:
+    """``sqlite_cache_kib``: a smaller page cache than the store's 64 MiB (a writer that only appends)."""
     url = normalise_url(url or os.environ.get("QUOTAWARDEN_DB_URL") or default_sqlite_url())
+    if url.startswith("sqlite"):
+        return _open_sqlite(url, migrate=migrate, cache_kib=sqlite_cache_kib)
+    return _open_pg(url, migrate=migrate)
+
+
+def _open_sqlite(url: str, *, migrate: bool, cache_kib: int | None) -> Store:
+    path = sqlite_path(url)
+    if path != ":memory:":
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
+    store = Store(url, sqlite_cache_kib=cache_kib)
     try:
-        if url.startswith("sqlite"):
-            path = url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                try:
-                    Path(path).parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
-            engine = create_engine(url, connect_args={"timeout": 10})
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
-                                   connect_args={"connect_timeout": 5})
-        store = Store(engine=engine, url=url)
-        with engine.connect():
-            pass  # fail here, clearly, when the server is down or the file cannot be opened
+        store.ping()  # fail here, clearly, when the file cannot be opened
+    except sqlite3.Error as exc:
+        store.close()
+        raise StoreError(f"cannot open the database at {safe_url(url)}: {exc}") from None
+    if migrate:
+        from quotawarden.store.migrate import upgrade
+
+        upgrade(store)
+    return store
+
+
+def _open_pg(url: str, *, migrate: bool) -> Store:
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    store = Store(url)
+    try:
+        with store.engine.connect():
+            pass  # fail here, clearly, when the server is down
         if migrate:
             from quotawarden.store.migrate import upgrade
 
-            upgrade(engine)
+            upgrade(store)
         return store
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
@@ -97,9 +157,13 @@ def open_store(url: str | None = None, *, migrate: bool = True) -> Store:
 
 def safe_url(url: str) -> str:
     """The URL without its password."""
-    from sqlalchemy.engine import make_url
-
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)
+        user = netloc[0].split(":", 1)[0]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[1]}"))
+    except ValueError:
         return "<database>"
+

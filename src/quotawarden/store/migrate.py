@@ -7,31 +7,37 @@ Several branches may exist (one per feature); the store always upgrades to all h
 
 from __future__ import annotations
 
+import sqlite3
 import threading
-
-from sqlalchemy import text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from quotawarden.errors import SchemaTooNew, StoreError
 from quotawarden.store.schema_snapshot import VERSIONS, known_revisions
 
+if TYPE_CHECKING:
+    from quotawarden.store.engine import Store
+
 _PG_LOCK_ID = 0x71_77_6D_69  # "qwmi": serialises migrations across replicas
 
 
-def current_revisions(engine: Engine) -> set[str]:
+def current_revisions(store: Store) -> set[str]:
+    """The revisions the database is at (none for a new one), read without Alembic."""
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT version_num FROM alembic_version")).fetchall()
-        return {r[0] for r in rows}
-    except SQLAlchemyError:
+        with store.connect() as conn:
+            return {r[0] for r in conn.rows("SELECT version_num FROM alembic_version")}
+    except sqlite3.Error:
         return set()
+    except Exception as exc:  # psycopg's UndefinedTable, without importing psycopg here
+        if type(exc).__name__ in ("UndefinedTable", "ProgrammingError"):
+            return set()
+        raise
 
 
-def upgrade(engine: Engine) -> None:
-    """Bring the schema behind ``engine`` to the newest revision (a no-op when it is there)."""
+def upgrade(store: Store) -> None:
+    """Bring the schema of ``store`` to the newest revision (a no-op when it is there); Alembic (and SQLAlchemy)
+    load only when there is something to do."""
     revs, heads = known_revisions()
-    current = current_revisions(engine)
+    current = current_revisions(store)
     unknown = current - revs
     if unknown:
         raise SchemaTooNew(
@@ -40,16 +46,19 @@ def upgrade(engine: Engine) -> None:
         )
     if current == heads:
         return
-    _run_alembic(engine)
+    _run_alembic(store)
 
 
 _ALEMBIC = threading.Lock()  # Alembic keeps its migration context in module globals: one run at a time
 
 
-def _run_alembic(engine: Engine) -> None:
+def _run_alembic(store: Store) -> None:
     from alembic import command
     from alembic.config import Config
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
 
+    engine = store.engine
     cfg = Config()
     cfg.set_main_option("script_location", str(VERSIONS.parent))
     try:
