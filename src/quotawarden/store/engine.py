@@ -123,6 +123,10 @@ def _open_sqlite(url: str, *, migrate: bool, cache_kib: int | None) -> Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create the folder for {path}: {exc.strerror}") from None
+        if migrate and not os.path.exists(path):
+            from quotawarden.store.schema_snapshot import create_sqlite
+
+            create_sqlite(path)  # a new store from the schema snapshot (no Alembic); else the migrations build it
     store = Store(url, sqlite_cache_kib=cache_kib)
     try:
         store.ping()  # fail here, clearly, when the file cannot be opened
