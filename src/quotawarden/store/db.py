@@ -156,7 +156,7 @@ def _pg_rows() -> Any:
 
 @functools.lru_cache(maxsize=1024)
 def _row_class(names: tuple[str, ...]) -> Any:
-    return namedtuple("Row", names, rename=True)  # type: ignore[misc]  # noqa: PYI024
+    return namedtuple("Row", names, rename=True)
 
 
 def _sqlite_row(cur: sqlite3.Cursor, row: tuple[Any, ...]) -> Any:
