@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import and_, func, or_, select
 
-from quotawarden.store import schema
-from quotawarden.store._sql import insert
+from quotawarden.store import db
+from quotawarden.store._sql import chunks
 from quotawarden.store.engine import Store
-from quotawarden.store.schema_health import outcome_hours
-from quotawarden.store.schema_hub import hub_cursors, hub_seats
 
 SAMPLE_COLS = ("account_id", "window", "observed_ts", "source", "provenance", "unit", "used_ratio", "used",
                "remaining", "limit", "resets_ts", "status", "window_length_s")
@@ -58,86 +55,96 @@ class SeatRow:
 # -- the seat's side ------------------------------------------------------------------------------------------
 
 
+_IN_CHUNK = 10_000
+"""Values per ``IN (...)`` list (SQLite binds at most 32,766 per statement)."""
+
+
 def cursor(store: Store, hub: str) -> Cursor:
-    t = hub_cursors
-    with store.engine.connect() as conn:
-        r = conn.execute(select(t.c.samples_id, t.c.usage_ts, t.c.outcomes_hour, t.c.pushed_ts, t.c.pushes)
-                         .where(t.c.hub == hub)).first()
+    with store.connect() as conn:
+        r = conn.one("SELECT samples_id, usage_ts, outcomes_hour, pushed_ts, pushes FROM hub_cursors WHERE hub = :hub",
+                     {"hub": hub})
     return Cursor(int(r[0]), float(r[1]), float(r[2]), r[3], int(r[4])) if r else Cursor()
+
+
+def _advance_sql(sqlite: bool) -> str:
+    biggest = "max" if sqlite else "greatest"
+    keep = ", ".join(f"{c} = {biggest}(hub_cursors.{c}, excluded.{c})"
+                     for c in ("samples_id", "usage_ts", "outcomes_hour"))
+    return ("INSERT INTO hub_cursors (hub, samples_id, usage_ts, outcomes_hour, pushed_ts, pushes) "
+            "VALUES (:hub, :samples_id, :usage_ts, :outcomes_hour, :pushed_ts, :pushes) "
+            f"ON CONFLICT (hub) DO UPDATE SET {keep}, pushed_ts = excluded.pushed_ts, pushes = hub_cursors.pushes + 1")
+
+
+_ADVANCE = {"sqlite": _advance_sql(True), "postgresql": _advance_sql(False)}
 
 
 def advance(store: Store, hub: str, to: Cursor) -> None:
     """Move the cursor forward (never back: a slower concurrent push cannot undo a faster one's progress)."""
-    t = hub_cursors
     row = {"hub": hub, "samples_id": to.samples_id, "usage_ts": to.usage_ts, "outcomes_hour": to.outcomes_hour,
            "pushed_ts": to.pushed_ts, "pushes": to.pushes}
-    ins = insert(store, t)
-    stmt = ins.on_conflict_do_update(index_elements=["hub"], set_={
-        "samples_id": func.max(t.c.samples_id, ins.excluded.samples_id) if store.is_sqlite
-        else func.greatest(t.c.samples_id, ins.excluded.samples_id),
-        "usage_ts": func.max(t.c.usage_ts, ins.excluded.usage_ts) if store.is_sqlite
-        else func.greatest(t.c.usage_ts, ins.excluded.usage_ts),
-        "outcomes_hour": func.max(t.c.outcomes_hour, ins.excluded.outcomes_hour) if store.is_sqlite
-        else func.greatest(t.c.outcomes_hour, ins.excluded.outcomes_hour),
-        "pushed_ts": ins.excluded.pushed_ts, "pushes": t.c.pushes + 1})
-    with store.engine.begin() as conn:
-        conn.execute(stmt, row)
+    with store.begin() as conn:
+        conn.execute(_ADVANCE[conn.dialect], row)
 
 
 def reset(store: Store, hub: str) -> None:
     """Forget how far this seat pushed: the next push sends everything again (the hub keeps it once)."""
-    with store.engine.begin() as conn:
-        conn.execute(hub_cursors.delete().where(hub_cursors.c.hub == hub))
+    with store.begin() as conn:
+        conn.execute("DELETE FROM hub_cursors WHERE hub = :hub", {"hub": hub})
 
 
 def samples_after(store: Store, after_id: int, limit: int) -> list[tuple[int, tuple[Any, ...]]]:
     """(id, reading row) of the readings stored after ``after_id``, oldest first."""
-    t = schema.samples
-    q = select(t.c.id, *(t.c[c] for c in SAMPLE_COLS)).where(t.c.id > after_id).order_by(t.c.id).limit(limit)
-    with store.engine.connect() as conn:
-        return [(int(r[0]), tuple(r[1:])) for r in conn.execute(q)]
+    with store.connect() as conn:
+        rows = conn.rows(f"SELECT id, {_q(SAMPLE_COLS)} FROM samples WHERE id > :after ORDER BY id LIMIT :limit",
+                         {"after": after_id, "limit": limit})
+    return [(int(r[0]), tuple(r[1:])) for r in rows]
 
 
 def usage_after(store: Store, after: tuple[float, str], limit: int) -> list[tuple[Any, ...]]:
     """Usage event rows after (time, dedup key), in that order."""
-    t = schema.usage_events
     ts, key = after
-    q = (select(*(t.c[c] for c in USAGE_COLS))
-         .where(or_(t.c.ts > ts, and_(t.c.ts == ts, t.c.dedup_key > key)))
-         .order_by(t.c.ts, t.c.dedup_key).limit(limit))
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(q)]
+    with store.connect() as conn:
+        rows = conn.rows(f"SELECT {_q(USAGE_COLS)} FROM usage_events "
+                         "WHERE ts > :ts OR (ts = :ts AND dedup_key > :key) ORDER BY ts, dedup_key LIMIT :limit",
+                         {"ts": ts, "key": key, "limit": limit})
+    # costs (Numeric): a Decimal on both databases
+    return [(*r[:16], db.money(r[16]), db.money(r[17]), r[18]) for r in rows]
 
 
 def outcome_hours_since(store: Store, hour_ts: float) -> list[tuple[str, float, int, int]]:
-    t = outcome_hours
-    q = select(t.c.account_id, t.c.hour_ts, t.c.ok, t.c.errors).where(t.c.hour_ts >= hour_ts).order_by(t.c.hour_ts)
-    with store.engine.connect() as conn:
-        return [(str(r[0]), float(r[1]), int(r[2]), int(r[3])) for r in conn.execute(q)]
+    with store.connect() as conn:
+        rows = conn.rows("SELECT account_id, hour_ts, ok, errors FROM outcome_hours WHERE hour_ts >= :hour "
+                         "ORDER BY hour_ts", {"hour": hour_ts})
+    return [(str(r[0]), float(r[1]), int(r[2]), int(r[3])) for r in rows]
 
 
 def account_rows(store: Store, ids: Sequence[str] | None = None) -> list[tuple[Any, ...]]:
-    t = schema.accounts
-    q = select(*(t.c[c] for c in ACCOUNT_COLS)).order_by(t.c.id)
-    if ids is not None:
-        q = q.where(t.c.id.in_(list(ids)))
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(q)]
+    head = f"SELECT {_q(ACCOUNT_COLS)} FROM accounts"
+    with store.connect() as conn:
+        if ids is None:
+            rows = conn.rows(head + " ORDER BY id")
+        else:
+            rows = []
+            for part in chunks(list(ids), _IN_CHUNK):
+                params: dict[str, Any] = {}
+                rows += conn.rows(f"{head} WHERE id IN {db.in_list('ids', part, params)} ORDER BY id", params)
+            rows.sort(key=lambda r: r[0])
+    # tags (JSON): parsed on both databases
+    return [(*r[:5], db.from_json(r[5])) for r in rows]
 
 
 def state_rows(store: Store) -> list[tuple[Any, ...]]:
-    t = schema.account_state
-    q = select(t.c.account_id, t.c.outcome, t.c.reason, t.c.observed_ts, t.c.retry_ts).order_by(t.c.account_id)
-    with store.engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(q)]
+    with store.connect() as conn:
+        rows = conn.rows("SELECT account_id, outcome, reason, observed_ts, retry_ts FROM account_state "
+                         "ORDER BY account_id")
+    return [tuple(r) for r in rows]
 
 
 def pending(store: Store, samples_id: int, usage_ts: float) -> dict[str, int]:
     """Readings and usage events not yet acknowledged by the hub (they wait in this store)."""
-    s, u = schema.samples, schema.usage_events
-    with store.engine.connect() as conn:
-        n_s = conn.execute(select(func.count()).where(s.c.id > samples_id)).scalar_one()
-        n_u = conn.execute(select(func.count()).where(u.c.ts > usage_ts)).scalar_one()
+    with store.connect() as conn:
+        n_s = conn.scalar("SELECT count(*) FROM samples WHERE id > :id", {"id": samples_id})
+        n_u = conn.scalar("SELECT count(*) FROM usage_events WHERE ts > :ts", {"ts": usage_ts})
     return {"samples": int(n_s), "usage": int(n_u)}
 
 
@@ -286,12 +293,11 @@ def store_push(store: Store, seat: str, push_id: str, now: float, *, accounts: S
             "outcomes": _last_per_key(outcomes, 2)}
     rows["latest"] = _latest(rows["samples"])
     seat_row = (seat, now, now, push_id, interval_s, sent_ts, len(samples) + len(usage))
-    with store.engine.connect() as sa_conn:
-        raw: Any = sa_conn.connection.dbapi_connection
-        if store.dialect == "postgresql":
-            _write_pg(raw, now, rows, seat_row)
+    with store.connect() as conn:  # each writer runs its own transaction on the driver's connection
+        if conn.dialect == "postgresql":
+            _write_pg(conn.raw, now, rows, seat_row)
         else:
-            _write_sqlite(raw, now, rows, seat_row)
+            _write_sqlite(conn.raw, now, rows, seat_row)
 
 
 def _write_sqlite(raw: Any, now: float, rows: dict[str, list[tuple[Any, ...]]], seat_row: tuple[Any, ...]) -> None:
@@ -335,10 +341,8 @@ def _write_pg(raw: Any, now: float, rows: dict[str, list[tuple[Any, ...]]], seat
 
 
 def seats(store: Store) -> list[SeatRow]:
-    t = hub_seats
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(t.c.seat, t.c.first_push_ts, t.c.last_push_ts, t.c.last_push_id, t.c.interval_s,
-                                   t.c.sent_ts, t.c.pushes, t.c.rows).order_by(t.c.seat)).all()
+    with store.connect() as conn:
+        rows = conn.rows(f"SELECT {_SEAT_COLS} FROM hub_seats ORDER BY seat")
     return [SeatRow(r[0], float(r[1]), float(r[2]), r[3], r[4], r[5], int(r[6]), int(r[7])) for r in rows]
 
 
@@ -347,24 +351,30 @@ def cost_by_seat_project(store: Store, seat_names: Sequence[str], since: float) 
     where the event carries one, else the priced one."""
     if not seat_names:
         return []
-    t = schema.usage_events
-    dollars = func.sum(func.coalesce(t.c.cost_recorded, t.c.cost, 0))
-    q = (select(t.c.host, t.c.project, dollars, func.count())
-         .where(t.c.ts >= since, t.c.host.in_(list(seat_names))).group_by(t.c.host, t.c.project))
     out: dict[tuple[str, str], tuple[float, int]] = {}
-    with store.engine.connect() as conn:
-        for r in conn.execute(q):
-            key = (str(r[0]), str(r[1] or ""))  # no project and an empty one are one row
-            usd, n = out.get(key, (0.0, 0))
-            out[key] = (usd + float(r[2] or 0), n + int(r[3]))
+    with store.connect() as conn:
+        for part in chunks(list(seat_names), _IN_CHUNK):
+            params: dict[str, Any] = {"since": since}
+            rows = conn.rows("SELECT host, project, sum(coalesce(cost_recorded, cost, 0)), count(*) FROM usage_events "
+                             f"WHERE ts >= :since AND host IN {db.in_list('seats', part, params)} "
+                             "GROUP BY host, project", params)
+            for r in rows:
+                key = (str(r[0]), str(r[1] or ""))  # no project and an empty one are one row
+                usd, n = out.get(key, (0.0, 0))
+                out[key] = (usd + float(db.money(r[2]) or 0), n + int(r[3]))
     return [(s, p, usd, n) for (s, p), (usd, n) in out.items()]
 
 
 def count_rows(store: Store, prefix: str) -> dict[str, int]:
     """Readings and usage events stored under one seat's prefix (``<seat>/``): what tests and the bench check."""
-    s, u = schema.samples, schema.usage_events
-    with store.engine.connect() as conn:
-        n_s = conn.execute(select(func.count()).where(s.c.account_id.startswith(prefix, autoescape=True))).scalar_one()
-        n_u = conn.execute(select(func.count()).where(u.c.dedup_key.startswith(prefix, autoescape=True))).scalar_one()
+    like = {"like": _escape_like(prefix) + "%"}
+    with store.connect() as conn:
+        n_s = conn.scalar("SELECT count(*) FROM samples WHERE account_id LIKE :like ESCAPE '/'", like)
+        n_u = conn.scalar("SELECT count(*) FROM usage_events WHERE dedup_key LIKE :like ESCAPE '/'", like)
     return {"samples": int(n_s), "usage": int(n_u)}
 
+
+
+def _escape_like(text: str) -> str:
+    """``text`` as a LIKE pattern that matches it literally (``/`` the escape character)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
