@@ -70,7 +70,7 @@ class Conn:
     def execute(self, sql: str, params: Params = None) -> Result:
         if self.dialect == "sqlite":
             return self.raw.execute(sql, () if params is None else params)  # type: ignore[no-any-return]
-        cur = self.raw.cursor(row_factory=_pg_rows())
+        cur = self.raw.cursor(row_factory=_pg_row_factory)
         if params is None:
             cur.execute(sql)
         else:
@@ -147,13 +147,6 @@ def pg_sql(sql: str) -> str:
     return _PLACEHOLDER.sub(swap, sql)
 
 
-@functools.cache
-def _pg_rows() -> Any:
-    from psycopg.rows import namedtuple_row
-
-    return namedtuple_row
-
-
 @functools.lru_cache(maxsize=1024)
 def _row_class(names: tuple[str, ...]) -> Any:
     return namedtuple("Row", names, rename=True)
@@ -161,6 +154,13 @@ def _row_class(names: tuple[str, ...]) -> Any:
 
 def _sqlite_row(cur: sqlite3.Cursor, row: tuple[Any, ...]) -> Any:
     return _row_class(tuple(d[0] for d in cur.description))._make(row)
+
+
+def _pg_row_factory(cur: Any) -> Any:
+    """psycopg's rows as the same named tuples (two unnamed ``sum(...)`` columns are fine: renamed ``_1``, ...)."""
+    if cur.description is None:
+        return tuple
+    return _row_class(tuple(d.name for d in cur.description))._make
 
 
 def open_sqlite(path: str, *, cache_kib: int | None = None) -> sqlite3.Connection:

@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 from quotawarden.errors import SchemaTooNew, StoreError
 from quotawarden.store.schema_snapshot import VERSIONS, known_revisions
 
-if TYPE_CHECKING:
-    from quotawarden.store.engine import Store
+
+class Store(Protocol):
+    """What migrating needs of ``store.engine.Store`` (which opens the store and calls :func:`upgrade`)."""
+
+    @property
+    def engine(self) -> Any: ...
+
+    def connect(self) -> AbstractContextManager[Any]: ...
 
 _PG_LOCK_ID = 0x71_77_6D_69  # "qwmi": serialises migrations across replicas
 
