@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from quotawarden.domain import AuditEvent
-from quotawarden.store import schema
+from quotawarden.store import db
 from quotawarden.store._sql import dt
 from quotawarden.store.engine import Store
 
 
 def record(store: Store, event: AuditEvent) -> None:
-    with store.engine.begin() as conn:
-        conn.execute(schema.audit_events.insert().values(
-            ts=event.at.timestamp(), actor=event.actor, action=event.action, subject=event.subject,
-            detail=event.detail or None))
+    with store.begin() as conn:
+        conn.execute("INSERT INTO audit_events (ts, actor, action, subject, detail) "
+                     "VALUES (:ts, :actor, :action, :subject, :detail)",
+                     {"ts": event.at.timestamp(), "actor": event.actor, "action": event.action,
+                      "subject": event.subject, "detail": db.to_json(event.detail or None)})
 
 
 def recent(store: Store, limit: int = 100) -> list[AuditEvent]:
-    t = schema.audit_events
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(t).order_by(t.c.ts.desc(), t.c.id.desc()).limit(limit)).fetchall()
+    with store.connect() as conn:
+        rows = conn.rows("SELECT ts, actor, action, subject, detail FROM audit_events "
+                         "ORDER BY ts DESC, id DESC LIMIT :limit", {"limit": limit})
     return [AuditEvent(at=dt(r.ts), actor=r.actor, action=r.action, subject=r.subject,  # type: ignore[arg-type]
-                       detail=r.detail or {}) for r in rows]
+                       detail=db.from_json(r.detail) or {}) for r in rows]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import exists, func, literal, select, update
-
-from quotawarden.store import schema
 from quotawarden.store.engine import Store
+
+_COLS = ("job", "host", "started_ts", "finished_ts", "outcome", "detail")
+"""The columns a :class:`JobRun` reads, in its order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,15 +22,16 @@ class JobRun:
 
 
 def start(store: Store, job: str, host: str, now: float) -> int:
-    with store.engine.begin() as conn:
-        res = conn.execute(schema.job_runs.insert().values(job=job, host=host, started_ts=now))
-        return int(res.inserted_primary_key[0])  # type: ignore[index]
+    with store.begin() as conn:
+        rows = conn.rows("INSERT INTO job_runs (job, host, started_ts) VALUES (:job, :host, :now) RETURNING id",
+                         {"job": job, "host": host, "now": now})
+    return int(rows[0][0])
 
 
 def finish(store: Store, run_id: int, now: float, outcome: str, detail: str = "") -> None:
-    t = schema.job_runs
-    with store.engine.begin() as conn:
-        conn.execute(update(t).where(t.c.id == run_id).values(finished_ts=now, outcome=outcome, detail=detail[:4000]))
+    with store.begin() as conn:
+        conn.execute("UPDATE job_runs SET finished_ts = :now, outcome = :outcome, detail = :detail WHERE id = :id",
+                     {"now": now, "outcome": outcome, "detail": detail[:4000], "id": run_id})
 
 
 REPLICA_LEASE = "replica:"
@@ -60,35 +62,34 @@ def replica_gone(store: Store, holder: str) -> None:
 def mark_lost(store: Store, now: float, grace_s: float) -> int:
     """Runs still open whose replica's lease has lapsed (a replica killed mid-run) end as ``lost``; runs younger
     than ``grace_s`` are left alone (their replica may not have renewed its lease yet). Returns how many."""
-    t, lease = schema.job_runs, schema.leases
-    alive = exists().where(lease.c.name == literal(REPLICA_LEASE) + t.c.host, lease.c.expires_ts >= now)
-    stmt = (update(t).where(t.c.finished_ts.is_(None), t.c.started_ts < now - grace_s, ~alive)
-            .values(finished_ts=now, outcome=LOST,
-                    detail="the replica running it stopped before it finished (its lease lapsed)"))
-    with store.engine.begin() as conn:
-        return int(conn.execute(stmt).rowcount or 0)
+    sql = ("UPDATE job_runs SET finished_ts = :now, outcome = :lost, detail = :detail "
+           "WHERE finished_ts IS NULL AND started_ts < :cut AND NOT EXISTS (SELECT 1 FROM leases "
+           "WHERE leases.name = :prefix || job_runs.host AND leases.expires_ts >= :now)")
+    params = {"now": now, "lost": LOST, "cut": now - grace_s, "prefix": REPLICA_LEASE,
+              "detail": "the replica running it stopped before it finished (its lease lapsed)"}
+    with store.begin() as conn:
+        return int(conn.execute(sql, params).rowcount or 0)
 
 
 def last_runs(store: Store) -> list[JobRun]:
     """The most recent run of every job."""
-    t = schema.job_runs
-    latest = select(t.c.job, func.max(t.c.id).label("id")).group_by(t.c.job).subquery()
-    q = select(t).join(latest, t.c.id == latest.c.id).order_by(t.c.job)
-    with store.engine.connect() as conn:
-        return [JobRun(r.job, r.host, r.started_ts, r.finished_ts, r.outcome, r.detail) for r in conn.execute(q)]
+    sql = (f"SELECT {', '.join('r.' + c for c in _COLS)} FROM job_runs r "
+           "JOIN (SELECT job, MAX(id) AS id FROM job_runs GROUP BY job) l ON r.id = l.id ORDER BY r.job")
+    with store.connect() as conn:
+        return [JobRun(*r) for r in conn.execute(sql)]
 
 
 def runs(store: Store, job: str | None = None, limit: int = 1000) -> list[JobRun]:
-    t = schema.job_runs
-    q = select(t).order_by(t.c.id.desc()).limit(limit)
+    params: dict[str, Any] = {"limit": limit}
+    where = ""
     if job:
-        q = q.where(t.c.job == job)
-    with store.engine.connect() as conn:
-        return [JobRun(r.job, r.host, r.started_ts, r.finished_ts, r.outcome, r.detail) for r in conn.execute(q)]
+        where, params["job"] = "WHERE job = :job ", job
+    sql = f"SELECT {', '.join(_COLS)} FROM job_runs {where}ORDER BY id DESC LIMIT :limit"
+    with store.connect() as conn:
+        return [JobRun(*r) for r in conn.execute(sql, params)]
 
 
 def outcome_counts(store: Store) -> dict[tuple[str, str], int]:
-    t = schema.job_runs
-    q = select(t.c.job, t.c.outcome, func.count()).where(t.c.outcome.is_not(None)).group_by(t.c.job, t.c.outcome)
-    with store.engine.connect() as conn:
-        return {(r[0], r[1]): int(r[2]) for r in conn.execute(q)}
+    sql = "SELECT job, outcome, COUNT(*) FROM job_runs WHERE outcome IS NOT NULL GROUP BY job, outcome"
+    with store.connect() as conn:
+        return {(r[0], r[1]): int(r[2]) for r in conn.execute(sql)}

@@ -12,55 +12,48 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete, select
-
-from quotawarden.store import schema
-from quotawarden.store._sql import insert
 from quotawarden.store.engine import Store
 
 FOREVER = 10 * 365 * 86400.0
+
+_ACQUIRE = ("INSERT INTO leases (name, holder, expires_ts) VALUES (:name, :holder, :expires) "
+            "ON CONFLICT (name) DO UPDATE SET holder = :holder, expires_ts = :expires "
+            "WHERE leases.holder = :holder OR leases.expires_ts < :now")
+_CLAIM_ONCE = ("INSERT INTO leases (name, holder, expires_ts) VALUES (:name, :holder, :expires) "
+               "ON CONFLICT (name) DO UPDATE SET holder = :holder, expires_ts = :expires "
+               "WHERE leases.expires_ts < :now RETURNING holder")
 
 
 def acquire(store: Store, name: str, holder: str, ttl: float, *, now: float | None = None) -> bool:
     """Take or renew ``name`` for ``ttl`` seconds; True when ``holder`` holds it afterwards."""
     now = time.time() if now is None else now
-    t = schema.leases
-    ins = insert(store, t).values(name=name, holder=holder, expires_ts=now + ttl)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["name"], set_={"holder": holder, "expires_ts": now + ttl},
-        where=(t.c.holder == holder) | (t.c.expires_ts < now),
-    )
-    with store.engine.begin() as conn:
-        conn.execute(stmt)
-        return conn.execute(select(t.c.holder).where(t.c.name == name)).scalar() == holder
+    with store.begin() as conn:
+        conn.execute(_ACQUIRE, {"name": name, "holder": holder, "expires": now + ttl, "now": now})
+        return bool(conn.scalar("SELECT holder FROM leases WHERE name = :name", {"name": name}) == holder)
 
 
 def claim_once(store: Store, name: str, holder: str, ttl: float = FOREVER, *, now: float | None = None) -> bool:
     """True for exactly one caller per ``name`` (until ``ttl`` lapses); a second call by the same holder is False."""
     now = time.time() if now is None else now
-    t = schema.leases
-    ins = insert(store, t).values(name=name, holder=holder, expires_ts=now + ttl)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["name"], set_={"holder": holder, "expires_ts": now + ttl}, where=t.c.expires_ts < now,
-    ).returning(t.c.holder)
-    with store.engine.begin() as conn:
-        return conn.execute(stmt).scalar() == holder
+    with store.begin() as conn:
+        rows = conn.rows(_CLAIM_ONCE, {"name": name, "holder": holder, "expires": now + ttl, "now": now})
+    return bool(rows) and rows[0][0] == holder
 
 
 def release(store: Store, name: str, holder: str) -> None:
-    t = schema.leases
-    with store.engine.begin() as conn:
-        conn.execute(delete(t).where(t.c.name == name, t.c.holder == holder))
+    with store.begin() as conn:
+        conn.execute("DELETE FROM leases WHERE name = :name AND holder = :holder", {"name": name, "holder": holder})
 
 
 def holder_of(store: Store, name: str, *, now: float | None = None) -> str | None:
     now = time.time() if now is None else now
-    t = schema.leases
-    with store.engine.connect() as conn:
-        return conn.execute(select(t.c.holder).where(t.c.name == name, t.c.expires_ts >= now)).scalar()
+    with store.connect() as conn:
+        holder = conn.scalar("SELECT holder FROM leases WHERE name = :name AND expires_ts >= :now",
+                             {"name": name, "now": now})
+    return None if holder is None else str(holder)
 
 
 def purge_expired(store: Store, *, now: float | None = None) -> int:
     now = time.time() if now is None else now
-    with store.engine.begin() as conn:
-        return conn.execute(delete(schema.leases).where(schema.leases.c.expires_ts < now)).rowcount or 0
+    with store.begin() as conn:
+        return conn.execute("DELETE FROM leases WHERE expires_ts < :now", {"now": now}).rowcount or 0

@@ -8,18 +8,23 @@ which an error rate over a day absorbs.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from sqlalchemy import delete, func, select
-
-from quotawarden.store._sql import insert
+from quotawarden.store import db
+from quotawarden.store._sql import chunks
 from quotawarden.store.engine import Store
 from quotawarden.store.health_inputs import MIN_CALLS
 from quotawarden.store.health_inputs import error_rates as rates_from_counts
-from quotawarden.store.schema_health import outcome_hours
 
 HOUR = 3600
 Counts = Mapping[tuple[str, int], tuple[int, int]]
 """(account id, hour start as epoch seconds) -> (answered, failed)."""
+
+
+_ADD = ("INSERT INTO outcome_hours (account_id, hour_ts, ok, errors) VALUES (:account_id, :hour_ts, :ok, :errors) "
+        "ON CONFLICT (account_id, hour_ts) DO UPDATE SET ok = outcome_hours.ok + excluded.ok, "
+        "errors = outcome_hours.errors + excluded.errors")
+_IDS_PER_QUERY = 10000
 
 
 def hour_of(ts: float) -> int:
@@ -39,32 +44,33 @@ def tally(outcomes: Iterable[tuple[str, float, bool]]) -> dict[tuple[str, int], 
 def add(store: Store, counts: Counts) -> None:
     if not counts:
         return
-    t = outcome_hours
-    rows = [{"account_id": a, "hour_ts": float(h), "ok": ok, "errors": err} for (a, h), (ok, err) in counts.items()]
-    stmt = insert(store, t)
-    stmt = stmt.on_conflict_do_update(index_elements=["account_id", "hour_ts"],
-                                      set_={"ok": t.c.ok + stmt.excluded.ok,
-                                            "errors": t.c.errors + stmt.excluded.errors})
-    with store.engine.begin() as conn:
-        conn.execute(stmt, sorted(rows, key=lambda r: (r["account_id"], r["hour_ts"])))
+    # in key order: concurrent writers take the rows' locks in the same order (no deadlock on PostgreSQL)
+    rows = [{"account_id": a, "hour_ts": float(h), "ok": ok, "errors": err}
+            for (a, h), (ok, err) in sorted(counts.items())]
+    with store.begin() as conn:
+        conn.executemany(_ADD, rows)
 
 
 def error_rates(store: Store, since: float, *, min_calls: int = MIN_CALLS,
                 account_ids: Iterable[str] | None = None) -> dict[str, float]:
     """Failed / all calls per account since ``since``, for accounts with at least ``min_calls`` calls (one
     failed probe out of three says little)."""
-    t = outcome_hours
-    q = (select(t.c.account_id, func.sum(t.c.ok), func.sum(t.c.errors))
-         .where(t.c.hour_ts >= float(hour_of(since))).group_by(t.c.account_id))
-    if account_ids is not None:
-        q = q.where(t.c.account_id.in_(list(account_ids)))
-    with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
+    sql = "SELECT account_id, SUM(ok) AS ok, SUM(errors) AS errors FROM outcome_hours WHERE hour_ts >= :since"
+    since_hour = float(hour_of(since))
+    with store.connect() as conn:
+        if account_ids is None:
+            rows = conn.rows(sql + " GROUP BY account_id", {"since": since_hour})
+        else:
+            rows = []
+            for ids in chunks(list(dict.fromkeys(account_ids)), _IDS_PER_QUERY):  # an account in one chunk
+                params: dict[str, Any] = {"since": since_hour}
+                rows += conn.rows(f"{sql} AND account_id IN {db.in_list('a', ids, params)} GROUP BY account_id",
+                                  params)
     return rates_from_counts(rows, min_calls)
 
 
 def prune(store: Store, before: float) -> int:
     """Drop counts of hours before ``before`` (the daemon's nightly prune keeps ``keep_raw_days``)."""
-    t = outcome_hours
-    with store.engine.begin() as conn:
-        return conn.execute(delete(t).where(t.c.hour_ts < float(hour_of(before)))).rowcount or 0
+    with store.begin() as conn:
+        return conn.execute("DELETE FROM outcome_hours WHERE hour_ts < :before",
+                            {"before": float(hour_of(before))}).rowcount or 0

@@ -11,12 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import delete, select, update
-
-from quotawarden.store._sql import insert
+from quotawarden.store import db
 from quotawarden.store.engine import Store
-from quotawarden.store.schema_daemon import poll_slots
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,32 +26,33 @@ class Claim:
 
 def sync(store: Store, intervals: Mapping[str, float], now: float) -> None:
     """Make the slots match the pollable accounts: new ones are due now, gone ones are dropped."""
-    t = poll_slots
-    with store.engine.begin() as conn:
-        have = {r.account_id: r.interval_s for r in conn.execute(select(t.c.account_id, t.c.interval_s))}
+    with store.begin() as conn:
+        have = {r.account_id: r.interval_s for r in conn.execute("SELECT account_id, interval_s FROM poll_slots")}
         new = [{"account_id": a, "interval_s": i, "slot_ts": now, "due_ts": now, "polls": 0}
                for a, i in intervals.items() if a not in have]
         if new:
-            conn.execute(insert(store, t).on_conflict_do_nothing(index_elements=["account_id"]), new)
-        for a, i in intervals.items():
-            if a in have and have[a] != i:
-                conn.execute(update(t).where(t.c.account_id == a).values(interval_s=i))
+            conn.executemany("INSERT INTO poll_slots (account_id, interval_s, slot_ts, due_ts, polls) "
+                             "VALUES (:account_id, :interval_s, :slot_ts, :due_ts, :polls) "
+                             "ON CONFLICT (account_id) DO NOTHING", new)
+        changed = [{"a": a, "i": i} for a, i in intervals.items() if a in have and have[a] != i]
+        if changed:
+            conn.executemany("UPDATE poll_slots SET interval_s = :i WHERE account_id = :a", changed)
         gone = [a for a in have if a not in intervals]
         if gone:
-            conn.execute(delete(t).where(t.c.account_id.in_(gone)))
+            params: dict[str, Any] = {}
+            conn.execute(f"DELETE FROM poll_slots WHERE account_id IN {db.in_list('a', gone, params)}", params)
 
 
 def claim(store: Store, holder: str, now: float, *, lease_s: float, limit: int = 500) -> list[Claim]:
-    t = poll_slots
-    q = (select(t.c.account_id, t.c.slot_ts, t.c.interval_s).where(t.c.due_ts <= now)
-         .order_by(t.c.due_ts).limit(limit))
+    sql = "SELECT account_id, slot_ts, interval_s FROM poll_slots WHERE due_ts <= :now ORDER BY due_ts LIMIT :limit"
     if store.dialect == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    with store.engine.begin() as conn:
-        rows = conn.execute(q).fetchall()
+        sql += " FOR UPDATE SKIP LOCKED"
+    with store.begin() as conn:
+        rows = conn.rows(sql, {"now": now, "limit": limit})
         if rows:
-            conn.execute(update(t).where(t.c.account_id.in_([r.account_id for r in rows]))
-                         .values(due_ts=now + lease_s, holder=holder))
+            params: dict[str, Any] = {"due": now + lease_s, "holder": holder}
+            ids = db.in_list("a", [r.account_id for r in rows], params)
+            conn.execute(f"UPDATE poll_slots SET due_ts = :due, holder = :holder WHERE account_id IN {ids}", params)
     return [Claim(r.account_id, r.slot_ts, r.interval_s) for r in rows]
 
 
@@ -66,22 +65,26 @@ def next_slot(slot_ts: float, interval_s: float, now: float) -> float:
 
 
 def complete(store: Store, claims: list[Claim], holder: str, now: float) -> None:
-    t = poll_slots
-    with store.engine.begin() as conn:
-        for c in claims:
-            nxt = next_slot(c.slot_ts, c.interval_s, now)
-            conn.execute(update(t).where(t.c.account_id == c.account_id, t.c.holder == holder)
-                         .values(slot_ts=nxt, due_ts=nxt, holder=None, polls=t.c.polls + 1, last_ts=now))
+    rows = []
+    for c in claims:
+        nxt = next_slot(c.slot_ts, c.interval_s, now)
+        rows.append({"a": c.account_id, "holder": holder, "nxt": nxt, "now": now})
+    if not rows:
+        return
+    with store.begin() as conn:
+        conn.executemany("UPDATE poll_slots SET slot_ts = :nxt, due_ts = :nxt, holder = NULL, polls = polls + 1, "
+                         "last_ts = :now WHERE account_id = :a AND holder = :holder", rows)
 
 
 def due_now(store: Store, account_ids: list[str], now: float) -> None:
     """``POST /v1/poll``: make these accounts due at once (their next slot counts from now)."""
-    t = poll_slots
-    with store.engine.begin() as conn:
-        conn.execute(update(t).where(t.c.account_id.in_(account_ids), t.c.holder.is_(None))
-                     .values(slot_ts=now, due_ts=now))
+    params: dict[str, Any] = {"now": now}
+    ids = db.in_list("a", account_ids, params)
+    with store.begin() as conn:
+        conn.execute(f"UPDATE poll_slots SET slot_ts = :now, due_ts = :now WHERE account_id IN {ids} "
+                     "AND holder IS NULL", params)
 
 
 def counts(store: Store) -> dict[str, int]:
-    with store.engine.connect() as conn:
-        return {r.account_id: r.polls for r in conn.execute(select(poll_slots.c.account_id, poll_slots.c.polls))}
+    with store.connect() as conn:
+        return {r.account_id: r.polls for r in conn.execute("SELECT account_id, polls FROM poll_slots")}
