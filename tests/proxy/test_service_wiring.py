@@ -93,8 +93,8 @@ def test_the_proxy_writes_through_a_small_sqlite_page_cache(tmp_path: Path) -> N
     cfg.write_text("", encoding="utf-8")
     writer = StoreWriter(build_service(cfg, store_url=f"sqlite:///{tmp_path / 'qw.db'}"))
     try:
-        with writer.open().engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -4096
+        with writer.open().connect() as conn:
+            assert conn.scalar("PRAGMA cache_size") == -4096
     finally:
         writer.close()
 

@@ -1,9 +1,10 @@
 """What health weighs besides each window's latest sample, as plain SQL text: the recent samples burn rates rest on,
 the 24-hour outcome counts of the error rate, the status pages' readings.
 
-Standard library only: the full store runs these through SQLAlchemy ``text()`` and the fast paths
+Standard library only: the full store runs these through :mod:`quotawarden.store.db` and the fast paths
 (:mod:`quotawarden.store.quick`) through ``sqlite3``, so ``status`` and ``summary`` weigh the same rows. Parameters
-are named (``:since``), which both accept.
+are named (``:since``), which both accept. Every column selected has a name of its own (``AS ...``): psycopg's
+named-tuple rows refuse two columns both called ``sum`` or ``avg``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ KNOWN_ACCOUNTS = ("SELECT a.id, a.provider, a.pool, a.origin, a.fingerprint, s.o
 """Every stored account with what ``analysis.current`` weighs: id, provider, pool, origin, key fingerprint, last
 outcome, when that outcome was observed, the newest reading's time."""
 
-OUTCOME_COUNTS = ("SELECT account_id, SUM(ok), SUM(errors) FROM outcome_hours WHERE hour_ts >= :since "
-                  "GROUP BY account_id")
+OUTCOME_COUNTS = ("SELECT account_id, SUM(ok) AS ok, SUM(errors) AS errors FROM outcome_hours "
+                  "WHERE hour_ts >= :since GROUP BY account_id")
 PAGES = "SELECT provider, state FROM provider_status WHERE observed_ts >= :since"
 QUIET_PAGES = frozenset({"operational", "unknown"})
 """Status page states that say nothing against a provider: health does not weigh them."""
@@ -45,15 +46,16 @@ def recent_buckets_sql(dialect: str, *, length_known: bool, by_account: bool = F
     """The recent samples of every window of one length (``:len``, or none when not ``length_known``), averaged
     into ``:b``-second buckets over the look-back ``:lb`` before each window's latest sample. Columns: account id,
     window, then ``analysis.burn.Point``'s (t, ratio, used, remaining, limit, resets_t, weight). ``by_account``
-    adds ``AND l.account_id IN :ids`` (an expanding SQLAlchemy parameter)."""
+    adds ``AND l.account_id IN :ids`` (the caller puts the list in its place, e.g. with ``db.in_list``)."""
     bucket = "FLOOR(s.observed_ts / :b)" if dialect == "postgresql" else "CAST(s.observed_ts / :b AS INTEGER)"
     where = "l.window_length_s = :len" if length_known else "l.window_length_s IS NULL"
     if by_account:
         where += " AND l.account_id IN :ids"
     # CROSS JOIN: SQLite then drives the loop from latest_samples (one index range per window); PostgreSQL plans it
     # as an ordinary join
-    return (f'SELECT s.account_id, s."window", AVG(s.observed_ts), AVG({RATIO}), AVG(s.used), AVG(s.remaining), '
-            f'MAX(s."limit"), MAX(s.resets_ts), COUNT(*) '
+    return (f'SELECT s.account_id, s."window", AVG(s.observed_ts) AS t, AVG({RATIO}) AS ratio, '
+            f'AVG(s.used) AS used_avg, AVG(s.remaining) AS remaining_avg, MAX(s."limit") AS limit_max, '
+            f'MAX(s.resets_ts) AS resets_t, COUNT(*) AS weight '
             f'FROM latest_samples l CROSS JOIN samples s WHERE s.account_id = l.account_id '
             f'AND s."window" = l."window" AND s.observed_ts >= l.observed_ts - :lb '
             f'AND {where} GROUP BY s.account_id, s."window", s.resets_ts, {bucket}')

@@ -1,4 +1,4 @@
-"""The agent-log sink on a ``Store``: ``store.logs_sql`` (plain DB-API SQL) over the engine's raw connection.
+"""The agent-log sink on a ``Store``: ``store.logs_sql`` (plain DB-API SQL) over a DB-API connection of its own.
 
 Tables and the roll-ups' meaning: ``store/schema_logs.py``.
 """
@@ -14,10 +14,11 @@ __all__ = ["StoreLogSink", "hour_ranges", "rebuild_hours", "report_rows", "write
 
 
 class StoreLogSink(LogDb):
-    """The tailer's ``LogSink`` on a store, for one host (one pooled DB-API connection until ``close``)."""
+    """The tailer's ``LogSink`` on a store, for one host (one DB-API connection, ``Store.raw_connection``, until
+    ``close``)."""
 
     def __init__(self, store: Store, host: str, now_ts: float) -> None:
-        super().__init__(store.engine.raw_connection, store.dialect, host, now_ts)
+        super().__init__(store.raw_connection, store.dialect, host, now_ts)
         self.store = store
 
 

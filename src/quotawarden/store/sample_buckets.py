@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, Integer, and_, cast, func, select
-
-from quotawarden.store import schema
+from quotawarden.store import db
+from quotawarden.store._sql import chunks
 from quotawarden.store.engine import Store
+
+_IN_CHUNK = 10_000  # ids per IN list (SQLite binds at most 32,766 values per statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +35,21 @@ def peaks(store: Store, since: datetime, step_s: int, account_ids: Sequence[str]
     """Per account, window and ``step_s`` bucket from ``since`` on: the bucket's highest readings, oldest first."""
     if step_s <= 0:
         raise ValueError("step_s must be positive")
-    t = schema.samples
-    offset = (t.c.observed_ts - since.timestamp()) / cast(step_s, Float)
-    bucket = cast(func.floor(offset), Integer) if store.dialect == "postgresql" else cast(offset, Integer)
-    cond = [t.c.observed_ts >= since.timestamp()]
-    if account_ids is not None:
-        cond.append(t.c.account_id.in_(list(account_ids)))
-    q = (select(t.c.account_id, t.c.window, bucket.label("bucket"), func.max(t.c.used_ratio), func.max(t.c.used),
-                func.min(t.c.remaining), func.max(t.c.limit))
-         .where(and_(*cond)).group_by(t.c.account_id, t.c.window, bucket)
-         .order_by(t.c.account_id, t.c.window, bucket))
-    with store.engine.connect() as conn:
-        return [BucketPeak(str(r[0]), str(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in conn.execute(q)]
+    offset = "(observed_ts - :since) / :step"
+    bucket = f"CAST(FLOOR({offset}) AS INTEGER)" if store.dialect == "postgresql" else f"CAST({offset} AS INTEGER)"
+    head = (f'SELECT account_id, "window", {bucket} AS bucket, MAX(used_ratio) AS used_ratio, MAX(used) AS used, '
+            'MIN(remaining) AS remaining, MAX("limit") AS "limit" FROM samples WHERE observed_ts >= :since')
+    tail = " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+    base = {"since": since.timestamp(), "step": float(step_s)}
+    with store.connect() as conn:
+        if account_ids is None:
+            rows = conn.rows(head + tail, base)
+        else:
+            parts = chunks(list(account_ids), _IN_CHUNK)
+            rows = []
+            for part in parts:
+                params: dict[str, Any] = dict(base)
+                rows += conn.rows(f"{head} AND account_id IN {db.in_list('ids', part, params)}{tail}", params)
+            if len(parts) > 1:
+                rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [BucketPeak(str(r[0]), str(r[1]), int(r[2]), r[3], r[4], r[5], r[6]) for r in rows]

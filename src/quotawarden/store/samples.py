@@ -8,18 +8,16 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import and_, select
-
 from quotawarden.domain import Provenance, QuotaSample, Source, Unit
-from quotawarden.store import schema
-from quotawarden.store._sql import begin, chunks, insert, ts
+from quotawarden.store import db
+from quotawarden.store._sql import begin, chunks
+from quotawarden.store.db import Conn
 from quotawarden.store.engine import Store
 from quotawarden.store.rows import SAMPLE_COLS, from_row
 
-_BATCH = 5000
-
-
+_IN_CHUNK = 10_000  # ids per IN list (SQLite binds at most 32,766 values per statement)
 _COLS = SAMPLE_COLS
+_COL_LIST = ", ".join(f'"{c}"' for c in _COLS)  # "window" and "limit" are SQL keywords
 
 
 _VALUE: dict[Any, str] = {m: m.value for e in (Unit, Source, Provenance) for m in e}  # Enum.value is slow
@@ -32,20 +30,7 @@ def _tuple(s: QuotaSample) -> tuple[Any, ...]:
             s.status, s.window_length_s)
 
 
-def _row(s: QuotaSample) -> dict[str, Any]:
-    return {
-        "account_id": s.account_id, "window": s.window, "observed_ts": s.observed_at.timestamp(),
-        "source": s.source.value, "provenance": s.provenance.value, "unit": s.unit.value,
-        "used_ratio": s.used_ratio, "used": s.used, "remaining": s.remaining, "limit": s.limit,
-        "resets_ts": ts(s.resets_at), "status": s.status, "window_length_s": s.window_length_s,
-    }
-
-
-def _cols(table: Any) -> list[Any]:
-    return [table.c[c] for c in _COLS]
-
-
-def write_samples(store: Store, items: Iterable[QuotaSample], *, conn: Any = None) -> int:
+def write_samples(store: Store, items: Iterable[QuotaSample], *, conn: Conn | None = None) -> int:
     """Insert samples; a sample already stored (same account, window, time, source) is kept once.
 
     Returns the number of samples offered. The latest value per account/window is kept current in the same
@@ -62,11 +47,11 @@ def write_samples(store: Store, items: Iterable[QuotaSample], *, conn: Any = Non
             latest[key] = r
     rows.sort(key=_KEY)  # in index order, inserts touch each part of the B-tree once: ~1.3x the write rate
     with begin(store, conn) as c:
-        if store.dialect == "postgresql" and len(rows) > 500:
+        if c.dialect == "postgresql" and len(rows) > 500:
             _copy_pg(c, rows)
         else:
-            _insert_many(store, c, rows)
-        _upsert_latest(store, c, [dict(zip(_COLS, r, strict=True)) for r in latest.values()])
+            _insert_many(c, rows)
+        c.executemany(_UPSERT_LATEST, list(latest.values()))
     return len(rows)
 
 
@@ -74,80 +59,83 @@ _KEY = operator.itemgetter(0, 1, 2, 3)
 _ROWS_PER_STATEMENT = 200  # 200 x 13 parameters: well under SQLite's limit of 32,766
 
 
-def _insert_many(store: Store, conn: Any, rows: list[tuple[Any, ...]]) -> None:
-    """Plain DB-API inserts: SQLAlchemy's per-row parameter processing would halve the write rate, and multi-row
-    VALUES statements halve SQLite's per-row statement overhead again."""
-    cols = ", ".join(f'"{c}"' for c in _COLS)
-    one = "(" + ", ".join(["?" if store.is_sqlite else "%s"] * len(_COLS)) + ")"
-    verb = "INSERT OR IGNORE INTO" if store.is_sqlite else "INSERT INTO"
-    tail = "" if store.is_sqlite else " ON CONFLICT DO NOTHING"
-    cur = conn.connection.dbapi_connection.cursor()
+def _insert_many(conn: Conn, rows: list[tuple[Any, ...]]) -> None:
+    """Straight to the DB-API cursor (no placeholder rewriting per statement), in multi-row VALUES statements:
+    they halve SQLite's per-row statement overhead."""
+    sqlite = conn.is_sqlite
+    one = "(" + ", ".join(["?" if sqlite else "%s"] * len(_COLS)) + ")"
+    verb = "INSERT OR IGNORE INTO" if sqlite else "INSERT INTO"
+    tail = "" if sqlite else " ON CONFLICT DO NOTHING"
+    cur = conn.raw.cursor()
     try:
         full = len(rows) - len(rows) % _ROWS_PER_STATEMENT
         if full:
-            sql = f"{verb} samples ({cols}) VALUES {', '.join([one] * _ROWS_PER_STATEMENT)}{tail}"
+            sql = f"{verb} samples ({_COL_LIST}) VALUES {', '.join([one] * _ROWS_PER_STATEMENT)}{tail}"
             step, flat = _ROWS_PER_STATEMENT, chain.from_iterable
             cur.executemany(sql, [list(flat(rows[i:i + step])) for i in range(0, full, step)])
         if full < len(rows):
-            cur.executemany(f"{verb} samples ({cols}) VALUES {one}{tail}", rows[full:])
+            cur.executemany(f"{verb} samples ({_COL_LIST}) VALUES {one}{tail}", rows[full:])
     finally:
         cur.close()
 
 
-def _copy_pg(conn: Any, rows: list[tuple[Any, ...]]) -> None:
+def _copy_pg(conn: Conn, rows: list[tuple[Any, ...]]) -> None:
     """COPY into a temporary table, then one INSERT ... ON CONFLICT DO NOTHING: idempotent and fast."""
-    cols = ", ".join(f'"{c}"' for c in _COLS)
-    conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS _samples_in (LIKE samples INCLUDING DEFAULTS) "
-                         "ON COMMIT DELETE ROWS")
-    cur = conn.connection.dbapi_connection.cursor()
-    with cur.copy(f"COPY _samples_in ({cols}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row(r)
-    conn.exec_driver_sql(f"INSERT INTO samples ({cols}) SELECT {cols} FROM _samples_in ON CONFLICT DO NOTHING")
-    conn.exec_driver_sql("TRUNCATE _samples_in")
+    raw = conn.raw
+    raw.execute("CREATE TEMP TABLE IF NOT EXISTS _samples_in (LIKE samples INCLUDING DEFAULTS) "
+                "ON COMMIT DELETE ROWS")
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY _samples_in ({_COL_LIST}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+        cur.execute(f"INSERT INTO samples ({_COL_LIST}) SELECT {_COL_LIST} FROM _samples_in ON CONFLICT DO NOTHING")
+        cur.execute("TRUNCATE _samples_in")
 
 
-def _upsert_latest(store: Store, conn: Any, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    ins = insert(store, schema.latest_samples)
-    cols = {c: getattr(ins.excluded, c) for c in rows[0] if c not in ("account_id", "window")}
-    stmt = ins.on_conflict_do_update(
-        index_elements=["account_id", "window"], set_=cols,
-        where=schema.latest_samples.c.observed_ts <= ins.excluded.observed_ts,
-    )
-    for part in chunks(rows, _BATCH):
-        conn.execute(stmt, part)
+_UPSERT_LATEST = (
+    f"INSERT INTO latest_samples ({_COL_LIST}) VALUES ({', '.join(['?'] * len(_COLS))}) "
+    'ON CONFLICT (account_id, "window") DO UPDATE SET '
+    + ", ".join(f'"{c}" = excluded."{c}"' for c in _COLS if c not in ("account_id", "window"))
+    + " WHERE latest_samples.observed_ts <= excluded.observed_ts"
+)
 
 
 def latest(store: Store, account_ids: Sequence[str] | None = None) -> list[QuotaSample]:
     """The newest sample of every window of the given accounts (all accounts when None)."""
-    t = schema.latest_samples
-    q = select(*_cols(t)).order_by(t.c.account_id, t.c.window)
-    if account_ids is not None:
-        q = q.where(t.c.account_id.in_(list(account_ids)))
-    with store.engine.connect() as conn:
-        return [from_row(r) for r in conn.execute(q)]
+    sql = f"SELECT {_COL_LIST} FROM latest_samples"
+    with store.connect() as conn:
+        if account_ids is None:
+            return [from_row(r) for r in conn.execute(f'{sql} ORDER BY account_id, "window"')]
+        parts = chunks(list(account_ids), _IN_CHUNK)
+        found: list[QuotaSample] = []
+        for part in parts:
+            params: dict[str, Any] = {}
+            found += [from_row(r) for r in conn.execute(
+                f'{sql} WHERE account_id IN {db.in_list("ids", part, params)} ORDER BY account_id, "window"', params)]
+    if len(parts) > 1:
+        found.sort(key=lambda s: (s.account_id, s.window))
+    return found
 
 
 def history(store: Store, account_id: str, window: str | None = None, *, since: datetime | None = None,
             until: datetime | None = None) -> list[QuotaSample]:
     """Samples of one account (optionally one window) in a time range, oldest first."""
-    t = schema.samples
-    cond = [t.c.account_id == account_id]
+    cond = ["account_id = :acc"]
+    params: dict[str, Any] = {"acc": account_id}
     if window is not None:
-        cond.append(t.c.window == window)
+        cond.append('"window" = :win')
+        params["win"] = window
     if since is not None:
-        cond.append(t.c.observed_ts >= since.timestamp())
+        cond.append("observed_ts >= :since")
+        params["since"] = since.timestamp()
     if until is not None:
-        cond.append(t.c.observed_ts <= until.timestamp())
-    q = select(*_cols(t)).where(and_(*cond)).order_by(t.c.observed_ts)
-    with store.engine.connect() as conn:
-        return [from_row(r) for r in conn.execute(q)]
+        cond.append("observed_ts <= :until")
+        params["until"] = until.timestamp()
+    sql = f"SELECT {_COL_LIST} FROM samples WHERE {' AND '.join(cond)} ORDER BY observed_ts"
+    with store.connect() as conn:
+        return [from_row(r) for r in conn.execute(sql, params)]
 
 
 def count(store: Store) -> int:
-    from sqlalchemy import func
-
-    with store.engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(schema.samples)).scalar_one())
+    with store.connect() as conn:
+        return int(conn.scalar("SELECT count(*) FROM samples"))

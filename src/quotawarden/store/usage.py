@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, select
-
 from quotawarden.domain import Source, UsageEvent
-from quotawarden.store import schema
-from quotawarden.store._sql import chunks, dt, insert
+from quotawarden.store import db
+from quotawarden.store._sql import dt
 from quotawarden.store.engine import Store
 
-_BATCH = 5000
+USAGE_COLS = ("dedup_key", "ts", "provider", "model", "source", "account_id", "consumer", "project", "session",
+              "host", "input_tokens", "output_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+              "cache_read_tokens", "reasoning_tokens", "cost", "cost_recorded", "request_id")
+"""The columns of ``usage_events``, in the order :func:`_row` gives them."""
+
+_INSERT = (f"INSERT INTO usage_events ({', '.join(USAGE_COLS)}) VALUES ({', '.join(['?'] * len(USAGE_COLS))}) "
+           "ON CONFLICT (dedup_key) DO NOTHING")
+_SELECT = f"SELECT {', '.join(USAGE_COLS)} FROM usage_events"
 
 
-def _row(e: UsageEvent) -> dict[str, Any]:
-    return {
-        "dedup_key": e.dedup_key, "ts": e.ts.timestamp(), "provider": e.provider, "model": e.model,
-        "source": e.source.value, "account_id": e.account_id, "consumer": e.consumer, "project": e.project,
-        "session": e.session, "host": e.host, "input_tokens": e.input_tokens, "output_tokens": e.output_tokens,
-        "cache_write_tokens": e.cache_write_tokens, "cache_write_1h_tokens": e.cache_write_1h_tokens,
-        "cache_read_tokens": e.cache_read_tokens, "reasoning_tokens": e.reasoning_tokens, "cost": e.cost,
-        "cost_recorded": e.cost_recorded, "request_id": e.request_id,
-    }
+def _row(e: UsageEvent) -> tuple[Any, ...]:
+    return (e.dedup_key, e.ts.timestamp(), e.provider, e.model, e.source.value, e.account_id, e.consumer,
+            e.project, e.session, e.host, e.input_tokens, e.output_tokens, e.cache_write_tokens,
+            e.cache_write_1h_tokens, e.cache_read_tokens, e.reasoning_tokens, e.cost, e.cost_recorded,
+            e.request_id)
 
 
 def from_row(r: Any) -> UsageEvent:
@@ -35,9 +35,7 @@ def from_row(r: Any) -> UsageEvent:
         session=r.session, host=r.host, input_tokens=r.input_tokens, output_tokens=r.output_tokens,
         cache_write_tokens=r.cache_write_tokens, cache_write_1h_tokens=r.cache_write_1h_tokens,
         cache_read_tokens=r.cache_read_tokens, reasoning_tokens=r.reasoning_tokens,
-        cost=Decimal(r.cost) if r.cost is not None else None,
-        cost_recorded=Decimal(r.cost_recorded) if r.cost_recorded is not None else None,
-        request_id=r.request_id,
+        cost=db.money(r.cost), cost_recorded=db.money(r.cost_recorded), request_id=r.request_id,
     )
 
 
@@ -46,38 +44,40 @@ def write_usage(store: Store, events: Iterable[UsageEvent]) -> int:
     rows = [_row(e) for e in events]
     if not rows:
         return 0
-    stmt = insert(store, schema.usage_events).on_conflict_do_nothing(index_elements=["dedup_key"])
-    with store.engine.begin() as conn:
-        for part in chunks(rows, _BATCH):
-            conn.execute(stmt, part)
+    with store.begin() as conn:
+        conn.executemany(_INSERT, rows)
     return len(rows)
 
 
 def events_between(store: Store, since: datetime | None = None, until: datetime | None = None,
                    **equals: str) -> list[UsageEvent]:
-    t = schema.usage_events
-    cond = [getattr(t.c, k) == v for k, v in equals.items()]
+    cond: list[str] = []
+    params: dict[str, Any] = {}
+    for k, v in equals.items():
+        if k not in USAGE_COLS:
+            raise ValueError(f"usage_events has no column {k!r}")
+        cond.append(f'"{k}" = :{k}')
+        params[k] = v
     if since is not None:
-        cond.append(t.c.ts >= since.timestamp())
+        cond.append("ts >= :since_ts")
+        params["since_ts"] = since.timestamp()
     if until is not None:
-        cond.append(t.c.ts < until.timestamp())
-    q = select(t).where(and_(*cond)).order_by(t.c.ts) if cond else select(t).order_by(t.c.ts)
-    with store.engine.connect() as conn:
-        return [from_row(r) for r in conn.execute(q)]
+        cond.append("ts < :until_ts")
+        params["until_ts"] = until.timestamp()
+    where = f" WHERE {' AND '.join(cond)}" if cond else ""
+    with store.connect() as conn:
+        return [from_row(r) for r in conn.execute(f"{_SELECT}{where} ORDER BY ts", params)]
 
 
 def session_totals(store: Store, session: str, lo: float, hi: float) -> dict[str, dict[str, float]]:
     """Per model, the token and recorded-cost sums of one session's events stamped in ``[lo, hi]`` (any source)."""
-    from sqlalchemy import func
-
-    t = schema.usage_events
-    q = (select(t.c.model, func.sum(t.c.input_tokens), func.sum(t.c.output_tokens), func.sum(t.c.cache_read_tokens),
-                func.sum(t.c.cache_write_tokens), func.sum(t.c.reasoning_tokens), func.sum(t.c.cost_recorded),
-                func.count())
-         .where(t.c.ts >= lo, t.c.ts <= hi, t.c.session == session).group_by(t.c.model))
+    sql = ("SELECT model, SUM(input_tokens) AS input, SUM(output_tokens) AS output, "
+           "SUM(cache_read_tokens) AS cache_read, SUM(cache_write_tokens) AS cache_write, "
+           "SUM(reasoning_tokens) AS reasoning, SUM(cost_recorded) AS cost, COUNT(*) AS events FROM usage_events "
+           "WHERE ts >= :lo AND ts <= :hi AND session = :session GROUP BY model")
     out: dict[str, dict[str, float]] = {}
-    with store.engine.connect() as conn:
-        for r in conn.execute(q):
+    with store.connect() as conn:
+        for r in conn.execute(sql, {"lo": lo, "hi": hi, "session": session}):
             out[r[0]] = {"input": float(r[1] or 0), "output": float(r[2] or 0), "cache_read": float(r[3] or 0),
                          "cache_write": float(r[4] or 0), "reasoning": float(r[5] or 0), "cost": float(r[6] or 0),
                          "events": float(r[7])}

@@ -197,7 +197,7 @@ def _store(url: str, _path: str, fresh: list[tuple[Any, ...]], now: float, accou
 
     store = open_store(url)
     try:
-        db = LogDb(store.engine.raw_connection, store.dialect, "", now)
+        db = LogDb(store.raw_connection, store.dialect, "", now)
         try:
             if fresh:
                 db._write([(_REGISTER, (account, now, now))])
