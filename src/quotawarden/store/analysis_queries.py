@@ -13,8 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, text
-
+from quotawarden.store import db
 from quotawarden.store.engine import Store
 from quotawarden.store.health_inputs import RATIO, lookback_for, recent_buckets_sql
 
@@ -30,18 +29,16 @@ def recent_buckets(store: Store, account_ids: Sequence[str] | None = None) -> di
     out: dict[Key, list[Row]] = defaultdict(list)
     if account_ids is not None and not account_ids:
         return out  # an empty IN () is not portable SQL
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         if store.dialect == "postgresql":  # group in memory (hash aggregate), not by an on-disk sort
-            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
-        lengths = [r[0] for r in conn.execute(text("SELECT DISTINCT window_length_s FROM latest_samples"))]
+            conn.execute("SET LOCAL work_mem = '64MB'")
+        lengths = [r[0] for r in conn.execute("SELECT DISTINCT window_length_s FROM latest_samples")]
         for length in lengths:
             span, bucket = lookback_for(length)
-            sql = text(recent_buckets_sql(store.dialect, length_known=length is not None,
-                                          by_account=account_ids is not None))
+            sql = recent_buckets_sql(store.dialect, length_known=length is not None, by_account=account_ids is not None)
             params: dict[str, Any] = {"lb": span, "b": bucket, "len": length}
             if account_ids is not None:
-                sql = sql.bindparams(bindparam("ids", expanding=True))
-                params["ids"] = list(account_ids)
+                sql = sql.replace(":ids", db.in_list("ids", account_ids, params))
             for r in conn.execute(sql, params):
                 out[(r[0], r[1])].append((r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
     for rows in out.values():
@@ -56,19 +53,19 @@ def series(store: Store, since_ts: float, until_ts: float, account_ids: Sequence
         return {}
     where = "s.observed_ts >= :since AND s.observed_ts < :until"
     params: dict[str, Any] = {"since": since_ts, "until": until_ts, "b": bucket_s}
+    ids = ""
     if account_ids is not None:
-        where += " AND s.account_id IN :ids"
-        params["ids"] = list(account_ids)
-    sql = text(f'SELECT s.account_id, s."window", AVG(s.observed_ts), MAX({RATIO}), AVG(s.used), '
-               f'AVG(s.remaining), MAX(s."limit"), MAX(s.resets_ts), COUNT(*) FROM samples s WHERE {where} '
-               f'GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
-    if account_ids is not None:
-        sql = sql.bindparams(bindparam("ids", expanding=True))
+        ids = db.in_list("ids", account_ids, params)
+        where += f" AND s.account_id IN {ids}"
+    sql = (f'SELECT s.account_id, s."window", AVG(s.observed_ts) AS t, MAX({RATIO}) AS ratio, '
+           f'AVG(s.used) AS used_avg, AVG(s.remaining) AS remaining_avg, MAX(s."limit") AS limit_max, '
+           f'MAX(s.resets_ts) AS resets_t, COUNT(*) AS weight FROM samples s WHERE {where} '
+           f'GROUP BY s.account_id, s."window", s.resets_ts, {_bucket(store)}')
     out: dict[Key, list[Row]] = defaultdict(list)
-    with store.engine.connect() as conn:
+    with store.connect() as conn:
         for r in conn.execute(sql, params):
             out[(r[0], r[1])].append((r[2], r[3], r[4], r[5], r[6], r[7], r[8]))
-        for r in conn.execute(_rollups(account_ids is not None), params):
+        for r in conn.execute(_rollups(ids), params):
             # hours whose raw samples were pruned survive as hourly roll-ups (see store.rollups)
             out[(r[0], r[1])].append((r[2] + 1800, r[3], r[4], r[5], r[6], r[7], r[8]))
     for rows in out.values():
@@ -76,18 +73,18 @@ def series(store: Store, since_ts: float, until_ts: float, account_ids: Sequence
     return dict(out)
 
 
-def _rollups(filtered: bool) -> Any:
-    where = "hour_ts >= :since AND hour_ts < :until" + (" AND account_id IN :ids" if filtered else "")
-    sql = text('SELECT account_id, "window", hour_ts, used_ratio_max, used_last, remaining_last, limit_last, '
-               f"resets_ts_last, n FROM sample_rollups WHERE {where}")
-    return sql.bindparams(bindparam("ids", expanding=True)) if filtered else sql
+def _rollups(ids: str) -> str:
+    """``ids``: the ``(...)`` list of account ids to keep, or empty for all."""
+    where = "hour_ts >= :since AND hour_ts < :until" + (f" AND account_id IN {ids}" if ids else "")
+    return ('SELECT account_id, "window", hour_ts, used_ratio_max, used_last, remaining_last, limit_last, '
+            f"resets_ts_last, n FROM sample_rollups WHERE {where}")
 
 
 def rejected_counts(store: Store, since_ts: float) -> dict[str, tuple[int, int]]:
     """Per account: (samples the provider marked ``rejected``, all samples) since a time; an error-rate proxy."""
-    sql = text("SELECT account_id, SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END), COUNT(*) "
-               "FROM samples WHERE observed_ts >= :since GROUP BY account_id")
-    with store.engine.connect() as conn:
+    sql = ("SELECT account_id, SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected, COUNT(*) AS n "
+           "FROM samples WHERE observed_ts >= :since GROUP BY account_id")
+    with store.connect() as conn:
         return {r[0]: (int(r[1] or 0), int(r[2])) for r in conn.execute(sql, {"since": since_ts})}
 
 
@@ -98,8 +95,8 @@ USAGE_COLUMNS = ("ts", "provider", "model", "account_id", "consumer", "project",
 def usage_rows(store: Store, since_ts: float, until_ts: float) -> list[tuple[Any, ...]]:
     """Usage events in a range as tuples in :data:`USAGE_COLUMNS` order (cost is Decimal or None)."""
     cols = ", ".join(f'"{c}"' for c in USAGE_COLUMNS)
-    sql = text(f"SELECT {cols} FROM usage_events WHERE ts >= :since AND ts < :until ORDER BY ts")
-    with store.engine.connect() as conn:
+    sql = f"SELECT {cols} FROM usage_events WHERE ts >= :since AND ts < :until ORDER BY ts"
+    with store.connect() as conn:
         return [tuple(r) for r in conn.execute(sql, {"since": since_ts, "until": until_ts})]
 
 
@@ -109,18 +106,18 @@ def usage_hourly(store: Store, since_ts: float, until_ts: float, by: str = "prov
     if by not in ("provider", "account_id", "model", "project", "consumer"):
         raise ValueError(f"cannot group usage by {by!r}")
     bucket = "FLOOR(ts / 3600)" if store.dialect == "postgresql" else "CAST(ts / 3600 AS INTEGER)"
-    sql = text(f'SELECT "{by}", {bucket} * 3600, COUNT(*), COALESCE(SUM(cost), 0), '
-               f"SUM(input_tokens + output_tokens + cache_write_tokens + cache_read_tokens) FROM usage_events "
-               f'WHERE ts >= :since AND ts < :until GROUP BY "{by}", {bucket}')
-    with store.engine.connect() as conn:
+    sql = (f'SELECT "{by}", {bucket} * 3600 AS hour_ts, COUNT(*) AS calls, COALESCE(SUM(cost), 0) AS cost, '
+           f"SUM(input_tokens + output_tokens + cache_write_tokens + cache_read_tokens) AS tokens FROM usage_events "
+           f'WHERE ts >= :since AND ts < :until GROUP BY "{by}", {bucket}')
+    with store.connect() as conn:
         return [(r[0], float(r[1]), int(r[2]), float(r[3]), int(r[4] or 0))
                 for r in conn.execute(sql, {"since": since_ts, "until": until_ts})]
 
 
 def window_lengths(store: Store) -> dict[Key, int | None]:
     """Nominal length of every known window, from its latest sample."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(text('SELECT account_id, "window", window_length_s FROM latest_samples'))
+    with store.connect() as conn:
+        rows = conn.execute('SELECT account_id, "window", window_length_s FROM latest_samples')
         return {(r[0], r[1]): r[2] for r in rows}
 
 
@@ -131,13 +128,14 @@ def counted_usage(store: Store, account_ids: Sequence[str], minute_since: float,
     if not account_ids:
         return {}
     first = min(minute_since, day_since)
-    sql = text("SELECT account_id, "
-               "SUM(CASE WHEN ts >= :m THEN 1 ELSE 0 END), "
-               "SUM(CASE WHEN ts >= :m THEN input_tokens + cache_read_tokens ELSE 0 END), "
-               "SUM(CASE WHEN ts >= :d THEN 1 ELSE 0 END), "
-               "SUM(CASE WHEN ts >= :d AND source = 'proxy' THEN 1 ELSE 0 END) "
-               "FROM usage_events WHERE account_id IN :ids AND ts >= :f GROUP BY account_id"
-               ).bindparams(bindparam("ids", expanding=True))
-    with store.engine.connect() as conn:
-        rows = conn.execute(sql, {"m": minute_since, "d": day_since, "f": first, "ids": list(account_ids)})
+    params: dict[str, Any] = {"m": minute_since, "d": day_since, "f": first}
+    sql = ("SELECT account_id, "
+           "SUM(CASE WHEN ts >= :m THEN 1 ELSE 0 END) AS minute_calls, "
+           "SUM(CASE WHEN ts >= :m THEN input_tokens + cache_read_tokens ELSE 0 END) AS minute_tokens, "
+           "SUM(CASE WHEN ts >= :d THEN 1 ELSE 0 END) AS day_calls, "
+           "SUM(CASE WHEN ts >= :d AND source = 'proxy' THEN 1 ELSE 0 END) AS day_proxied "
+           f"FROM usage_events WHERE account_id IN {db.in_list('ids', account_ids, params)} AND ts >= :f "
+           "GROUP BY account_id")
+    with store.connect() as conn:
+        rows = conn.execute(sql, params)
         return {str(r[0]): (int(r[1] or 0), int(r[2] or 0), int(r[3] or 0), int(r[4] or 0)) for r in rows}

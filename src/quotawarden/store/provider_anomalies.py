@@ -12,17 +12,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select
-
 from quotawarden.domain import Outcome, QuotaSample
-from quotawarden.store import schema
-from quotawarden.store._sql import chunks, insert
+from quotawarden.store import db
+from quotawarden.store._sql import chunks
 from quotawarden.store.engine import Store
-from quotawarden.store.rows import from_row
-from quotawarden.store.samples import _COLS
-from quotawarden.store.schema_anomalies import provider_anomalies
+from quotawarden.store.rows import SAMPLE_COLS, from_row
 
 _ANOMALY_COLS = ("key", "kind", "account_id", "window", "at_ts", "detected_ts", "message", "expected", "evidence")
+_SAMPLES = ", ".join(f's."{c}"' for c in SAMPLE_COLS)
+_QUOTED = ", ".join(f'"{c}"' for c in _ANOMALY_COLS)
+_INSERT = (f"INSERT INTO provider_anomalies ({_QUOTED}) VALUES ({', '.join(':' + c for c in _ANOMALY_COLS)}) "
+           'ON CONFLICT ("key") DO NOTHING')
 
 
 def latest_per_source(store: Store, since: float, account_ids: Sequence[str] | None = None,
@@ -31,56 +31,54 @@ def latest_per_source(store: Store, since: float, account_ids: Sequence[str] | N
 
     Given account ids and window names, the samples' (account, window, time) index serves the read.
     """
-    t = schema.samples
-    cond = [t.c.observed_ts >= since]
+    params: dict[str, Any] = {"since": since}
+    where = "observed_ts >= :since"
     if account_ids is not None:
-        cond.append(t.c.account_id.in_(list(account_ids)))
+        where += f" AND account_id IN {db.in_list('ids', account_ids, params)}"
     if windows is not None:
-        cond.append(t.c.window.in_(list(windows)))
-    newest = (select(t.c.account_id, t.c.window, t.c.source, func.max(t.c.observed_ts).label("m"))
-              .where(and_(*cond)).group_by(t.c.account_id, t.c.window, t.c.source).subquery())
-    q = (select(*[t.c[c] for c in _COLS])
-         .join(newest, and_(t.c.account_id == newest.c.account_id, t.c.window == newest.c.window,
-                            t.c.source == newest.c.source, t.c.observed_ts == newest.c.m))
-         .order_by(t.c.account_id, t.c.window, t.c.source))
-    with store.engine.connect() as conn:
-        return [from_row(r) for r in conn.execute(q)]
+        where += f' AND "window" IN {db.in_list("w", windows, params)}'
+    sql = (f'SELECT {_SAMPLES} FROM samples s JOIN (SELECT account_id, "window", source, MAX(observed_ts) AS m '
+           f'FROM samples WHERE {where} GROUP BY account_id, "window", source) n ON s.account_id = n.account_id '
+           f'AND s."window" = n."window" AND s.source = n.source AND s.observed_ts = n.m '
+           f'ORDER BY s.account_id, s."window", s.source')
+    with store.connect() as conn:
+        return [from_row(r) for r in conn.execute(sql, params)]
 
 
 def official_samples(store: Store, since: float, until: float | None = None,
                      account_ids: Sequence[str] | None = None) -> list[QuotaSample]:
     """Official samples observed in ``[since, until]``, oldest first."""
-    t = schema.samples
-    cond = [t.c.observed_ts >= since, t.c.provenance == "official"]
+    params: dict[str, Any] = {"since": since, "until": until}
+    where = "s.observed_ts >= :since AND s.provenance = 'official'"
     if until is not None:
-        cond.append(t.c.observed_ts <= until)
+        where += " AND s.observed_ts <= :until"
     if account_ids is not None:
-        cond.append(t.c.account_id.in_(list(account_ids)))
-    q = select(*[t.c[c] for c in _COLS]).where(and_(*cond)).order_by(t.c.observed_ts)
-    with store.engine.connect() as conn:
-        return [from_row(r) for r in conn.execute(q)]
+        where += f" AND s.account_id IN {db.in_list('ids', account_ids, params)}"
+    with store.connect() as conn:
+        return [from_row(r) for r in conn.execute(f"SELECT {_SAMPLES} FROM samples s WHERE {where} "
+                                                  "ORDER BY s.observed_ts", params)]
 
 
 def usage_points(store: Store, since: float, until: float | None = None) -> list[tuple[str, float, int]]:
     """(account id, epoch seconds, tokens) of every usage event on a known account in the range."""
-    t = schema.usage_events
-    tokens = t.c.input_tokens + t.c.output_tokens + t.c.cache_write_tokens + t.c.cache_read_tokens
-    cond = [t.c.account_id.is_not(None), t.c.ts >= since]
-    if until is not None:
-        cond.append(t.c.ts <= until)
-    with store.engine.connect() as conn:
-        return [(r[0], float(r[1]), int(r[2] or 0))
-                for r in conn.execute(select(t.c.account_id, t.c.ts, tokens).where(and_(*cond)))]
+    where = "account_id IS NOT NULL AND ts >= :since" + (" AND ts <= :until" if until is not None else "")
+    sql = ("SELECT account_id, ts, input_tokens + output_tokens + cache_write_tokens + cache_read_tokens AS tokens "
+           f"FROM usage_events WHERE {where}")
+    with store.connect() as conn:
+        return [(r[0], float(r[1]), int(r[2] or 0)) for r in conn.execute(sql, {"since": since, "until": until})]
 
 
 def refusals(store: Store, since: float) -> list[tuple[str, float, str, dict[str, Any] | None]]:
     """(account id, epoch seconds, reason, stored details) of accounts whose latest outcome, at or after ``since``,
     is LIMITED (a probe's 429, or one the proxy passed on)."""
-    t = schema.account_state
-    q = select(t.c.account_id, t.c.observed_ts, t.c.reason, t.c.details).where(
-        and_(t.c.outcome == Outcome.LIMITED.value, t.c.observed_ts >= since))
-    with store.engine.connect() as conn:
-        return [(r[0], float(r[1]), r[2] or "", r[3] if isinstance(r[3], dict) else None) for r in conn.execute(q)]
+    sql = "SELECT account_id, observed_ts, reason, details FROM account_state WHERE outcome = ? AND observed_ts >= ?"
+    with store.connect() as conn:
+        rows = conn.rows(sql, (Outcome.LIMITED.value, since))
+    out = []
+    for r in rows:
+        details = db.from_json(r[3])
+        out.append((r[0], float(r[1]), r[2] or "", details if isinstance(details, dict) else None))
+    return out
 
 
 def save(store: Store, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -89,15 +87,15 @@ def save(store: Store, rows: Iterable[Mapping[str, Any]]) -> int:
     items = [{c: r.get(c) for c in _ANOMALY_COLS} for r in rows]
     if not items:
         return 0
-    t = provider_anomalies
-    stmt = insert(store, t).on_conflict_do_nothing(index_elements=["key"])
     new = 0
-    with store.engine.begin() as conn:
+    with store.begin() as conn:
         for part in chunks(items, 500):
-            have = set(conn.execute(select(t.c.key).where(t.c.key.in_([r["key"] for r in part]))).scalars())
+            params: dict[str, Any] = {}
+            keys = db.in_list("k", [r["key"] for r in part], params)
+            have = {r[0] for r in conn.execute(f'SELECT "key" FROM provider_anomalies WHERE "key" IN {keys}', params)}
             fresh = [r for r in part if r["key"] not in have]
             if fresh:
-                conn.execute(stmt, fresh)
+                conn.executemany(_INSERT, [{**r, "evidence": db.to_json(r["evidence"])} for r in fresh])
                 new += len({r["key"] for r in fresh})
     return new
 
@@ -105,14 +103,13 @@ def save(store: Store, rows: Iterable[Mapping[str, Any]]) -> int:
 def list_anomalies(store: Store, account_id: str | None = None, since: float | None = None,
                    limit: int = 1000) -> list[dict[str, Any]]:
     """Stored anomalies, newest first, as dicts of the table's columns."""
-    t = provider_anomalies
     cond = []
     if account_id is not None:
-        cond.append(t.c.account_id == account_id)
+        cond.append("account_id = :account_id")
     if since is not None:
-        cond.append(t.c.at_ts >= since)
-    q = select(t).order_by(t.c.at_ts.desc(), t.c.id.desc()).limit(limit)
-    if cond:
-        q = q.where(and_(*cond))
-    with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(q)]
+        cond.append("at_ts >= :since")
+    where = f" WHERE {' AND '.join(cond)}" if cond else ""
+    sql = f"SELECT id, {_QUOTED} FROM provider_anomalies{where} ORDER BY at_ts DESC, id DESC LIMIT :limit"
+    with store.connect() as conn:
+        rows = conn.rows(sql, {"account_id": account_id, "since": since, "limit": limit})
+    return [{**r._asdict(), "evidence": db.from_json(r.evidence)} for r in rows]
