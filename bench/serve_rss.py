@@ -5,9 +5,11 @@
 The accounts are the demo's mix (healthy, warning, limited, a bad key) repeated with new keys, answered by the
 provider emulator on loopback (its own process, so its memory is not counted). The daemon polls them all, then
 idles: its RSS (``VmRSS`` of ``/proc/<pid>/status``) is read right after the first poll, then every ``--every``
-seconds for ``--minutes`` minutes; drift is the last reading minus the first. ``--base DIR`` runs another
-checkout's daemon (``git worktree add DIR <commit>``) beside it, on a store of its own, read at the same moments.
-The proxy (``quotawarden proxy``) is read 3 s after it listens. Target: <= 64 MB, no drift.
+seconds for ``--minutes`` minutes; drift is the last reading minus the first. Then each daemon answers one
+``GET /v1/status`` (the admin's, with the token ``serve`` wrote to its data dir), timed, and is read again 3 s later.
+``--base DIR`` runs another checkout's daemon (``git worktree add DIR <commit>``) beside it, on a store of its own,
+read at the same moments. The proxy (``quotawarden proxy``) is read 3 s after it listens. Target: <= 64 MB, no
+drift.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
@@ -100,12 +103,12 @@ class Daemon:
         # a store that exists already (the daemon restarted, or `poll` run before): a new one loads Alembic once
         code = "import sys; from quotawarden.store import open_store; open_store(sys.argv[1]).close()"
         subprocess.run([sys.executable, "-c", code, env["QUOTAWARDEN_DB_URL"]], env=env, check=True, timeout=120)
-        self.t0 = time.time()
+        self.t0, self.port = time.time(), _port()
         self.proc = subprocess.Popen([sys.executable, "-m", "quotawarden.interfaces.cli.main", "serve", "--port",
-                                      str(_port()), "--log-level", "warning"], env=env, cwd=self.work,
+                                      str(self.port), "--log-level", "warning"], env=env, cwd=self.work,
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(self.work / "serve.log", "wb"))  # noqa: SIM115
-        self.first_poll_s = 0.0
+        self.first_poll_s = self.request_s = self.after_request = 0.0
         self.readings: list[float] = []
 
     def wait_first_poll(self, accounts: int) -> None:
@@ -120,6 +123,16 @@ class Daemon:
     def read(self) -> None:
         self.readings.append(rss_mb(self.proc.pid))
 
+    def request(self) -> None:
+        """One ``GET /v1/status`` as the admin, timed."""
+        token = (self.work / "data" / "quotawarden" / "admin-token").read_text().strip()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/v1/status",
+                                     headers={"Authorization": f"Bearer {token}"})
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(req, timeout=60) as r:
+            r.read()
+        self.request_s = time.perf_counter() - t0
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(30)
@@ -127,7 +140,8 @@ class Daemon:
     def summary(self) -> dict[str, float]:
         r = self.readings
         return {"first_poll_s": self.first_poll_s, "after_poll": r[0], "median": statistics.median(r),
-                "max": max(r), "last": r[-1], "drift": r[-1] - r[0], "n": len(r)}
+                "max": max(r), "last": r[-1], "drift": r[-1] - r[0], "n": len(r), "request_s": self.request_s,
+                "after_request": self.after_request}
 
 
 def serve_rss(trees: list[tuple[str, Path]], accounts: int, minutes: float, every: float, tmp: Path,
@@ -146,6 +160,11 @@ def serve_rss(trees: list[tuple[str, Path]], accounts: int, minutes: float, ever
             if time.time() >= end:
                 break
             time.sleep(min(every, max(end - time.time(), 0.1)))
+        for d in daemons:
+            d.request()
+        time.sleep(3)
+        for d in daemons:
+            d.after_request = rss_mb(d.proc.pid)
         return {d.name: d.summary() for d in daemons}
     finally:
         for d in daemons:
@@ -203,6 +222,9 @@ def main() -> None:
               f"{r['last']:>8.1f} {r['drift']:>+7.1f}  {ok}")
     if "base" in results:
         print(f"this/base (median): {results['this']['median'] / results['base']['median']:.2f}x")
+    print("then one GET /v1/status: " + ", ".join(
+        f"{n} answered in {r['request_s']:.2f} s, RSS {r['after_request']:.1f} MB "
+        f"({r['after_request'] - r['last']:+.1f})" for n, r in results.items()))
     print("\nproxy, idle after start-up, RSS in MB: "
           + ", ".join(f"{n} {v:.1f}" for n, v in proxies.items()))
 

@@ -1,7 +1,8 @@
 """A quiet daemon does not load what only some requests use: the MCP SDK is imported by the first ``/mcp`` request,
 and that request is then answered by the official MCP client as before; ``serve`` polls and idles without the
-typer CLI (nor rich), Jinja and the dashboard's views, ``prometheus_client`` or Alembic; the first page and the
-first scrape then load what they use."""
+typer CLI (nor rich), FastAPI and Starlette's routing (the API is built by its first request, once, however many
+come at once), Jinja and the dashboard's views, ``prometheus_client`` or Alembic; the first page and the first
+scrape then load what they use. ``serve --with-proxy`` answers ``/proxy`` without building the API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,7 +22,7 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from quotawarden.emulator import create_app, demo_scenario, serve, write_demo_config
+from quotawarden.emulator import Scenario, create_app, demo_scenario, serve, write_demo_config
 from quotawarden.interfaces.daemon.serve import build, local_token_file
 from quotawarden.store import open_store
 from tests.daemon.conftest import Uvicorn, make_service
@@ -66,15 +70,18 @@ def test_mcp_answers_through_the_lazy_mount(tmp_path: Path, db_url: str) -> None
 
 
 LAZY = ("typer", "rich", "pygments", "watchfiles", "jinja2", "prometheus_client", "alembic", "mcp", "websockets",
-        "opentelemetry.sdk", "quotawarden.interfaces.cli.app", "quotawarden.interfaces.views",
-        "quotawarden.interfaces.api.metrics_collector")
+        "opentelemetry.sdk", "fastapi", "starlette.routing", "quotawarden.interfaces.cli.app",
+        "quotawarden.interfaces.views", "quotawarden.interfaces.api.metrics_collector")
 """What an idle ``serve`` (no ``[otel]`` export, nobody browsing or scraping) must not have imported."""
 
 SERVE = f"""
-import sqlite3, sys, threading, time
+import logging, sqlite3, sys, threading, time
 from quotawarden.interfaces.cli.main import main
 
-def report():  # once every account has been polled: which of LAZY are loaded
+def loaded():
+    return ",".join(m for m in {LAZY!r} if sys.modules.get(m) is not None) or "-"
+
+def report():  # once every account has been polled: which of LAZY are loaded; again at each line read
     t0, db, n = time.time(), sys.argv[2], int(sys.argv[3])
     while True:
         try:
@@ -85,42 +92,116 @@ def report():  # once every account has been polled: which of LAZY are loaded
             pass
         time.sleep(0.1)
     time.sleep(1.0)  # the poll's alert checks and the first status board
-    print(",".join(m for m in {LAZY!r} if sys.modules.get(m) is not None) or "-", flush=True)
+    print(loaded(), flush=True)
+    for _ in sys.stdin:
+        print(loaded(), flush=True)
 
+said = logging.getLogger("quotawarden.daemon")  # says when the API is built
+said.addHandler(logging.StreamHandler())
+said.setLevel(logging.INFO)
 threading.Thread(target=report, daemon=True).start()
-main(["serve", "--port", sys.argv[1], "--log-level", "warning"])
+main(["serve", "--port", sys.argv[1], "--log-level", "warning", *sys.argv[4:]])
 """
 
 
-def test_an_idle_serve_loads_neither_the_cli_nor_what_pages_and_scrapes_use(tmp_path: Path) -> None:
-    scenario = demo_scenario()
+class IdleServe:
+    """``serve`` in a process of its own on the emulator's accounts (an existing store), polled once."""
+
+    def __init__(self, proc: subprocess.Popen[str], url: str, token_file: Path) -> None:
+        self.proc, self.url, self.token_file = proc, url, token_file
+        self.err = ""
+
+    def loaded(self) -> str:
+        """Which of LAZY the daemon has imported, now."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("?\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip()
+
+    def admin(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.token_file.read_text().strip()}"}
+
+
+@contextmanager
+def idle_serve(tmp_path: Path, scenario: Scenario, emulator: str, *args: str, config: str = "") -> Iterator[IdleServe]:
     db = tmp_path / "qw.db"
-    with serve(create_app(scenario)) as url:
-        cfg = write_demo_config(scenario, url, tmp_path, db_url=f"sqlite:///{db}")
-        env = {**os.environ, "QUOTAWARDEN_CONFIG": str(cfg), "HOME": str(tmp_path),
-               "XDG_DATA_HOME": str(tmp_path / "data")}
-        env.pop("QUOTAWARDEN_DB_URL", None)
-        env.pop("QUOTAWARDEN_ADMIN_TOKEN", None)
-        open_store(f"sqlite:///{db}").close()  # the store exists and is migrated, as on a restart
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(db), str(len(scenario.accounts))],
-                                env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            assert proc.stdout is not None
-            loaded = proc.stdout.readline().strip()  # the script prints once the poll is done
-            assert loaded == "-", (loaded, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
-            base = f"http://127.0.0.1:{port}"
-            scrape = httpx.get(f"{base}/metrics", timeout=30)  # loopback: open
-            assert scrape.status_code == 200 and "quotawarden_window_used_ratio{" in scrape.text
-            page = httpx.get(f"{base}/", headers={"Accept": "text/html"}, timeout=30)  # loopback, no admin token
-            assert page.status_code == 200 and scenario.accounts[0].id in page.text
-        finally:
-            proc.terminate()
-            _, err = proc.communicate(timeout=30)
-    assert "Traceback" not in err, err[-2000:]  # stopped as uvicorn stops on SIGTERM (it re-raises the signal)
-    assert "dashboard http://127.0.0.1:" in err  # what serve says on start, as before
+    cfg = write_demo_config(scenario, emulator, tmp_path, db_url=f"sqlite:///{db}")
+    cfg.write_text(cfg.read_text() + config)
+    env = {**os.environ, "QUOTAWARDEN_CONFIG": str(cfg), "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("QUOTAWARDEN_DB_URL", None)
+    env.pop("QUOTAWARDEN_ADMIN_TOKEN", None)
+    open_store(f"sqlite:///{db}").close()  # the store exists and is migrated, as on a restart
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-c", SERVE, str(port), str(db), str(len(scenario.accounts)), *args],
+                            env=env, cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    served = IdleServe(proc, f"http://127.0.0.1:{port}", tmp_path / "data" / "quotawarden" / "admin-token")
+    try:
+        assert proc.stdout is not None
+        loaded = proc.stdout.readline().strip()  # the script prints once the poll is done
+        assert loaded == "-", (loaded, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+        yield served
+    finally:
+        proc.terminate()
+        _, served.err = proc.communicate(timeout=30)
+    assert "Traceback" not in served.err, served.err[-2000:]  # stopped as uvicorn stops on SIGTERM (it re-raises)
+    assert "dashboard http://127.0.0.1:" in served.err  # what serve says on start, as before
+
+
+def at_once(*calls: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    """The calls in threads of their own, released together."""
+    start = threading.Barrier(len(calls))
+    out: dict[int, httpx.Response] = {}
+
+    def one(i: int) -> None:
+        start.wait()
+        out[i] = calls[i]()
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(calls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return [out[i] for i in range(len(calls))]
+
+
+def test_an_idle_serve_loads_neither_the_cli_nor_the_api_nor_what_pages_and_scrapes_use(tmp_path: Path) -> None:
+    scenario = demo_scenario()
+    with serve(create_app(scenario)) as emu, idle_serve(tmp_path, scenario, emu) as daemon:
+        base = daemon.url
+        # the first two requests, at once: the API is built by one of them, both are answered by it
+        status, page = at_once(lambda: httpx.get(f"{base}/v1/status", headers=daemon.admin(), timeout=60),
+                               lambda: httpx.get(f"{base}/", headers={"Accept": "text/html"}, timeout=60))
+        assert status.status_code == 200, status.text
+        assert {a.id for a in scenario.accounts} <= {a["id"] for a in status.json()["accounts"]}
+        assert page.status_code == 200 and scenario.accounts[0].id in page.text  # loopback, no admin token
+        refused = httpx.get(f"{base}/v1/status", timeout=30)  # the API's 401 says where the token is
+        assert refused.status_code == 401 and "admin-token" in refused.json()["detail"]
+        scrape = httpx.get(f"{base}/metrics", timeout=30)  # loopback: open
+        assert scrape.status_code == 200 and "quotawarden_window_used_ratio{" in scrape.text
+        assert {"fastapi", "starlette.routing", "jinja2", "prometheus_client"} <= set(daemon.loaded().split(","))
+    assert daemon.err.count("HTTP API built in") == 1, daemon.err[-2000:]
+
+
+OPENAI = next(a for a in demo_scenario().accounts if a.provider == "openai")
+
+
+def test_serve_with_proxy_answers_the_proxy_without_building_the_api(tmp_path: Path) -> None:
+    scenario = demo_scenario()
+    with serve(create_app(scenario)) as emu:
+        proxy = f'\n[proxy]\nspill_dir = "{tmp_path / "spill"}"\nupstreams = {{ openai = "{emu}" }}\n'
+        with idle_serve(tmp_path, scenario, emu, "--with-proxy", config=proxy) as daemon:
+            reply = httpx.post(f"{daemon.url}/proxy/openai/v1/chat/completions", timeout=60,
+                               headers={"authorization": f"Bearer {OPENAI.credential}"},
+                               json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]})
+            assert reply.status_code == 200, reply.text
+            assert reply.json()["choices"][0]["message"]["content"]
+            assert daemon.loaded() == "-"
+            assert httpx.get(f"{daemon.url}/v1/status", headers=daemon.admin(), timeout=60).status_code == 200
+            assert "fastapi" in daemon.loaded().split(",")
+    assert daemon.err.count("HTTP API built in") == 1
 
 
 def test_the_c_heap_is_trimmed_where_glibc_has_malloc_trim() -> None:

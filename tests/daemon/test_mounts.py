@@ -1,13 +1,19 @@
-"""`serve --with-proxy`: the proxy answers under /proxy and flushes on shutdown; the dashboard is open on loopback
-when no admin token is configured, and closed behind one when it is."""
+"""`serve --with-proxy`: the proxy answers under /proxy and flushes on shutdown, a proxy that cannot start stops
+serve's start with its error; the dashboard is open on loopback when no admin token is configured, and closed behind
+one when it is."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import socket
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
+import pytest
+import uvicorn
 
 from quotawarden.emulator import EmuAccount, Scenario, create_app, serve
 from quotawarden.interfaces.daemon.serve import build
@@ -41,6 +47,22 @@ base_url = "{emu}"
         events = usage_q.events_between(svc.store)
         assert [e.account_id for e in events] == ["mounted-openai"]
         svc.close()
+
+
+def test_a_start_that_fails_stops_uvicorn_with_its_error(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (tmp_path / "file").write_text("")
+    svc = make_service(f"sqlite:///{tmp_path / 'a.db'}", tmp_path,
+                       f'[proxy]\nspill_dir = "{tmp_path / "file" / "spill"}"\n')  # a folder inside a file
+    app, daemon = build(svc, "127.0.0.1", tick_s=3600, with_proxy=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", log_config=None))
+    caplog.set_level(logging.ERROR, logger="uvicorn.error")
+    with socket.socket() as sock, pytest.raises(SystemExit):
+        sock.bind(("127.0.0.1", 0))
+        asyncio.run(server.serve(sockets=[sock]))
+    assert not server.started
+    assert "NotADirectoryError" in caplog.text and "Application startup failed" in caplog.text
+    assert daemon.scheduler is None  # the daemon, started before the proxy, was stopped again
+    svc.close()
 
 
 def test_dashboard_needs_the_admin_token_once_one_is_configured(tmp_path: Path, db_url: str) -> None:

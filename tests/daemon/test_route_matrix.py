@@ -184,7 +184,7 @@ def expected(bind: str, method: str, path: str, who: str) -> str:
 def test_every_route_against_every_caller(served: tuple[str, str, dict[str, Any], Any]) -> None:
     bind, url, creds, app = served
     own_id = creds.pop("own_id")
-    app_routes = routes(app)
+    app_routes = routes(app.api())  # the FastAPI app behind serve's front
     assert MCP in app_routes and PROXY in app_routes and ("GET", "/v1/status") in app_routes
     seen = []
     with httpx.Client(base_url=url, timeout=10) as c:

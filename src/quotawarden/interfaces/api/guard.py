@@ -9,18 +9,20 @@
   dashboard's own form also carries a CSRF token (``interfaces.web.auth``).
 
 A request that shows the admin token (header, ``qw_admin`` cookie or ``?token=``) passes the Host check: a
-rebinding page cannot have it. ``/proxy`` (``serve --with-proxy``) keeps the proxy's own rules.
+rebinding page cannot have it. ``/proxy`` (``serve --with-proxy``) keeps the proxy's own rules where the pages are
+public, else needs the admin token as well (``interfaces.admin_gate``, which ``serve``'s front applies to it before
+this app is built).
 """
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 from collections.abc import Iterable
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from quotawarden.interfaces.admin_gate import NEEDS_TOKEN, authorized, headers_of, proxy_allowed, refuse
 from quotawarden.interfaces.api.state import ApiState
 
 OPEN_PREFIXES = ("/v1", "/metrics", "/openapi.json", "/docs", "/redoc")
@@ -63,24 +65,6 @@ def same_origin(origin: str | None, host_header: str | None) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host_header.strip().lower()
 
 
-def supplied_token(headers: dict[str, str], query: str) -> str | None:
-    """The admin token as a client may send it: ``Authorization: Bearer``, the ``qw_admin`` cookie, ``?token=``
-    (a browser's first visit) or ``X-Admin-Token``."""
-    auth = headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    for part in headers.get("cookie", "").split(";"):
-        name, _, value = part.strip().partition("=")
-        if name == "qw_admin":
-            return value
-    tokens = parse_qs(query).get("token")
-    return (tokens[0] if tokens else None) or headers.get("x-admin-token")
-
-
-def token_ok(expected: str | None, given: str | None) -> bool:
-    return bool(expected and given and hmac.compare_digest(given.encode(), expected.encode()))
-
-
 class GuardMounts:
     """ASGI middleware applying the rules above to every path outside the API's own prefixes."""
 
@@ -95,51 +79,30 @@ class GuardMounts:
         if scope["type"] not in ("http", "websocket") or path.startswith(OPEN_PREFIXES):
             await self.app(scope, receive, send)
             return
-        if path.startswith("/proxy"):  # the proxy's own rules (client tokens or the caller's provider key)
-            if self.st.pages_public or not self.st.admin_token or self._authorized(scope):
+        if path.startswith("/proxy"):
+            if proxy_allowed(scope, self.st.admin_token, self.st.pages_public):
                 await self.app(scope, receive, send)
             else:
-                await _refuse(scope, send, 401, "this page needs the admin token")
+                await refuse(scope, send, 401, NEEDS_TOKEN)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        headers = headers_of(scope)
         method = scope.get("method", "GET")
         if method not in SAFE_METHODS and not same_origin(headers.get("origin"), headers.get("host")):
-            await _refuse(scope, send, 403, "cross-site request refused (its Origin is not this server)")
+            await refuse(scope, send, 403, "cross-site request refused (its Origin is not this server)")
             return
-        authorized = self._authorized(scope, headers)
-        if authorized:
+        if authorized(scope, self.st.admin_token, headers):
             await self.app(scope, receive, send)
             return
         if path == MCP_PREFIX or path.startswith(MCP_PREFIX + "/"):
-            await _refuse(scope, send, 401, "MCP needs the admin token: send Authorization: Bearer <token> (on "
-                                            "loopback without server.admin_token, the token serve wrote to "
-                                            "its data dir, file admin-token)")
+            await refuse(scope, send, 401, "MCP needs the admin token: send Authorization: Bearer <token> (on "
+                                           "loopback without server.admin_token, the token serve wrote to "
+                                           "its data dir, file admin-token)")
             return
         if not (self.st.pages_public or not self.st.admin_token):
-            await _refuse(scope, send, 401, "this page needs the admin token")
+            await refuse(scope, send, 401, NEEDS_TOKEN)
             return
         if not host_allowed(headers.get("host"), self.configured_hosts()):
-            await _refuse(scope, send, 403, "unknown Host: the dashboard answers loopback names and the configured "
-                                            "server.host only")
+            await refuse(scope, send, 403, "unknown Host: the dashboard answers loopback names and the configured "
+                                           "server.host only")
             return
         await self.app(scope, receive, send)
-
-    def _authorized(self, scope: Scope, headers: dict[str, str] | None = None) -> bool:
-        if headers is None:
-            headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        token = supplied_token(headers, scope.get("query_string", b"").decode("latin-1"))
-        return token_ok(self.st.admin_token, token)
-
-
-async def _refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
-    if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 4401 if status == 401 else 4403})
-        return
-    import orjson
-
-    body = orjson.dumps({"error": "unauthorized" if status == 401 else "forbidden", "detail": detail})
-    headers = [(b"content-type", b"application/json")]
-    if status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="quotawarden"'))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

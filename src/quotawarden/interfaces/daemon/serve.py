@@ -1,20 +1,23 @@
 """``quotawarden serve``: the HTTP API plus the scheduler in one process; several replicas on PostgreSQL.
 
 Refuses to listen beyond loopback without an admin token, and refuses a second daemon on one SQLite file (SQLite
-has one writer; run replicas on PostgreSQL). On SIGTERM uvicorn stops accepting, finishes in-flight requests,
-then the scheduler lets the running poll finish.
+has one writer; run replicas on PostgreSQL). uvicorn serves a :class:`~quotawarden.interfaces.daemon.front.Front`:
+the scheduler starts with the server, and the FastAPI app is built by the first request for it (a daemon nobody
+asks idles about 10 MB smaller); ``/proxy`` never needs it. On SIGTERM uvicorn stops accepting, finishes in-flight
+requests, then the scheduler lets the running poll finish.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import gc
 import ipaddress
 import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,7 +26,10 @@ from quotawarden.app.daemon.scheduler import Daemon
 from quotawarden.app.service import Service
 from quotawarden.credentials import resolve
 from quotawarden.errors import ConfigError, StoreError
+from quotawarden.interfaces import admin_gate
+from quotawarden.interfaces.admin_gate import ASGIApp, Receive, Scope, Send
 from quotawarden.interfaces.daemon import STOP_GRACE_S
+from quotawarden.interfaces.daemon.front import Front
 
 log = logging.getLogger("quotawarden.daemon")
 
@@ -94,61 +100,74 @@ def sqlite_writer_lock(svc: Service) -> IO[str] | None:
     return f
 
 
-def build(svc: Service, host: str, *, tick_s: float = 1.0, with_proxy: bool = False) -> tuple[Any, Daemon]:
-    from quotawarden.interfaces.api import create_app
-
+def build(svc: Service, host: str, *, tick_s: float = 1.0, with_proxy: bool = False) -> tuple[Front, Daemon]:
+    """The daemon and the ASGI app uvicorn serves: a :class:`Front` that starts and stops the daemon (and the
+    proxy's flusher and the OpenTelemetry export) with the server's lifespan, answers ``/proxy`` itself and builds
+    the FastAPI app on the first other request (``Front.api()`` gives it at any time, building it if need be)."""
     token = admin_token(svc, host)
     daemon = Daemon(svc, tick_s=tick_s)
-
-    mounts = {"/proxy": _proxy_app(svc)} if with_proxy else {}
-    proxy = getattr(mounts.get("/proxy"), "proxy", None)
+    proxy, mounted = _proxy_app(svc) if with_proxy else (None, None)
     otel = otel_export.from_service(svc)  # None without [otel] endpoint: the SDK is never imported
+    pages_public = is_loopback(host) and not svc.config.settings.server.admin_token
 
     @asynccontextmanager
-    async def lifespan(_: Any) -> AsyncIterator[None]:
-        daemon.start()
-        if proxy is not None:
-            await proxy.start()
-        if otel is not None:
-            otel.start()
-        try:
+    async def lifecycle() -> AsyncIterator[None]:
+        """Started in this order and stopped in the reverse, each stop run whatever the others do; what started
+        is stopped again when a later start fails."""
+        async with AsyncExitStack() as started:
+            daemon.start()
+            started.push_async_callback(daemon.stop)
+            if proxy is not None:
+                await proxy.start()
+                started.push_async_callback(proxy.stop)  # writes its records to the store (a failed export aside)
+            if otel is not None:
+                otel.start()
+                started.push_async_callback(asyncio.to_thread, otel.stop)  # a last export, off the event loop
+            freeze_heap()
             yield
-        finally:
-            try:
-                if otel is not None:
-                    await asyncio.to_thread(otel.stop)  # a last export, off the event loop
-            finally:
-                try:
-                    if proxy is not None:
-                        await proxy.stop()  # writes the proxy's records to the store (a failed export aside)
-                finally:
-                    await daemon.stop()
 
-    pages_public = is_loopback(host) and not svc.config.settings.server.admin_token
-    app = create_app(svc, admin_token=token, replica=daemon.holder, metrics_public=is_loopback(host),
-                     pages_public=pages_public,
-                     lifespan=lifespan, poll_now=daemon.poll_now, extra_mounts={k: v for k, v in mounts.items() if v},
-                     freeze_heap=True)
-    app.state.qw.bind_host = host
-    return app, daemon
+    def api() -> Any:
+        from quotawarden.interfaces.api import create_app
+
+        app = create_app(svc, admin_token=token, replica=daemon.holder, metrics_public=is_loopback(host),
+                         pages_public=pages_public, poll_now=daemon.poll_now,
+                         extra_mounts={"/proxy": mounted} if mounted is not None else None)
+        app.state.qw.bind_host = host
+        freeze_heap()
+        return app
+
+    mounts = {"/proxy": admin_gate.guard_proxy(mounted, token, pages_public)} if mounted is not None else {}
+    return Front(api, lifecycle, mounts), daemon
 
 
-def _proxy_app(svc: Service) -> Any:
-    """The piggyback proxy under ``/proxy``: it routes on the first path segment, so it sees the path without it."""
+def freeze_heap() -> None:
+    """Move what is alive now out of the cyclic garbage collector's reach (``gc.freeze``), after a collection.
+
+    A full collection walks every object it tracks (modules, the store's engine, once built the API's routes and
+    models: 100k and more) with the GIL held: on a shared core a stall of every request in flight, many times a
+    minute. So ``serve`` freezes its heap once the daemon has started and once more when the first request has
+    built the API; a collection then walks what was allocated since: little."""
+    gc.collect()
+    gc.freeze()
+
+
+def _proxy_app(svc: Service) -> tuple[Any, ASGIApp]:
+    """The piggyback proxy (whose flusher ``serve`` starts and stops) and the ASGI app that serves it under
+    ``/proxy``: it routes on the first path segment, so it sees the path without the prefix."""
     proxy = svc.build_proxy()
 
-    async def mounted(scope: Any, receive: Any, send: Any) -> None:
+    async def mounted(scope: Scope, receive: Receive, send: Send) -> None:
+        inner = dict(scope)
         if scope["type"] in ("http", "websocket"):
             prefix = scope.get("root_path", "") or "/proxy"
             raw = scope.get("raw_path") or scope["path"].encode()
             if raw.startswith(prefix.encode()):
                 raw = raw[len(prefix):] or b"/"
             path = scope["path"][len(prefix):] if scope["path"].startswith(prefix) else scope["path"]
-            scope = {**scope, "raw_path": raw, "path": path or "/", "root_path": ""}
-        await proxy(scope, receive, send)
+            inner.update(raw_path=raw, path=path or "/", root_path="")
+        await proxy(inner, receive, send)
 
-    mounted.proxy = proxy  # type: ignore[attr-defined]
-    return mounted
+    return proxy, mounted
 
 
 def serve(svc: Service, host: str, port: int, *, tick_s: float = 1.0, with_proxy: bool = False,
