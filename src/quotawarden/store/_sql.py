@@ -26,10 +26,3 @@ def begin(store: Store, conn: Conn | None = None) -> AbstractContextManager[Conn
     """A transaction of its own, or the caller's (``conn``): several writes that must land together share one."""
     return store.begin() if conn is None else nullcontext(conn)
 
-
-def insert(store: Store, table: Any) -> Any:
-    """An INSERT that understands ON CONFLICT on both backends (SQLAlchemy; for modules not yet on SQL text)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    mod = postgresql if store.dialect == "postgresql" else sqlite
-    return mod.insert(table)

@@ -195,14 +195,12 @@ def _sqlite_rows(path: str, since: Mapping[str, float]) -> Rows:
 
 
 def _store_rows(url: str, since: Mapping[str, float]) -> Rows:
-    from sqlalchemy import text
-
     from quotawarden.store import open_store
 
     store = open_store(url, migrate=False)
     try:
-        with store.engine.connect() as conn:
-            return _read(lambda sql, params: [tuple(r) for r in conn.execute(text(sql), dict(params))],
+        with store.connect() as conn:
+            return _read(lambda sql, params: [tuple(r) for r in conn.execute(sql, dict(params))],
                          store.dialect, since)
     finally:
         store.close()
