@@ -69,10 +69,12 @@ def test_mcp_answers_through_the_lazy_mount(tmp_path: Path, db_url: str) -> None
     svc.close()
 
 
-LAZY = ("typer", "rich", "pygments", "watchfiles", "jinja2", "prometheus_client", "alembic", "mcp", "websockets",
+LAZY = ("sqlalchemy", "typer", "rich", "pygments", "watchfiles", "jinja2", "prometheus_client", "alembic", "mcp",
+        "websockets",
         "opentelemetry.sdk", "fastapi", "starlette.routing", "quotawarden.interfaces.cli.app",
         "quotawarden.interfaces.views", "quotawarden.interfaces.api.metrics_collector")
-"""What an idle ``serve`` (no ``[otel]`` export, nobody browsing or scraping) must not have imported."""
+"""What an idle ``serve`` on SQLite (no ``[otel]`` export, nobody browsing or scraping) must not have imported:
+SQLAlchemy included (the store runs on ``sqlite3``; an existing, migrated store needs neither it nor Alembic)."""
 
 SERVE = f"""
 import logging, sqlite3, sys, threading, time
@@ -181,7 +183,9 @@ def test_an_idle_serve_loads_neither_the_cli_nor_the_api_nor_what_pages_and_scra
         assert refused.status_code == 401 and "admin-token" in refused.json()["detail"]
         scrape = httpx.get(f"{base}/metrics", timeout=30)  # loopback: open
         assert scrape.status_code == 200 and "quotawarden_window_used_ratio{" in scrape.text
-        assert {"fastapi", "starlette.routing", "jinja2", "prometheus_client"} <= set(daemon.loaded().split(","))
+        loaded = set(daemon.loaded().split(","))
+        assert {"fastapi", "starlette.routing", "jinja2", "prometheus_client"} <= loaded
+        assert "sqlalchemy" not in loaded  # the API's reads run on sqlite3 as the polls' writes do
     assert daemon.err.count("HTTP API built in") == 1, daemon.err[-2000:]
 
 
