@@ -100,28 +100,18 @@ _UPSERT_LATEST = (
 )
 
 
-def _tuples(conn: Conn, sql: str, params: db.Params = None) -> Iterable[Any]:
-    """Rows as plain tuples on SQLite: :func:`from_row` reads them by position, and building a named tuple per row
-    costs a third of :func:`latest`'s time."""
-    if conn.is_sqlite:
-        cur = conn.raw.cursor()
-        cur.row_factory = None
-        return cur.execute(sql, () if params is None else params)  # type: ignore[no-any-return]
-    return conn.execute(sql, params)
-
-
 def latest(store: Store, account_ids: Sequence[str] | None = None) -> list[QuotaSample]:
     """The newest sample of every window of the given accounts (all accounts when None)."""
     sql = f"SELECT {_COL_LIST} FROM latest_samples"
     with store.connect() as conn:
         if account_ids is None:
-            return [from_row(r) for r in _tuples(conn, f'{sql} ORDER BY account_id, "window"')]
+            return [from_row(r) for r in conn.tuples(f'{sql} ORDER BY account_id, "window"')]
         parts = chunks(list(account_ids), _IN_CHUNK)
         found: list[QuotaSample] = []
         for part in parts:
             params: dict[str, Any] = {}
             where = f"WHERE account_id IN {db.in_list('ids', part, params)}"
-            found += [from_row(r) for r in _tuples(conn, f'{sql} {where} ORDER BY account_id, "window"', params)]
+            found += [from_row(r) for r in conn.tuples(f'{sql} {where} ORDER BY account_id, "window"', params)]
     if len(parts) > 1:
         found.sort(key=lambda s: (s.account_id, s.window))
     return found
@@ -143,7 +133,7 @@ def history(store: Store, account_id: str, window: str | None = None, *, since: 
         params["until"] = until.timestamp()
     sql = f"SELECT {_COL_LIST} FROM samples WHERE {' AND '.join(cond)} ORDER BY observed_ts"
     with store.connect() as conn:
-        return [from_row(r) for r in _tuples(conn, sql, params)]
+        return [from_row(r) for r in conn.tuples(sql, params)]
 
 
 def count(store: Store) -> int:
