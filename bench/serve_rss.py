@@ -5,7 +5,9 @@
 The accounts are the demo's mix (healthy, warning, limited, a bad key) repeated with new keys, answered by the
 provider emulator on loopback (its own process, so its memory is not counted). The daemon polls them all, then
 idles: its RSS (``VmRSS`` of ``/proc/<pid>/status``) is read right after the first poll, then every ``--every``
-seconds for ``--minutes`` minutes; drift is the last reading minus the first. Then each daemon answers one
+seconds for ``--minutes`` minutes; drift is the last reading minus the first, and "2nd half" the spread of the
+readings of the second half (a daemon that grows keeps growing there; one that settles after its first jobs does
+not). Then each daemon answers one
 ``GET /v1/status`` (the admin's, with the token ``serve`` wrote to its data dir), timed, and is read again 3 s later.
 ``--base DIR`` runs another checkout's daemon (``git worktree add DIR <commit>``) beside it, on a store of its own,
 read at the same moments. The proxy (``quotawarden proxy``) is read 3 s after it listens. Target: <= 64 MB, no
@@ -140,7 +142,8 @@ class Daemon:
     def summary(self) -> dict[str, float]:
         r = self.readings
         return {"first_poll_s": self.first_poll_s, "after_poll": r[0], "median": statistics.median(r),
-                "max": max(r), "last": r[-1], "drift": r[-1] - r[0], "n": len(r), "request_s": self.request_s,
+                "max": max(r), "last": r[-1], "drift": r[-1] - r[0], "n": len(r),
+                "late": max(r[len(r) // 2:]) - min(r[len(r) // 2:]), "request_s": self.request_s,
                 "after_request": self.after_request}
 
 
@@ -215,11 +218,11 @@ def main() -> None:
     print(f"\nserve, {args.accounts} accounts on SQLite, RSS in MB over {args.minutes:g} min "
           f"(a reading every {args.every:g} s)\n")
     print(f"{'checkout':<9} {'1st poll s':>10} {'after poll':>10} {'median':>8} {'max':>8} {'last':>8} "
-          f"{'drift':>7}  target <= {TARGET_MB:.0f} MB")
+          f"{'drift':>7} {'2nd half':>8}  target <= {TARGET_MB:.0f} MB")
     for n, r in results.items():
         ok = "ok" if r["max"] <= TARGET_MB else "OVER"
         print(f"{n:<9} {r['first_poll_s']:>10.1f} {r['after_poll']:>10.1f} {r['median']:>8.1f} {r['max']:>8.1f} "
-              f"{r['last']:>8.1f} {r['drift']:>+7.1f}  {ok}")
+              f"{r['last']:>8.1f} {r['drift']:>+7.1f} {r['late']:>8.1f}  {ok}")
     if "base" in results:
         print(f"this/base (median): {results['this']['median'] / results['base']['median']:.2f}x")
     print("then one GET /v1/status: " + ", ".join(
