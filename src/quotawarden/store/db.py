@@ -73,12 +73,15 @@ class Conn:
             if cur.description is not None:  # rows are made when fetched: one named-tuple class per statement
                 cur.row_factory = _sqlite_rows(tuple(d[0] for d in cur.description))
             return cur  # type: ignore[no-any-return]
-        cur = self.raw.cursor(row_factory=_pg_row_factory)
+        return self._pg(sql, params, _pg_row_factory)  # type: ignore[no-any-return]
+
+    def _pg(self, sql: str, params: Params, row_factory: Any) -> Any:
+        cur = self.raw.cursor() if row_factory is None else self.raw.cursor(row_factory=row_factory)
         if params is None:
-            cur.execute(sql)
+            cur.execute(sql)  # no parameters: psycopg reads the text as it is
         else:
             cur.execute(pg_sql(sql), params)
-        return cur  # type: ignore[no-any-return]
+        return cur
 
     def executemany(self, sql: str, rows: Iterable[Params]) -> None:
         if self.dialect == "sqlite":
@@ -91,12 +94,7 @@ class Conn:
         """Rows as plain tuples, for reads of many rows taken by position (a named tuple costs ~1 us a row)."""
         if self.dialect == "sqlite":
             return self.raw.execute(sql, () if params is None else params)  # type: ignore[no-any-return]
-        cur = self.raw.cursor()
-        if params is None:
-            cur.execute(sql)
-        else:
-            cur.execute(pg_sql(sql), params)
-        return cur  # type: ignore[no-any-return]
+        return self._pg(sql, params, None)  # type: ignore[no-any-return]
 
     def rows(self, sql: str, params: Params = None) -> list[Any]:
         return self.execute(sql, params).fetchall()
