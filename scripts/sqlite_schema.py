@@ -27,11 +27,11 @@ def migrated_dump() -> str:
 def main() -> int:
     text = migrated_dump()
     if "--check" in sys.argv:
-        if not SNAPSHOT.exists() or SNAPSHOT.read_text() != text:
+        if not Path(SNAPSHOT).exists() or Path(SNAPSHOT).read_text() != text:
             print(f"{SNAPSHOT} is stale: run python scripts/sqlite_schema.py")
             return 1
         return 0
-    SNAPSHOT.write_text(text)
+    Path(SNAPSHOT).write_text(text)
     print(f"wrote {SNAPSHOT}")
     return 0
 

@@ -118,6 +118,8 @@ def as_utc(value: datetime) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class Account:
+    """A configured (or discovered) account: which provider, how to reach it, how it is labelled and grouped."""
+
     id: str
     provider: str
     label: str = ""
@@ -158,6 +160,8 @@ def derived_ratio(used: float | None, remaining: float | None, limit: float | No
 
 @dataclass(frozen=True, slots=True)
 class QuotaSample:
+    """One reading of one window of one account at one time, from one source."""
+
     observed_at: datetime
     account_id: str
     window: str
@@ -248,6 +252,8 @@ _REQUEST_WORDS = ("per minute", "per min", "concurrent", "per second", "too many
 
 @dataclass(frozen=True, slots=True)
 class LimitVerdict:
+    """What a refused request says about the account: which kind of limit, why, and the window behind it."""
+
     kind: LimitKind
     reason: str
     window: str | None = None
@@ -315,6 +321,8 @@ def limit_hold(now: datetime, verdict: LimitVerdict, retry_at: datetime | None,
 
 @dataclass(frozen=True, slots=True)
 class UsageEvent:
+    """One model call's tokens and cost, from a log, the proxy, an admin API or OTLP (``dedup_key`` makes it once)."""
+
     ts: datetime
     provider: str
     model: str
@@ -355,6 +363,8 @@ class AccountState:
 
 @dataclass(frozen=True, slots=True)
 class Alert:
+    """A condition worth a person's attention, with what to do about it."""
+
     key: str
     """De-duplication key: same condition on the same account and window is the same alert."""
     severity: Severity
@@ -371,6 +381,8 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class Consumer:
+    """An agent or tool that draws on the accounts (fairness and throttles are per consumer)."""
+
     id: str
     name: str
     state: ConsumerState = ConsumerState.ACTIVE

@@ -17,7 +17,6 @@ import orjson
 import pytest
 
 from quotawarden.analysis import status_report
-from quotawarden.analysis.planner import BUILTIN_KINDS
 from quotawarden.app.service import Service
 from quotawarden.clock import FixedClock
 from quotawarden.config import Settings, from_text
@@ -25,6 +24,7 @@ from quotawarden.domain import PageStatus
 from quotawarden.interfaces.cli.main import FAST_PATHS
 from quotawarden.interfaces.cli.status_fast import FULL_ENV
 from quotawarden.interfaces.fast import status as fast
+from quotawarden.kinds import BUILTIN_KINDS
 from quotawarden.plugins import load_plugins
 from quotawarden.providers.gemini import GeminiSettings
 from quotawarden.spec import QUOTA_FREE_KINDS

@@ -45,6 +45,23 @@ def test_latest_per_source(store: Store) -> None:
         [0.42, 0.47, 0.10]
 
 
+def test_latest_per_source_sees_every_source_and_seeks_the_index(store: Store) -> None:
+    """Every ``Source`` is asked for (one seek each on ``ix_samples_source_ts``); empty lists ask for nothing."""
+    samples_q.write_samples(store, [_s(3 + i, src, 0.01 * i) for i, src in enumerate(Source)])
+    got = pa_q.latest_per_source(store, (NOW - timedelta(hours=1)).timestamp(), ["c1"], ["5h"])
+    assert [s.source for s in got] == sorted(Source, key=lambda s: s.value)
+    assert pa_q.latest_per_source(store, 0, [], ["5h"]) == [] and pa_q.latest_per_source(store, 0, ["c1"], []) == []
+    if store.url.startswith("sqlite"):
+        from quotawarden.store import health_inputs as hi
+
+        sources = [s.value for s in Source]
+        sql = hi.latest_per_source_sql("s.account_id", len(sources), n_ids=1, n_windows=1)
+        with store.connect() as conn:
+            plan = " ".join(str(r[-1]) for r in conn.execute(
+                "EXPLAIN QUERY PLAN " + sql, hi.latest_per_source_params(0, sources, ["c1"], ["5h"])))
+        assert "ix_samples_source_ts" in plan and "TEMP B-TREE FOR GROUP BY" not in plan
+
+
 def test_saving_an_anomaly_twice_keeps_one(store: Store) -> None:
     row = {"key": "jump|c1|5h|proxy|1", "kind": "jump", "account_id": "c1", "window": "5h",
            "at_ts": NOW.timestamp(), "detected_ts": NOW.timestamp(), "message": "m", "expected": "e",

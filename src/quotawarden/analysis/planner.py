@@ -42,23 +42,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from quotawarden.analysis.durations import human_duration
+from quotawarden.kinds import BUILTIN_KINDS as BUILTIN_KINDS  # re-exported: the planner's callers name it here
 from quotawarden.naming import window_scope
 
 INCLUDED, PAID, LOCAL = "included", "paid", "local"
 CAPACITIES = (INCLUDED, PAID, LOCAL)
 KIND_CAPACITY: Mapping[str, str] = {"subscription": INCLUDED, "api": PAID, "balance": PAID, "local": LOCAL}
 """``ProviderSpec.kind`` -> capacity tier. Kinds not listed (``admin``, ``tool``) report only: they serve no work."""
-BUILTIN_KINDS: Mapping[str, str] = {
-    "alibaba": "subscription", "anthropic": "api", "anthropic_admin": "admin", "antigravity": "tool",
-    "antigravity_quota": "subscription", "claude": "subscription", "cline": "tool", "cline_account": "balance",
-    "codex": "subscription", "copilot": "subscription", "copilot_billing": "admin", "deepseek": "balance",
-    "gemini": "api", "gemini_cli": "subscription", "groq": "api", "kimi": "subscription", "llamacpp": "local",
-    "minimax": "subscription", "mistral": "api", "moonshot": "balance", "ollama": "local", "openai": "api",
-    "openai_admin": "admin", "opencode": "tool", "opencode_zen": "balance", "openrouter": "balance", "xai": "api",
-    "zai": "subscription",
-}
-"""The built-in providers' ``ProviderSpec.kind``, for the fast paths that cannot load the plug-ins (a test keeps it
-equal to the registry). Everything else reads the kind from the spec itself."""
 FREE_PLANS = frozenset({"free", "free_tier", "free-tier"})
 """An account ``plan`` that marks a pay-as-you-go provider's free tier (a Gemini API key's): its counted windows
 (``rpm``, ``rpd``) are included capacity that costs nothing and expires at each reset."""

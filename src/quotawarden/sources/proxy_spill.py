@@ -9,46 +9,78 @@ counts the usage records waiting there, so a reader of the store can say its cou
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 _USAGE_LINE = b'{"k":"u",'
 """How a usage record starts in the journal and spill files (``sources.proxy.codec``)."""
 
 
-def spill_folder(configured: str | None, store_url: str, data_dir: str | None = None) -> Path:
+def spill_path(configured: str | None, store_url: str, data_dir: str | None = None) -> str:
     """``[proxy] spill_dir`` if set, else ``<data dir>/proxy-spill/<database>-<hash of the store URL>``: the
     store's own, so records are only ever replayed into the store they belong to (the URL's password is left out:
     the folder stays when the password changes). ``data_dir``: platformdirs' data folder, when the caller already
     knows it (the fast path, which does not import platformdirs)."""
     if configured:
-        return Path(configured).expanduser()
+        return os.path.expanduser(configured)
+    return os.path.join(_spill_root(data_dir), _folder_name(store_url))
 
-    parts = urlsplit(store_url)
-    if parts.password is not None:
-        host = parts.hostname or ""
-        netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
-        store_url = urlunsplit(parts._replace(netloc=netloc))
-    kind = store_url.split(":", 1)[0].split("+", 1)[0]
+
+def spill_folder(configured: str | None, store_url: str, data_dir: str | None = None) -> Path:
+    """:func:`spill_path` as a ``Path``."""
+    from pathlib import Path
+
+    return Path(spill_path(configured, store_url, data_dir))
+
+
+def _spill_root(data_dir: str | None) -> str:
     if data_dir is None:
         import platformdirs
 
         data_dir = platformdirs.user_data_dir("quotawarden")
-    return (Path(data_dir) / "proxy-spill"
-            / f"{kind}-{hashlib.sha256(store_url.encode()).hexdigest()[:16]}")
+    return os.path.join(data_dir, "proxy-spill")
 
 
-def _left(folder: Path) -> list[Path]:
+def _folder_name(store_url: str) -> str:
+    import hashlib
+
+    if "@" in store_url:  # a password can only stand before an @
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(store_url)
+        if parts.password is not None:
+            host = parts.hostname or ""
+            netloc = f"{parts.username or ''}@{host}" + (f":{parts.port}" if parts.port else "")
+            store_url = urlunsplit(parts._replace(netloc=netloc))
+    kind = store_url.split(":", 1)[0].split("+", 1)[0]
+    return f"{kind}-{hashlib.sha256(store_url.encode()).hexdigest()[:16]}"
+
+
+def waiting(configured: str | None, store_url: str, data_dir: str | None = None) -> tuple[int, str | None]:
+    """(usage records waiting, their folder) for the store at ``store_url``: :func:`backlog` of its spill folder.
+    ``(0, None)`` without naming the folder when no proxy ever made the data folder's ``proxy-spill``: what
+    ``status`` asks on every run."""
+    if not configured and not os.path.isdir(_spill_root(data_dir)):
+        return 0, None
+    folder = spill_path(configured, store_url, data_dir)
+    return backlog(folder)[0], folder
+
+
+def _left(folder: str | os.PathLike[str]) -> list[str]:
     try:
-        return sorted([*folder.glob("replay-*.jsonl"), *folder.glob("spill.jsonl"), *folder.glob("journal-*.jsonl")])
+        names = os.listdir(folder)
     except OSError:
         return []
+    # replay files, the spill file, journal segments
+    return sorted(os.path.join(folder, n) for n in names
+                  if n == "spill.jsonl" or (n.endswith(".jsonl") and n.startswith(("replay-", "journal-"))))
 
 
-def backlog(folder: Path) -> tuple[int, list[Path]]:
+def backlog(folder: str | os.PathLike[str]) -> tuple[int, list[str]]:
     """Usage records in ``folder`` that are not in the store and that no running proxy holds: the replay and spill
     files, and journal segments left by a proxy that died (no ``flock`` on them). Returns how many usage records,
     and the files."""
@@ -59,7 +91,7 @@ def backlog(folder: Path) -> tuple[int, list[Path]]:
         except OSError:
             continue
         try:
-            if path.name.startswith("journal-"):
+            if os.path.basename(path).startswith("journal-"):
                 try:
                     fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
                 except OSError:  # a live proxy writes it and stores it at its next flush
@@ -72,7 +104,7 @@ def backlog(folder: Path) -> tuple[int, list[Path]]:
     return count, files
 
 
-def move_folder(source: Path, target: Path) -> int:
+def move_folder(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> int:
     """Hand the records left in ``source`` (an earlier spill folder) to ``target`` as replay files: replay and
     spill files, and the journal segments no live process holds. Returns how many files moved."""
     moved = 0
@@ -83,8 +115,9 @@ def move_folder(source: Path, target: Path) -> int:
             continue
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            target.mkdir(parents=True, exist_ok=True)
-            path.rename(target / f"replay-{time.time_ns()}-{path.stem}.jsonl")
+            os.makedirs(target, exist_ok=True)
+            stem = os.path.basename(path).removesuffix(".jsonl")
+            os.rename(path, os.path.join(target, f"replay-{time.time_ns()}-{stem}.jsonl"))
             moved += 1
         except OSError:
             continue

@@ -9,7 +9,7 @@ named-tuple rows refuse two columns both called ``sum`` or ``avg``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 RATIO = ('COALESCE(s.used_ratio, CASE WHEN s."limit" > 0 THEN COALESCE(s.used, s."limit" - s.remaining) '
@@ -40,6 +40,42 @@ def lookback_for(window_length_s: int | None) -> tuple[float, float]:
     """(look-back, bucket) in seconds: a quarter of the window, between 2 h and 24 h, in 24 buckets."""
     span = 6 * 3600.0 if not window_length_s else min(24 * 3600.0, max(2 * 3600.0, window_length_s / 4))
     return span, span / 24
+
+
+def latest_per_source_sql(columns: str, n_sources: int, *, n_ids: int | None = None,
+                          n_windows: int | None = None) -> str:
+    """The newest sample (``columns``, over ``s.``) of every (account, window, source) observed at or after
+    ``:since``, ordered by account, window, source. The pairs are ``latest_samples``'s (every sample written is
+    there), narrowed to ``:id0``.. ``:id{n_ids-1}`` and ``:w0``.. when given; the sources are ``:src0``..
+    (``domain.Source``'s values, bound by the caller: :func:`latest_per_source_params`).
+
+    Each (pair, source) is one seek on ``ix_samples_source_ts`` (account, window, source, time) for its newest time,
+    then one on the samples' identity: a few hundred seeks where grouping a day of samples read tens of thousands of
+    index entries."""
+    where = []
+    if n_ids is not None:
+        where.append(f"l.account_id IN ({', '.join(f':id{i}' for i in range(n_ids))})")
+    if n_windows is not None:
+        where.append(f'l."window" IN ({", ".join(f":w{i}" for i in range(n_windows))})')
+    sources = ", ".join(f"(:src{i})" for i in range(n_sources))
+    # CROSS JOIN keeps SQLite's loop order: latest_samples, then the sources, then one seek into samples each
+    return (f"WITH src (source) AS (VALUES {sources}) "
+            f"SELECT {columns} FROM latest_samples l CROSS JOIN src CROSS JOIN samples s "
+            f'WHERE {" AND ".join([*where, "s.account_id = l.account_id"])} AND s."window" = l."window" '
+            f"AND s.source = src.source AND s.observed_ts = (SELECT MAX(x.observed_ts) FROM samples x "
+            f'WHERE x.account_id = l.account_id AND x."window" = l."window" AND x.source = src.source '
+            f"AND x.observed_ts >= :since) "
+            f'ORDER BY s.account_id, s."window", s.source')
+
+
+def latest_per_source_params(since: float, sources: Sequence[str], account_ids: Sequence[str] | None = None,
+                             windows: Sequence[str] | None = None) -> dict[str, Any]:
+    """The parameters of :func:`latest_per_source_sql` (same ``None``-ness for the ids and the windows)."""
+    params: dict[str, Any] = {"since": since}
+    params.update({f"src{i}": v for i, v in enumerate(sources)})
+    params.update({f"id{i}": v for i, v in enumerate(account_ids or ())})
+    params.update({f"w{i}": v for i, v in enumerate(windows or ())})
+    return params
 
 
 def recent_buckets_sql(dialect: str, *, length_known: bool, by_account: bool = False) -> str:

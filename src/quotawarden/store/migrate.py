@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from quotawarden.errors import SchemaTooNew, StoreError
-from quotawarden.store.schema_snapshot import VERSIONS, known_revisions
+from quotawarden.store.schema_snapshot import MIGRATIONS, known_revisions
 
 
 class Store(Protocol):
@@ -67,7 +67,7 @@ def _run_alembic(store: Store) -> None:
 
     engine = store.engine
     cfg = Config()
-    cfg.set_main_option("script_location", str(VERSIONS.parent))
+    cfg.set_main_option("script_location", MIGRATIONS)
     try:
         with _ALEMBIC, engine.begin() as conn:
             if engine.dialect.name == "postgresql":

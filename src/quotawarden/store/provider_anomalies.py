@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from quotawarden.domain import Outcome, QuotaSample
+from quotawarden.domain import Outcome, QuotaSample, Source
 from quotawarden.store import db
+from quotawarden.store import health_inputs as hi
 from quotawarden.store._sql import chunks
 from quotawarden.store.engine import Store
 from quotawarden.store.rows import SAMPLE_COLS, from_row
@@ -27,22 +28,16 @@ _INSERT = (f"INSERT INTO provider_anomalies ({_QUOTED}) VALUES ({', '.join(':' +
 
 def latest_per_source(store: Store, since: float, account_ids: Sequence[str] | None = None,
                       windows: Sequence[str] | None = None) -> list[QuotaSample]:
-    """The newest sample of every (account, window, source) observed at or after ``since`` (epoch seconds).
-
-    Given account ids and window names, the samples' (account, window, time) index serves the read.
-    """
-    params: dict[str, Any] = {"since": since}
-    where = "observed_ts >= :since"
-    if account_ids is not None:
-        where += f" AND account_id IN {db.in_list('ids', account_ids, params)}"
-    if windows is not None:
-        where += f' AND "window" IN {db.in_list("w", windows, params)}'
-    sql = (f'SELECT {_SAMPLES} FROM samples s JOIN (SELECT account_id, "window", source, MAX(observed_ts) AS m '
-           f'FROM samples WHERE {where} GROUP BY account_id, "window", source) n ON s.account_id = n.account_id '
-           f'AND s."window" = n."window" AND s.source = n.source AND s.observed_ts = n.m '
-           f'ORDER BY s.account_id, s."window", s.source')
+    """The newest sample of every (account, window, source) observed at or after ``since`` (epoch seconds),
+    narrowed to ``account_ids`` and ``windows`` when given (``health_inputs.latest_per_source_sql``)."""
+    if (account_ids is not None and not account_ids) or (windows is not None and not windows):
+        return []
+    sources = [s.value for s in Source]
+    sql = hi.latest_per_source_sql(_SAMPLES, len(sources), n_ids=None if account_ids is None else len(account_ids),
+                                   n_windows=None if windows is None else len(windows))
     with store.connect() as conn:
-        return [from_row(r) for r in conn.execute(sql, params)]
+        return [from_row(r) for r in conn.execute(sql, hi.latest_per_source_params(since, sources, account_ids,
+                                                                                   windows))]
 
 
 def official_samples(store: Store, since: float, until: float | None = None,

@@ -244,7 +244,7 @@ class StatusReader:
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
         if not path or "?" in path or path == ":memory:" or not os.path.isfile(path):
             return None
-        from quotawarden.store.schema_snapshot import known_revisions
+        from quotawarden.store.schema_snapshot import snapshot_heads
 
         try:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
@@ -255,7 +255,7 @@ class StatusReader:
         except sqlite3.Error:
             conn.close()
             return None
-        if current != known_revisions()[1]:
+        if current != snapshot_heads():
             conn.close()
             return None
         return cls(conn)
@@ -288,13 +288,12 @@ class StatusReader:
     def latest_per_source(self, since: float, account_ids: Sequence[str], windows: Sequence[str]
                           ) -> list[tuple[Any, ...]]:
         """The newest sample of every (account, window, source) at or after ``since``."""
-        cols = _sample_cols("s.")
-        marks = ", ".join("?" * len(account_ids)), ", ".join("?" * len(windows))
-        sql = (f'SELECT {cols} FROM samples s JOIN (SELECT account_id, "window", source, MAX(observed_ts) AS m '
-               f'FROM samples WHERE observed_ts >= ? AND account_id IN ({marks[0]}) AND "window" IN ({marks[1]}) '
-               f'GROUP BY account_id, "window", source) n ON s.account_id = n.account_id AND s."window" = n."window" '
-               f'AND s.source = n.source AND s.observed_ts = n.m ORDER BY s.account_id, s."window", s.source')
-        return self.conn.execute(sql, (since, *account_ids, *windows)).fetchall()
+        from quotawarden.domain import Source
+
+        sources = [s.value for s in Source]
+        sql = hi.latest_per_source_sql(_sample_cols("s."), len(sources), n_ids=len(account_ids),
+                                       n_windows=len(windows))
+        return self.conn.execute(sql, hi.latest_per_source_params(since, sources, account_ids, windows)).fetchall()
 
     def buckets(self, account_ids: Sequence[str] | None) -> dict[tuple[str, str], list[Bucket]]:
         """What ``store.analysis_queries.recent_buckets`` returns, oldest first per window."""

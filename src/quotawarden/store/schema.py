@@ -62,6 +62,7 @@ samples = Table(
     Column("status", String(32)),
     Column("window_length_s", Integer),
     UniqueConstraint("account_id", "window", "observed_ts", "source", name="uq_samples_identity"),
+    Index("ix_samples_source_ts", "account_id", "window", "source", "observed_ts"),
 )
 
 latest_samples = Table(

@@ -260,7 +260,7 @@ class Answer(NamedTuple):
 
 def report(opts: Options) -> Answer | None:
     """``Service.status_report`` over the SQLite store, or None when the full path must answer."""
-    from quotawarden.analysis.planner import BUILTIN_KINDS
+    from quotawarden.kinds import BUILTIN_KINDS
 
     kinds: Mapping[str, str] = BUILTIN_KINDS
     cfg = read_config(BUILTIN_KINDS)
@@ -338,10 +338,9 @@ def text(found: Answer, opts: Options) -> str:
     from quotawarden.sources import proxy_spill
     from quotawarden.store import quick
 
-    folder = proxy_spill.spill_folder(found.spill_dir, found.url, quick._user_dir("data"))
+    count, folder = proxy_spill.waiting(found.spill_dir, found.url, quick._user_dir("data"))
     lines = status_text.lines(found.report, found.now, None if opts.wide else terminal_width(),
-                              filtered=bool(opts.accounts), backlog=(proxy_spill.backlog(folder)[0], str(folder)),
-                              ink=Ink.for_stream())
+                              filtered=bool(opts.accounts), backlog=(count, folder or ""), ink=Ink.for_stream())
     return "\n".join(lines) + "\n"
 
 

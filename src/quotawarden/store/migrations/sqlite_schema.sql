@@ -1,4 +1,4 @@
--- heads: actions_0001,anomalies_0001,daemon_0001,health_0001,hub_0001,otel_0001,throttle_0001
+-- heads: actions_0001,anomalies_0001,daemon_0001,health_0001,hub_0001,otel_0001,samples_0001,throttle_0001
 CREATE TABLE account_state (
 	account_id VARCHAR(200) NOT NULL, 
 	outcome VARCHAR(16) NOT NULL, 
@@ -33,6 +33,7 @@ INSERT INTO "alembic_version" VALUES('daemon_0001');
 INSERT INTO "alembic_version" VALUES('health_0001');
 INSERT INTO "alembic_version" VALUES('hub_0001');
 INSERT INTO "alembic_version" VALUES('otel_0001');
+INSERT INTO "alembic_version" VALUES('samples_0001');
 INSERT INTO "alembic_version" VALUES('throttle_0001');
 CREATE TABLE alerts (
 	id INTEGER NOT NULL, 
@@ -311,6 +312,7 @@ CREATE INDEX ix_usage_ts ON usage_events (ts);
 CREATE INDEX ix_alerts_key_state ON alerts ("key", state);
 CREATE INDEX ix_audit_events_ts ON audit_events (ts);
 CREATE INDEX ix_job_runs_job_started ON job_runs (job, started_ts);
+CREATE INDEX ix_samples_source_ts ON samples (account_id, window, source, observed_ts);
 CREATE INDEX ix_usage_hourly_hour ON usage_hourly (hour_ts);
 CREATE INDEX ix_usage_rollup_hour ON usage_rollup (hour_ts);
 CREATE INDEX ix_usage_account_ts ON usage_events (account_id, ts) WHERE account_id IS NOT NULL;
