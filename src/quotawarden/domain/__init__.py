@@ -1,6 +1,9 @@
 """Frozen value types shared by every stage: sources write them, the store keeps them, analysis reads them.
 
-Times are timezone-aware UTC ``datetime``; money is ``Decimal``; states and units are enums.
+Times are timezone-aware UTC ``datetime``; money is ``Decimal``; states and units are enums. Accounts, windows and
+their readings are defined here; the records later stages keep (``UsageEvent``, ``Alert``, ``Consumer``,
+``Instance``, ``AuditEvent``, ``PageStatus``, ``FileState``) in :mod:`quotawarden.domain.records`, and are importable
+from here too: they load on first use, so ``status``, which reads quota windows only, never pays for them.
 """
 
 from __future__ import annotations
@@ -9,8 +12,16 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from quotawarden.domain.enums import AlertState as AlertState
+from quotawarden.domain.enums import ConsumerState as ConsumerState
+from quotawarden.domain.enums import Health as Health
+from quotawarden.domain.enums import Outcome as Outcome
+from quotawarden.domain.enums import Provenance as Provenance
+from quotawarden.domain.enums import Severity as Severity
+from quotawarden.domain.enums import Source as Source
+from quotawarden.domain.enums import Unit as Unit
 from quotawarden.naming import MODEL_WINDOW as MODEL_WINDOW  # re-exported: window names live in naming, which the
 from quotawarden.naming import WINDOW_BASES as WINDOW_BASES  # fast paths import without the dataclasses below
 from quotawarden.naming import scoped_window as scoped_window
@@ -20,89 +31,6 @@ from quotawarden.naming import window_scope as window_scope
 CLAUDE_CODE_ACCOUNT = "claude"
 """The account id of the Claude login that Claude Code uses, when the config has no single ``claude`` account: the
 status line's readings land on it and ``accounts discover`` proposes it (one name for one account)."""
-
-
-class Unit(enum.StrEnum):
-    PERCENT = "percent"
-    TOKENS = "tokens"
-    REQUESTS = "requests"
-    MESSAGES = "messages"
-    CREDITS = "credits"
-    USD = "usd"
-    CNY = "cny"
-
-
-class Source(enum.StrEnum):
-    PROBE = "probe"
-    PROXY = "proxy"
-    LOG = "log"
-    STATUSLINE = "statusline"
-    ADMIN = "admin"
-    IMPORT = "import"
-    OTEL = "otel"
-    """Received over OTLP from an agent's own telemetry (``serve``'s ``/v1/logs``)."""
-
-
-class Provenance(enum.StrEnum):
-    OFFICIAL = "official"
-    ESTIMATED = "estimated"
-
-
-class Health(enum.StrEnum):
-    GREEN = "GREEN"
-    YELLOW = "YELLOW"
-    RED = "RED"
-    UNKNOWN = "UNKNOWN"
-
-    @property
-    def rank(self) -> int:
-        return _HEALTH_RANK[self]
-
-    @staticmethod
-    def worst(statuses: list[Health]) -> Health:
-        known = [s for s in statuses if s is not Health.UNKNOWN]
-        if not known:
-            return Health.UNKNOWN
-        return max(known, key=lambda s: s.rank)
-
-
-_HEALTH_RANK = {Health.UNKNOWN: 0, Health.GREEN: 1, Health.YELLOW: 2, Health.RED: 3}
-
-
-class Outcome(enum.StrEnum):
-    """What the last attempt to observe an account said about it."""
-
-    OK = "OK"
-    LIMITED = "LIMITED"
-    """A window is exhausted: the account is benched until that window's reset (:func:`limited_until`)."""
-    THROTTLED = "THROTTLED"
-    """Refused for a request-scoped limit (a burst or per-minute bucket, concurrency, one model's narrower cap,
-    one feature out of credits): retried shortly, the account is not benched (:func:`classify_limit`)."""
-    OVERLOADED = "OVERLOADED"
-    """The provider is overloaded (529, 503): not the account's fault; retried soon, elsewhere if possible."""
-    OVERAGE = "OVERAGE"
-    INVALID = "INVALID"
-    ERROR = "ERROR"
-    UNREACHABLE = "UNREACHABLE"
-    UNKNOWN = "UNKNOWN"
-
-
-class ConsumerState(enum.StrEnum):
-    ACTIVE = "active"
-    IDLE = "idle"
-    PAUSED = "paused"
-
-
-class Severity(enum.StrEnum):
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-
-class AlertState(enum.StrEnum):
-    OPEN = "open"
-    ACKED = "acked"
-    RESOLVED = "resolved"
 
 
 def utcnow() -> datetime:
@@ -320,37 +248,6 @@ def limit_hold(now: datetime, verdict: LimitVerdict, retry_at: datetime | None,
 
 
 @dataclass(frozen=True, slots=True)
-class UsageEvent:
-    """One model call's tokens and cost, from a log, the proxy, an admin API or OTLP (``dedup_key`` makes it once)."""
-
-    ts: datetime
-    provider: str
-    model: str
-    source: Source
-    dedup_key: str
-    account_id: str | None = None
-    consumer: str | None = None
-    project: str | None = None
-    session: str | None = None
-    host: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_write_tokens: int = 0
-    cache_read_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost: Decimal | None = None
-    """None means unknown (no price), never zero."""
-    cost_recorded: Decimal | None = None
-    """A cost written by the agent itself, when its log carries one."""
-    request_id: str | None = None
-    cache_write_1h_tokens: int = 0
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens + self.cache_write_tokens + self.cache_read_tokens
-
-
-@dataclass(frozen=True, slots=True)
 class AccountState:
     """The outcome of the latest observation attempt of an account."""
 
@@ -361,90 +258,24 @@ class AccountState:
     retry_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Alert:
-    """A condition worth a person's attention, with what to do about it."""
-
-    key: str
-    """De-duplication key: same condition on the same account and window is the same alert."""
-    severity: Severity
-    message: str
-    action: str
-    account_id: str | None = None
-    window: str | None = None
-    kind: str = "health"
-    state: AlertState = AlertState.OPEN
-    opened_at: datetime | None = None
-    updated_at: datetime | None = None
-    id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Consumer:
-    """An agent or tool that draws on the accounts (fairness and throttles are per consumer)."""
-
-    id: str
-    name: str
-    state: ConsumerState = ConsumerState.ACTIVE
-    last_heartbeat: datetime | None = None
-    framework: str | None = None
-    project: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Instance:
-    """A registered agent instance (quota-sentinel style): its key's hash, its providers' accounts, its caps."""
-
-    id: str
-    project: str
-    framework: str
-    state: str
-    poll_interval_s: int
-    api_key_hash: str
-    created_ts: float
-    last_heartbeat_ts: float | None
-    providers: dict[str, str] = field(default_factory=dict)
-    """provider slug -> account id (instances that share a key share the account, and so the poller)."""
-    hard_caps: dict[str, float] = field(default_factory=dict)
-    provider_config: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    at: datetime
-    actor: str
-    """``user``, ``daemon``, ``proxy``, ``switcher``, an instance id..."""
-    action: str
-    subject: str = ""
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-
-@dataclass(frozen=True, slots=True)
-class PageStatus:
-    """A provider's public status page, as last read."""
-
-    provider: str
-    state: str
-    """operational | degraded | partial_outage | major_outage | unknown"""
-    description: str
-    observed_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class FileState:
-    """How far an agent-log file has been read: identity (device, inode, head hash), offset and lines."""
-
-    path: str
-    source: str
-    device: int
-    inode: int
-    size: int
-    offset: int
-    lines: int
-    head_hash: str | None
-    mtime: float
-    state: str | None = None
-
-
 ZERO = Decimal(0)
+
+_RECORDS = frozenset({"UsageEvent", "Alert", "Consumer", "Instance", "AuditEvent", "PageStatus", "FileState"})
+
+if TYPE_CHECKING:
+    from quotawarden.domain.records import Alert as Alert
+    from quotawarden.domain.records import AuditEvent as AuditEvent
+    from quotawarden.domain.records import Consumer as Consumer
+    from quotawarden.domain.records import FileState as FileState
+    from quotawarden.domain.records import Instance as Instance
+    from quotawarden.domain.records import PageStatus as PageStatus
+    from quotawarden.domain.records import UsageEvent as UsageEvent
+
+
+def __getattr__(name: str) -> Any:
+    """The records of :mod:`quotawarden.domain.records`, loaded on first use (PEP 562)."""
+    if name in _RECORDS:
+        from quotawarden.domain import records
+
+        return getattr(records, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
