@@ -54,11 +54,9 @@ def test_latest_per_source_sees_every_source_and_seeks_the_index(store: Store) -
     if store.url.startswith("sqlite"):
         from quotawarden.store import health_inputs as hi
 
-        sources = [s.value for s in Source]
-        sql = hi.latest_per_source_sql("s.account_id", len(sources), n_ids=1, n_windows=1)
+        sql, params = hi.latest_per_source("s.account_id", 0, [s.value for s in Source], ["c1"], ["5h"])
         with store.connect() as conn:
-            plan = " ".join(str(r[-1]) for r in conn.execute(
-                "EXPLAIN QUERY PLAN " + sql, hi.latest_per_source_params(0, sources, ["c1"], ["5h"])))
+            plan = " ".join(str(r[-1]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
         assert "ix_samples_source_ts" in plan and "TEMP B-TREE FOR GROUP BY" not in plan
 
 

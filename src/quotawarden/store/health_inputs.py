@@ -42,40 +42,35 @@ def lookback_for(window_length_s: int | None) -> tuple[float, float]:
     return span, span / 24
 
 
-def latest_per_source_sql(columns: str, n_sources: int, *, n_ids: int | None = None,
-                          n_windows: int | None = None) -> str:
-    """The newest sample (``columns``, over ``s.``) of every (account, window, source) observed at or after
-    ``:since``, ordered by account, window, source. The pairs are ``latest_samples``'s (every sample written is
-    there), narrowed to ``:id0``.. ``:id{n_ids-1}`` and ``:w0``.. when given; the sources are ``:src0``..
-    (``domain.Source``'s values, bound by the caller: :func:`latest_per_source_params`).
+def latest_per_source(columns: str, since: float, sources: Sequence[str], account_ids: Sequence[str] | None = None,
+                      windows: Sequence[str] | None = None) -> tuple[str, dict[str, Any]]:
+    """(SQL, parameters) for the newest sample (``columns``, over ``s.``) of every (account, window, source)
+    observed at or after ``since``, ordered by account, window, source. The pairs are ``latest_samples``'s (every
+    sample written is there), narrowed to ``account_ids`` and ``windows`` when given (not empty); the sources are
+    ``sources`` (``domain.Source``'s values: the caller's, this module imports nothing of the domain).
 
     Each (pair, source) is one seek on ``ix_samples_source_ts`` (account, window, source, time) for its newest time,
     then one on the samples' identity: a few hundred seeks where grouping a day of samples read tens of thousands of
     index entries."""
-    where = []
-    if n_ids is not None:
-        where.append(f"l.account_id IN ({', '.join(f':id{i}' for i in range(n_ids))})")
-    if n_windows is not None:
-        where.append(f'l."window" IN ({", ".join(f":w{i}" for i in range(n_windows))})')
-    sources = ", ".join(f"(:src{i})" for i in range(n_sources))
-    # CROSS JOIN keeps SQLite's loop order: latest_samples, then the sources, then one seek into samples each
-    return (f"WITH src (source) AS (VALUES {sources}) "
-            f"SELECT {columns} FROM latest_samples l CROSS JOIN src CROSS JOIN samples s "
-            f'WHERE {" AND ".join([*where, "s.account_id = l.account_id"])} AND s."window" = l."window" '
-            f"AND s.source = src.source AND s.observed_ts = (SELECT MAX(x.observed_ts) FROM samples x "
-            f'WHERE x.account_id = l.account_id AND x."window" = l."window" AND x.source = src.source '
-            f"AND x.observed_ts >= :since) "
-            f'ORDER BY s.account_id, s."window", s.source')
-
-
-def latest_per_source_params(since: float, sources: Sequence[str], account_ids: Sequence[str] | None = None,
-                             windows: Sequence[str] | None = None) -> dict[str, Any]:
-    """The parameters of :func:`latest_per_source_sql` (same ``None``-ness for the ids and the windows)."""
     params: dict[str, Any] = {"since": since}
+    where = []
+    if account_ids is not None:
+        params.update({f"id{i}": v for i, v in enumerate(account_ids)})
+        where.append(f"l.account_id IN ({', '.join(f':id{i}' for i in range(len(account_ids)))})")
+    if windows is not None:
+        params.update({f"w{i}": v for i, v in enumerate(windows)})
+        where.append(f'l."window" IN ({", ".join(f":w{i}" for i in range(len(windows)))})')
     params.update({f"src{i}": v for i, v in enumerate(sources)})
-    params.update({f"id{i}": v for i, v in enumerate(account_ids or ())})
-    params.update({f"w{i}": v for i, v in enumerate(windows or ())})
-    return params
+    values = ", ".join(f"(:src{i})" for i in range(len(sources)))
+    # CROSS JOIN keeps SQLite's loop order: latest_samples, then the sources, then one seek into samples each
+    sql = (f"WITH src (source) AS (VALUES {values}) "
+           f"SELECT {columns} FROM latest_samples l CROSS JOIN src CROSS JOIN samples s "
+           f'WHERE {" AND ".join([*where, "s.account_id = l.account_id"])} AND s."window" = l."window" '
+           f"AND s.source = src.source AND s.observed_ts = (SELECT MAX(x.observed_ts) FROM samples x "
+           f'WHERE x.account_id = l.account_id AND x."window" = l."window" AND x.source = src.source '
+           f"AND x.observed_ts >= :since) "
+           f'ORDER BY s.account_id, s."window", s.source')
+    return sql, params
 
 
 def recent_buckets_sql(dialect: str, *, length_known: bool, by_account: bool = False) -> str:

@@ -29,15 +29,12 @@ _INSERT = (f"INSERT INTO provider_anomalies ({_QUOTED}) VALUES ({', '.join(':' +
 def latest_per_source(store: Store, since: float, account_ids: Sequence[str] | None = None,
                       windows: Sequence[str] | None = None) -> list[QuotaSample]:
     """The newest sample of every (account, window, source) observed at or after ``since`` (epoch seconds),
-    narrowed to ``account_ids`` and ``windows`` when given (``health_inputs.latest_per_source_sql``)."""
+    narrowed to ``account_ids`` and ``windows`` when given (``health_inputs.latest_per_source``)."""
     if (account_ids is not None and not account_ids) or (windows is not None and not windows):
         return []
-    sources = [s.value for s in Source]
-    sql = hi.latest_per_source_sql(_SAMPLES, len(sources), n_ids=None if account_ids is None else len(account_ids),
-                                   n_windows=None if windows is None else len(windows))
+    sql, params = hi.latest_per_source(_SAMPLES, since, [s.value for s in Source], account_ids, windows)
     with store.connect() as conn:
-        return [from_row(r) for r in conn.execute(sql, hi.latest_per_source_params(since, sources, account_ids,
-                                                                                   windows))]
+        return [from_row(r) for r in conn.execute(sql, params)]
 
 
 def official_samples(store: Store, since: float, until: float | None = None,

@@ -290,10 +290,8 @@ class StatusReader:
         """The newest sample of every (account, window, source) at or after ``since``."""
         from quotawarden.domain import Source
 
-        sources = [s.value for s in Source]
-        sql = hi.latest_per_source_sql(_sample_cols("s."), len(sources), n_ids=len(account_ids),
-                                       n_windows=len(windows))
-        return self.conn.execute(sql, hi.latest_per_source_params(since, sources, account_ids, windows)).fetchall()
+        sql, params = hi.latest_per_source(_sample_cols("s."), since, [s.value for s in Source], account_ids, windows)
+        return self.conn.execute(sql, params).fetchall()
 
     def buckets(self, account_ids: Sequence[str] | None) -> dict[tuple[str, str], list[Bucket]]:
         """What ``store.analysis_queries.recent_buckets`` returns, oldest first per window."""

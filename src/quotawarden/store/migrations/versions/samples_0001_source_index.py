@@ -2,7 +2,7 @@
 
 Reconciling sources (one reading per window, ``status``) reads the newest sample of every (account, window, source)
 in the last day. The identity index orders a window's samples by time first, so that read grouped a day of samples
-per window; this index answers it with one seek per (window, source) (``health_inputs.latest_per_source_sql``).
+per window; this index answers it with one seek per (window, source) (``health_inputs.latest_per_source``).
 """
 
 from alembic import op
